@@ -1,0 +1,240 @@
+"""Who decides: officers and their choice between comply, evade and refuse.
+
+Officers' state lives in numpy arrays owned by the model (see :mod:`simulation.model`),
+so that a step is computed for all officers at once. :class:`Officer` is a thin
+``mesa.Agent`` view onto one row of those arrays: Mesa's AgentSet, DataCollector and the
+browser view see ordinary agents, while the decision itself is the vectorised function
+:func:`choice_utilities` followed by :func:`choose`.
+
+Every term of the choice is documented, with its source passage, in ``docs/ODD.md``
+(section "Submodels / Choice").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from mesa.discrete_space import CellAgent
+
+from simulation.config import CHOICES, GROUPS, RANKS, DecisionConfig
+
+if TYPE_CHECKING:
+    from simulation.model import ArmyModel
+
+COMPLY, EVADE, REFUSE = 0, 1, 2
+COMPLICIT, PASSIVE, DISSENTING = 0, 1, 2
+SENIOR, FIELD, JUNIOR = 0, 1, 2
+
+
+class Officer(CellAgent):
+    """One officer: a view onto row `index` of the model's state arrays.
+
+    Reading an attribute reads the array, so the agent never goes stale and creating
+    65,000 of them costs little. It is a ``CellAgent`` so that the browser view can
+    place it in the model's unit grid (built only when asked for). Officers do not act one by one: the model decides for
+    all of them together (synchronous update), so the result cannot depend on the order
+    in which agents are activated.
+    """
+
+    def __init__(self, model: ArmyModel, index: int) -> None:
+        super().__init__(model)
+        self.index = index
+
+    @property
+    def group(self) -> str:
+        """complicit, passive or dissenting."""
+        return GROUPS[self.model.group[self.index]]
+
+    @property
+    def rank(self) -> str:
+        """senior, field or junior."""
+        return RANKS[self.model.rank[self.index]]
+
+    @property
+    def unit(self) -> int:
+        """Index of the officer's unit."""
+        return int(self.model.unit[self.index])
+
+    @property
+    def unit_type(self) -> str:
+        """Type of the officer's unit, e.g. regular or special_operations."""
+        return self.model.unit_type_names[self.model.unit_type_of_unit[self.model.unit[self.index]]]
+
+    @property
+    def is_commander(self) -> bool:
+        """Whether the officer commands his unit."""
+        return bool(self.model.is_commander[self.index])
+
+    @property
+    def choice(self) -> str:
+        """Current choice: comply, evade or refuse."""
+        return CHOICES[self.model.choice[self.index]]
+
+    @property
+    def choice_code(self) -> int:
+        """Current choice as 0 comply, 1 evade, 2 refuse."""
+        return int(self.model.choice[self.index])
+
+    def attitude(self, name: str) -> float:
+        """Current value of one attitude (e.g. 'war_aversion')."""
+        return float(self.model.attitudes[name][self.index])
+
+    @property
+    def regime_alignment(self) -> float:
+        """Loyalty to the regime, in [0, 1]."""
+        return self.attitude("regime_alignment")
+
+    @property
+    def russia_alignment(self) -> float:
+        """Sympathy with Russia, in [0, 1]."""
+        return self.attitude("russia_alignment")
+
+    @property
+    def war_aversion(self) -> float:
+        """Moral cost of fighting Ukraine, in [0, 1]."""
+        return self.attitude("war_aversion")
+
+    @property
+    def threshold(self) -> float:
+        """Granovetter threshold (share of neighbours, or officers in count mode)."""
+        return self.attitude("threshold")
+
+    def step(self) -> None:
+        """Officers decide together in ``ArmyModel.step``; nothing to do one by one."""
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What every officer faces this step (arrays of length n, one entry per officer)."""
+
+    war_order_level: int
+    punishment_severity: float
+    incentive_level: float
+    regime_stability: float
+    amnesty: float
+    enforcers: np.ndarray
+    noncompliant_peers: np.ndarray
+    refusing_neighbours: np.ndarray
+    noncompliant_neighbours: np.ndarray
+    benefit_multiplier: np.ndarray
+    hardship_multiplier: np.ndarray
+
+
+def detection_probability(
+    enforcers: np.ndarray,
+    noncompliant_peers: np.ndarray,
+    steepness: float,
+    rounding: str = "none",
+) -> np.ndarray:
+    """Epstein (2002): P = 1 - exp(-k * E / A), A counting the officer himself (A >= 1)."""
+    ratio = enforcers / np.maximum(noncompliant_peers, 1.0)
+    if rounding == "floor":
+        ratio = np.floor(ratio)
+    elif rounding == "round":
+        ratio = np.round(ratio)
+    return 1.0 - np.exp(-steepness * ratio)
+
+
+def alignment(attitudes: dict[str, np.ndarray], russia_weight: float) -> np.ndarray:
+    """Alignment that makes war orders acceptable: regime and Russia alignment combined."""
+    return russia_weight * attitudes["russia_alignment"] + (1.0 - russia_weight) * attitudes[
+        "regime_alignment"
+    ]
+
+
+def order_costs(
+    attitudes: dict[str, np.ndarray], situation: Situation, decision: DecisionConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cost of carrying out the current order, as (moral cost, hardship).
+
+    Moral cost rises with the war-order level and war aversion and falls with alignment;
+    hardship (inconvenience, danger) rises with the level and is eased a little by alignment.
+    """
+    aligned = alignment(attitudes, decision.russia_alignment_weight)
+    level = situation.war_order_level
+    moral = decision.order_moral_cost[level] * attitudes["war_aversion"] * (1.0 - aligned)
+    hardship = (
+        decision.order_hardship[level]
+        * situation.hardship_multiplier
+        * (1.0 - decision.hardship_alignment_relief * aligned)
+    )
+    return moral, hardship
+
+
+def choice_utilities(
+    attitudes: dict[str, np.ndarray], situation: Situation, decision: DecisionConfig
+) -> np.ndarray:
+    """Utility of comply (0, the reference), evade and refuse for every officer: shape (n, 3).
+
+    See docs/ODD.md, 'Choice', for the equations and the passages they come from.
+    """
+    moral, hardship = order_costs(attitudes, situation, decision)
+    detection_refuse = detection_probability(
+        situation.enforcers,
+        situation.noncompliant_peers,
+        decision.detection_steepness,
+        decision.detection_ratio_rounding,
+    )
+    detection_evade = decision.evasion_visibility * detection_refuse
+    credibility = situation.regime_stability
+    risk = attitudes["risk_aversion"] * credibility * situation.punishment_severity
+    benefits = (
+        attitudes["benefit_value"] * situation.benefit_multiplier * (1.0 + situation.incentive_level)
+    )
+    lock_in = (
+        decision.lock_in_weight
+        * attitudes["culpability"]
+        * (1.0 - situation.regime_stability)
+        * (1.0 - situation.amnesty)
+    )
+    threshold = attitudes["threshold"]
+    if decision.social_threshold_unit == "count":
+        # whole officers: "count >= threshold" written as count - threshold + 1/2 > 0
+        social_refuse = situation.refusing_neighbours - threshold + 0.5
+        social_evade = situation.noncompliant_neighbours - threshold + 0.5
+    else:
+        social_refuse = situation.refusing_neighbours - threshold
+        social_evade = situation.noncompliant_neighbours - threshold
+
+    utilities = np.zeros((moral.shape[0], 3))
+    utilities[:, REFUSE] = (
+        moral
+        + hardship
+        - risk * detection_refuse
+        - decision.benefit_weight * benefits
+        - decision.exit_cost_weight * attitudes["exit_cost"]
+        - lock_in
+        - decision.refusal_threshold
+        + decision.social_weight * social_refuse
+    )
+    if decision.enable_evasion:
+        utilities[:, EVADE] = (
+            decision.evasion_moral_relief * moral
+            + decision.evasion_hardship_relief * hardship
+            - risk * decision.evasion_punishment_share * detection_evade
+            - detection_evade * decision.benefit_weight * benefits
+            - decision.evasion_lock_in_share * lock_in
+            - decision.evasion_threshold
+            + decision.social_weight * social_evade
+        )
+    else:
+        utilities[:, EVADE] = -np.inf
+    return utilities
+
+
+def choose(utilities: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
+    """Pick a choice per officer: logit with `temperature`, the best choice when it is 0.
+
+    At temperature 0 ties go to the earlier choice (comply before evade before refuse),
+    so an officer acts only when acting is strictly better: Epstein's "G - N > T".
+    """
+    if temperature <= 0:
+        return np.argmax(utilities, axis=1).astype(np.int8)
+    scaled = utilities / temperature
+    scaled -= scaled.max(axis=1, keepdims=True)
+    weights = np.exp(scaled)
+    cumulative = np.cumsum(weights, axis=1)
+    draws = rng.random(utilities.shape[0]) * cumulative[:, -1]
+    return (draws[:, None] >= cumulative[:, :-1]).sum(axis=1).astype(np.int8)

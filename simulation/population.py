@@ -1,0 +1,172 @@
+"""Initialisation: who the officers are, where they serve and whom they know.
+
+Pure functions of a config and a numpy Generator, returning arrays; the model keeps
+them. Group and rank counts are apportioned exactly (largest remainder) rather than
+sampled, so that a 2,000-officer run has the configured shares and seeds differ only in
+who is who, not in how many there are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from simulation.config import GROUPS, RANKS, AttitudeDistribution, PopulationConfig
+
+ATTITUDES: tuple[str, ...] = (
+    "regime_alignment",
+    "russia_alignment",
+    "war_aversion",
+    "risk_aversion",
+    "benefit_value",
+    "exit_cost",
+    "culpability",
+    "threshold",
+)
+
+
+def apportion(total: int, shares: list[float]) -> np.ndarray:
+    """Whole counts summing to `total`, as close to `shares` as possible (largest remainder)."""
+    exact = np.asarray(shares, dtype=float) * total
+    counts = np.floor(exact).astype(np.int64)
+    remainder = total - int(counts.sum())
+    if remainder > 0:
+        order = np.argsort(-(exact - counts), kind="stable")
+        counts[order[:remainder]] += 1
+    return counts
+
+
+def draw_beta(spec: AttitudeDistribution, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Draw from a Beta distribution with the given mean and sd (sd 0: the constant)."""
+    if size == 0:
+        return np.empty(0)
+    if spec.sd == 0 or spec.mean in (0.0, 1.0):
+        return np.full(size, spec.mean)
+    common = spec.mean * (1 - spec.mean) / spec.sd**2 - 1
+    return rng.beta(spec.mean * common, (1 - spec.mean) * common, size)
+
+
+def draw_groups(config: PopulationConfig, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Group code per officer: exact counts from the shares, in random order."""
+    counts = apportion(n, [config.group_shares[g] for g in GROUPS])
+    groups = np.repeat(np.arange(len(GROUPS), dtype=np.int8), counts)
+    return rng.permutation(groups)
+
+
+def draw_ranks(config: PopulationConfig, groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Rank code per officer given his group: exact counts per group, in random order."""
+    ranks = np.empty(groups.shape[0], dtype=np.int8)
+    for code, group in enumerate(GROUPS):
+        members = np.flatnonzero(groups == code)
+        shares = [config.rank_shares_by_group[group][r] for r in RANKS]
+        counts = apportion(members.shape[0], shares)
+        ranks[members] = rng.permutation(np.repeat(np.arange(len(RANKS), dtype=np.int8), counts))
+    return ranks
+
+
+def draw_attitudes(
+    config: PopulationConfig,
+    groups: np.ndarray,
+    ranks: np.ndarray,
+    rng: np.random.Generator,
+    extra_russia_shift: float = 0.0,
+) -> dict[str, np.ndarray]:
+    """Attitudes per officer from his group's distributions, with rank shifts in Russia alignment."""
+    n = groups.shape[0]
+    attitudes = {name: np.empty(n) for name in ATTITUDES}
+    for code, group in enumerate(GROUPS):
+        members = np.flatnonzero(groups == code)
+        spec = config.attitudes[group]
+        for name in ATTITUDES:
+            attitudes[name][members] = draw_beta(getattr(spec, name), members.shape[0], rng)
+    shift = np.where(
+        ranks == RANKS.index("junior"),
+        config.junior_russia_alignment_shift,
+        np.where(ranks == RANKS.index("senior"), config.senior_russia_alignment_shift, 0.0),
+    )
+    attitudes["russia_alignment"] = np.clip(
+        attitudes["russia_alignment"] + shift + extra_russia_shift, 0.0, 1.0
+    )
+    return attitudes
+
+
+def override_thresholds(config: PopulationConfig, rng: np.random.Generator) -> np.ndarray | None:
+    """Thresholds set for every officer by `threshold_override` (reference reductions)."""
+    override = config.threshold_override
+    if override is None:
+        return None
+    n = config.n_officers
+    if override.kind == "explicit":
+        values = np.asarray(override.values, dtype=float)
+    elif override.kind == "normal":
+        values = rng.normal(override.mean, override.sd, n)
+    else:
+        from scipy.stats import norm
+
+        quantiles = (np.arange(n) + 0.5) / n
+        values = norm.ppf(quantiles, loc=override.mean, scale=override.sd)
+    if override.round_to_whole:
+        values = np.maximum(np.floor(values + 0.5), 0.0)
+    return values
+
+
+@dataclass(frozen=True)
+class Structure:
+    """Units, their types and commanders, and the cross-unit tie network."""
+
+    unit: np.ndarray
+    unit_type_of_unit: np.ndarray
+    n_units: int
+    cross_ties: sparse.csr_matrix
+
+
+def build_structure(
+    n: int,
+    unit_size: int,
+    unit_type_shares: list[float],
+    cross_unit_ties: float,
+    rng: np.random.Generator,
+) -> Structure:
+    """Assign officers to units and draw ties across units (a small world).
+
+    Ties are complete inside a unit; `cross_unit_ties` is the mean number of extra ties
+    per officer to officers of other units, drawn uniformly at random.
+    """
+    n_units = int(np.ceil(n / unit_size))
+    unit = rng.permutation(np.arange(n) // unit_size).astype(np.int64)
+    unit_counts = apportion(n_units, unit_type_shares)
+    unit_type_of_unit = rng.permutation(
+        np.repeat(np.arange(len(unit_type_shares), dtype=np.int8), unit_counts)
+    )
+    n_edges = int(round(n * cross_unit_ties / 2))
+    if n_edges and n_units > 1:
+        first = rng.integers(0, n, n_edges)
+        second = rng.integers(0, n, n_edges)
+        keep = unit[first] != unit[second]
+        first, second = first[keep], second[keep]
+        rows = np.concatenate([first, second])
+        cols = np.concatenate([second, first])
+        ties = sparse.csr_matrix((np.ones(rows.shape[0]), (rows, cols)), shape=(n, n))
+        ties.data[:] = 1.0  # duplicate draws collapse to one tie
+    else:
+        ties = sparse.csr_matrix((n, n))
+    return Structure(unit, unit_type_of_unit, n_units, ties)
+
+
+def choose_commanders(
+    unit: np.ndarray, rank: np.ndarray, active: np.ndarray, tiebreak: np.ndarray
+) -> np.ndarray:
+    """One commander per unit: its most senior active officer (ties broken by `tiebreak`)."""
+    n = unit.shape[0]
+    is_commander = np.zeros(n, dtype=bool)
+    candidates = np.flatnonzero(active)
+    if candidates.shape[0] == 0:
+        return is_commander
+    order = np.lexsort((tiebreak[candidates], rank[candidates], unit[candidates]))
+    ordered = candidates[order]
+    first = np.ones(ordered.shape[0], dtype=bool)
+    first[1:] = unit[ordered[1:]] != unit[ordered[:-1]]
+    is_commander[ordered[first]] = True
+    return is_commander
