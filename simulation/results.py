@@ -1,0 +1,85 @@
+"""Writing results to disk: atomic files, so that a result is there whole or not at all."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from simulation.config import ConfigError
+from simulation.runner import RunResult
+
+
+class OutputError(ConfigError):
+    """The output folder cannot be created or written (reported like a config error)."""
+
+
+def prepare_folder(path: str | Path) -> Path:
+    """Create the output folder, or fail with a readable OutputError."""
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"cannot create output folder ({error.strerror})", folder, "--out") from None
+    if not os.access(folder, os.W_OK):
+        raise OutputError("output folder is not writable", folder, "--out")
+    return folder
+
+
+def write_atomic(path: str | Path, write: Callable[[Path], Any]) -> Path:
+    """Write via a temporary file in the same folder, then rename over `path`."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path.name} ({error.strerror})", path.parent, "--out") from None
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Atomically write a text file."""
+    return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    """Atomically write JSON (indented, keys in insertion order)."""
+    return write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def write_run(result: RunResult, folder: str | Path) -> dict[str, Path]:
+    """Write a run's time series, summary, resolved config and figure into `folder`."""
+    from simulation.plots import plot_rates_over_time
+
+    folder = prepare_folder(folder)
+    written = {
+        "timeseries": write_atomic(
+            folder / "timeseries.csv", lambda tmp: result.series.to_csv(tmp, index=False)
+        ),
+        "summary": write_json(folder / "summary.json", result.summary),
+        "config": write_text(
+            folder / "config.resolved.yaml",
+            yaml.safe_dump(result.config.to_dict(), sort_keys=False, allow_unicode=True),
+        ),
+    }
+    if result.agent_data is not None:
+        written["agents"] = write_atomic(
+            folder / "agents.csv", lambda tmp: result.agent_data.to_csv(tmp, index=False)
+        )
+    if result.config.output.figure:
+        written["figure"] = write_atomic(
+            folder / "rates.png",
+            lambda tmp: plot_rates_over_time(result.series, tmp, title=result.config.name),
+        )
+    return written
