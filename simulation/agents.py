@@ -139,9 +139,10 @@ def detection_probability(
 
 def alignment(attitudes: dict[str, np.ndarray], russia_weight: float) -> np.ndarray:
     """Alignment that makes war orders acceptable: regime and Russia alignment combined."""
-    return russia_weight * attitudes["russia_alignment"] + (1.0 - russia_weight) * attitudes[
-        "regime_alignment"
-    ]
+    return (
+        russia_weight * attitudes["russia_alignment"]
+        + (1.0 - russia_weight) * attitudes["regime_alignment"]
+    )
 
 
 def order_costs(
@@ -181,7 +182,9 @@ def choice_utilities(
     credibility = situation.regime_stability
     risk = attitudes["risk_aversion"] * credibility * situation.punishment_severity
     benefits = (
-        attitudes["benefit_value"] * situation.benefit_multiplier * (1.0 + situation.incentive_level)
+        attitudes["benefit_value"]
+        * situation.benefit_multiplier
+        * (1.0 + situation.incentive_level)
     )
     lock_in = (
         decision.lock_in_weight

@@ -12,7 +12,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from simulation.config import CHOICES, GROUPS, RANKS, ConfigError, json_schema, load_config, schema_text
+from simulation.config import (
+    CHOICES,
+    GROUPS,
+    RANKS,
+    ConfigError,
+    json_schema,
+    load_config,
+    schema_text,
+)
 
 EXIT_USER_ERROR = 2
 
@@ -36,9 +44,7 @@ def format_rates_table(summary: dict) -> str:
     lines = [header, "-" * len(header)]
 
     def row(label: str, block: dict) -> str:
-        cells = "".join(
-            f"{block['final'][c]:>14.1%}{block['peak'][c]:>12.1%}" for c in CHOICES
-        )
+        cells = "".join(f"{block['final'][c]:>14.1%}{block['peak'][c]:>12.1%}" for c in CHOICES)
         return f"{label:<14}{cells}"
 
     lines.append(row("all officers", summary["overall"]))
@@ -100,8 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("config", help="YAML config file, e.g. configs/baseline.yaml")
     run.add_argument("--seed", type=int, help="random seed (overrides the file)")
     run.add_argument("--steps", type=int, help="number of steps (overrides the file)")
-    run.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
-                     help="override a config value; repeatable")
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a config value; repeatable",
+    )
     run.add_argument("--out", help="results folder (default results/<config name>/)")
 
     config = sub.add_parser("config", help="print the config schema or check a config")

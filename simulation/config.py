@@ -76,10 +76,14 @@ def _check_schedule(name: str, value: Any, low: float, high: float) -> Any:
     """Validate a schedule: a constant, or changes starting at step 0 in increasing order."""
     if isinstance(value, list):
         if not value:
-            raise ValueError("a schedule list must not be empty; give a constant or [{step, value}, ...]")
+            raise ValueError(
+                "a schedule list must not be empty; give a constant or [{step, value}, ...]"
+            )
         steps = [change.step for change in value]
         if steps[0] != 0:
-            raise ValueError(f"a schedule must start at step 0 (first change is at step {steps[0]})")
+            raise ValueError(
+                f"a schedule must start at step 0 (first change is at step {steps[0]})"
+            )
         if any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
             raise ValueError(f"schedule steps must be strictly increasing, got {steps}")
         values = [change.value for change in value]
@@ -319,7 +323,11 @@ class PopulationConfig(StrictModel):
     @model_validator(mode="after")
     def _explicit_length(self) -> PopulationConfig:
         override = self.threshold_override
-        if override and override.kind == "explicit" and len(override.values or []) != self.n_officers:
+        if (
+            override
+            and override.kind == "explicit"
+            and len(override.values or []) != self.n_officers
+        ):
             raise ValueError(
                 f"threshold_override.values has {len(override.values or [])} entries but "
                 f"n_officers is {self.n_officers}"
@@ -655,7 +663,9 @@ class TurnoverConfig(StrictModel):
     def _promotable(cls, rates: dict[str, float]) -> dict[str, float]:
         bad = sorted(set(rates) ^ {"field", "junior"})
         if bad:
-            raise ValueError(f"give a rate for exactly the ranks ['field', 'junior'] (problem: {bad})")
+            raise ValueError(
+                f"give a rate for exactly the ranks ['field', 'junior'] (problem: {bad})"
+            )
         return rates
 
 

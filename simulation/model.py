@@ -27,7 +27,6 @@ import numpy as np
 from simulation.agents import (
     COMPLICIT,
     COMPLY,
-    EVADE,
     REFUSE,
     SENIOR,
     Officer,
@@ -49,7 +48,6 @@ from simulation.population import (
     build_structure,
     choose_commanders,
     draw_attitudes,
-    draw_beta,
     draw_groups,
     draw_ranks,
     override_thresholds,
@@ -346,7 +344,11 @@ class ArmyModel(mesa.Model):
             float(self.attitudes["russia_alignment"][active].mean()) if total else 0.0
         )
         stats["mean_alignment"] = (
-            float(alignment(self.attitudes, self.config.decision.russia_alignment_weight)[active].mean())
+            float(
+                alignment(self.attitudes, self.config.decision.russia_alignment_weight)[
+                    active
+                ].mean()
+            )
             if total
             else 0.0
         )

@@ -21,8 +21,13 @@ def plot_rates_over_time(series: pd.DataFrame, path: str | Path, title: str = ""
     figure, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.4), sharey=True)
     for axis, (label, prefix) in zip(axes, panels, strict=True):
         for choice in CHOICES:
-            axis.plot(series["step"], series[f"{prefix}{choice}"], label=choice,
-                      color=CHOICE_COLOURS[choice], linewidth=1.8)
+            axis.plot(
+                series["step"],
+                series[f"{prefix}{choice}"],
+                label=choice,
+                color=CHOICE_COLOURS[choice],
+                linewidth=1.8,
+            )
         axis.set_title(label)
         axis.set_xlabel("step (month)")
         axis.set_ylim(-0.02, 1.02)

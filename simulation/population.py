@@ -55,7 +55,9 @@ def draw_groups(config: PopulationConfig, n: int, rng: np.random.Generator) -> n
     return rng.permutation(groups)
 
 
-def draw_ranks(config: PopulationConfig, groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def draw_ranks(
+    config: PopulationConfig, groups: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Rank code per officer given his group: exact counts per group, in random order."""
     ranks = np.empty(groups.shape[0], dtype=np.int8)
     for code, group in enumerate(GROUPS):

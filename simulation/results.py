@@ -25,7 +25,9 @@ def prepare_folder(path: str | Path) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise OutputError(f"cannot create output folder ({error.strerror})", folder, "--out") from None
+        raise OutputError(
+            f"cannot create output folder ({error.strerror})", folder, "--out"
+        ) from None
     if not os.access(folder, os.W_OK):
         raise OutputError("output folder is not writable", folder, "--out")
     return folder
@@ -41,7 +43,9 @@ def write_atomic(path: str | Path, write: Callable[[Path], Any]) -> Path:
         os.replace(temporary, path)
     except OSError as error:
         Path(temporary).unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path.name} ({error.strerror})", path.parent, "--out") from None
+        raise OutputError(
+            f"cannot write {path.name} ({error.strerror})", path.parent, "--out"
+        ) from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

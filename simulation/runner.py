@@ -80,5 +80,9 @@ def simulate(config: SimulationConfig, seed: int | None = None) -> RunResult:
     agent_data = None
     if config.output.collect_agent_data:
         agent_data = model.datacollector.get_agent_vars_dataframe().reset_index()
-    return RunResult(config=config.model_copy(update={"seed": seed}), series=series,
-                     summary=summary, agent_data=agent_data)
+    return RunResult(
+        config=config.model_copy(update={"seed": seed}),
+        series=series,
+        summary=summary,
+        agent_data=agent_data,
+    )
