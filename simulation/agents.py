@@ -33,9 +33,9 @@ class Officer(CellAgent):
 
     Reading an attribute reads the array, so the agent never goes stale and creating
     65,000 of them costs little. It is a ``CellAgent`` so that the browser view can
-    place it in the model's unit grid (built only when asked for). Officers do not act one by one: the model decides for
-    all of them together (synchronous update), so the result cannot depend on the order
-    in which agents are activated.
+    place it in the model's unit grid (built only when asked for). Officers do not act
+    one by one: the model decides for all of them together (synchronous update), so the
+    result cannot depend on the order in which agents are activated.
     """
 
     def __init__(self, model: ArmyModel, index: int) -> None:

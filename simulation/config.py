@@ -469,7 +469,7 @@ class DecisionConfig(StrictModel):
     )
     benefit_weight: NonNegative = Field(
         0.6,
-        description="Assumption: utility per unit of benefits forfeited (refusal; detected evasion).",
+        description="Assumption: utility per unit of benefits forfeited (refusal, caught evasion).",
     )
     exit_cost_weight: NonNegative = Field(
         0.5, description="Assumption: utility per unit of exit cost paid on refusal/resignation."

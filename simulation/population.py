@@ -75,7 +75,7 @@ def draw_attitudes(
     rng: np.random.Generator,
     extra_russia_shift: float = 0.0,
 ) -> dict[str, np.ndarray]:
-    """Attitudes per officer from his group's distributions, with rank shifts in Russia alignment."""
+    """Attitudes per officer from his group's distributions; rank shifts Russia alignment."""
     n = groups.shape[0]
     attitudes = {name: np.empty(n) for name in ATTITUDES}
     for code, group in enumerate(GROUPS):

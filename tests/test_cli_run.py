@@ -1,0 +1,128 @@
+"""Specification of `reluctant-army run`: what it prints and writes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from simulation.cli import main
+from simulation.config import CHOICES, GROUPS, RANKS
+
+
+def run_baseline(tmp_path: Path, *extra: str) -> Path:
+    out = tmp_path / "out"
+    code = main(
+        [
+            "run",
+            "configs/baseline.yaml",
+            "--steps",
+            "6",
+            "--set",
+            "population.n_officers=200",
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
+    assert code == 0
+    return out
+
+
+def test_run_writes_series_summary_config_and_figure(
+    tmp_path: Path, repo: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(repo)
+    out = run_baseline(tmp_path)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.resolved.yaml",
+        "rates.png",
+        "summary.json",
+        "timeseries.csv",
+    ]
+    assert len(pd.read_csv(out / "timeseries.csv")) == 7
+    assert (out / "rates.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_summary_json_has_final_and_peak_shares_everywhere(
+    tmp_path: Path, repo: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(repo)
+    summary = json.loads((run_baseline(tmp_path) / "summary.json").read_text())
+    assert (summary["seed"], summary["steps"], summary["n_officers"]) == (42, 6, 200)
+    blocks = [
+        summary["overall"],
+        *(summary["by_group"][g] for g in GROUPS),
+        *(summary["by_rank"][r] for r in RANKS),
+    ]
+    for block in blocks:
+        for kind in ("final", "peak"):
+            assert set(block[kind]) == set(CHOICES)
+
+
+def test_seed_and_set_overrides_reach_the_resolved_config(
+    tmp_path: Path, repo: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(repo)
+    out = run_baseline(tmp_path, "--seed", "5", "--set", "drivers.war_order_level=3")
+    resolved = yaml.safe_load((out / "config.resolved.yaml").read_text())
+    assert resolved["seed"] == 5
+    assert resolved["drivers"]["war_order_level"] == 3
+
+
+def test_run_prints_a_table_by_group_and_rank(
+    tmp_path: Path, repo: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.chdir(repo)
+    run_baseline(tmp_path)
+    printed = capsys.readouterr().out
+    for label in ("all officers", *GROUPS, *RANKS, "refuse final", "evade peak"):
+        assert label in printed
+
+
+def test_results_default_to_results_folder_named_after_config(
+    tmp_path: Path, repo: Path, monkeypatch
+) -> None:
+    config = tmp_path / "tiny.yaml"
+    config.write_text("population: {n_officers: 50}\nsteps: 2\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(config)]) == 0
+    assert (tmp_path / "results" / "tiny" / "summary.json").exists()
+
+
+def test_python_dash_m_runs_the_same_command(tmp_path: Path, repo: Path) -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "simulation",
+            "run",
+            "configs/baseline.yaml",
+            "--steps",
+            "2",
+            "--set",
+            "population.n_officers=100",
+            "--out",
+            str(tmp_path / "m"),
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert (tmp_path / "m" / "summary.json").exists()
+
+
+def test_bad_config_exits_2_with_one_line_and_no_traceback(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("drivers:\n  war_order_levle: 3\n")
+    assert main(["run", str(bad), "--out", str(tmp_path / "never")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "bad.yaml" in err and "did you mean 'war_order_level'" in err
+    assert not (tmp_path / "never").exists()
