@@ -19,6 +19,7 @@ from simulation.config import (
     ConfigError,
     json_schema,
     load_config,
+    schema_markdown,
     schema_text,
 )
 
@@ -82,7 +83,10 @@ def run_command(args: argparse.Namespace) -> int:
 def config_command(args: argparse.Namespace) -> int:
     """Print the documented schema, or validate and print a resolved config."""
     if args.schema:
-        print(json.dumps(json_schema(), indent=2) if args.json else schema_text())
+        if args.json:
+            print(json.dumps(json_schema(), indent=2))
+        else:
+            print(schema_markdown() if args.markdown else schema_text())
         return 0
     if not args.config:
         raise ConfigError("give a config file to check, or --schema", "config")
@@ -119,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("config", nargs="?", help="config file to validate and resolve")
     config.add_argument("--schema", action="store_true", help="print every parameter documented")
     config.add_argument("--json", action="store_true", help="with --schema: JSON Schema")
+    config.add_argument("--markdown", action="store_true", help="with --schema: Markdown table")
     config.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE")
 
     for extend in EXTENSIONS:

@@ -515,6 +515,22 @@ class DecisionConfig(StrictModel):
 # ---------------------------------------------------------------------------- drivers
 
 
+DRIVER_RANGES: dict[str, tuple[float, float]] = {
+    "war_order_level": (0, 3),
+    "detection_capacity": (0, 100),
+    "punishment_severity": (0, 100),
+    "russian_propaganda": (0, 1),
+    "russian_contact": (0, 1),
+    "isolation": (0, 1),
+    "incentive_level": (0, 10),
+    "disillusion": (0, 1),
+    "regime_stability": (0, 1),
+    "amnesty": (0, 1),
+    "russian_recruitment_rate": (0, 1),
+}
+"""Allowed values of each driver (every value of its schedule)."""
+
+
 class DriversConfig(StrictModel):
     """Exogenous drivers; each is a constant or a list of {step, value} changes."""
 
@@ -580,20 +596,7 @@ class DriversConfig(StrictModel):
 
     @model_validator(mode="after")
     def _ranges(self) -> DriversConfig:
-        limits = {
-            "war_order_level": (0, 3),
-            "detection_capacity": (0, 100),
-            "punishment_severity": (0, 100),
-            "russian_propaganda": (0, 1),
-            "russian_contact": (0, 1),
-            "isolation": (0, 1),
-            "incentive_level": (0, 10),
-            "disillusion": (0, 1),
-            "regime_stability": (0, 1),
-            "amnesty": (0, 1),
-            "russian_recruitment_rate": (0, 1),
-        }
-        for name, (low, high) in limits.items():
+        for name, (low, high) in DRIVER_RANGES.items():
             try:
                 _check_schedule(name, getattr(self, name), low, high)
             except ValueError as error:
@@ -917,9 +920,9 @@ def load_config(
     return validate_config(data, path if path is not None else "<defaults>")
 
 
-def schema_text() -> str:
-    """The documented schema: every key with type, default, range and description."""
-    lines: list[str] = []
+def schema_rows() -> list[dict[str, str]]:
+    """Every config key with its type, range, default and description (for docs and CLI)."""
+    rows: list[dict[str, str]] = []
 
     def walk(model: type[BaseModel], prefix: str) -> None:
         for name, field in model.model_fields.items():
@@ -927,7 +930,6 @@ def schema_text() -> str:
             nested = _model_in(field.annotation)
             default = field.get_default(call_default_factory=True)
             if nested is not None and isinstance(default, BaseModel):
-                lines.append(f"{key}:  ({nested.__name__}) {field.description or ''}".rstrip())
                 walk(nested, key + ".")
                 continue
             bounds = [
@@ -936,15 +938,45 @@ def schema_text() -> str:
                 for attr, label in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
                 if getattr(meta, attr, None) is not None
             ]
+            if prefix == "drivers." and name in DRIVER_RANGES:
+                low, high = DRIVER_RANGES[name]
+                bounds = [f">= {low}", f"<= {high}"]
             shown = json.dumps(default.model_dump() if isinstance(default, BaseModel) else default)
             type_name = getattr(field.annotation, "__name__", None) or str(field.annotation)
             type_name = type_name.replace("typing.", "").replace("simulation.config.", "")
-            range_text = f" [{', '.join(bounds)}]" if bounds else ""
-            lines.append(f"{key}: {type_name}{range_text} = {shown}")
-            if field.description:
-                lines.append(f"    {field.description}")
+            type_name = type_name.replace("float | list[ScheduleChange]", "schedule")
+            rows.append(
+                {
+                    "key": key,
+                    "type": type_name,
+                    "range": ", ".join(bounds),
+                    "default": shown,
+                    "description": field.description or "",
+                }
+            )
 
     walk(SimulationConfig, "")
+    return rows
+
+
+def schema_text() -> str:
+    """The documented schema as plain text: `key: type [range] = default`, then the meaning."""
+    lines = []
+    for row in schema_rows():
+        range_text = f" [{row['range']}]" if row["range"] else ""
+        lines.append(f"{row['key']}: {row['type']}{range_text} = {row['default']}")
+        if row["description"]:
+            lines.append(f"    {row['description']}")
+    return "\n".join(lines)
+
+
+def schema_markdown() -> str:
+    """The documented schema as a Markdown table (pasted into docs/ODD.md)."""
+    lines = ["| key | type | range | default | meaning, unit, source |", "|---|---|---|---|---|"]
+    for row in schema_rows():
+        default = row["default"] if len(row["default"]) <= 60 else "see text"
+        cells = [f"`{row['key']}`", row["type"], row["range"], f"`{default}`", row["description"]]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(lines)
 
 
