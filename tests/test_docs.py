@@ -1,0 +1,49 @@
+"""The model description stays in step with the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from simulation.config import schema_markdown, schema_rows
+
+
+def odd_text(repo: Path) -> str:
+    return (repo / "docs" / "ODD.md").read_text(encoding="utf-8")
+
+
+def test_odd_parameter_table_matches_the_schema(repo: Path) -> None:
+    text = odd_text(repo)
+    start = text.index("<!-- schema:start -->") + len("<!-- schema:start -->")
+    end = text.index("<!-- schema:end -->")
+    assert text[start:end].strip() == schema_markdown().strip(), (
+        "docs/ODD.md is out of date: paste `reluctant-army config --schema --markdown` "
+        "between the schema markers"
+    )
+
+
+def test_every_parameter_has_a_description() -> None:
+    undocumented = [row["key"] for row in schema_rows() if not row["description"]]
+    assert undocumented == []
+
+
+def test_every_decision_parameter_appears_in_the_choice_equations(repo: Path) -> None:
+    text = odd_text(repo)
+    equations = text[text.index("### 7.5 Choice") : text.index("### 7.6")]
+    decision_keys = [row["key"] for row in schema_rows() if row["key"].startswith("decision.")]
+    described_elsewhere = {
+        "decision.detection_steepness",
+        "decision.detection_ratio_rounding",
+        "decision.external_enforcers_per_unit",
+        "decision.commander_enforcer_weight",
+        "decision.complicit_enforcer_weight",
+        "decision.evasion_visibility",
+        "decision.russia_alignment_weight",
+        "decision.social_threshold_unit",
+        "decision.enable_evasion",
+    }
+    missing = [
+        key
+        for key in decision_keys
+        if key not in described_elsewhere and key.removeprefix("decision.") not in equations
+    ]
+    assert missing == []
