@@ -201,7 +201,8 @@ def choice_utilities(
         social_refuse = situation.refusing_neighbours - threshold
         social_evade = situation.noncompliant_neighbours - threshold
 
-    utilities = np.zeros((moral.shape[0], 3))
+    # (3, n) in memory, seen as (n, 3): each action's column is contiguous
+    utilities = np.zeros((3, moral.shape[0])).T
     utilities[:, REFUSE] = (
         moral
         + hardship
@@ -235,9 +236,12 @@ def choose(utilities: np.ndarray, temperature: float, rng: np.random.Generator) 
     """
     if temperature <= 0:
         return np.argmax(utilities, axis=1).astype(np.int8)
-    scaled = utilities / temperature
-    scaled -= scaled.max(axis=1, keepdims=True)
-    weights = np.exp(scaled)
-    cumulative = np.cumsum(weights, axis=1)
-    draws = rng.random(utilities.shape[0]) * cumulative[:, -1]
-    return (draws[:, None] >= cumulative[:, :-1]).sum(axis=1).astype(np.int8)
+    # Column by column (not along axis 1): the same arithmetic as a row-wise softmax and
+    # cumulative sum, several times faster on an (n, 3) array.
+    scaled = [utilities[:, k] / temperature for k in range(3)]
+    peak = np.maximum(np.maximum(scaled[0], scaled[1]), scaled[2])
+    first = np.exp(scaled[0] - peak)
+    second = first + np.exp(scaled[1] - peak)
+    total = second + np.exp(scaled[2] - peak)
+    draws = rng.random(utilities.shape[0]) * total
+    return ((draws >= first).view(np.int8) + (draws >= second).view(np.int8)).astype(np.int8)

@@ -123,8 +123,12 @@ class ArmyModel(mesa.Model):
         self.cross_ties = built.cross_ties
         self.cross_degree = np.asarray(self.cross_ties.sum(axis=1)).ravel()
         unit_types = list(structure.unit_types.values())
-        self._benefit_by_type = np.array([t.benefit_multiplier for t in unit_types])
-        self._hardship_by_type = np.array([t.order_hardship_multiplier for t in unit_types])
+        unit_type = self.unit_type_of_unit[self.unit]
+        self._benefit_multiplier = np.array([t.benefit_multiplier for t in unit_types])[unit_type]
+        self._hardship_multiplier = np.array([t.order_hardship_multiplier for t in unit_types])[
+            unit_type
+        ]
+        self._neighbours: np.ndarray | None = None
         self._tiebreak = rng.random(n)
 
         self.active = np.ones(n, dtype=bool)
@@ -199,6 +203,7 @@ class ArmyModel(mesa.Model):
         if not leaving.any() and not turnover.enabled:
             return
         self._vacate(np.flatnonzero(leaving))
+        self._neighbours = None
         if turnover.enabled:
             self._promote()
             self._recruit_from_academy(np.flatnonzero(leaving))
@@ -290,19 +295,16 @@ class ArmyModel(mesa.Model):
         unit_noncompliant = np.bincount(self.unit, noncompliant, minlength=self.n_units)
         noncompliant_peers = unit_noncompliant[self.unit] - noncompliant + 1.0
 
-        unit_active = np.bincount(self.unit, active.astype(float), minlength=self.n_units)
         unit_refusing = np.bincount(self.unit, refusing, minlength=self.n_units)
         refusing_count = unit_refusing[self.unit] - refusing + self.cross_ties @ refusing
         noncompliant_count = noncompliant_peers - 1.0 + self.cross_ties @ noncompliant
         if decision.social_threshold_unit == "count":
             refusing_neighbours, noncompliant_neighbours = refusing_count, noncompliant_count
         else:
-            neighbours = unit_active[self.unit] - active + self.cross_ties @ active.astype(float)
-            neighbours = np.maximum(neighbours, 1.0)
+            neighbours = self._neighbour_count()
             refusing_neighbours = refusing_count / neighbours
             noncompliant_neighbours = noncompliant_count / neighbours
 
-        unit_type = self.unit_type_of_unit[self.unit]
         return Situation(
             war_order_level=int(d["war_order_level"]),
             punishment_severity=d["punishment_severity"],
@@ -313,9 +315,18 @@ class ArmyModel(mesa.Model):
             noncompliant_peers=noncompliant_peers,
             refusing_neighbours=refusing_neighbours,
             noncompliant_neighbours=noncompliant_neighbours,
-            benefit_multiplier=self._benefit_by_type[unit_type],
-            hardship_multiplier=self._hardship_by_type[unit_type],
+            benefit_multiplier=self._benefit_multiplier,
+            hardship_multiplier=self._hardship_multiplier,
         )
+
+    def _neighbour_count(self) -> np.ndarray:
+        """Serving neighbours of each officer (at least 1); recomputed only after turnover."""
+        if self._neighbours is None:
+            active = self.active.astype(float)
+            unit_active = np.bincount(self.unit, active, minlength=self.n_units)
+            neighbours = unit_active[self.unit] - active + self.cross_ties @ active
+            self._neighbours = np.maximum(neighbours, 1.0)
+        return self._neighbours
 
     # ------------------------------------------------------------------ data
 
