@@ -17,7 +17,7 @@ import difflib
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_origin
 
 import yaml
 from pydantic import (
@@ -731,19 +731,33 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 
 def _known_keys(model: type[BaseModel], path: list[str]) -> list[str]:
-    """Keys allowed at `path` (for 'did you mean' suggestions)."""
+    """Keys allowed at `path` (for 'did you mean' suggestions).
+
+    Inside a dict-valued section (attitudes of a group, a unit type) the next part of the
+    path is a free key (the group or unit type name) and is skipped.
+    """
     current: Any = model
+    free_key = False
     for part in path:
+        if free_key:
+            free_key = False
+            continue
         fields = getattr(current, "model_fields", None)
         if fields is None or part not in fields:
-            if isinstance(current, type) and issubclass(current, BaseModel):
-                return []
             return []
         annotation = fields[part].annotation
         current = _model_in(annotation)
         if current is None:
             return []
+        free_key = _is_dict(annotation)
     return list(getattr(current, "model_fields", {}))
+
+
+def _is_dict(annotation: Any) -> bool:
+    """Whether an annotation is a dict (possibly inside X | None)."""
+    if get_origin(annotation) is dict:
+        return True
+    return any(_is_dict(arg) for arg in getattr(annotation, "__args__", ()) or ())
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
@@ -757,19 +771,79 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def _is_branch_tag(part: Any) -> bool:
+    """Whether a location part names a branch of a union (e.g. 'float', 'list[X]')."""
+    return isinstance(part, str) and (
+        part in {"float", "int", "bool", "str"} or part.startswith(("list[", "function-"))
+    )
+
+
+def _relevant_problems(problems: list[Any]) -> list[Any]:
+    """Drop union branches that do not apply, and put unknown keys first.
+
+    A schedule is `number | list of changes`: for a list with a bad entry pydantic also
+    reports "should be a valid number" for the whole list (and "should be a valid list" for
+    a bad number). Such whole-value type mismatches of one branch are dropped when another
+    branch of the same key reports something more specific. A misspelled key also shows
+    as a missing required key; the unknown key is the one worth reporting.
+    """
+
+    def branch(problem: Any) -> tuple[tuple[Any, ...], Any] | None:
+        loc = tuple(problem["loc"])
+        for index, part in enumerate(loc):
+            if _is_branch_tag(part):
+                return loc[:index], part
+        return None
+
+    kept = []
+    for problem in problems:
+        where = branch(problem)
+        whole_value_mismatch = (
+            where is not None
+            and len(problem["loc"]) == len(where[0]) + 1
+            and str(problem["type"]).endswith("_type")
+        )
+        others = [
+            other
+            for other in problems
+            if other is not problem
+            and (other_where := branch(other)) is not None
+            and where is not None
+            and other_where[0] == where[0]
+            and other_where[1] != where[1]
+        ]
+        if whole_value_mismatch and others:
+            continue
+        kept.append(problem)
+    kept = kept or problems
+    return sorted(kept, key=lambda problem: problem["type"] != "extra_forbidden")
+
+
+def _model_named(name: str) -> type[BaseModel] | None:
+    found = globals().get(name)
+    return found if isinstance(found, type) and issubclass(found, BaseModel) else None
+
+
 def describe_validation_error(
     error: ValidationError, source: str | Path | None, root: type[BaseModel] = SimulationConfig
 ) -> ConfigError:
     """Turn pydantic's report into one readable message (first problem, plus a count)."""
-    problems = error.errors()
+    problems = _relevant_problems(error.errors())
     first = problems[0]
     loc = [str(part) for part in first["loc"]]
     key = _location(tuple(first["loc"]))
     kind = first["type"]
+    got = first.get("input")
+    if isinstance(got, (int, float, str, bool)) or got is None:
+        shown: str | None = json.dumps(got)
+    elif kind.endswith("_type"):
+        names = {dict: "a mapping", list: "a list"}
+        shown = names.get(type(got), type(got).__name__)
+    else:
+        shown = None  # a whole section: naming its type says nothing
     if kind == "extra_forbidden":
-        parent = [part for part in loc[:-1] if not part.isdigit()]
+        parent = [part for part in loc[:-1] if not part.isdigit() and not _is_branch_tag(part)]
         candidates = _known_keys(root, parent)
-        # dict-valued sections (groups, ranks) do not name their keys in the schema
         suggestion = difflib.get_close_matches(loc[-1], candidates, n=1, cutoff=0.6)
         message = f"unknown key '{loc[-1]}'"
         if suggestion:
@@ -778,11 +852,21 @@ def describe_validation_error(
             message += f"; allowed keys here: {', '.join(candidates)}"
     elif kind == "missing":
         message = "required key is missing"
+    elif kind == "model_type":
+        model = _model_named(str(first.get("ctx", {}).get("class_name", "")))
+        names = list(model.model_fields) if model else []
+        fields = f" with keys {', '.join(names)}" if 0 < len(names) <= 4 else " of keys to values"
+        message = f"expected a mapping{fields} (got {shown})"
     else:
-        got = first.get("input")
-        shown = json.dumps(got) if isinstance(got, (int, float, str, bool)) else type(got).__name__
-        message = f"{first['msg']} (got {shown})"
-        message = message.replace("Value error, ", "")
+        message = first["msg"].replace("Value error, ", "")
+        head, colon, rest = message.partition(": ")
+        fields_here = _known_keys(root, [p for p in loc if not _is_branch_tag(p)])
+        if kind == "value_error" and colon and head in fields_here:
+            # a section's check naming one of its keys ("isolation: ..."): name it as the key
+            key = f"{key}.{head}" if key else head
+            message = rest
+        if shown is not None:
+            message += f" (got {shown})"
     if len(problems) > 1:
         message += f" [and {len(problems) - 1} more problem(s)]"
     return ConfigError(message, source, key or None)
