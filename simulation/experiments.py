@@ -359,6 +359,7 @@ class Experiment:
     parameters: list[str]
     point_values: list[dict[str, Any]]
     metrics: list[str]
+    axes: list[list[str]] = field(default_factory=list)
     sampled: list[Bounds] = field(default_factory=list)
 
     @property
@@ -468,8 +469,11 @@ def _sample(
     return values
 
 
-def _factorial(spec: ExperimentSpec, source: Path) -> tuple[list[dict[str, Any]], list[Bounds]]:
-    """The design's parameter combinations (without scenarios and derived values)."""
+def _factorial(
+    spec: ExperimentSpec, source: Path
+) -> tuple[list[dict[str, Any]], list[Bounds], list[list[str]]]:
+    """The design's parameter combinations (without scenarios and derived values), its
+    sampled ranges, and its axes (parameters varied together share an axis)."""
     if spec.design.kind in SAMPLED_DESIGNS:
         if not spec.vary:
             raise ConfigError("a sampled design needs parameters in 'vary'", source, "vary")
@@ -481,7 +485,7 @@ def _factorial(spec: ExperimentSpec, source: Path) -> tuple[list[dict[str, Any]]
             {b.name: (int(v) if b.integer else float(v)) for b, v in zip(ranges, row, strict=True)}
             for row in values
         ]
-        return rows, ranges
+        return rows, ranges, [[b.name] for b in ranges]
     factors: list[Factor] = []
     for name, raw in spec.vary.items():
         if name == "zip":
@@ -501,7 +505,7 @@ def _factorial(spec: ExperimentSpec, source: Path) -> tuple[list[dict[str, Any]]
         for factor, values in zip(factors, combination, strict=True):
             row.update(zip(factor.names, values, strict=True))
         rows.append(row)
-    return rows, []
+    return rows, [], [list(factor.names) for factor in factors]
 
 
 def _where(name: str, spec: ExperimentSpec) -> str:
@@ -625,7 +629,7 @@ def load_experiment(path: str | Path) -> Experiment:
     for scenario, overrides in spec.scenarios.items():
         _check_overrides(base_data, overrides, path, f"scenarios.{scenario}")
 
-    rows, ranges = _factorial(spec, path)
+    rows, ranges, axes = _factorial(spec, path)
     clash = [name for name in trees if any(name in row for row in rows[:1])]
     if clash:
         raise ConfigError("a derived parameter is also varied", path, f"expressions.{clash[0]}")
@@ -660,6 +664,7 @@ def load_experiment(path: str | Path) -> Experiment:
         parameters=parameter_names,
         point_values=values,
         metrics=metrics,
+        axes=axes,
         sampled=ranges,
     )
 
