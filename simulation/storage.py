@@ -49,6 +49,7 @@ OWNED_FILES: tuple[str, ...] = (
     "series.parquet",
     "timings.parquet",
     "summary.csv",
+    "sensitivity.csv",
 )
 OWNED_FOLDERS: tuple[str, ...] = (PARTS, "figures")
 

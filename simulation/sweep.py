@@ -169,8 +169,11 @@ def default_workers() -> int:
 def process_context() -> multiprocessing.context.BaseContext:
     """An explicit start method: `import mesa` forces "spawn" globally; forkserver is
     faster to start workers and, unlike fork, safe with the parent's threads."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["simulation.sweep"])
+    return context
 
 
 class InProcessExecutor(Executor):

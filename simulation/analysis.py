@@ -1,0 +1,409 @@
+"""Summaries and figures of a sweep: mean, sd and 95% CI per design point, and plots.
+
+The 95% confidence interval of a mean over n replications is mean +- t(0.975, n-1) sd/sqrt(n)
+(Student's t; undefined for a single replication). Figures follow the design: rates against
+the swept parameter with CI bands for one axis, heatmaps for two, bars with error bars for
+named scenarios, and scatter plots against each parameter for sampled designs.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from simulation.config import CHOICES, GROUPS  # noqa: E402
+from simulation.results import write_atomic  # noqa: E402
+
+CHOICE_COLOURS: dict[str, str] = {"comply": "#4C72B0", "evade": "#DD8452", "refuse": "#C44E52"}
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "n",
+    "n_failed",
+    "mean",
+    "sd",
+    "ci_low",
+    "ci_high",
+)
+
+
+def split_metric(metric: str) -> tuple[str, str]:
+    """'passive_refuse' -> ('passive', 'refuse'); 'refuse' -> ('overall', 'refuse')."""
+    for choice in CHOICES:
+        if metric == choice:
+            return "overall", choice
+        if metric.endswith(f"_{choice}"):
+            return metric.removesuffix(f"_{choice}"), choice
+    return "overall", metric
+
+
+def confidence_interval(values: np.ndarray) -> tuple[float, float, float, float]:
+    """Mean, sd and the 95% Student-t interval of the mean (NaN where undefined)."""
+    values = values[~np.isnan(values)]
+    n = len(values)
+    if n == 0:
+        return (math.nan,) * 4
+    mean = float(values.mean())
+    if n == 1:
+        return mean, math.nan, math.nan, math.nan
+    sd = float(values.std(ddof=1))
+    half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+    return mean, sd, mean - half, mean + half
+
+
+def summarize_runs(runs: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
+    """Tidy summary: one row per design point x outcome (final/peak x metric)."""
+    parameters: list[str] = manifest["parameters"]
+    records = []
+    for point, group in runs.groupby("point", sort=True):
+        first = group.iloc[0]
+        ok = group[group["status"] == "ok"]
+        identity = {
+            "point": int(point),
+            "scenario": first["scenario"],
+            **{name: first[name] for name in parameters},
+        }
+        for measure in ("final", "peak"):
+            for metric in manifest["metrics"]:
+                category, choice = split_metric(metric)
+                mean, sd, low, high = confidence_interval(
+                    ok[f"{measure}_{metric}"].to_numpy(dtype=float)
+                )
+                records.append(
+                    {
+                        **identity,
+                        "measure": measure,
+                        "category": category,
+                        "choice": choice,
+                        "metric": metric,
+                        "n": len(ok),
+                        "n_failed": len(group) - len(ok),
+                        "mean": mean,
+                        "sd": sd,
+                        "ci_low": low,
+                        "ci_high": high,
+                    }
+                )
+    return pd.DataFrame.from_records(records)
+
+
+def point_label(row: pd.Series, manifest: dict[str, Any]) -> str:
+    """Short label of a design point: its scenario and the parameters that vary."""
+    parts = []
+    if len(manifest["scenarios"]) > 1:
+        parts.append(str(row["scenario"]))
+    for axis in manifest["axes"]:
+        name = axis[0]
+        value = row[name]
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        parts.append(f"{name.rsplit('.', 1)[-1]}={shown}")
+    return ", ".join(parts) or "base"
+
+
+def format_summary(summary: pd.DataFrame, manifest: dict[str, Any], limit: int = 40) -> str:
+    """The overall final shares per design point as 'mean +- CI half-width' text."""
+    overall = summary[(summary["category"] == "overall") & (summary["measure"] == "final")]
+    if overall.empty:
+        return "no overall shares among the recorded metrics"
+    lines = []
+    width = 0
+    rows = []
+    for point, group in overall.groupby("point", sort=True):
+        first = group.iloc[0]
+        label = point_label(first, manifest)
+        width = max(width, len(label))
+        cells = {}
+        for _, row in group.iterrows():
+            half = (row["ci_high"] - row["ci_low"]) / 2
+            cells[row["choice"]] = (
+                f"{row['mean']:.1%} ± {half:.1%}"
+                if not math.isnan(half)
+                else (f"{row['mean']:.1%}" if not math.isnan(row["mean"]) else "-")
+            )
+        rows.append((point, label, int(first["n"]), int(first["n_failed"]), cells))
+    width = min(max(width, 12), 60)
+    choices = [c for c in CHOICES if c in set(overall["choice"])]
+    header = f"{'design point':<{width}}{'runs':>6}{'failed':>8}" + "".join(
+        f"{'final ' + c:>18}" for c in choices
+    )
+    lines += [header, "-" * len(header)]
+    for _, label, n, failed, cells in rows[:limit]:
+        line = f"{label[:width]:<{width}}{n + failed:>6}{failed:>8}"
+        line += "".join(f"{cells.get(c, '-'):>18}" for c in choices)
+        lines.append(line)
+    if len(rows) > limit:
+        lines.append(f"... {len(rows) - limit} more design points in summary.csv")
+    lines.append("mean ± half-width of the 95% confidence interval over replications")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- figures
+
+
+def _panels(summary: pd.DataFrame) -> list[str]:
+    """Categories to draw: overall first, then the groups that were recorded."""
+    present = set(summary["category"])
+    return [c for c in ("overall", *GROUPS) if c in present]
+
+
+def _save(figure: plt.Figure, path: Path) -> Path:
+    write_atomic(path, lambda tmp: figure.savefig(tmp, dpi=110, format="png"))
+    plt.close(figure)
+    return path
+
+
+def plot_one_parameter(summary: pd.DataFrame, parameter: str, path: Path, title: str = "") -> Path:
+    """Final and peak shares against one swept parameter, mean with 95% CI band."""
+    panels = _panels(summary)
+    figure, axes = plt.subplots(
+        2, len(panels), figsize=(3.8 * len(panels), 6.4), sharex=True, sharey=True, squeeze=False
+    )
+    for row_index, measure in enumerate(("final", "peak")):
+        for column, category in enumerate(panels):
+            axis = axes[row_index][column]
+            for choice in CHOICES:
+                part = summary[
+                    (summary["measure"] == measure)
+                    & (summary["category"] == category)
+                    & (summary["choice"] == choice)
+                ].sort_values(parameter)
+                if part.empty:
+                    continue
+                x = part[parameter].to_numpy(dtype=float)
+                colour = CHOICE_COLOURS[choice]
+                axis.plot(x, part["mean"], marker="o", markersize=3, color=colour, label=choice)
+                axis.fill_between(x, part["ci_low"], part["ci_high"], color=colour, alpha=0.2)
+            axis.set_title(f"{category}: {measure}")
+            axis.set_ylim(-0.02, 1.02)
+            axis.grid(alpha=0.3)
+            if row_index == 1:
+                axis.set_xlabel(parameter)
+        axes[row_index][0].set_ylabel(f"{measure} share of officers")
+    axes[0][-1].legend(loc="best")
+    figure.suptitle(title or f"rates against {parameter} (mean, 95% CI)")
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def plot_two_parameters(summary: pd.DataFrame, x: str, y: str, path: Path, title: str = "") -> Path:
+    """Heatmaps of the mean final share of each choice (overall) over two parameters."""
+    part = summary[(summary["measure"] == "final") & (summary["category"] == "overall")]
+    choices = [c for c in CHOICES if c in set(part["choice"])]
+    figure, axes = plt.subplots(1, len(choices), figsize=(4.6 * len(choices), 4), squeeze=False)
+    for axis, choice in zip(axes[0], choices, strict=True):
+        table = part[part["choice"] == choice].pivot_table(
+            index=y, columns=x, values="mean", aggfunc="mean"
+        )
+        image = axis.imshow(
+            table.to_numpy(dtype=float),
+            origin="lower",
+            aspect="auto",
+            vmin=0,
+            vmax=1,
+            cmap="viridis",
+        )
+        axis.set_xticks(range(len(table.columns)), [f"{v:.3g}" for v in table.columns])
+        axis.set_yticks(range(len(table.index)), [f"{v:.3g}" for v in table.index])
+        axis.set_xlabel(x)
+        axis.set_ylabel(y)
+        axis.set_title(f"final {choice} (mean)")
+        for (i, j), value in np.ndenumerate(table.to_numpy(dtype=float)):
+            if not math.isnan(value):
+                axis.text(
+                    j,
+                    i,
+                    f"{value:.0%}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if value < 0.5 else "black",
+                )
+        figure.colorbar(image, ax=axis, fraction=0.046)
+    figure.suptitle(title or f"final shares over {x} x {y}")
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def plot_scenarios(summary: pd.DataFrame, path: Path, title: str = "") -> Path:
+    """Side-by-side bars of the final shares per scenario, with 95% CI error bars."""
+    panels = _panels(summary)
+    part = summary[summary["measure"] == "final"]
+    scenarios = list(dict.fromkeys(part.sort_values("point")["scenario"]))
+    figure, axes = plt.subplots(
+        1,
+        len(panels),
+        figsize=(max(4.0, 1.1 * len(scenarios) + 1.5) * len(panels) / 1.4, 4),
+        sharey=True,
+        squeeze=False,
+    )
+    width = 0.8 / len(CHOICES)
+    positions = np.arange(len(scenarios))
+    for axis, category in zip(axes[0], panels, strict=True):
+        for offset, choice in enumerate(CHOICES):
+            rows = (
+                part[(part["category"] == category) & (part["choice"] == choice)]
+                .set_index("scenario")
+                .reindex(scenarios)
+            )
+            if rows["mean"].isna().all():
+                continue
+            errors = np.vstack([rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]])
+            axis.bar(
+                positions + (offset - 1) * width,
+                rows["mean"],
+                width,
+                yerr=np.nan_to_num(errors),
+                capsize=2,
+                color=CHOICE_COLOURS[choice],
+                label=choice,
+            )
+        axis.set_xticks(positions, scenarios, rotation=30, ha="right")
+        axis.set_title(category)
+        axis.set_ylim(0, 1.02)
+        axis.grid(alpha=0.3, axis="y")
+    axes[0][0].set_ylabel("final share of officers")
+    axes[0][-1].legend(loc="best")
+    figure.suptitle(title or "final shares by scenario (mean, 95% CI)")
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def plot_sampled(runs: pd.DataFrame, parameters: list[str], path: Path, title: str = "") -> Path:
+    """Final overall shares of every run against each sampled parameter (scatter)."""
+    ok = runs[runs["status"] == "ok"]
+    choices = [c for c in CHOICES if f"final_{c}" in runs]
+    figure, axes = plt.subplots(
+        1, len(parameters), figsize=(3.6 * len(parameters), 3.6), sharey=True, squeeze=False
+    )
+    for axis, name in zip(axes[0], parameters, strict=True):
+        for choice in choices:
+            axis.scatter(
+                ok[name],
+                ok[f"final_{choice}"],
+                s=6,
+                alpha=0.5,
+                color=CHOICE_COLOURS[choice],
+                label=choice,
+            )
+        axis.set_xlabel(name)
+        axis.set_ylim(-0.02, 1.02)
+        axis.grid(alpha=0.3)
+    axes[0][0].set_ylabel("final share of officers")
+    axes[0][-1].legend(loc="best")
+    figure.suptitle(title or "final shares against each sampled parameter")
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def make_figures(
+    summary: pd.DataFrame, runs: pd.DataFrame, manifest: dict[str, Any], folder: Path
+) -> list[Path]:
+    """The figures that suit the design (see the module docstring)."""
+    folder.mkdir(exist_ok=True)
+    name = manifest["experiment_name"]
+    axes = [axis[0] for axis in manifest["axes"]]
+    scenarios: list[str] = manifest["scenarios"]
+    written: list[Path] = []
+    if summary.empty:
+        return written
+    if manifest["design"] != "factorial":
+        sampled = [entry["name"] for entry in manifest["sampled"]]
+        return [plot_sampled(runs, sampled, folder / "sampled.png", name)]
+    if not axes:
+        if len(scenarios) > 1:
+            written.append(plot_scenarios(summary, folder / "scenarios.png", name))
+        return written
+    for scenario in scenarios:
+        part = summary[summary["scenario"] == scenario]
+        suffix = f"_{scenario}" if len(scenarios) > 1 else ""
+        label = f"{name}: {scenario}" if len(scenarios) > 1 else name
+        if len(axes) == 1:
+            written.append(plot_one_parameter(part, axes[0], folder / f"sweep{suffix}.png", label))
+        elif len(axes) == 2:
+            written.append(
+                plot_two_parameters(part, axes[0], axes[1], folder / f"heatmap{suffix}.png", label)
+            )
+    if len(axes) > 2:
+        written.append(plot_sampled(runs, axes, folder / "parameters.png", name))
+    return written
+
+
+def sensitivity(summary: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame | None:
+    """Sobol or Morris indices of each overall final share (SALib), from the point means."""
+    design = manifest["design"]
+    if design not in ("sobol", "morris") or len(manifest["scenarios"]) != 1:
+        return None
+    sampled = manifest["sampled"]
+    problem = {
+        "num_vars": len(sampled),
+        "names": [entry["name"] for entry in sampled],
+        "bounds": [[entry["low"], entry["high"]] for entry in sampled],
+    }
+    part = summary[(summary["measure"] == "final") & (summary["category"] == "overall")]
+    records = []
+    for choice, rows in part.groupby("choice"):
+        rows = rows.sort_values("point")
+        outputs = rows["mean"].to_numpy(dtype=float)
+        if np.isnan(outputs).any():
+            continue
+        if design == "sobol":
+            from SALib.analyze import sobol
+
+            result = sobol.analyze(
+                problem, outputs, calc_second_order=manifest["second_order"], seed=0
+            )
+            for index, name in enumerate(problem["names"]):
+                records.append(
+                    {
+                        "output": f"final_{choice}",
+                        "parameter": name,
+                        "S1": result["S1"][index],
+                        "S1_conf": result["S1_conf"][index],
+                        "ST": result["ST"][index],
+                        "ST_conf": result["ST_conf"][index],
+                    }
+                )
+        else:
+            from SALib.analyze import morris
+
+            inputs = rows[problem["names"]].to_numpy(dtype=float)
+            result = morris.analyze(problem, inputs, outputs, seed=0)
+            for index, name in enumerate(problem["names"]):
+                records.append(
+                    {
+                        "output": f"final_{choice}",
+                        "parameter": name,
+                        "mu_star": result["mu_star"][index],
+                        "mu_star_conf": result["mu_star_conf"][index],
+                        "sigma": result["sigma"][index],
+                    }
+                )
+    return pd.DataFrame.from_records(records) if records else None
+
+
+def summarize_folder(folder: Any) -> dict[str, Any]:
+    """Rebuild a results folder's tables, summary.csv and figures from its parts.
+
+    `folder` is a :class:`~simulation.storage.ResultsFolder`. Returns the summary table,
+    the written figures and the counts of runs and failures.
+    """
+    counts = folder.consolidate()
+    runs = pd.read_parquet(folder.path / "runs.parquet")
+    manifest = folder.manifest
+    summary = summarize_runs(runs, manifest) if not runs.empty else pd.DataFrame()
+    write_atomic(folder.path / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
+    figures = make_figures(summary, runs, manifest, folder.path / "figures")
+    indices = sensitivity(summary, manifest) if not summary.empty else None
+    if indices is not None:
+        write_atomic(folder.path / "sensitivity.csv", lambda tmp: indices.to_csv(tmp, index=False))
+    complete = counts["runs"] == manifest["n_runs"]
+    if complete and manifest.get("status") != "complete":
+        folder.mark("complete")
+    return {"summary": summary, "figures": figures, "counts": counts, "complete": complete}
