@@ -1,0 +1,117 @@
+"""The stylised facts of the seed, reproduced by the defaults (20 seeds, 95% CIs).
+
+Each fact is stated in docs/ODD.md (section 1) with the passage it comes from. Differences
+are judged by their 95% confidence interval (normal approximation over seeds): a fact
+holds when the whole interval lies on the claimed side.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from simulation.config import load_config
+from simulation.runner import simulate
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "configs" / "scenarios"
+SEEDS = range(20)
+
+
+@cache
+def finals(scenario: str, overrides: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Final shares of every column over SEEDS for a scenario file plus overrides."""
+    config = load_config(SCENARIOS / f"{scenario}.yaml", list(overrides))
+    rows = [simulate(config, seed=seed).series.iloc[-1] for seed in SEEDS]
+    return {column: np.array([row[column] for row in rows]) for column in rows[0].index}
+
+
+def interval(values: np.ndarray) -> tuple[float, float]:
+    """95% confidence interval of the mean."""
+    half = 1.96 * values.std(ddof=1) / np.sqrt(values.shape[0])
+    return values.mean() - half, values.mean() + half
+
+
+def difference_interval(first: np.ndarray, second: np.ndarray) -> tuple[float, float]:
+    """95% confidence interval of mean(second) - mean(first)."""
+    half = 1.96 * np.sqrt(first.var(ddof=1) / first.shape[0] + second.var(ddof=1) / second.shape[0])
+    gap = second.mean() - first.mean()
+    return gap - half, gap + half
+
+
+def test_support_role_keeps_compliance_high() -> None:
+    low, _ = interval(finals("status_quo")["comply"])
+    assert low > 0.9
+
+
+def test_support_role_has_no_refusal_cascade() -> None:
+    _, high = interval(finals("status_quo")["refuse"])
+    assert high < 0.02
+
+
+def test_fight_order_complicit_mostly_comply() -> None:
+    low, _ = interval(finals("fight_order")["complicit_comply"])
+    assert low > 0.5
+
+
+def test_fight_order_passive_majority_mostly_evade() -> None:
+    low, _ = interval(finals("fight_order")["passive_evade"])
+    assert low > 0.5
+
+
+def test_fight_order_dissenters_mostly_refuse() -> None:
+    low, _ = interval(finals("fight_order")["dissenting_refuse"])
+    assert low > 0.5
+
+
+def test_fight_order_compliance_is_far_below_support_role() -> None:
+    _, high = difference_interval(
+        finals("status_quo", ("steps=60",))["comply"], finals("fight_order")["comply"]
+    )
+    assert high < -0.5
+
+
+def test_incentives_raise_passive_compliance_in_support_role() -> None:
+    low, _ = difference_interval(
+        finals("status_quo", ("steps=60",))["passive_comply"],
+        finals("status_quo", ("steps=60", "drivers.incentive_level=1"))["passive_comply"],
+    )
+    assert low > 0
+
+
+def test_incentives_help_little_once_the_order_is_to_fight() -> None:
+    _, high = difference_interval(
+        finals("fight_order")["passive_comply"],
+        finals("fight_order", ("drivers.incentive_level=1",))["passive_comply"],
+    )
+    assert high < 0.02
+
+
+def test_russian_propaganda_raises_compliance() -> None:
+    low, _ = difference_interval(
+        finals("status_quo", ("drivers.russian_propaganda=0",))["comply"],
+        finals("status_quo", ("drivers.russian_propaganda=0.02",))["comply"],
+    )
+    assert low > 0
+
+
+def test_russian_propaganda_raises_compliance_slowly() -> None:
+    surge = load_config(SCENARIOS / "propaganda_surge.yaml")
+    series = simulate(surge, seed=0).series
+    assert series["mean_russia_alignment"].diff().iloc[1:].max() < 0.02
+
+
+def test_disillusion_shocks_lower_compliance() -> None:
+    _, high = difference_interval(
+        finals("fight_order")["comply"], finals("russian_setbacks")["comply"]
+    )
+    assert high < 0
+
+
+def test_crackdown_lowers_refusal_more_than_evasion() -> None:
+    base, crackdown = finals("fight_order"), finals("crackdown")
+    refusal_drop = base["refuse"] - crackdown["refuse"]
+    evasion_drop = base["evade"] - crackdown["evade"]
+    low, _ = interval(refusal_drop - evasion_drop)
+    assert low > 0
