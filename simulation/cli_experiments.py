@@ -66,9 +66,9 @@ def _print_outcome(result: dict, folder: Path) -> None:
     print(f"{counts['runs']:,} runs recorded, {counts['failed']:,} failed")
     if not manifest_summary.empty:
         print(format_summary(manifest_summary, result["manifest"]))
-    files = ["runs.parquet", "summary.csv"] + [
-        str(path.relative_to(folder)) for path in result["figures"]
-    ]
+    tables = ("runs.parquet", "series.parquet", "summary.csv", "sensitivity.csv")
+    files = [name for name in tables if (folder / name).exists()]
+    files += [str(path.relative_to(folder)) for path in result["figures"]]
     print(f"results in {folder}/: " + ", ".join(files))
     if counts["failed"]:
         print(
