@@ -53,7 +53,15 @@ class ConfigError(Exception):
         where = self.source or "<config>"
         if key:
             where += f": {key}"
-        super().__init__(f"{where}: {message}")
+        super().__init__(one_line(f"{where}: {message}"))
+
+
+def one_line(text: str) -> str:
+    """`text` with control characters escaped, so that a message stays on one line."""
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
 
 
 class StrictModel(BaseModel):
@@ -872,12 +880,20 @@ def describe_validation_error(
     return ConfigError(message, source, key or None)
 
 
+def _reason(error: Exception) -> str:
+    return getattr(error, "strerror", None) or str(error)
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping, with ConfigError for a missing file or malformed content."""
     path = Path(path)
-    if not path.exists():
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except (OSError, ValueError) as error:  # e.g. a name too long, a NUL byte
+        raise ConfigError(f"cannot read file ({_reason(error)})", path) from None
+    if not exists:
         raise ConfigError("file not found", path)
-    if path.is_dir():
+    if is_dir:
         raise ConfigError("is a folder, expected a YAML file", path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -920,7 +936,10 @@ def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 def resolve_extends(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read a config and the chain of files it `extends` (relative paths), child wins."""
     path = Path(path)
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"cannot read file ({_reason(error)})", path) from None
     if resolved in _chain:
         cycle = " -> ".join(str(p) for p in (*_chain, resolved))
         raise ConfigError(f"cyclic 'extends': {cycle}", path, "extends")
@@ -931,7 +950,13 @@ def resolve_extends(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str
     if not isinstance(parent, str):
         raise ConfigError("expected a file path (string)", path, "extends")
     parent_path = (path.parent / parent) if not Path(parent).is_absolute() else Path(parent)
-    if not parent_path.exists():
+    try:
+        found = parent_path.exists()
+    except (OSError, ValueError) as error:
+        raise ConfigError(
+            f"cannot read {parent_path} ({_reason(error)})", path, "extends"
+        ) from None
+    if not found:
         raise ConfigError(f"extended file not found: {parent_path}", path, "extends")
     return deep_merge(resolve_extends(parent_path, (*_chain, resolved)), data)
 
