@@ -1,0 +1,161 @@
+"""Specification of the tipping-point search."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from simulation.cli import main
+from simulation.config import ConfigError
+from simulation.tipping import find_tipping_point
+
+FIGHT = "configs/scenarios/fight_order.yaml"
+SMALL = ["population.n_officers=300", "steps=20"]
+
+
+@pytest.fixture(autouse=True)
+def at_repo(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(repo)
+
+
+def test_finds_a_crossing_inside_its_bracket() -> None:
+    result = find_tipping_point(
+        FIGHT,
+        "drivers.punishment_severity",
+        0.0,
+        12.0,
+        "refuse",
+        0.1,
+        replications=3,
+        iterations=5,
+        seed=1,
+        overrides=SMALL,
+    )
+    assert result.crossed
+    low, high = result.bracket
+    assert low <= result.estimate <= high
+    assert high - low == pytest.approx(12.0 / 2**5)
+    assert result.uncertain_range[0] <= result.estimate <= result.uncertain_range[1]
+
+
+def test_rate_at_bracket_ends_lies_on_either_side_of_the_level() -> None:
+    result = find_tipping_point(
+        FIGHT,
+        "drivers.punishment_severity",
+        0.0,
+        12.0,
+        "refuse",
+        0.1,
+        replications=3,
+        iterations=4,
+        seed=1,
+        overrides=SMALL,
+    )
+    by_value = {probe.value: probe.mean for probe in result.probes}
+    low, high = result.bracket
+    assert (by_value[low] - 0.1) * (by_value[high] - 0.1) <= 0
+
+
+def test_reports_no_crossing_when_the_level_is_out_of_reach() -> None:
+    result = find_tipping_point(
+        FIGHT,
+        "drivers.punishment_severity",
+        0.0,
+        1.0,
+        "refuse",
+        0.9,
+        replications=2,
+        iterations=4,
+        overrides=SMALL,
+    )
+    assert not result.crossed
+    assert result.estimate is None
+    assert len(result.probes) == 2
+
+
+def test_same_seed_gives_the_same_tipping_point() -> None:
+    def estimate() -> float | None:
+        return find_tipping_point(
+            FIGHT,
+            "drivers.punishment_severity",
+            0.0,
+            12.0,
+            "refuse",
+            0.1,
+            replications=2,
+            iterations=3,
+            seed=4,
+            overrides=SMALL,
+        ).estimate
+
+    assert estimate() == estimate()
+
+
+def test_unknown_metric_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unknown metric 'refusal'"):
+        find_tipping_point(
+            FIGHT, "drivers.punishment_severity", 0, 1, "refusal", 0.5, overrides=SMALL
+        )
+
+
+def test_unknown_lever_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="did you mean 'punishment_severity'"):
+        find_tipping_point(
+            FIGHT, "drivers.punishment_severty", 0, 1, "refuse", 0.5, overrides=SMALL
+        )
+
+
+def test_cli_writes_json_probes_and_figure_with_two_workers(tmp_path: Path) -> None:
+    out = tmp_path / "tip"
+    code = main(
+        [
+            "tipping",
+            FIGHT,
+            "--lever",
+            "drivers.punishment_severity",
+            "--low",
+            "0",
+            "--high",
+            "12",
+            "--metric",
+            "refuse",
+            "--level",
+            "0.1",
+            "--replications",
+            "2",
+            "--iterations",
+            "2",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+            *[a for s in SMALL for a in ("--set", s)],
+        ]
+    )
+    assert code == 0
+    data = json.loads((out / "tipping.json").read_text())
+    assert data["crossed"] and len(data["probes"]) == 4
+    assert (out / "tipping.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "probes.csv").exists()
+
+
+def test_cli_bad_range_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "tipping",
+            FIGHT,
+            "--lever",
+            "drivers.punishment_severity",
+            "--low",
+            "3",
+            "--high",
+            "1",
+            "--out",
+            str(tmp_path / "x"),
+        ]
+    )
+    assert code == 2
+    assert "--low (3.0) must be below --high (1.0)" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
