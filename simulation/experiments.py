@@ -688,7 +688,8 @@ def _build_point(
             if error.key and (key == error.key or key.startswith(error.key + "."))
         ]
         place = _where(culprit[0], spec) if culprit else "design"
-        detail = f"{error.key}: {error.detail}" if error.key else error.detail
+        named = error.key and not (culprit and culprit[0] == error.key)
+        detail = f"{error.key}: {error.detail}" if named else error.detail
         raise ConfigError(
             f"{detail} at design point {index} ({_describe(scenario, row)})", source, place
         ) from None
