@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,12 +31,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
-from mesa.visualization import Slider, SolaraViz, SpaceRenderer
-from mesa.visualization.components import AgentPortrayalStyle
-from mesa.visualization.solara_viz import SpaceRendererComponent
-from mesa.visualization.utils import update_counter
 
 from simulation.agents import Officer
+from simulation.cli_viz import CONFIG_ENV
 from simulation.config import (
     CHOICES,
     GROUPS,
@@ -47,8 +45,14 @@ from simulation.config import (
 )
 from simulation.model import ArmyModel
 
-CONFIG_ENV = "RELUCTANT_ARMY_VIZ_CONFIG"
-"""Environment variable naming the scenario the page starts with."""
+with warnings.catch_warnings():
+    # Mesa 3.3.1's own ComponentsView breaks a Solara hook rule harmlessly; the warning
+    # would greet every user of the view.
+    warnings.filterwarnings("ignore", message=r".*ComponentsView: `use_state` found despite")
+    from mesa.visualization import Slider, SolaraViz, SpaceRenderer
+    from mesa.visualization.components import AgentPortrayalStyle
+    from mesa.visualization.solara_viz import SpaceRendererComponent
+    from mesa.visualization.utils import update_counter
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO / "configs"

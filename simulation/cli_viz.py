@@ -1,0 +1,106 @@
+"""`reluctant-army viz [config]`: the browser view (Mesa SolaraViz), served by Solara.
+
+Solara imports ``simulation/app.py`` itself, so the scenario reaches the app through the
+environment variable :data:`simulation.app.CONFIG_ENV`. The server is started with
+telemetry and the version check off: the view must work with no internet, and a
+simulation of an army's officers has no business phoning home.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from simulation.cli import EXIT_USER_ERROR, EXTENSIONS, command
+from simulation.config import load_config
+
+APP = Path(__file__).resolve().parent / "app.py"
+CONFIG_ENV = "RELUCTANT_ARMY_VIZ_CONFIG"
+"""Environment variable naming the scenario the page starts with (read by simulation.app)."""
+
+QUIET_ENV: dict[str, str] = {
+    "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+}
+"""Solara settings for an offline, private server."""
+
+
+def add_viz_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the `viz` subcommand."""
+    viz = sub.add_parser("viz", help="open the browser view (Mesa SolaraViz)")
+    viz.add_argument(
+        "config",
+        nargs="?",
+        help="scenario to start with (default configs/baseline.yaml); others can be picked "
+        "in the page",
+    )
+    viz.add_argument("--host", default="127.0.0.1", help="address to serve on (default loopback)")
+    viz.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
+    viz.add_argument(
+        "--no-open", action="store_true", help="do not open a browser window (just serve)"
+    )
+
+
+def solara_command(args: argparse.Namespace) -> list[str]:
+    """The `solara run` command line for these arguments."""
+    return [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        str(APP),
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--production",
+        "--no-check-version",
+        "--no-open" if args.no_open else "--open",
+    ]
+
+
+def solara_environment(args: argparse.Namespace) -> dict[str, str]:
+    """Environment for the server: ours plus the scenario and Solara's offline settings."""
+    env = dict(os.environ)
+    env.update(QUIET_ENV)
+    if args.config:
+        env[CONFIG_ENV] = str(Path(args.config).resolve())
+    else:
+        env.pop(CONFIG_ENV, None)
+    return env
+
+
+def missing_packages() -> list[str]:
+    """Packages of the `viz` extra that are not installed."""
+    modules = {"solara": "solara", "solara_assets": "solara-assets", "mesa.visualization": "mesa"}
+    missing = []
+    for module, package in modules.items():
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:
+            found = False
+        if not found:
+            missing.append(package)
+    return missing
+
+
+@command("viz")
+def viz_command(args: argparse.Namespace) -> int:
+    """Check the scenario, then serve the browser view until interrupted."""
+    if args.config:
+        load_config(args.config)
+    missing = missing_packages()
+    if missing:
+        print(
+            f"error: the browser view needs {', '.join(missing)}: "
+            "install the viz extra, e.g. pip install -e '.[viz]'",
+            file=sys.stderr,
+        )
+        return EXIT_USER_ERROR
+    return subprocess.call(solara_command(args), env=solara_environment(args))
+
+
+EXTENSIONS.append(add_viz_parser)
