@@ -14,6 +14,8 @@ Test hook: ``RELUCTANT_ARMY_FAULT_INJECT`` is a comma-separated list of
 ``<run index or *>:<action>`` items checked at the start of each run, where the action is
 ``raise`` (the run raises RuntimeError), ``exit`` (the process dies with ``os._exit(70)``)
 or ``sleep=<seconds>`` (the run is slowed down). Example: ``"3:raise,7:exit,*:sleep=0.05"``.
+The sweep's own process reads the variable and hands it to every task, so it reaches
+forkserver and Dask workers that were started before it was set.
 """
 
 from __future__ import annotations
@@ -47,9 +49,8 @@ STOP_OPS: dict[str, Callable[[float, float], bool]] = {
 # ---------------------------------------------------------------------------- workers
 
 
-def _inject_fault(run_index: int) -> None:
-    """Apply the test hook of FAULT_ENV to this run, if it names it."""
-    spec = os.environ.get(FAULT_ENV, "")
+def _inject_fault(run_index: int, spec: str) -> None:
+    """Apply the test hook (FAULT_ENV, as the sweep's parent saw it) if it names this run."""
     for item in filter(None, (part.strip() for part in spec.split(","))):
         target, _, action = item.partition(":")
         if target not in ("*", str(run_index)):
@@ -90,7 +91,7 @@ def run_one(
 ) -> tuple[dict[str, Any], dict[str, list] | None]:
     """Run one simulation and reduce it to its outcome row (and thinned series)."""
     started = time.perf_counter()
-    _inject_fault(spec["run_index"])
+    _inject_fault(spec["run_index"], task.get("fault", ""))
     metrics: list[str] = task["metrics"]
     stop = task["stop"]
     model = ArmyModel(config, seed=spec["seed"])
@@ -292,6 +293,7 @@ def _task(experiment: Experiment, runs: list[int]) -> dict[str, Any]:
         "metrics": experiment.metrics,
         "stop": stop.model_dump() if stop else None,
         "record_every": experiment.record_every,
+        "fault": os.environ.get(FAULT_ENV, ""),
     }
 
 

@@ -1,0 +1,272 @@
+"""Specification of `reluctant-army sweep` and `summarize`: same results whatever runs them,
+failures recorded, summaries with confidence intervals, figures by design."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+from simulation.cli import main
+from simulation.sweep import FAULT_ENV
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def experiment_file(tmp_path: Path, name: str = "small", **fields: Any) -> Path:
+    """A small experiment: 200 officers, 6 steps, 2 x 2 points x 3 replications."""
+    data: dict[str, Any] = {
+        "base": {
+            "config": str(REPO / "configs" / "baseline.yaml"),
+            "overrides": {"population.n_officers": 200, "drivers.war_order_level": 3},
+        },
+        "vary": {"drivers.punishment_severity": [0, 3], "drivers.incentive_level": [0, 1]},
+        "replications": 3,
+        "steps": 6,
+        "seed": 1,
+        "batch_size": 2,
+        **fields,
+    }
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def sweep(path: Path, out: Path, *extra: str) -> Path:
+    assert main(["sweep", str(path), "--out", str(out), "--no-progress", *extra]) == 0
+    return out
+
+
+def runs(out: Path) -> pd.DataFrame:
+    return pd.read_parquet(out / "runs.parquet")
+
+
+def test_one_and_two_workers_give_identical_tables(tmp_path: Path) -> None:
+    path = experiment_file(tmp_path, record_every=2)
+    one = sweep(path, tmp_path / "one", "--workers", "1")
+    two = sweep(path, tmp_path / "two", "--workers", "2")
+    pd.testing.assert_frame_equal(runs(one), runs(two))
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(one / "series.parquet"), pd.read_parquet(two / "series.parquet")
+    )
+    pd.testing.assert_frame_equal(
+        pd.read_csv(one / "summary.csv"), pd.read_csv(two / "summary.csv")
+    )
+
+
+def test_dask_cluster_gives_the_same_table_as_one_worker(tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    path = experiment_file(tmp_path)
+    local = sweep(path, tmp_path / "local", "--workers", "1")
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        remote = sweep(path, tmp_path / "dask", "--scheduler", cluster.scheduler_address)
+    pd.testing.assert_frame_equal(runs(local), runs(remote))
+
+
+def test_batch_size_does_not_change_results(tmp_path: Path) -> None:
+    path = experiment_file(tmp_path)
+    small = sweep(path, tmp_path / "b1", "--workers", "1", "--batch-size", "1")
+    large = sweep(path, tmp_path / "b5", "--workers", "1", "--batch-size", "5")
+    pd.testing.assert_frame_equal(runs(small), runs(large))
+
+
+def test_runs_table_has_one_row_per_run_with_identity_parameters_and_outcomes(
+    tmp_path: Path,
+) -> None:
+    table = runs(sweep(experiment_file(tmp_path), tmp_path / "out", "--workers", "1"))
+    assert table["run_index"].tolist() == list(range(12))
+    assert table["point"].tolist() == [p for p in range(4) for _ in range(3)]
+    assert table["replication"].tolist() == [0, 1, 2] * 4
+    assert table["seed"].is_unique
+    assert set(table["drivers.punishment_severity"]) == {0.0, 3.0}
+    for column in ("final_refuse", "peak_evade", "final_passive_comply", "peak_dissenting_refuse"):
+        assert table[column].between(0, 1).all()
+    shares = table[["final_comply", "final_evade", "final_refuse"]].sum(axis=1)
+    assert shares.round(9).eq(1).all()
+    assert (table["status"] == "ok").all() and table["error"].isna().all()
+
+
+def test_results_folder_keeps_experiment_base_config_versions_and_design(tmp_path: Path) -> None:
+    import json
+
+    path = experiment_file(tmp_path)
+    out = sweep(path, tmp_path / "out", "--workers", "1")
+    assert (out / "experiment.yaml").read_text() == path.read_text()
+    base = yaml.safe_load((out / "base_config.resolved.yaml").read_text())
+    assert base["population"]["n_officers"] == 200 and base["steps"] == 6
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert {"mesa", "reluctant-army", "pyarrow"} <= set(manifest["versions"])
+    assert len(pd.read_parquet(out / "design.parquet")) == 4
+
+
+def test_a_run_that_raises_is_recorded_and_the_sweep_finishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import simulation.sweep
+
+    real_model = simulation.sweep.ArmyModel
+
+    def fragile_model(config: Any, *, seed: int) -> Any:
+        if config.drivers.incentive_level == 1:
+            raise ValueError("incentives broke the model")
+        return real_model(config, seed=seed)
+
+    monkeypatch.setattr(simulation.sweep, "ArmyModel", fragile_model)
+    table = runs(sweep(experiment_file(tmp_path), tmp_path / "out", "--workers", "1"))
+    failed = table[table["status"] == "failed"]
+    assert sorted(failed["point"].unique()) == [1, 3]
+    assert (failed["error"] == "ValueError: incentives broke the model").all()
+    assert failed["final_refuse"].isna().all()
+    assert (table.loc[table["status"] == "ok", "point"].unique() == [0, 2]).all()
+    assert "6 run(s) failed" in capsys.readouterr().err
+
+
+def test_summary_counts_failed_runs_per_design_point(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(FAULT_ENV, "0:raise,1:raise")
+    out = sweep(experiment_file(tmp_path), tmp_path / "out", "--workers", "1")
+    summary = pd.read_csv(out / "summary.csv")
+    first = summary[(summary["point"] == 0) & (summary["metric"] == "refuse")].iloc[0]
+    assert (first["n"], first["n_failed"]) == (1, 2)
+    assert math.isnan(first["sd"])
+
+
+def test_a_worker_process_that_dies_is_recorded_and_the_sweep_finishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(FAULT_ENV, "4:exit")
+    path = experiment_file(tmp_path)
+    out = sweep(path, tmp_path / "out", "--workers", "2")
+    table = runs(out)
+    assert table["run_index"].tolist() == list(range(12))
+    assert table.loc[table["status"] == "failed", "run_index"].tolist() == [4]
+    assert "worker process died" in table.loc[4, "error"]
+    monkeypatch.delenv(FAULT_ENV)
+    clean = runs(sweep(path, tmp_path / "clean", "--workers", "1"))
+    survivors = table["status"] == "ok"
+    pd.testing.assert_frame_equal(table[survivors], clean[survivors], check_dtype=False)
+
+
+def test_summary_gives_mean_sd_and_95_percent_t_interval(tmp_path: Path) -> None:
+    from scipy import stats
+
+    out = sweep(experiment_file(tmp_path), tmp_path / "out", "--workers", "1")
+    table, summary = runs(out), pd.read_csv(out / "summary.csv")
+    values = table.loc[table["point"] == 2, "final_evade"]
+    row = summary[
+        (summary["point"] == 2) & (summary["measure"] == "final") & (summary["metric"] == "evade")
+    ].iloc[0]
+    half = stats.t.ppf(0.975, 2) * values.std(ddof=1) / math.sqrt(3)
+    assert row["mean"] == pytest.approx(values.mean())
+    assert row["sd"] == pytest.approx(values.std(ddof=1))
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(
+        (values.mean() - half, values.mean() + half)
+    )
+
+
+def test_summary_covers_final_and_peak_overall_and_by_group(tmp_path: Path) -> None:
+    out = sweep(experiment_file(tmp_path), tmp_path / "out", "--workers", "1")
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(summary["measure"]) == {"final", "peak"}
+    assert set(summary["category"]) == {"overall", "complicit", "passive", "dissenting"}
+    assert len(summary) == 4 * 2 * 4 * 3
+
+
+def test_sweep_prints_the_summary_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sweep(experiment_file(tmp_path), tmp_path / "out", "--workers", "1")
+    printed = capsys.readouterr().out
+    assert "12 runs recorded, 0 failed" in printed
+    assert "punishment_severity=3, incentive_level=1" in printed
+    assert "±" in printed
+
+
+@pytest.mark.parametrize(
+    ("fields", "figure"),
+    [
+        ({"vary": {"drivers.punishment_severity": [0, 2, 4]}}, "sweep.png"),
+        ({}, "heatmap.png"),
+        (
+            {
+                "vary": {},
+                "scenarios": {"calm": {"drivers.war_order_level": 1}, "war": {}},
+            },
+            "scenarios.png",
+        ),
+        (
+            {
+                "design": {"kind": "lhs", "samples": 4},
+                "vary": {"drivers.incentive_level": {"low": 0, "high": 1}},
+            },
+            "sampled.png",
+        ),
+    ],
+    ids=["one_parameter", "two_parameters", "scenarios", "latin_hypercube"],
+)
+def test_figure_suits_the_design(tmp_path: Path, fields: dict[str, Any], figure: str) -> None:
+    out = sweep(
+        experiment_file(tmp_path, replications=2, **fields), tmp_path / "out", "--workers", "1"
+    )
+    assert [p.name for p in (out / "figures").iterdir()] == [figure]
+    assert (out / "figures" / figure).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_stop_condition_ends_runs_early(tmp_path: Path) -> None:
+    path = experiment_file(
+        tmp_path, steps=40, stop={"metric": "comply", "op": "<", "value": 0.99, "after": 2}
+    )
+    table = runs(sweep(path, tmp_path / "out", "--workers", "1"))
+    assert (table["steps_run"] == 2).all()
+
+
+def test_series_is_recorded_every_n_steps_and_at_the_last_step(tmp_path: Path) -> None:
+    path = experiment_file(tmp_path, record_every=4, metrics=["refuse", "passive_evade"])
+    out = sweep(path, tmp_path / "out", "--workers", "1")
+    series = pd.read_parquet(out / "series.parquet")
+    assert list(series.columns) == ["run_index", "step", "refuse", "passive_evade"]
+    assert series.loc[series["run_index"] == 0, "step"].tolist() == [0, 4, 6]
+    assert len(series) == 12 * 3
+
+
+def test_outcomes_only_when_series_not_asked(tmp_path: Path) -> None:
+    out = sweep(experiment_file(tmp_path), tmp_path / "out", "--workers", "1")
+    assert not (out / "series.parquet").exists()
+    assert not list((out / "parts").glob("series-*"))
+
+
+def test_summarize_rebuilds_summary_and_figures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = sweep(experiment_file(tmp_path), tmp_path / "out", "--workers", "1")
+    summary = pd.read_csv(out / "summary.csv")
+    (out / "summary.csv").unlink()
+    (out / "figures" / "heatmap.png").unlink()
+    capsys.readouterr()
+    assert main(["summarize", str(out)]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out / "summary.csv"), summary)
+    assert (out / "figures" / "heatmap.png").exists()
+    assert "12 runs recorded" in capsys.readouterr().out
+
+
+def test_sobol_design_writes_sensitivity_indices(tmp_path: Path) -> None:
+    path = experiment_file(
+        tmp_path,
+        replications=1,
+        design={"kind": "sobol", "samples": 4},
+        vary={
+            "drivers.incentive_level": {"low": 0, "high": 2},
+            "drivers.punishment_severity": {"low": 0, "high": 3},
+        },
+    )
+    out = sweep(path, tmp_path / "out", "--workers", "1")
+    indices = pd.read_csv(out / "sensitivity.csv")
+    assert set(indices["parameter"]) == {"drivers.incentive_level", "drivers.punishment_severity"}
+    assert {"S1", "ST"} <= set(indices.columns)
