@@ -127,14 +127,14 @@ def test_normal_quantile_thresholds_rounded_to_whole_officers():
 
 
 def test_granovetter_normal_critical_sigma():
-    """Scan sd = 0.1, 0.2, ..., 20.0: small equilibria below 12.3, nearly everyone from 12.3.
+    """Scan sd = 0.1, 0.2, ..., 30.0: small equilibria below 12.3, nearly everyone from 12.3.
 
     Granovetter reports a critical sd of about 12.2 for N = 100, mean 25; with thresholds at
     the normal quantiles rounded half up to whole officers the model gives 12.3 (at 12.2 the
     equilibrium is 5 officers, at 12.3 all 100). Each run equals Granovetter's recursion.
     """
     equilibria = {}
-    for tenth in range(1, 201):
+    for tenth in range(1, 301):
         sd = tenth / 10
         model = ArmyModel(normal_config(sd))
         counts = run_to_equilibrium(model)
@@ -145,6 +145,7 @@ def test_granovetter_normal_critical_sigma():
     assert equilibria[12.2] == 5
     assert max(count for sd, count in equilibria.items() if sd < critical) <= 5
     assert min(count for sd, count in equilibria.items() if sd >= critical) >= 90
+    assert equilibria[28.9] == 100 and equilibria[29.0] == 99  # the upper tail thins
 
 
 # ------------------------------------------------------------------------------ Epstein
