@@ -38,8 +38,86 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     tipping.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE")
     tipping.add_argument("--out", help="results folder (default results/tipping_<config>_<lever>)")
 
+    discover = sub.add_parser(
+        "discover",
+        help="scenario discovery (PRIM, CART) over a sampled sweep's results",
+        description=(
+            "Find the regions of the swept parameter space where an outcome is above (or "
+            "below) a level: PRIM boxes and CART rules with coverage and density."
+        ),
+    )
+    discover.add_argument("folder", help="results folder of a sweep, e.g. results/assumptions_lhs")
+    discover.add_argument("--metric", default="refuse", help="outcome, e.g. refuse, peak_refuse")
+    level = discover.add_mutually_exclusive_group()
+    level.add_argument("--above", type=float, help="cases of interest: outcome above this")
+    level.add_argument("--below", type=float, help="cases of interest: outcome below this")
+    discover.add_argument("--method", choices=("prim", "cart", "both"), default="both")
+    discover.add_argument("--threshold", type=float, default=0.8, help="PRIM density wanted")
+    discover.add_argument("--boxes", type=int, default=2, help="PRIM boxes to find at most")
+    discover.add_argument("--depth", type=int, default=3, help="CART tree depth")
+    discover.add_argument("--out", help="output folder (default <folder>/discovery)")
+
 
 EXTENSIONS.append(add_parsers)
+
+
+@command("discover")
+def discover_command(args: argparse.Namespace) -> int:
+    """Print and write the PRIM boxes and CART rules for a results folder."""
+    import pandas as pd
+
+    from simulation.config import ConfigError
+    from simulation.discovery import (
+        cart_regions,
+        inputs_and_outcome,
+        plot_discovery,
+        prim_regions,
+    )
+    from simulation.results import prepare_folder, write_atomic, write_json
+    from simulation.storage import ResultsFolder
+
+    folder = ResultsFolder.read(args.folder)
+    runs_path = Path(args.folder) / "runs.parquet"
+    if not runs_path.exists():
+        raise ConfigError("no runs.parquet: finish the sweep first (--resume)", args.folder)
+    if not 0 < args.threshold <= 1:
+        raise ConfigError("expected a density in (0, 1]", "--threshold")
+    below = args.below is not None
+    level = args.below if below else (args.above if args.above is not None else 0.5)
+    runs = pd.read_parquet(runs_path)
+    inputs, flags = inputs_and_outcome(runs, folder.manifest, args.metric, level, below)
+    regions = []
+    if args.method in ("prim", "both"):
+        regions += prim_regions(inputs, flags, args.threshold, args.boxes)
+    if args.method in ("cart", "both"):
+        regions += cart_regions(inputs, flags, args.depth)
+    out = prepare_folder(args.out or Path(args.folder) / "discovery")
+    case = f"{args.metric} {'<' if below else '>'} {level:g}"
+    write_json(
+        out / "discovery.json",
+        {
+            "folder": str(args.folder),
+            "case_of_interest": case,
+            "runs": int(len(flags)),
+            "cases_of_interest": int(flags.sum()),
+            "parameters": list(inputs.columns),
+            "regions": [region.to_dict() for region in regions],
+        },
+    )
+    write_atomic(
+        out / "discovery.png", lambda tmp: plot_discovery(inputs, flags, regions, tmp, case)
+    )
+    print(f"case of interest: {case}; {int(flags.sum())} of {len(flags)} runs ({flags.mean():.1%})")
+    if not regions:
+        print("no region found")
+    for number, region in enumerate(regions, start=1):
+        print(f"{number}. [{region.method}] {region.describe()}")
+        print(
+            f"   coverage {region.coverage:.1%}, density {region.density:.1%}, "
+            f"{region.n_runs} runs ({region.mass:.1%} of all)"
+        )
+    print(f"results in {out}/: discovery.json, discovery.png")
+    return 0
 
 
 @command("tipping")
