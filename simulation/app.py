@@ -604,6 +604,18 @@ def RunInfo(model: VizArmyModel) -> None:
             solara.Warning(message)
 
 
+@solara.component
+def ModelViews(model: VizArmyModel) -> None:
+    """The main area: officers and charts side by side (wrapping on narrow windows), info."""
+    solara.Style(PAGE_CSS)
+    with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
+        with solara.Column(style={"flex": "1 1 480px", "max-width": "720px"}):
+            OfficerView(model)
+        with solara.Column(style={"flex": "1 1 480px", "max-width": "720px"}):
+            RatesChart(model)
+    RunInfo(model)
+
+
 PAGE_CSS = ".ra-officers img, .ra-rates img { max-width: 100%; height: auto; }"
 """Figures shrink with the window instead of pushing the charts below the drawing."""
 
@@ -624,10 +636,4 @@ def Page() -> None:
         model_params=model_params(),
         name="Reluctant Army: officers facing war orders",
     )
-    solara.Style(PAGE_CSS)
-    with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
-        with solara.Column(style={"flex": "1 1 480px", "max-width": "720px"}):
-            OfficerView(model.value)
-        with solara.Column(style={"flex": "1 1 480px", "max-width": "720px"}):
-            RatesChart(model.value)
-    RunInfo(model.value)
+    ModelViews(model.value)

@@ -1,0 +1,72 @@
+"""`reluctant-army viz`: argument handling and how it starts Solara (the server is mocked)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from simulation import cli_viz
+from simulation.cli import main
+
+
+@pytest.fixture
+def launched(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], dict[str, str]]]:
+    """Record `solara run` invocations instead of serving."""
+    calls: list[tuple[list[str], dict[str, str]]] = []
+
+    def fake_call(command: list[str], env: dict[str, str]) -> int:
+        calls.append((command, env))
+        return 0
+
+    monkeypatch.setattr(subprocess, "call", fake_call)
+    return calls
+
+
+def test_viz_runs_solara_on_the_app_file_in_production_mode(launched: list) -> None:
+    assert main(["viz", "--port", "9123", "--no-open"]) == 0
+    command, _ = launched[0]
+    assert command[:5] == [sys.executable, "-m", "solara", "run", str(cli_viz.APP)]
+    assert command[5:] == [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "9123",
+        "--production",
+        "--no-check-version",
+        "--no-open",
+    ]
+
+
+def test_viz_passes_the_scenario_to_the_app_as_an_absolute_path(
+    launched: list, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(repo)
+    assert main(["viz", "configs/scenarios/fight_order.yaml", "--no-open"]) == 0
+    _, env = launched[0]
+    assert env[cli_viz.CONFIG_ENV] == str(repo / "configs/scenarios/fight_order.yaml")
+
+
+def test_viz_turns_solara_telemetry_off(launched: list) -> None:
+    main(["viz", "--no-open"])
+    _, env = launched[0]
+    assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
+
+
+def test_viz_rejects_a_missing_scenario_with_exit_code_2(
+    launched: list, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["viz", "no/such/file.yaml"]) == 2
+    assert "no/such/file.yaml: file not found" in capsys.readouterr().err
+    assert launched == []
+
+
+def test_viz_without_the_viz_extra_says_what_to_install(
+    launched: list, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli_viz, "missing_packages", lambda: ["solara-assets"])
+    assert main(["viz"]) == 2
+    assert "pip install -e '.[viz]'" in capsys.readouterr().err
+    assert launched == []
