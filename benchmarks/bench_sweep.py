@@ -1,0 +1,123 @@
+"""Throughput of `reluctant-army sweep` against `mesa.batch_run` on the same short sweep.
+
+Both run the baseline (2,000 officers) at 4 punishment severities x R seeds for S steps, in
+the same process tree, alternating, and each is timed from start to results in hand
+(including starting the worker pool): the sweep writes its Parquet parts and consolidated
+tables, batch_run keeps its rows in memory. Prints runs/s of each, median of the repeats,
+and their ratio.
+
+    python benchmarks/bench_sweep.py [--workers 2] [--replications 15] [--steps 50] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from simulation.config import load_config
+from simulation.model import ArmyModel
+
+REPO = Path(__file__).resolve().parent.parent
+BASELINE = REPO / "configs" / "baseline.yaml"
+SEVERITIES = [0.0, 1.0, 2.0, 3.0]
+
+
+class BatchRunArmy(ArmyModel):
+    """ArmyModel with keyword parameters, as mesa.batch_run expects."""
+
+    def __init__(self, punishment_severity: float = 1.0, steps: int = 50, seed: int = 0) -> None:
+        config = load_config(
+            BASELINE, {"drivers.punishment_severity": punishment_severity}, steps=steps
+        )
+        super().__init__(config, seed=seed)
+
+
+def with_batch_run(workers: int, replications: int, steps: int) -> tuple[float, int]:
+    """Seconds and number of runs of mesa.batch_run on the sweep."""
+    import mesa
+
+    started = time.perf_counter()
+    rows: list[dict[str, Any]] = mesa.batch_run(
+        BatchRunArmy,
+        parameters={
+            "punishment_severity": SEVERITIES,
+            "steps": steps,
+            "seed": list(range(replications)),
+        },
+        iterations=1,
+        max_steps=steps,
+        number_processes=workers,
+        data_collection_period=-1,
+        display_progress=False,
+    )
+    return time.perf_counter() - started, len(rows)
+
+
+def with_sweep(workers: int, replications: int, steps: int, folder: Path) -> tuple[float, int]:
+    """Seconds and number of runs of this project's sweep runner on the same sweep."""
+    from simulation.experiments import load_experiment
+    from simulation.storage import ResultsFolder
+    from simulation.sweep import auto_batch_size, local_backend, run_sweep
+
+    path = folder / "bench.yaml"
+    experiment_data = {
+        "base": {"config": str(BASELINE)},
+        "vary": {"drivers.punishment_severity": SEVERITIES},
+        "replications": replications,
+        "steps": steps,
+    }
+    path.write_text(yaml.safe_dump(experiment_data), encoding="utf-8")
+    started = time.perf_counter()
+    experiment = load_experiment(path)
+    backend = local_backend(workers)
+    results = ResultsFolder.open(
+        folder / "results",
+        experiment,
+        batch_size=auto_batch_size(experiment.n_runs, backend.slots),
+        resume=False,
+        overwrite=True,
+    )
+    run_sweep(experiment, results, backend, progress=False)
+    counts = results.consolidate()
+    return time.perf_counter() - started, counts["runs"]
+
+
+def main() -> None:
+    """Run both, alternating, and print the median throughputs and their ratio."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--replications", type=int, default=15)
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    runs = len(SEVERITIES) * args.replications
+    print(
+        f"sweep of {runs} runs (2,000 officers, {args.steps} steps), {args.workers} workers, "
+        f"{args.repeats} repeats"
+    )
+    rates: dict[str, list[float]] = {"sweep": [], "batch_run": []}
+    for repeat in range(args.repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            seconds, done = with_sweep(args.workers, args.replications, args.steps, Path(tmp))
+        rates["sweep"].append(done / seconds)
+        seconds_b, done_b = with_batch_run(args.workers, args.replications, args.steps)
+        rates["batch_run"].append(done_b / seconds_b)
+        print(
+            f"  repeat {repeat + 1}: sweep {done} runs in {seconds:.2f} s, "
+            f"batch_run {done_b} runs in {seconds_b:.2f} s"
+        )
+    sweep_rate = statistics.median(rates["sweep"])
+    batch_rate = statistics.median(rates["batch_run"])
+    print(f"reluctant-army sweep: {sweep_rate:7.2f} runs/s (median)")
+    print(f"mesa.batch_run:       {batch_rate:7.2f} runs/s (median)")
+    print(f"ratio sweep / batch_run: {sweep_rate / batch_rate:.2f}")
+
+
+if __name__ == "__main__":
+    main()
