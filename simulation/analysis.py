@@ -357,7 +357,7 @@ def sensitivity(summary: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame
             from SALib.analyze import sobol
 
             result = sobol.analyze(
-                problem, outputs, calc_second_order=manifest["second_order"], seed=0
+                problem, outputs, calc_second_order=manifest["second_order"], seed=1
             )
             for index, name in enumerate(problem["names"]):
                 records.append(
@@ -374,7 +374,7 @@ def sensitivity(summary: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame
             from SALib.analyze import morris
 
             inputs = rows[problem["names"]].to_numpy(dtype=float)
-            result = morris.analyze(problem, inputs, outputs, seed=0)
+            result = morris.analyze(problem, inputs, outputs, seed=1)
             for index, name in enumerate(problem["names"]):
                 records.append(
                     {

@@ -7,7 +7,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+from typing import Any
 
 from simulation.cli import EXTENSIONS, command
 
@@ -57,8 +59,121 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     discover.add_argument("--depth", type=int, default=3, help="CART tree depth")
     discover.add_argument("--out", help="output folder (default <folder>/discovery)")
 
+    sensitivity = sub.add_parser(
+        "sensitivity",
+        help="global sensitivity (Sobol with a Morris screen, SALib) of refusal and compliance",
+        description=(
+            "Run an experiment file with a Sobol design over {low, high} ranges, and a Morris "
+            "screen over the same ranges; print and write Sobol S1/ST and Morris mu*/sigma."
+        ),
+    )
+    sensitivity.add_argument("experiment", help="e.g. experiments/sensitivity.yaml")
+    sensitivity.add_argument("--workers", type=int, help="processes (default: all cores)")
+    sensitivity.add_argument("--out", help="results folder (default results/<experiment name>)")
+    sensitivity.add_argument("--resume", action="store_true", help="complete interrupted sweeps")
+    sensitivity.add_argument("--overwrite", action="store_true", help="replace earlier results")
+    sensitivity.add_argument("--morris-trajectories", type=int, default=10)
+    sensitivity.add_argument("--morris-levels", type=int, default=4)
+    sensitivity.add_argument("--no-morris", action="store_true", help="Sobol indices only")
+    sensitivity.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
 
 EXTENSIONS.append(add_parsers)
+
+
+def run_experiment_into(
+    experiment: Any, out: Path, workers: int | None, resume: bool, overwrite: bool, progress: bool
+) -> dict[str, Any]:
+    """Run (or complete) an experiment into `out` and rebuild its summary."""
+    from simulation.analysis import summarize_folder
+    from simulation.storage import ResultsFolder
+    from simulation.sweep import auto_batch_size, default_workers, local_backend, run_sweep
+
+    backend = local_backend(workers or default_workers())
+    try:
+        batch_size = experiment.spec.batch_size or auto_batch_size(experiment.n_runs, backend.slots)
+        folder = ResultsFolder.open(
+            out, experiment, batch_size=batch_size, resume=resume, overwrite=overwrite
+        )
+        report = run_sweep(experiment, folder, backend, progress=progress)
+    finally:
+        backend.close()
+    result = summarize_folder(folder)
+    result["manifest"] = folder.manifest
+    result["report"] = report
+    return result
+
+
+@command("sensitivity")
+def sensitivity_command(args: argparse.Namespace) -> int:
+    """Sobol indices (and a Morris screen) of the final refusal, compliance and evasion."""
+    from simulation.analysis import sensitivity
+    from simulation.config import ConfigError
+    from simulation.experiments import load_experiment
+    from simulation.results import prepare_folder, write_atomic, write_json
+    from simulation.sensitivity import (
+        check_sobol,
+        format_indices,
+        indices_table,
+        morris_variant,
+        plot_indices,
+    )
+
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"must be at least 1, got {args.workers}", None, "--workers")
+    if args.morris_trajectories < 2 or args.morris_levels < 2:
+        raise ConfigError(
+            "Morris needs at least 2 trajectories and 2 levels", None, "--morris-trajectories"
+        )
+    path = Path(args.experiment)
+    sobol_experiment = load_experiment(path)
+    check_sobol(sobol_experiment, path)
+    out = Path(args.out) if args.out else Path("results") / sobol_experiment.name
+    prepare_folder(out)
+    progress = not args.no_progress
+    runs = [("sobol", sobol_experiment)]
+    if not args.no_morris:
+        morris_path = morris_variant(path, out, args.morris_trajectories, args.morris_levels)
+        runs.append(("morris", load_experiment(morris_path)))
+    tables: dict[str, Any] = {}
+    for label, experiment in runs:
+        print(
+            f"{label}: {experiment.n_runs:,} runs ({len(experiment.points)} design points x "
+            f"{experiment.replications} replications)",
+            file=sys.stderr,
+        )
+        result = run_experiment_into(
+            experiment, out / label, args.workers, args.resume, args.overwrite, progress
+        )
+        report = result["report"]
+        if report.already_done:
+            print(
+                f"resumed: {report.already_done:,} runs were already recorded, "
+                f"{report.ran:,} run now",
+                file=sys.stderr,
+            )
+        failed = report.failed
+        if failed:
+            print(
+                f"note: {failed} {label} run(s) failed; indices use design-point means of the "
+                "runs that finished",
+                file=sys.stderr,
+            )
+        tables[label] = sensitivity(result["summary"], result["manifest"])
+    table = indices_table(tables.get("sobol"), tables.get("morris"))
+    write_atomic(out / "indices.csv", lambda tmp: table.to_csv(tmp, index=False))
+    write_json(out / "indices.json", table.to_dict(orient="records"))
+    write_atomic(
+        out / "indices.png",
+        lambda tmp: plot_indices(table, tmp, f"Sensitivity: {sobol_experiment.name}"),
+    )
+    print(format_indices(table))
+    print(
+        "S1/ST: Sobol first-order and total indices (with 95% confidence half-widths); "
+        "mu_star/sigma: Morris screen"
+    )
+    print(f"results in {out}/: indices.csv, indices.json, indices.png, sobol/, morris/")
+    return 0
 
 
 @command("discover")

@@ -1,0 +1,97 @@
+"""Specification of the `sensitivity` command (Sobol indices with a Morris screen)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from simulation.cli import main
+
+EXPERIMENT = """
+name: tiny_sensitivity
+base:
+  config: {config}
+  overrides:
+    drivers.war_order_level: 3
+    population.n_officers: 100
+steps: 8
+design:
+  kind: {kind}
+  samples: 8
+vary:
+  drivers.punishment_severity: {{low: 0.0, high: 3.0}}
+  decision.social_weight: {{low: 0.1, high: 0.6}}
+replications: 1
+seed: 5
+"""
+
+
+def write_experiment(tmp_path: Path, repo: Path, kind: str = "sobol") -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(EXPERIMENT.format(config=repo / "configs" / "baseline.yaml", kind=kind))
+    return path
+
+
+def test_writes_sobol_and_morris_indices_for_every_parameter(tmp_path: Path, repo: Path) -> None:
+    out = tmp_path / "out"
+    code = main(
+        [
+            "sensitivity",
+            str(write_experiment(tmp_path, repo)),
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+            "--morris-trajectories",
+            "4",
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    table = pd.read_csv(out / "indices.csv")
+    assert set(table["output"]) == {"final_refuse", "final_comply", "final_evade"}
+    assert set(table["parameter"]) == {"drivers.punishment_severity", "decision.social_weight"}
+    for column in ("S1", "S1_conf", "ST", "ST_conf", "mu_star", "sigma"):
+        assert table[column].notna().all(), column
+    assert (out / "indices.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "sobol" / "runs.parquet").exists() and (out / "morris" / "runs.parquet").exists()
+
+
+def test_rerun_with_resume_repeats_no_run_and_gives_the_same_indices(
+    tmp_path: Path, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arguments = [
+        "sensitivity",
+        str(write_experiment(tmp_path, repo)),
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path / "out"),
+        "--no-morris",
+        "--no-progress",
+    ]
+    assert main(arguments) == 0
+    first = pd.read_csv(tmp_path / "out" / "indices.csv")
+    capsys.readouterr()
+    assert main([*arguments, "--resume"]) == 0
+    assert "0 run now" in capsys.readouterr().err
+    pd.testing.assert_frame_equal(first, pd.read_csv(tmp_path / "out" / "indices.csv"))
+
+
+def test_non_sobol_design_exits_2(
+    tmp_path: Path, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "sensitivity",
+            str(write_experiment(tmp_path, repo, kind="lhs")),
+            "--out",
+            str(tmp_path / "never"),
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "design.kind" in err and "sobol" in err
+    assert not (tmp_path / "never").exists()
