@@ -29,7 +29,6 @@ from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from simulation.agents import Officer
@@ -381,7 +380,7 @@ class UnitRenderer(SpaceRenderer):
 
         plt.close(self.backend_renderer.fig)
         figure = Figure(figsize=(self.FIGURE_INCHES, self.FIGURE_INCHES))
-        figure.subplots_adjust(left=0.01, right=0.99, top=0.95, bottom=0.09)
+        figure.subplots_adjust(left=0.01, right=0.99, top=0.95, bottom=0.01)
         self.backend_renderer.fig = figure
         self.backend_renderer.initialize_canvas(figure.add_subplot())
         self.model = model
@@ -420,7 +419,7 @@ class UnitRenderer(SpaceRenderer):
 
 def unit_boxes(model: ArmyModel) -> tuple[np.ndarray, np.ndarray]:
     """Corner polygons of each unit's block in the grid, and each unit's type index."""
-    grid = model.grid
+    _ = model.grid  # building the grid puts every officer in his cell
     officers = model.officers
     xy = np.array([officer.cell.coordinate for officer in officers], dtype=float)
     unit = model.unit[[officer.index for officer in officers]]
@@ -433,7 +432,6 @@ def unit_boxes(model: ArmyModel) -> tuple[np.ndarray, np.ndarray]:
     boxes = np.stack(
         [low, np.c_[high[:, 0], low[:, 1]], high, np.c_[low[:, 0], high[:, 1]]], axis=1
     )
-    del grid
     return boxes, model.unit_type_of_unit[used]
 
 
@@ -444,44 +442,39 @@ def marker_size(width: int, height: int, inches: float) -> float:
 
 
 def decorate_officer_axes(ax: Axes) -> None:
-    """Equal aspect, no ticks, and a legend for colours, markers and commanders."""
+    """Equal aspect and no ticks (the legend is HTML under the image: cheaper to draw)."""
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
-    handles: list[Any] = [
-        Patch(color=color, label=choice) for choice, color in CHOICE_COLORS.items()
+
+
+def _swatch(colour: str, border: str = "none", round_: bool = False) -> str:
+    radius = "50%" if round_ else "2px"
+    return (
+        f"<span style='display:inline-block;width:12px;height:12px;background:{colour};"
+        f"border:{border};border-radius:{radius};margin:0 4px -1px 10px'></span>"
+    )
+
+
+GROUP_SYMBOLS: dict[str, str] = {
+    "complicit": "&#9632;",
+    "passive": "&#9679;",
+    "dissenting": "&#9650;",
+}
+"""Unicode look-alikes of GROUP_MARKERS for the HTML legend."""
+SYMBOL_STYLE = "margin-left:10px;color:#555;font-size:16px"
+
+
+def officer_legend_html() -> str:
+    """Legend of the officer drawing: choice colours, group markers, commanders, unit types."""
+    parts = [f"{_swatch(colour)}{choice}" for choice, colour in CHOICE_COLORS.items()]
+    parts += [
+        f"<span style='{SYMBOL_STYLE}'>{GROUP_SYMBOLS[group]}</span> {group}"
+        for group in GROUP_MARKERS
     ]
-    handles += [
-        Line2D([], [], marker=marker, linestyle="", color="#555555", label=group)
-        for group, marker in GROUP_MARKERS.items()
-    ]
-    handles.append(
-        Line2D(
-            [],
-            [],
-            marker="o",
-            markersize=9,
-            linestyle="",
-            color="#888888",
-            markeredgecolor=COMMANDER_EDGE,
-            label="commander",
-        )
-    )
-    handles.append(
-        Patch(
-            facecolor=UNIT_COLORS["special_operations"],
-            edgecolor="#BBBBBB",
-            label="special ops unit",
-        )
-    )
-    ax.legend(
-        handles=handles,
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.01),
-        ncol=4,
-        fontsize=8,
-        frameon=False,
-    )
+    parts.append(f"{_swatch('#888888', f'2px solid {COMMANDER_EDGE}', True)}commander (larger)")
+    parts.append(f"{_swatch(UNIT_COLORS['special_operations'], '1px solid #BBB')}special ops unit")
+    return "<div style='font-size:13px;text-align:center'>" + "".join(parts) + "</div>"
 
 
 class RatesFigure:
@@ -536,6 +529,7 @@ def OfficerView(model: ArmyModel) -> None:
     renderer = solara.use_memo(lambda: UnitRenderer(model), [model])
     with solara.Column(classes=["ra-officers"]):
         SpaceRendererComponent(model, renderer)
+    solara.HTML(tag="div", unsafe_innerHTML=officer_legend_html())
 
 
 @solara.component
@@ -545,7 +539,10 @@ def RatesChart(model: ArmyModel) -> None:
     chart = solara.use_memo(RatesFigure, [model])
     with solara.Column(classes=["ra-rates"]):
         solara.FigureMatplotlib(
-            chart.update(model), format="png", dependencies=[model, model.steps]
+            chart.update(model),
+            format="png",
+            dependencies=[model, model.steps],
+            pil_kwargs={"compress_level": 1},
         )
 
 

@@ -144,4 +144,5 @@ def test_page_renders_its_model_views() -> None:
 
     _, rc = solara.render(Page(), handle_error=False)
     assert len(rc.find(ipywidgets.Image).widgets) == 2
-    assert "<b>Progress:</b> 0 of 120" in rc.find(HTML).widget.unsafe_innerHTML
+    html = "".join(widget.unsafe_innerHTML for widget in rc.find(HTML).widgets)
+    assert "<b>Progress:</b> 0 of 120" in html
