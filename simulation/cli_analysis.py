@@ -77,8 +77,27 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sensitivity.add_argument("--no-morris", action="store_true", help="Sobol indices only")
     sensitivity.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
+    report = sub.add_parser(
+        "report", help="write a self-contained HTML report of any results folder"
+    )
+    report.add_argument("folder", help="a folder written by run, sweep, sensitivity, tipping...")
+    report.add_argument("--out", help="HTML file (default <folder>/report.html)")
+
 
 EXTENSIONS.append(add_parsers)
+
+
+@command("report")
+def report_command(args: argparse.Namespace) -> int:
+    """Write <folder>/report.html: what was run, tables with CIs, embedded figures."""
+    from simulation.report import build_report
+    from simulation.results import write_text
+
+    document = build_report(args.folder)
+    out = Path(args.out) if args.out else Path(args.folder) / "report.html"
+    write_text(out, document)
+    print(f"report: {out} ({len(document) / 1024:.0f} kB, self-contained)")
+    return 0
 
 
 def run_experiment_into(
