@@ -9,6 +9,7 @@ See docs/reference_models.md for the reductions and their equations.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from statistics import NormalDist
@@ -28,6 +29,7 @@ from simulation.agents import (
     detection_probability,
     order_costs,
 )
+from simulation.cli import main
 from simulation.config import load_config
 from simulation.model import ArmyModel
 from simulation.population import ATTITUDES
@@ -88,6 +90,18 @@ def test_granovetter_riot_moving_one_threshold_stops_it():
     config = load_config(GRANOVETTER, {"population.threshold_override.values": values})
     refusing = simulate(config).series["count_refuse"].tolist()
     assert refusing == [0] + [1] * config.steps
+
+
+@pytest.mark.parametrize("name", ["granovetter", "granovetter_normal", "epstein"])
+def test_reference_configs_run_from_the_command_line(name, tmp_path, capsys):
+    out = tmp_path / name
+    assert main(["run", str(REFERENCE / f"{name}.yaml"), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["name"] == name
+    if name == "granovetter":
+        assert summary["overall"]["final"]["refuse"] == 1.0
+    if name == "granovetter_normal":  # sd 12: below the critical sd, 4 officers refuse
+        assert summary["overall"]["final"]["refuse"] == 0.04
 
 
 def test_granovetter_threshold_is_compared_as_count_at_least():
