@@ -1026,7 +1026,39 @@ def load_config(
         data["seed"] = seed
     if steps is not None:
         data["steps"] = steps
-    return validate_config(data, path if path is not None else "<defaults>")
+    source = path if path is not None else "<defaults>"
+    try:
+        return validate_config(data, source)
+    except ConfigError as error:
+        # a bad value given as an override is not the file's fault: say where it came from
+        given = _override_labels(overrides, seed, steps)
+        blamed = [label for key, label in given if error.key and _related(key, error.key)]
+        if blamed:
+            raise ConfigError(
+                error.detail, f"{source} (override {blamed[-1]})", error.key
+            ) from None
+        raise
+
+
+def _override_labels(
+    overrides: list[str] | dict[str, Any] | None, seed: int | None, steps: int | None
+) -> list[tuple[str, str]]:
+    """(dotted key, how it was given) for each override, in the order applied."""
+    labels: list[tuple[str, str]] = []
+    if isinstance(overrides, dict):
+        labels += [(key, f"{key}={value}") for key, value in overrides.items()]
+    elif overrides:
+        labels += [(text.split("=", 1)[0].strip(), text) for text in overrides]
+    if seed is not None:
+        labels.append(("seed", f"seed={seed}"))
+    if steps is not None:
+        labels.append(("steps", f"steps={steps}"))
+    return labels
+
+
+def _related(key: str, other: str) -> bool:
+    """Whether one dotted key is the other or lies inside it."""
+    return key == other or key.startswith(other + ".") or other.startswith(key + ".")
 
 
 def schema_rows() -> list[dict[str, str]]:
