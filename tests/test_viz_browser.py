@@ -30,6 +30,7 @@ STEPS = 4
 VIEWPORT = {"width": 1600, "height": 1300}
 LOAD_TIMEOUT_MS = 60_000
 STEP_TIMEOUT_MS = 15_000
+AT_LEAST_3_STEPS = "() => Number((document.body.innerText.match(/Step: (\\d+)/) || [0, 0])[1]) >= 3"
 
 
 @dataclass
@@ -181,3 +182,23 @@ def test_each_session_has_its_own_model(server: str) -> None:
         browser.close()
     assert after_first_stepped == ("Step: 2", "Step: 0")
     assert after_second_stepped == ("Step: 2", "Step: 1")
+
+
+def test_play_runs_steps_until_paused(server: str) -> None:
+    log = BrowserLog()
+    with playwright_api()() as playwright:
+        browser = launch(playwright)
+        page = offline_context(browser, log, viewport=VIEWPORT).new_page()
+        page.goto(server)
+        page.get_by_text("Step: 0", exact=True).wait_for(timeout=LOAD_TIMEOUT_MS)
+        page.get_by_role("button", name="▶").click()
+        page.wait_for_function(AT_LEAST_3_STEPS, timeout=STEP_TIMEOUT_MS)
+        page.get_by_role("button", name="❚❚").click()
+        page.get_by_role("button", name="▶").wait_for(timeout=STEP_TIMEOUT_MS)
+        time.sleep(0.5)  # a step already under way when Pause was pressed may still land
+        paused_at = step_text(page)
+        time.sleep(1.5)
+        still_at = step_text(page)
+        browser.close()
+    assert paused_at == still_at
+    assert int(still_at.removeprefix("Step: ")) >= 3
