@@ -24,10 +24,9 @@ def prepare_folder(path: str | Path) -> Path:
     folder = Path(path)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OutputError(
-            f"cannot create output folder ({error.strerror})", folder, "--out"
-        ) from None
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise OutputError(f"cannot create output folder ({reason})", folder, "--out") from None
     if not os.access(folder, os.W_OK):
         raise OutputError("output folder is not writable", folder, "--out")
     return folder

@@ -16,7 +16,6 @@ bytes given to `load_config` raise nothing but ConfigError.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import subprocess
@@ -29,7 +28,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulation.cli import build_parser, main
+from simulation.cli import main
 from simulation.config import DEFAULT_DATA, ConfigError, SimulationConfig, load_config
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
@@ -111,14 +110,6 @@ def test_argparse_errors_exit_2_without_traceback(case, tmp_path, monkeypatch, c
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
-# argparse prints its usage and `prog: error: ...`; until cli.py's parser overrides `error`
-# to print one line, these cases are expected failures (they run for real once it does)
-ONE_LINE_PARSER = type(build_parser()).error is not argparse.ArgumentParser.error
-
-
-@pytest.mark.xfail(
-    not ONE_LINE_PARSER, strict=True, reason="argparse prints usage lines; cli.py owns the parser"
-)
 @pytest.mark.parametrize("case", ARGPARSE_CASES, ids=lambda case: case["id"])
 def test_argparse_errors_in_one_line(case, tmp_path, monkeypatch, capsys):
     code, out, err = _run_in_process(case, tmp_path, monkeypatch, capsys)
