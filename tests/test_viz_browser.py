@@ -202,3 +202,20 @@ def test_play_runs_steps_until_paused(server: str) -> None:
         browser.close()
     assert paused_at == still_at
     assert int(still_at.removeprefix("Step: ")) >= 3
+
+
+def test_choosing_a_scenario_runs_it_after_reset(server: str) -> None:
+    log = BrowserLog()
+    with playwright_api()() as playwright:
+        browser = launch(playwright)
+        page = offline_context(browser, log, viewport=VIEWPORT).new_page()
+        page.goto(server)
+        page.get_by_text("Step: 0", exact=True).wait_for(timeout=LOAD_TIMEOUT_MS)
+        page.locator(".v-select", has_text="Scenario").click()
+        page.get_by_role("option", name="configs/scenarios/fight_order.yaml").click()
+        page.get_by_role("button", name="Reset").click()
+        info = page.locator(".ra-info", has_text="(fight_order)")
+        info.wait_for(timeout=STEP_TIMEOUT_MS)
+        text = info.inner_text()
+        browser.close()
+    assert "Set by the controls: nothing" in text
