@@ -208,6 +208,13 @@ def viz_config(
     exception inside Reset would leave the page without a model.
     """
     messages: list[str] = []
+    path: Path | None = resolve_scenario(scenario)
+    try:
+        base = load_config(path)
+    except ConfigError as error:
+        messages.append(f"{error}; built-in defaults used instead")
+        base, path = SimulationConfig(), None
+
     moved = {
         name: value
         for name, value in controls.items()
@@ -217,16 +224,15 @@ def viz_config(
     applied: list[str] = []
     for name, key in SLIDER_KEYS.items():
         if name in moved:
-            overrides[key] = (
-                int(moved[name])
-                if name in ("war_order_level", "n_officers")
-                else (float(moved[name]))
-            )
+            whole = name in ("war_order_level", "n_officers")
+            overrides[key] = int(moved[name]) if whole else float(moved[name])
             applied.append(name)
     if "complicit_share" in moved or "dissenting_share" in moved:
-        complicit = controls.get("complicit_share", launch["complicit_share"])
-        dissenting = controls.get("dissenting_share", launch["dissenting_share"])
-        shares, clipped = clip_group_shares(complicit, dissenting)
+        scenario_shares = base.population.group_shares
+        shares, clipped = clip_group_shares(
+            moved.get("complicit_share", scenario_shares["complicit"]),
+            moved.get("dissenting_share", scenario_shares["dissenting"]),
+        )
         overrides["population.group_shares"] = shares
         applied += [n for n in ("complicit_share", "dissenting_share") if n in moved]
         if clipped:
@@ -241,17 +247,11 @@ def viz_config(
         else:
             applied.append("seed")
 
-    path = resolve_scenario(scenario)
     try:
-        config = load_config(path, overrides, seed=seed)
+        config = load_config(path, overrides, seed=seed) if overrides or seed is not None else base
     except ConfigError as error:
         messages.append(f"{error}; the controls were ignored")
-        applied = []
-        try:
-            config = load_config(path)
-        except ConfigError as scenario_error:
-            messages.append(f"{scenario_error}; built-in defaults used instead")
-            config = SimulationConfig()
+        config, applied = base, []
     if config.population.n_officers > MAX_VIEW_OFFICERS:
         messages.append(
             f"the scenario has {config.population.n_officers:,} officers; the view draws at "
@@ -306,9 +306,9 @@ class VizArmyModel(ArmyModel):
         super().__init__(config)
 
 
-def model_params(launch: str = LAUNCH_SCENARIO) -> dict[str, Any]:
+def model_params() -> dict[str, Any]:
     """The sidebar's controls (Mesa user parameters), starting at the launch scenario."""
-    start = LAUNCH_CONTROLS
+    start, launch = LAUNCH_CONTROLS, LAUNCH_SCENARIO
     return {
         "scenario": {
             "type": "Select",

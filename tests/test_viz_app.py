@@ -77,6 +77,16 @@ def test_clipped_group_shares_still_build_a_model() -> None:
     assert any("exceed 1" in message for message in model.messages)
 
 
+def test_moving_one_share_slider_keeps_the_scenarios_other_share(tmp_path: Path) -> None:
+    scenario = tmp_path / "many_complicit.yaml"
+    scenario.write_text(
+        "population:\n  group_shares: {complicit: 0.3, passive: 0.5, dissenting: 0.2}\n"
+    )
+    config, applied, _ = viz_config(str(scenario), {"dissenting_share": 0.5}, LAUNCH_CONTROLS)
+    assert config.population.group_shares == {"complicit": 0.3, "passive": 0.2, "dissenting": 0.5}
+    assert applied == ["dissenting_share"]
+
+
 def test_seed_typed_as_text_gives_the_same_run_as_the_number() -> None:
     as_text, as_number = small(seed="7", war_order_level=3), small(seed=7, war_order_level=3)
     for model in (as_text, as_number):
