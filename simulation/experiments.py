@@ -628,6 +628,7 @@ def load_experiment(path: str | Path) -> Experiment:
 
     for scenario, overrides in spec.scenarios.items():
         _check_overrides(base_data, overrides, path, f"scenarios.{scenario}")
+    _check_reserved(spec, path)
 
     rows, ranges, axes = _factorial(spec, path)
     clash = [name for name in trees if any(name in row for row in rows[:1])]
@@ -667,6 +668,35 @@ def load_experiment(path: str | Path) -> Experiment:
         axes=axes,
         sampled=ranges,
     )
+
+
+RESERVED: frozenset[str] = frozenset({"seed", "name"})
+"""Config keys an experiment may not vary: run seeds derive from the root seed, and the
+name is the experiment's."""
+
+
+def _check_reserved(spec: ExperimentSpec, source: Path) -> None:
+    """Refuse varying `seed` or `name` (they would also clash with run-table columns)."""
+    zipped = spec.vary.get("zip")
+    groups = zipped if isinstance(zipped, list) else [zipped] if isinstance(zipped, dict) else []
+    places = [(f"vary.{key}", key) for key in spec.vary if key != "zip"]
+    places += [
+        (f"vary.zip.{key}", key) for group in groups if isinstance(group, dict) for key in group
+    ]
+    places += [(f"expressions.{key}", key) for key in spec.expressions]
+    places += [
+        (f"scenarios.{name}.{key}", key)
+        for name, overrides in spec.scenarios.items()
+        for key in overrides
+    ]
+    for where, key in places:
+        if key in RESERVED:
+            raise ConfigError(
+                f"'{key}' cannot be varied: each run's seed derives from the experiment's root "
+                "seed; use replications (and the top-level 'seed') instead",
+                source,
+                where,
+            )
 
 
 def _build_point(

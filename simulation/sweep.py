@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from simulation.config import ConfigError, SimulationConfig, apply_overrides, validate_config
@@ -223,6 +224,10 @@ def dask_backend(address: str | None, scheduler_file: str | None) -> Backend:
     except ImportError:
         raise ConfigError("Dask distributed is not installed", "--scheduler") from None
     key = "--scheduler-file" if scheduler_file else "--scheduler"
+    if scheduler_file and not Path(scheduler_file).is_file():
+        raise ConfigError(
+            "scheduler file not found (is the scheduler running?)", scheduler_file, key
+        )
     try:
         client = (
             Client(scheduler_file=scheduler_file, timeout="10s")

@@ -141,6 +141,7 @@ CASES: list[tuple[str, Any, list[str]]] = [
         ["replications", "greater than or equal to 1"],
     ),
     ("bad_record_every", with_changes(record_every=0), ["record_every", "'end' or a whole number"]),
+    ("varied_seed", with_changes(vary={"seed": [1, 2]}), ["vary.seed", "cannot be varied"]),
     ("malformed_yaml", "base:\n  config: [unclosed\n", ["bad.yaml", "malformed YAML", "line"]),
     ("not_a_mapping", "- just\n- a list\n", ["bad.yaml", "expected a mapping"]),
 ]
@@ -238,3 +239,14 @@ def test_summarize_of_a_folder_without_a_sweep_gives_exit_2(
 ) -> None:
     assert main(["summarize", str(tmp_path)]) == 2
     assert "not a sweep results folder" in capsys.readouterr().err
+
+
+def test_missing_dask_scheduler_file_gives_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, GOOD, "first.yaml")
+    missing = tmp_path / "scheduler.json"
+    argv = ["sweep", str(path), "--scheduler-file", str(missing), "--out", str(tmp_path / "r")]
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert "scheduler.json" in error and "scheduler file not found" in error
