@@ -14,6 +14,7 @@ workers, the order in which runs finish, or on a resume.
 from __future__ import annotations
 
 import ast
+import difflib
 import hashlib
 import itertools
 import json
@@ -609,8 +610,6 @@ def load_experiment(path: str | Path) -> Experiment:
     known = [*rate_columns(), *SERIES_EXTRA]
     for index, metric in enumerate(metrics):
         if metric not in known:
-            import difflib
-
             close = difflib.get_close_matches(metric, known, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else f"; known: {', '.join(known)}"
             raise ConfigError(f"unknown metric '{metric}'{hint}", path, f"metrics.{index}")
@@ -626,15 +625,12 @@ def load_experiment(path: str | Path) -> Experiment:
         except ValueError as error:
             raise ConfigError(str(error), path, f"expressions.{target}") from None
 
-    for scenario, overrides in spec.scenarios.items():
-        _check_overrides(base_data, overrides, path, f"scenarios.{scenario}")
     _check_reserved(spec, path)
 
     rows, ranges, axes = _factorial(spec, path)
     clash = [name for name in trees if any(name in row for row in rows[:1])]
     if clash:
         raise ConfigError("a derived parameter is also varied", path, f"expressions.{clash[0]}")
-    rows = [_derive(row, trees, base_data, path) for row in rows]
     scenario_items = list(spec.scenarios.items()) or [("base", {})]
     points: list[DesignPoint] = []
     values: list[dict[str, Any]] = []
@@ -642,12 +638,15 @@ def load_experiment(path: str | Path) -> Experiment:
         dict.fromkeys(
             [key for _, overrides in scenario_items for key in overrides]
             + [key for row in rows[:1] for key in row]
+            + list(trees)
         )
     )
     for scenario, scenario_overrides in scenario_items:
         for row in rows:
-            overrides = {**scenario_overrides, **row}
-            config = _build_point(base_data, overrides, path, spec, len(points), scenario, row)
+            overrides = _derive({**scenario_overrides, **row}, trees, base_data, path)
+            config = _build_point(
+                base_data, overrides, path, spec, len(points), scenario, overrides
+            )
             resolved = config.to_dict()
             values.append(
                 {key: _normalise(_lookup_dotted_or_none(resolved, key)) for key in parameter_names}
@@ -717,7 +716,10 @@ def _build_point(
             for key in row
             if error.key and (key == error.key or key.startswith(error.key + "."))
         ]
-        place = _where(culprit[0], spec) if culprit else "design"
+        place = "design"
+        if culprit:
+            in_scenario = culprit[0] in spec.scenarios.get(scenario, {})
+            place = f"scenarios.{scenario}" if in_scenario else _where(culprit[0], spec)
         named = error.key and not (culprit and culprit[0] == error.key)
         detail = f"{error.key}: {error.detail}" if named else error.detail
         raise ConfigError(

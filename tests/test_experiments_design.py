@@ -204,3 +204,15 @@ def test_shipped_experiments_are_valid_and_small(name: str) -> None:
     assert experiment.n_runs <= 400
     assert experiment.steps <= 120
     assert experiment.base_config.population.n_officers <= 2000
+
+
+def test_derived_parameter_uses_the_scenario_value(tmp_path: Path) -> None:
+    path = experiment_file(
+        tmp_path,
+        scenarios={
+            "few_complicit": {"population.group_shares.complicit": 0.05},
+            "many_complicit": {"population.group_shares.complicit": 0.35},
+        },
+        expressions={"population.group_shares.passive": "0.8 - complicit"},
+    )
+    assert varied(load_experiment(path), "population.group_shares.passive") == [0.75, 0.45]
