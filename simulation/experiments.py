@@ -719,7 +719,9 @@ def _build_point(
         place = "design"
         if culprit:
             in_scenario = culprit[0] in spec.scenarios.get(scenario, {})
-            place = f"scenarios.{scenario}" if in_scenario else _where(culprit[0], spec)
+            place = (
+                f"scenarios.{scenario}.{culprit[0]}" if in_scenario else _where(culprit[0], spec)
+            )
         named = error.key and not (culprit and culprit[0] == error.key)
         detail = f"{error.key}: {error.detail}" if named else error.detail
         raise ConfigError(
