@@ -92,11 +92,15 @@ def sweep_command(args: argparse.Namespace) -> int:
     )
 
     if args.workers is not None and args.workers < 1:
-        raise ConfigError(f"must be at least 1, got {args.workers}", None, "--workers")
+        raise ConfigError(f"must be at least 1, got {args.workers}", "sweep", "--workers")
     if args.batch_size is not None and args.batch_size < 1:
-        raise ConfigError(f"must be at least 1, got {args.batch_size}", None, "--batch-size")
+        raise ConfigError(f"must be at least 1, got {args.batch_size}", "sweep", "--batch-size")
+    if args.workers is not None and (args.scheduler or args.scheduler_file):
+        raise ConfigError(
+            "--workers is for local runs; a Dask cluster uses its own workers", "sweep", "--workers"
+        )
     if args.resume and args.overwrite:
-        raise ConfigError("give either --resume or --overwrite, not both", None, "--resume")
+        raise ConfigError("give either --resume or --overwrite, not both", "sweep", "--resume")
     experiment = load_experiment(args.experiment)
     out = Path(args.out) if args.out else Path("results") / experiment.name
     if args.scheduler or args.scheduler_file:
