@@ -343,17 +343,22 @@ def run_sweep(
     batches = _batches(pending, batch_size)
     executor = backend.make()
     inflight: dict[Future, list[int]] = {}
+    requeued: list[list[int]] = []
     try:
         while True:
-            while len(inflight) < window:
-                runs = next(batches, None)
+            broken = False
+            while len(inflight) < window and not broken:
+                runs = requeued.pop() if requeued else next(batches, None)
                 if runs is None:
                     break
-                inflight[executor.submit(run_batch, _task(experiment, runs))] = runs
-            if not inflight:
+                try:
+                    inflight[executor.submit(run_batch, _task(experiment, runs))] = runs
+                except BrokenProcessPool:  # the pool broke since the last wait: not this batch
+                    requeued.append(runs)
+                    broken = True
+            if not inflight and not broken:
                 break
-            finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
-            broken = False
+            finished, _ = wait(inflight, return_when=FIRST_COMPLETED) if inflight else ([], [])
             for future in finished:
                 runs = inflight.pop(future)
                 try:
@@ -380,16 +385,11 @@ def run_sweep(
             executor.shutdown(wait=True)
             executor = backend.make_isolated()
             for index in sorted(suspects):
-                future = executor.submit(run_batch, _task(experiment, [index]))
                 try:
-                    result = future.result()
+                    result = executor.submit(run_batch, _task(experiment, [index])).result()
                 except Exception as error:  # noqa: BLE001 - the worker died running it alone
                     spec = experiment.run_spec(index)
-                    reason = (
-                        f"worker process died ({type(error).__name__}: {error})"
-                        if str(error)
-                        else f"worker process died ({type(error).__name__})"
-                    )
+                    reason = f"worker process died ({type(error).__name__})"
                     result = {
                         "rows": [failed_row(spec, experiment.metrics, reason)],
                         "series": None,

@@ -149,11 +149,34 @@ def test_a_worker_process_that_dies_is_recorded_and_the_sweep_finishes(
     table = runs(out)
     assert table["run_index"].tolist() == list(range(12))
     assert table.loc[table["status"] == "failed", "run_index"].tolist() == [4]
-    assert "worker process died" in table.loc[4, "error"]
+    assert table.loc[4, "error"] == "worker process died (BrokenProcessPool)"
     monkeypatch.delenv(FAULT_ENV)
     clean = runs(sweep(path, tmp_path / "clean", "--workers", "1"))
     survivors = table["status"] == "ok"
     pd.testing.assert_frame_equal(table[survivors], clean[survivors], check_dtype=False)
+
+
+def test_a_dask_worker_that_dies_is_recorded_and_the_sweep_finishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dask
+    from distributed import LocalCluster
+
+    monkeypatch.setenv(FAULT_ENV, "5:exit")
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+    ):
+        out = sweep(
+            experiment_file(tmp_path), tmp_path / "dask", "--scheduler", cluster.scheduler_address
+        )
+    table = runs(out)
+    assert table["run_index"].tolist() == list(range(12))
+    failed = table[table["status"] == "failed"]
+    assert failed["run_index"].tolist() == [5]
+    assert failed["error"].tolist() == ["worker process died (KilledWorker)"]
 
 
 def test_summary_gives_mean_sd_and_95_percent_t_interval(tmp_path: Path) -> None:
