@@ -107,39 +107,54 @@ def point_label(row: pd.Series, manifest: dict[str, Any]) -> str:
     return ", ".join(parts) or "base"
 
 
-def format_summary(summary: pd.DataFrame, manifest: dict[str, Any], limit: int = 40) -> str:
-    """The overall final shares per design point as 'mean +- CI half-width' text."""
-    overall = summary[(summary["category"] == "overall") & (summary["measure"] == "final")]
-    if overall.empty:
-        return "no overall shares among the recorded metrics"
-    lines = []
-    width = 0
-    rows = []
-    for point, group in overall.groupby("point", sort=True):
-        first = group.iloc[0]
-        label = point_label(first, manifest)
-        width = max(width, len(label))
-        cells = {}
-        for _, row in group.iterrows():
-            half = (row["ci_high"] - row["ci_low"]) / 2
-            cells[row["choice"]] = (
-                f"{row['mean']:.1%} ± {half:.1%}"
-                if not math.isnan(half)
-                else (f"{row['mean']:.1%}" if not math.isnan(row["mean"]) else "-")
-            )
-        rows.append((point, label, int(first["n"]), int(first["n_failed"]), cells))
-    width = min(max(width, 12), 60)
-    choices = [c for c in CHOICES if c in set(overall["choice"])]
+def _cell(row: pd.Series) -> str:
+    """'mean ± half-width' of one summary row (just the mean for one replication)."""
+    if math.isnan(row["mean"]):
+        return "-"
+    half = (row["ci_high"] - row["ci_low"]) / 2
+    return f"{row['mean']:.1%}" if math.isnan(half) else f"{row['mean']:.1%} ± {half:.1%}"
+
+
+def format_summary(summary: pd.DataFrame, manifest: dict[str, Any], limit: int = 20) -> str:
+    """Final and peak shares per design point, overall and by group, as text tables.
+
+    Each cell is 'mean ± half-width of the 95% CI'; at most `limit` design points.
+    """
+    if summary.empty:
+        return "no completed runs to summarize"
+    columns = [
+        (measure, choice)
+        for measure in ("final", "peak")
+        for choice in CHOICES
+        if choice in set(summary["choice"])
+    ]
+    cells = {
+        (row["point"], row["category"], row["measure"], row["choice"]): _cell(row)
+        for _, row in summary.iterrows()
+    }
+    points = summary.drop_duplicates("point").sort_values("point")
+    labels = {row["point"]: point_label(row, manifest) for _, row in points.iterrows()}
+    width = min(max([len(label) for label in labels.values()] + [14]), 60)
     header = f"{'design point':<{width}}{'runs':>6}{'failed':>8}" + "".join(
-        f"{'final ' + c:>18}" for c in choices
+        f"{measure + ' ' + choice:>16}" for measure, choice in columns
     )
-    lines += [header, "-" * len(header)]
-    for _, label, n, failed, cells in rows[:limit]:
-        line = f"{label[:width]:<{width}}{n + failed:>6}{failed:>8}"
-        line += "".join(f"{cells.get(c, '-'):>18}" for c in choices)
-        lines.append(line)
-    if len(rows) > limit:
-        lines.append(f"... {len(rows) - limit} more design points in summary.csv")
+    lines = [header, "-" * len(header)]
+    categories = [c for c in ("overall", *GROUPS) if c in set(summary["category"])]
+    for _, first in points.head(limit).iterrows():
+        point = first["point"]
+        for category in categories:
+            if category == "overall":
+                runs = int(first["n"]) + int(first["n_failed"])
+                line = f"{labels[point][:width]:<{width}}{runs:>6}{int(first['n_failed']):>8}"
+            else:
+                line = f"{'  ' + category:<{width}}{'':>14}"
+            line += "".join(
+                f"{cells.get((point, category, measure, choice), '-'):>16}"
+                for measure, choice in columns
+            )
+            lines.append(line)
+    if len(points) > limit:
+        lines.append(f"... {len(points) - limit} more design points in summary.csv")
     lines.append("mean ± half-width of the 95% confidence interval over replications")
     return "\n".join(lines)
 
