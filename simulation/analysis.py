@@ -15,7 +15,9 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.patches  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
@@ -246,11 +248,30 @@ def plot_two_parameters(summary: pd.DataFrame, x: str, y: str, path: Path, title
     return _save(figure, path)
 
 
+HORIZONTAL_FROM = 6
+"""From this many scenarios on, the scenario bars are drawn horizontally (readable labels)."""
+
+
+def _scenario_rows(part: pd.DataFrame, category: str, choice: str, scenarios: list[str]):
+    """Final-share rows of one category and choice, one per scenario (in order), and their
+    CI error bars (lower, upper) as offsets from the mean."""
+    rows = (
+        part[(part["category"] == category) & (part["choice"] == choice)]
+        .set_index("scenario")
+        .reindex(scenarios)
+    )
+    errors = np.vstack([rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]])
+    return rows, np.nan_to_num(errors)
+
+
 def plot_scenarios(summary: pd.DataFrame, path: Path, title: str = "") -> Path:
-    """Side-by-side bars of the final shares per scenario, with 95% CI error bars."""
+    """Side-by-side bars of the final shares per scenario, with 95% CI error bars: one panel
+    overall and one per group; horizontal bars in a grid of panels for many scenarios."""
     panels = _panels(summary)
     part = summary[summary["measure"] == "final"]
     scenarios = list(dict.fromkeys(part.sort_values("point")["scenario"]))
+    if len(scenarios) >= HORIZONTAL_FROM:
+        return _plot_scenarios_horizontal(part, panels, scenarios, path, title)
     figure, axes = plt.subplots(
         1,
         len(panels),
@@ -262,19 +283,14 @@ def plot_scenarios(summary: pd.DataFrame, path: Path, title: str = "") -> Path:
     positions = np.arange(len(scenarios))
     for axis, category in zip(axes[0], panels, strict=True):
         for offset, choice in enumerate(CHOICES):
-            rows = (
-                part[(part["category"] == category) & (part["choice"] == choice)]
-                .set_index("scenario")
-                .reindex(scenarios)
-            )
+            rows, errors = _scenario_rows(part, category, choice, scenarios)
             if rows["mean"].isna().all():
                 continue
-            errors = np.vstack([rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]])
             axis.bar(
                 positions + (offset - 1) * width,
                 rows["mean"],
                 width,
-                yerr=np.nan_to_num(errors),
+                yerr=errors,
                 capsize=2,
                 color=CHOICE_COLOURS[choice],
                 label=choice,
@@ -287,6 +303,72 @@ def plot_scenarios(summary: pd.DataFrame, path: Path, title: str = "") -> Path:
     axes[0][-1].legend(loc="best")
     figure.suptitle(title or "final shares by scenario (mean, 95% CI)")
     figure.tight_layout()
+    return _save(figure, path)
+
+
+def _plot_scenarios_horizontal(
+    part: pd.DataFrame, panels: list[str], scenarios: list[str], path: Path, title: str
+) -> Path:
+    """Many scenarios: horizontal bars (scenario names along the y axis, first on top),
+    panels in a grid of two columns."""
+    columns = min(2, len(panels))
+    grid_rows = math.ceil(len(panels) / columns)
+    figure, axes = plt.subplots(
+        grid_rows,
+        columns,
+        figsize=(5.2 * columns + 1.8, 0.42 * len(scenarios) * grid_rows + 1.4),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
+    height = 0.8 / len(CHOICES)
+    positions = np.arange(len(scenarios))
+    drawn: set[str] = set()
+    for index, category in enumerate(panels):
+        axis = axes[index // columns][index % columns]
+        for offset, choice in enumerate(CHOICES):
+            rows, errors = _scenario_rows(part, category, choice, scenarios)
+            if rows["mean"].isna().all():
+                continue
+            drawn.add(choice)
+            axis.barh(
+                positions + (offset - 1) * height,
+                rows["mean"],
+                height,
+                xerr=errors,
+                capsize=1.5,
+                error_kw={"elinewidth": 0.8},
+                color=CHOICE_COLOURS[choice],
+                label=choice,
+            )
+        axis.set_yticks(positions, scenarios)
+        axis.set_title(category)
+        axis.set_xlim(0, 1.02)
+        axis.grid(alpha=0.3, axis="x")
+        for y in positions[:-1] + 0.5:
+            axis.axhline(y, color="0.85", linewidth=0.6)
+    axes[0][0].invert_yaxis()  # shared: the first scenario on top in every panel
+    for axis in axes[-1]:
+        axis.set_xlabel("final share of officers")
+        axis.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    for index in range(len(panels), grid_rows * columns):
+        axes[index // columns][index % columns].set_visible(False)
+    handles = [
+        matplotlib.patches.Patch(color=CHOICE_COLOURS[c], label=c) for c in CHOICES if c in drawn
+    ]
+    figure.legend(handles=handles, loc="upper right", ncol=len(handles), frameon=False)
+    heading = "final shares by scenario (mean, 95% CI)"
+    figure.suptitle(f"{title}: {heading}" if title else heading, x=0.02, ha="left")
+    figure.text(
+        0.5,
+        0.005,
+        "bars: mean final share over replications; whiskers: 95% confidence interval",
+        ha="center",
+        va="bottom",
+        fontsize=8,
+        color="0.3",
+    )
+    figure.tight_layout(rect=(0, 0.03, 1, 0.97))
     return _save(figure, path)
 
 

@@ -122,7 +122,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     print(
         f"{experiment.name}: {len(experiment.points)} design point(s) x "
         f"{experiment.replications} replication(s) = {experiment.n_runs:,} runs of "
-        f"{experiment.steps} steps on {backend.name}",
+        f"{experiment.steps_label} steps on {backend.name}",
         file=sys.stderr,
     )
     try:

@@ -114,7 +114,11 @@ class ExperimentSpec(_Strict):
     description: str = Field("", description="What the experiment explores.")
     base: BaseSpec
     scenarios: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Named sets of overrides compared side by side."
+        default_factory=dict,
+        description=(
+            "Named sets of overrides compared side by side; reserved key 'config': the "
+            "scenario's own config file (relative to the experiment file) instead of base.config."
+        ),
     )
     vary: dict[str, Any] = Field(
         default_factory=dict,
@@ -344,6 +348,9 @@ class DesignPoint:
     index: int
     scenario: str
     overrides: dict[str, Any]
+    base: str | None = None
+    """Key of the scenario's own base config in `Experiment.scenario_bases`, or None for
+    the experiment's base config."""
 
 
 @dataclass
@@ -362,6 +369,13 @@ class Experiment:
     metrics: list[str]
     axes: list[list[str]] = field(default_factory=list)
     sampled: list[Bounds] = field(default_factory=list)
+    scenario_bases: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Scenario name -> raw data of its own config file (extends and defaults resolved,
+    then base.overrides), for scenarios that give `config`."""
+    scenario_files: dict[str, Path] = field(default_factory=dict)
+    """Scenario name -> its own config file, for scenarios that give `config`."""
+    point_steps: list[int] = field(default_factory=list)
+    """Steps of each design point's config."""
 
     @property
     def replications(self) -> int:
@@ -375,8 +389,16 @@ class Experiment:
 
     @property
     def steps(self) -> int:
-        """Steps per run (the experiment's, else the base config's)."""
+        """Steps per run of the base config (the experiment's `steps`, else the base
+        config's); see :attr:`steps_label` when scenarios bring their own configs."""
         return self.base_config.steps
+
+    @property
+    def steps_label(self) -> int | str:
+        """Steps per run: a number when all design points agree, else 'min-max'."""
+        steps = self.point_steps or [self.steps]
+        low, high = min(steps), max(steps)
+        return low if low == high else f"{low}-{high}"
 
     @property
     def record_every(self) -> int | None:
@@ -386,11 +408,21 @@ class Experiment:
 
     @property
     def fingerprint(self) -> str:
-        """Hash of the experiment text and the resolved base config: a resume must match it."""
+        """Hash of the experiment text and the resolved base config (and the resolved config
+        of every scenario that has its own file): a resume must match it."""
         digest = hashlib.sha256()
         digest.update(self.text.encode("utf-8"))
         digest.update(json.dumps(self.base_config.to_dict(), sort_keys=True).encode("utf-8"))
+        if self.scenario_bases:  # absent otherwise: earlier results folders still resume
+            digest.update(json.dumps(self.scenario_bases, sort_keys=True).encode("utf-8"))
         return digest.hexdigest()
+
+    def point_config(self, index: int) -> SimulationConfig:
+        """The config of design point `index`, as its runs use it (before the run seed):
+        its scenario's own config or the base config, then the point's overrides."""
+        point = self.points[index]
+        base = self.scenario_bases[point.base] if point.base else self.base_data
+        return validate_config(apply_overrides(base, point.overrides), self.path)
 
     def run_seed(self, run_index: int) -> int:
         """The seed of run `run_index`, from the root seed and the index only."""
@@ -405,6 +437,7 @@ class Experiment:
             "scenario": point.scenario,
             "replication": run_index % self.replications,
             "seed": self.run_seed(run_index),
+            "base": point.base,
             "overrides": point.overrides,
             "parameters": self.point_values[point.index],
         }
@@ -589,22 +622,13 @@ def load_experiment(path: str | Path) -> Experiment:
         raise describe_validation_error(error, path, root=ExperimentSpec) from None
 
     name = spec.name or path.stem
-    config_path = Path(spec.base.config)
-    if not config_path.is_absolute():
-        config_path = path.parent / config_path
-    if not config_path.exists():
-        raise ConfigError(f"base config not found: {config_path}", path, "base.config")
-    try:
-        file_data = resolve_extends(config_path)
-    except ConfigError as error:
-        raise ConfigError(f"base config: {error}", path, "base.config") from None
-    file_data.setdefault("name", config_path.stem)
-    base_data = deep_merge(DEFAULT_DATA, file_data)
+    _, base_data = _config_data(spec.base.config, path, "base.config", "base config")
     if spec.steps is not None:
         base_data["steps"] = spec.steps
     base_data["name"] = name
     base_config = _check_overrides(base_data, spec.base.overrides, path, "base.overrides")
     base_data = base_config.to_dict()
+    scenario_files, scenario_bases = _scenario_configs(spec, path, name)
 
     metrics = list(spec.metrics) if spec.metrics is not None else list(DEFAULT_METRICS)
     known = [*rate_columns(), *SERIES_EXTRA]
@@ -631,9 +655,13 @@ def load_experiment(path: str | Path) -> Experiment:
     clash = [name for name in trees if any(name in row for row in rows[:1])]
     if clash:
         raise ConfigError("a derived parameter is also varied", path, f"expressions.{clash[0]}")
-    scenario_items = list(spec.scenarios.items()) or [("base", {})]
+    scenario_items = [
+        (scenario, {key: value for key, value in entry.items() if key != "config"})
+        for scenario, entry in spec.scenarios.items()
+    ] or [("base", {})]
     points: list[DesignPoint] = []
     values: list[dict[str, Any]] = []
+    steps: list[int] = []
     parameter_names = list(
         dict.fromkeys(
             [key for _, overrides in scenario_items for key in overrides]
@@ -642,16 +670,17 @@ def load_experiment(path: str | Path) -> Experiment:
         )
     )
     for scenario, scenario_overrides in scenario_items:
+        own = scenario if scenario in scenario_bases else None
+        start = scenario_bases[scenario] if own else base_data
         for row in rows:
-            overrides = _derive({**scenario_overrides, **row}, trees, base_data, path)
-            config = _build_point(
-                base_data, overrides, path, spec, len(points), scenario, overrides
-            )
+            overrides = _derive({**scenario_overrides, **row}, trees, start, path)
+            config = _build_point(start, overrides, path, spec, len(points), scenario, overrides)
             resolved = config.to_dict()
             values.append(
                 {key: _normalise(_lookup_dotted_or_none(resolved, key)) for key in parameter_names}
             )
-            points.append(DesignPoint(len(points), scenario, overrides))
+            steps.append(config.steps)
+            points.append(DesignPoint(len(points), scenario, overrides, own))
     _unify_columns(values, parameter_names)
     return Experiment(
         path=path,
@@ -666,7 +695,60 @@ def load_experiment(path: str | Path) -> Experiment:
         metrics=metrics,
         axes=axes,
         sampled=ranges,
+        scenario_bases=scenario_bases,
+        scenario_files=scenario_files,
+        point_steps=steps,
     )
+
+
+def _config_data(given: str, source: Path, where: str, what: str) -> tuple[Path, dict[str, Any]]:
+    """A config file named in the experiment (relative to it), with its `extends` chain
+    resolved and merged onto the defaults, as `load_config` reads it (not yet validated)."""
+    config_path = Path(given)
+    if not config_path.is_absolute():
+        config_path = source.parent / config_path
+    try:
+        found = config_path.is_file()
+    except (OSError, ValueError):
+        found = False
+    if not found:
+        raise ConfigError(f"{what} not found: {config_path}", source, where)
+    try:
+        file_data = resolve_extends(config_path)
+    except ConfigError as error:
+        raise ConfigError(f"{what}: {error}", source, where) from None
+    file_data.setdefault("name", config_path.stem)
+    return config_path, deep_merge(DEFAULT_DATA, file_data)
+
+
+def _scenario_configs(
+    spec: ExperimentSpec, source: Path, name: str
+) -> tuple[dict[str, Path], dict[str, dict[str, Any]]]:
+    """The own config of each scenario that gives `config`: its file and its data (the
+    experiment's `steps` if set, else the file's; then base.overrides), validated."""
+    files: dict[str, Path] = {}
+    bases: dict[str, dict[str, Any]] = {}
+    for scenario, entry in spec.scenarios.items():
+        if "config" not in entry:
+            continue
+        where = f"scenarios.{scenario}.config"
+        given = entry["config"]
+        if not isinstance(given, str) or not given.strip():
+            raise ConfigError(
+                "expected the path of a config file (relative to the experiment file), got "
+                f"{json.dumps(given, default=str)}",
+                source,
+                where,
+            )
+        files[scenario], data = _config_data(given, source, where, "scenario config")
+        if spec.steps is not None:
+            data["steps"] = spec.steps
+        data["name"] = name
+        _check_overrides(data, {}, source, f"{where} ({files[scenario]})")
+        bases[scenario] = _check_overrides(
+            data, spec.base.overrides, source, f"base.overrides (on {where})"
+        ).to_dict()
+    return files, bases
 
 
 RESERVED: frozenset[str] = frozenset({"seed", "name"})
@@ -687,6 +769,7 @@ def _check_reserved(spec: ExperimentSpec, source: Path) -> None:
         (f"scenarios.{name}.{key}", key)
         for name, overrides in spec.scenarios.items()
         for key in overrides
+        if key != "config"
     ]
     for where, key in places:
         if key in RESERVED:

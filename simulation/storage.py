@@ -5,6 +5,8 @@ Layout of ``results/<experiment>/``::
     manifest.json                 experiment name, fingerprint, design, versions, status
     experiment.yaml               verbatim copy of the experiment file
     base_config.resolved.yaml     the base config after the experiment's base overrides
+    scenario_configs.resolved.yaml  scenarios that give their own config: name -> that
+                                  config after the base overrides
     design.parquet                one row per design point: point, scenario, parameters
     parts/runs-*.parquet          one file per finished batch (written via temp + rename)
     parts/series-*.parquet        per-step series of that batch (only when recorded)
@@ -33,7 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from simulation.config import ConfigError
+from simulation.config import ConfigError, one_line
 from simulation.experiments import Experiment
 from simulation.results import prepare_folder, write_atomic, write_json, write_text
 
@@ -44,6 +46,7 @@ OWNED_FILES: tuple[str, ...] = (
     MANIFEST,
     "experiment.yaml",
     "base_config.resolved.yaml",
+    "scenario_configs.resolved.yaml",
     "design.parquet",
     "runs.parquet",
     "series.parquet",
@@ -162,9 +165,10 @@ class ResultsFolder:
             started = folder.manifest.get("experiment_name")
             if folder.manifest.get("fingerprint") != experiment.fingerprint:
                 raise ConfigError(
-                    f"experiment '{experiment.name}' ({experiment.path}) or its base config "
-                    f"changed since this folder was started (for '{started}'); resume with the "
-                    "unchanged file, or start again with --out NEW_FOLDER or --overwrite",
+                    f"experiment '{experiment.name}' ({experiment.path}) or its base or "
+                    "scenario config files changed since this folder was started (for "
+                    f"'{started}'); resume with the unchanged files, or start again with --out "
+                    "NEW_FOLDER or --overwrite",
                     path,
                     "--resume",
                 )
@@ -226,7 +230,7 @@ class ResultsFolder:
             "replications": experiment.replications,
             "batch_size": batch_size,
             "root_seed": spec.seed,
-            "steps": experiment.steps,
+            "steps": experiment.steps_label,
             "design": spec.design.kind,
             "axes": experiment.axes,
             "scenarios": list(dict.fromkeys(point.scenario for point in experiment.points)),
@@ -247,6 +251,17 @@ class ResultsFolder:
             self.path / "base_config.resolved.yaml",
             yaml.safe_dump(experiment.base_config.to_dict(), sort_keys=False, allow_unicode=True),
         )
+        if experiment.scenario_bases:
+            files = "".join(
+                "#   " + one_line(f"{scenario}: {path}") + "\n"
+                for scenario, path in experiment.scenario_files.items()
+            )
+            write_text(
+                self.path / "scenario_configs.resolved.yaml",
+                "# Scenarios with their own config file, after the base overrides:\n"
+                + files
+                + yaml.safe_dump(experiment.scenario_bases, sort_keys=False, allow_unicode=True),
+            )
         rows = [
             {"point": point.index, "scenario": point.scenario, **values}
             for point, values in zip(experiment.points, experiment.point_values, strict=True)

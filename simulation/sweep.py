@@ -142,7 +142,8 @@ def run_batch(task: dict[str, Any]) -> dict[str, Any]:
         try:
             config = configs.get(spec["point"])
             if config is None:
-                data = apply_overrides(task["base"], spec["overrides"])
+                base = task["bases"][spec["base"]] if spec.get("base") else task["base"]
+                data = apply_overrides(base, spec["overrides"])
                 config = configs[spec["point"]] = validate_config(data, "design point")
             row, run_series = run_one(spec, config, task)
         except Exception as error:  # noqa: BLE001 - a failing run is data, not a crash
@@ -292,9 +293,12 @@ def _batches(pending: list[int], batch_size: int) -> Iterator[list[int]]:
 
 def _task(experiment: Experiment, runs: list[int]) -> dict[str, Any]:
     stop = experiment.spec.stop
+    specs = [experiment.run_spec(index) for index in runs]
+    own = sorted({spec["base"] for spec in specs if spec["base"]})
     return {
         "base": experiment.base_data,
-        "runs": [experiment.run_spec(index) for index in runs],
+        "bases": {scenario: experiment.scenario_bases[scenario] for scenario in own},
+        "runs": specs,
         "metrics": experiment.metrics,
         "stop": stop.model_dump() if stop else None,
         "record_every": experiment.record_every,
