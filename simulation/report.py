@@ -156,7 +156,7 @@ def sweep_section(folder: Path) -> str:
     if figures:
         parts.append("<h2>Figures</h2>")
         parts += [image(path, path.stem.replace("_", " ")) for path in figures]
-    for name in ("experiment.yaml", "base_config.resolved.yaml"):
+    for name in ("experiment.yaml", "base_config.resolved.yaml", "scenario_configs.resolved.yaml"):
         if (folder / name).exists():
             parts += [f"<h2>{name}</h2>", text_block(folder / name)]
     return "\n".join(parts)
