@@ -8,7 +8,8 @@ part file and drops it, so memory stays flat however many runs there are.
 A run that raises is recorded as failed with its error. A worker that dies (a crash, the
 out-of-memory killer, ``os._exit``) breaks a process pool: the batches then in flight are
 retried one run at a time on a fresh single-worker pool, so the culprit is recorded as
-failed and the innocent runs still complete.
+failed and the innocent runs still complete. If the sweep's own process is killed alone,
+its worker processes notice within a second or so and exit.
 
 Test hook: ``RELUCTANT_ARMY_FAULT_INJECT`` is a comma-separated list of
 ``<run index or *>:<action>`` items checked at the start of each run, where the action is
@@ -25,6 +26,7 @@ import multiprocessing
 import os
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -205,6 +207,27 @@ class Backend:
     recreate_on_break: bool = True
 
 
+def _exit_with(sweep_pid: int) -> None:
+    """Worker initializer: end this worker soon after the sweep's process is gone (killed
+    alone, e.g. by the out-of-memory killer); an orphaned worker would wait forever."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(sweep_pid, 0)
+            except (ProcessLookupError, PermissionError):  # gone (or its pid reused)
+                os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-sweep", daemon=True).start()
+
+
+def _pool(workers: int, context: multiprocessing.context.BaseContext) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_exit_with, initargs=(os.getpid(),)
+    )
+
+
 def local_backend(workers: int) -> Backend:
     """In-process for one worker, else a process pool with an explicit start method."""
     if workers <= 1:
@@ -213,8 +236,8 @@ def local_backend(workers: int) -> Backend:
     return Backend(
         f"{workers} local processes",
         workers,
-        lambda: ProcessPoolExecutor(max_workers=workers, mp_context=context),
-        lambda: ProcessPoolExecutor(max_workers=1, mp_context=context),
+        lambda: _pool(workers, context),
+        lambda: _pool(1, context),
     )
 
 
