@@ -222,6 +222,37 @@ def test_worker_dying_in_a_resumed_sweep_fails_only_its_run(
     assert_same_as_undisturbed(table, clean)
 
 
+def processes_in_group(group: int) -> list[int]:
+    """Live (not zombie) processes of a process group."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[2]) == group and stat[0] != "Z":
+                members.append(int(entry.name))
+    return members
+
+
+def test_worker_processes_exit_when_the_sweep_process_alone_is_killed(tmp_path: Path) -> None:
+    """SIGKILL only the sweep's own process (as the out-of-memory killer would): its
+    worker processes (and the forkserver) do not linger, waiting for work forever."""
+    path = experiment_file(tmp_path, replications=24)
+    out = tmp_path / "out"
+    process = start_sweep(path, out, "--workers", "2", fault="*:sleep=0.05")
+    try:
+        wait_for(lambda: len(run_parts(out)) >= 2, "batch recorded", process)
+        assert len(processes_in_group(process.pid)) > 1, "no worker processes to watch"
+        process.kill()
+        process.wait(timeout=30)
+        wait_for(lambda: not processes_in_group(process.pid), "exit of the worker processes")
+    finally:
+        if processes_in_group(process.pid):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
 # ------------------------------------------------------------------------------- Dask
 
 
