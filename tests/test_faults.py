@@ -1,6 +1,6 @@
-"""Specification of a sweep under faults: killed several times and resumed, workers that die
-(several in one sweep, in a resumed sweep, next to a run that raises), and a Dask worker
-killed from outside. In every case each run is recorded exactly once, a run that could not
+"""Specification of a sweep under faults: killed several times and resumed, killed after its
+last batch, workers that die (several in one sweep, in a resumed sweep, next to a run that
+raises), the sweep's own process killed alone, and a Dask worker killed from outside. In every case each run is recorded exactly once, a run that could not
 complete says why, and every completed run equals the same run of an undisturbed sweep.
 
 Faults come from the sweep's test hook (``RELUCTANT_ARMY_FAULT_INJECT``: ``<run>:exit``
@@ -12,6 +12,7 @@ machine slows the tests down but does not make them fail.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -159,6 +160,29 @@ def test_sweep_killed_three_times_at_random_moments_then_resumed_equals_uninterr
     assert table["run_index"].tolist() == list(range(n_runs))
     assert (table["status"] == "ok").all()
     pd.testing.assert_frame_equal(table, runs(clean))
+
+
+def test_sweep_killed_after_its_last_batch_is_completed_by_resume_without_running_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Killed between recording its last batch and writing its tables: every part is there,
+    runs.parquet and the summary are not, the manifest still says running."""
+    path = experiment_file(tmp_path, replications=3)
+    out = sweep(path, tmp_path / "out", "--workers", "1")
+    complete = runs(out)
+    for name in ("runs.parquet", "timings.parquet", "summary.csv"):
+        (out / name).unlink()
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps({**manifest, "status": "running"}))
+    parts = sorted(part.name for part in run_parts(out))
+    capsys.readouterr()
+
+    sweep(path, out, "--resume", "--workers", "2")
+    assert "12 runs were already recorded, 0 run now" in capsys.readouterr().err
+    assert sorted(part.name for part in run_parts(out)) == parts
+    pd.testing.assert_frame_equal(runs(out), complete)
+    assert (out / "summary.csv").exists()
+    assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
 
 
 # ------------------------------------------------------------- local worker processes
