@@ -1,7 +1,8 @@
 """Specification of a sweep under faults: killed several times and resumed, killed after its
 last batch, workers that die (several in one sweep, in a resumed sweep, next to a run that
-raises), the sweep's own process killed alone, and a Dask worker killed from outside. In every case each run is recorded exactly once, a run that could not
-complete says why, and every completed run equals the same run of an undisturbed sweep.
+raises), the sweep's own process killed alone, and a Dask worker killed from outside. Once
+the sweep completes, each run is recorded exactly once, a run that could not complete says
+why, and every completed run equals the same run of an undisturbed sweep.
 
 Faults come from the sweep's test hook (``RELUCTANT_ARMY_FAULT_INJECT``: ``<run>:exit``
 kills the worker process running that run, ``<run>:raise`` makes it raise,
