@@ -176,6 +176,23 @@ def _save(figure: plt.Figure, path: Path) -> Path:
     return path
 
 
+def _tick(value: Any) -> str:
+    """Axis label of a parameter value: 3 significant digits for numbers, text as it is."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
+        return str(value)
+    return f"{value:.3g}"
+
+
+def _positions(values: pd.Series) -> tuple[np.ndarray, list[str] | None]:
+    """x positions of parameter values: the values themselves if numeric, else 0, 1, ...
+    with the values as tick labels (text-valued parameters such as a threshold unit)."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.to_numpy(dtype=float), None
+    labels = [str(v) for v in values]
+    order = {label: index for index, label in enumerate(dict.fromkeys(labels))}
+    return np.array([order[label] for label in labels], dtype=float), list(order)
+
+
 def plot_one_parameter(summary: pd.DataFrame, parameter: str, path: Path, title: str = "") -> Path:
     """Final and peak shares against one swept parameter, mean with 95% CI band."""
     panels = _panels(summary)
@@ -193,7 +210,9 @@ def plot_one_parameter(summary: pd.DataFrame, parameter: str, path: Path, title:
                 ].sort_values(parameter)
                 if part.empty:
                     continue
-                x = part[parameter].to_numpy(dtype=float)
+                x, labels = _positions(part[parameter])
+                if labels is not None:
+                    axis.set_xticks(range(len(labels)), labels)
                 colour = CHOICE_COLOURS[choice]
                 axis.plot(x, part["mean"], marker="o", markersize=3, color=colour, label=choice)
                 axis.fill_between(x, part["ci_low"], part["ci_high"], color=colour, alpha=0.2)
@@ -226,8 +245,8 @@ def plot_two_parameters(summary: pd.DataFrame, x: str, y: str, path: Path, title
             vmax=1,
             cmap="viridis",
         )
-        axis.set_xticks(range(len(table.columns)), [f"{v:.3g}" for v in table.columns])
-        axis.set_yticks(range(len(table.index)), [f"{v:.3g}" for v in table.index])
+        axis.set_xticks(range(len(table.columns)), [_tick(v) for v in table.columns])
+        axis.set_yticks(range(len(table.index)), [_tick(v) for v in table.index])
         axis.set_xlabel(x)
         axis.set_ylabel(y)
         axis.set_title(f"final {choice} (mean)")
@@ -380,9 +399,12 @@ def plot_sampled(runs: pd.DataFrame, parameters: list[str], path: Path, title: s
         1, len(parameters), figsize=(3.6 * len(parameters), 3.6), sharey=True, squeeze=False
     )
     for axis, name in zip(axes[0], parameters, strict=True):
+        x, labels = _positions(ok[name])
+        if labels is not None:
+            axis.set_xticks(range(len(labels)), labels)
         for choice in choices:
             axis.scatter(
-                ok[name],
+                x,
                 ok[f"final_{choice}"],
                 s=6,
                 alpha=0.5,
