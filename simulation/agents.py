@@ -165,19 +165,24 @@ def order_costs(
 
 
 def choice_utilities(
-    attitudes: dict[str, np.ndarray], situation: Situation, decision: DecisionConfig
+    attitudes: dict[str, np.ndarray],
+    situation: Situation,
+    decision: DecisionConfig,
+    detection_refuse: np.ndarray | None = None,
 ) -> np.ndarray:
     """Utility of comply (0, the reference), evade and refuse for every officer: shape (n, 3).
 
     See docs/ODD.md, 'Choice', for the equations and the passages they come from.
+    `detection_refuse` may be passed when the caller has computed it already.
     """
     moral, hardship = order_costs(attitudes, situation, decision)
-    detection_refuse = detection_probability(
-        situation.enforcers,
-        situation.noncompliant_peers,
-        decision.detection_steepness,
-        decision.detection_ratio_rounding,
-    )
+    if detection_refuse is None:
+        detection_refuse = detection_probability(
+            situation.enforcers,
+            situation.noncompliant_peers,
+            decision.detection_steepness,
+            decision.detection_ratio_rounding,
+        )
     detection_evade = decision.evasion_visibility * detection_refuse
     credibility = situation.regime_stability
     risk = attitudes["risk_aversion"] * credibility * situation.punishment_severity

@@ -254,17 +254,18 @@ class ArmyModel(mesa.Model):
     def _decide(self) -> None:
         """Every officer chooses from the previous step's choices (synchronous update)."""
         situation = self.situation()
-        utilities = choice_utilities(self.attitudes, situation, self.config.decision)
-        new_choice = choose(utilities, self.config.decision.temperature, self.rng)
-        new_choice[~self.active] = COMPLY
-        active_count = max(int(self.active.sum()), 1)
-        refuse_detection = detection_probability(
+        decision = self.config.decision
+        detection = detection_probability(
             situation.enforcers,
             situation.noncompliant_peers,
-            self.config.decision.detection_steepness,
-            self.config.decision.detection_ratio_rounding,
+            decision.detection_steepness,
+            decision.detection_ratio_rounding,
         )
-        self.mean_detection_probability = float(refuse_detection[self.active].sum() / active_count)
+        utilities = choice_utilities(self.attitudes, situation, decision, detection)
+        new_choice = choose(utilities, decision.temperature, self.rng)
+        new_choice[~self.active] = COMPLY
+        active_count = max(int(self.active.sum()), 1)
+        self.mean_detection_probability = float(detection[self.active].sum() / active_count)
         self.choice = new_choice
 
     # ------------------------------------------------------------------ neighbourhoods
