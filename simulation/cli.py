@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -67,9 +68,15 @@ def run_command(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("results") / config.name
     from simulation.results import prepare_folder
 
+    created = not out.exists()
     prepare_folder(out)
-    result = simulate(config)
-    written = write_run(result, out)
+    try:
+        result = simulate(config)
+        written = write_run(result, out)
+    except BaseException:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     summary = result.summary
     print(
         f"{config.name}: {summary['n_officers']:,} officers, {summary['steps']} steps, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -62,27 +63,42 @@ def write_json(path: str | Path, data: Any) -> Path:
 
 
 def write_run(result: RunResult, folder: str | Path) -> dict[str, Path]:
-    """Write a run's time series, summary, resolved config and figure into `folder`."""
+    """Write a run's time series, summary, resolved config and figure into `folder`.
+
+    All files are written into a staging folder first and moved into place only when every
+    one of them is complete, so a failure (a full disk, say) leaves no partial result.
+    """
     from simulation.plots import plot_rates_over_time
 
     folder = prepare_folder(folder)
-    written = {
-        "timeseries": write_atomic(
-            folder / "timeseries.csv", lambda tmp: result.series.to_csv(tmp, index=False)
-        ),
-        "summary": write_json(folder / "summary.json", result.summary),
-        "config": write_text(
-            folder / "config.resolved.yaml",
-            yaml.safe_dump(result.config.to_dict(), sort_keys=False, allow_unicode=True),
-        ),
-    }
-    if result.agent_data is not None:
-        written["agents"] = write_atomic(
-            folder / "agents.csv", lambda tmp: result.agent_data.to_csv(tmp, index=False)
-        )
-    if result.config.output.figure:
-        written["figure"] = write_atomic(
-            folder / "rates.png",
-            lambda tmp: plot_rates_over_time(result.series, tmp, title=result.config.name),
-        )
-    return written
+    try:
+        staging = Path(tempfile.mkdtemp(dir=folder, prefix=".staging-"))
+    except OSError as error:
+        raise OutputError(f"cannot write results ({error.strerror})", folder, "--out") from None
+    try:
+        staged = {
+            "timeseries": write_atomic(
+                staging / "timeseries.csv", lambda tmp: result.series.to_csv(tmp, index=False)
+            ),
+            "summary": write_json(staging / "summary.json", result.summary),
+            "config": write_text(
+                staging / "config.resolved.yaml",
+                yaml.safe_dump(result.config.to_dict(), sort_keys=False, allow_unicode=True),
+            ),
+        }
+        if result.agent_data is not None:
+            staged["agents"] = write_atomic(
+                staging / "agents.csv", lambda tmp: result.agent_data.to_csv(tmp, index=False)
+            )
+        if result.config.output.figure:
+            staged["figure"] = write_atomic(
+                staging / "rates.png",
+                lambda tmp: plot_rates_over_time(result.series, tmp, title=result.config.name),
+            )
+        written = {}
+        for name, path in staged.items():
+            written[name] = folder / path.name
+            os.replace(path, written[name])
+        return written
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

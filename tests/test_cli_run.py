@@ -126,3 +126,62 @@ def test_bad_config_exits_2_with_one_line_and_no_traceback(tmp_path: Path, capsy
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "bad.yaml" in err and "did you mean 'war_order_level'" in err
     assert not (tmp_path / "never").exists()
+
+
+def test_full_disk_exits_2_and_leaves_no_partial_results(
+    tmp_path: Path, repo: Path, monkeypatch, capsys
+) -> None:
+    import errno
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    out = tmp_path / "full"
+    code = main(
+        [
+            "run",
+            "configs/baseline.yaml",
+            "--steps",
+            "2",
+            "--set",
+            "population.n_officers=50",
+            "--out",
+            str(out),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "No space left on device" in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_failed_write_into_an_existing_folder_keeps_only_what_was_there(
+    tmp_path: Path, repo: Path, monkeypatch
+) -> None:
+    import errno
+
+    out = tmp_path / "kept"
+    out.mkdir()
+    (out / "notes.txt").write_bytes(b"mine")
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    code = main(
+        [
+            "run",
+            "configs/baseline.yaml",
+            "--steps",
+            "2",
+            "--set",
+            "population.n_officers=50",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 2
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
