@@ -100,33 +100,11 @@ def report_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_experiment_into(
-    experiment: Any, out: Path, workers: int | None, resume: bool, overwrite: bool, progress: bool
-) -> dict[str, Any]:
-    """Run (or complete) an experiment into `out` and rebuild its summary."""
-    from simulation.analysis import summarize_folder
-    from simulation.storage import ResultsFolder
-    from simulation.sweep import auto_batch_size, default_workers, local_backend, run_sweep
-
-    backend = local_backend(workers or default_workers())
-    try:
-        batch_size = experiment.spec.batch_size or auto_batch_size(experiment.n_runs, backend.slots)
-        folder = ResultsFolder.open(
-            out, experiment, batch_size=batch_size, resume=resume, overwrite=overwrite
-        )
-        report = run_sweep(experiment, folder, backend, progress=progress)
-    finally:
-        backend.close()
-    result = summarize_folder(folder)
-    result["manifest"] = folder.manifest
-    result["report"] = report
-    return result
-
-
 @command("sensitivity")
 def sensitivity_command(args: argparse.Namespace) -> int:
     """Sobol indices (and a Morris screen) of the final refusal, compliance and evasion."""
     from simulation.analysis import sensitivity
+    from simulation.cli_experiments import execute_sweep
     from simulation.config import ConfigError
     from simulation.experiments import load_experiment
     from simulation.results import prepare_folder, write_atomic, write_json
@@ -137,6 +115,7 @@ def sensitivity_command(args: argparse.Namespace) -> int:
         morris_variant,
         plot_indices,
     )
+    from simulation.sweep import default_workers, local_backend
 
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"must be at least 1, got {args.workers}", None, "--workers")
@@ -156,21 +135,14 @@ def sensitivity_command(args: argparse.Namespace) -> int:
         runs.append(("morris", load_experiment(morris_path)))
     tables: dict[str, Any] = {}
     for label, experiment in runs:
-        print(
-            f"{label}: {experiment.n_runs:,} runs ({len(experiment.points)} design points x "
-            f"{experiment.replications} replications)",
-            file=sys.stderr,
+        result, report = execute_sweep(
+            experiment,
+            out / label,
+            local_backend(args.workers or default_workers()),
+            resume=args.resume,
+            overwrite=args.overwrite,
+            progress=progress,
         )
-        result = run_experiment_into(
-            experiment, out / label, args.workers, args.resume, args.overwrite, progress
-        )
-        report = result["report"]
-        if report.already_done:
-            print(
-                f"resumed: {report.already_done:,} runs were already recorded, "
-                f"{report.ran:,} run now",
-                file=sys.stderr,
-            )
         failed = report.failed
         if failed:
             print(

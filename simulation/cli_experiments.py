@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from simulation.cli import EXTENSIONS, command
 from simulation.config import ConfigError
@@ -77,19 +78,61 @@ def _print_outcome(result: dict, folder: Path) -> None:
         )
 
 
+def execute_sweep(
+    experiment: Any,
+    out: Path,
+    backend: Any,
+    *,
+    batch_size: int | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> tuple[dict[str, Any], Any]:
+    """Open (or resume) the results folder, run what is not yet recorded, rebuild the summary.
+
+    Shared by `sweep` and the analysis commands that run experiments (`sensitivity`).
+    Returns the summary result (with the manifest) and the sweep report.
+    """
+    from simulation.analysis import summarize_folder
+    from simulation.storage import ResultsFolder
+    from simulation.sweep import auto_batch_size, run_sweep
+
+    try:
+        batch_size = (
+            batch_size
+            or experiment.spec.batch_size
+            or auto_batch_size(experiment.n_runs, backend.slots)
+        )
+        folder = ResultsFolder.open(
+            out, experiment, batch_size=batch_size, resume=resume, overwrite=overwrite
+        )
+    except BaseException:
+        backend.close()
+        raise
+    print(
+        f"{experiment.name}: {len(experiment.points)} design point(s) x "
+        f"{experiment.replications} replication(s) = {experiment.n_runs:,} runs of "
+        f"{experiment.steps_label} steps on {backend.name}",
+        file=sys.stderr,
+    )
+    report = run_sweep(experiment, folder, backend, progress=progress)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if report.already_done:
+        print(
+            f"resumed: {report.already_done:,} runs were already recorded, {report.ran:,} run now",
+            file=sys.stderr,
+        )
+    result = summarize_folder(folder)
+    result["manifest"] = folder.manifest
+    return result, report
+
+
 @command("sweep")
 def sweep_command(args: argparse.Namespace) -> int:
     """Validate an experiment, run what is not yet recorded, then summarize."""
-    from simulation.analysis import summarize_folder
     from simulation.experiments import load_experiment
-    from simulation.storage import ResultsFolder
-    from simulation.sweep import (
-        auto_batch_size,
-        dask_backend,
-        default_workers,
-        local_backend,
-        run_sweep,
-    )
+    from simulation.sweep import dask_backend, default_workers, local_backend
 
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"must be at least 1, got {args.workers}", "sweep", "--workers")
@@ -108,25 +151,15 @@ def sweep_command(args: argparse.Namespace) -> int:
     else:
         backend = local_backend(args.workers or default_workers())
     try:
-        batch_size = (
-            args.batch_size
-            or experiment.spec.batch_size
-            or auto_batch_size(experiment.n_runs, backend.slots)
+        result, report = execute_sweep(
+            experiment,
+            out,
+            backend,
+            batch_size=args.batch_size,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            progress=not args.no_progress,
         )
-        folder = ResultsFolder.open(
-            out, experiment, batch_size=batch_size, resume=args.resume, overwrite=args.overwrite
-        )
-    except BaseException:
-        backend.close()
-        raise
-    print(
-        f"{experiment.name}: {len(experiment.points)} design point(s) x "
-        f"{experiment.replications} replication(s) = {experiment.n_runs:,} runs of "
-        f"{experiment.steps_label} steps on {backend.name}",
-        file=sys.stderr,
-    )
-    try:
-        report = run_sweep(experiment, folder, backend, progress=not args.no_progress)
     except KeyboardInterrupt:
         print(
             f"interrupted: finished batches are kept in {out}; complete the sweep with "
@@ -134,15 +167,6 @@ def sweep_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    for note in report.notes:
-        print(f"note: {note}", file=sys.stderr)
-    if report.already_done:
-        print(
-            f"resumed: {report.already_done:,} runs were already recorded, {report.ran:,} run now",
-            file=sys.stderr,
-        )
-    result = summarize_folder(folder)
-    result["manifest"] = folder.manifest
     per_run = report.seconds / report.ran if report.ran else 0.0
     print(
         f"{report.ran:,} runs in {report.seconds:.1f} s ({per_run * 1000:.1f} ms per run wall "
