@@ -13,6 +13,7 @@ import yaml
 
 from simulation.cli import main
 from simulation.sweep import FAULT_ENV
+from tests.sweep_support import runs, sweep
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -34,15 +35,6 @@ def experiment_file(tmp_path: Path, name: str = "small", **fields: Any) -> Path:
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
-
-
-def sweep(path: Path, out: Path, *extra: str) -> Path:
-    assert main(["sweep", str(path), "--out", str(out), "--no-progress", *extra]) == 0
-    return out
-
-
-def runs(out: Path) -> pd.DataFrame:
-    return pd.read_parquet(out / "runs.parquet")
 
 
 def test_one_and_two_workers_give_identical_tables(tmp_path: Path) -> None:

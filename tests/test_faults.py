@@ -29,8 +29,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from simulation.cli import main
 from simulation.sweep import FAULT_ENV
+from tests.sweep_support import runs, sweep
 
 REPO = Path(__file__).resolve().parent.parent
 DEADLINE = 60.0
@@ -53,16 +53,6 @@ def experiment_file(tmp_path: Path, replications: int, batch_size: int = 2) -> P
     path = tmp_path / "faults.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
-
-
-def sweep(path: Path, out: Path, *extra: str) -> Path:
-    """Run (or, with --resume, complete) a sweep in this process."""
-    assert main(["sweep", str(path), "--out", str(out), "--no-progress", *extra]) == 0
-    return out
-
-
-def runs(out: Path) -> pd.DataFrame:
-    return pd.read_parquet(out / "runs.parquet")
 
 
 def run_parts(out: Path) -> list[Path]:
