@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 
 from simulation.cli import main
@@ -128,9 +129,9 @@ def test_bad_config_exits_2_with_one_line_and_no_traceback(tmp_path: Path, capsy
     assert not (tmp_path / "never").exists()
 
 
-def test_full_disk_exits_2_and_leaves_no_partial_results(
-    tmp_path: Path, repo: Path, monkeypatch, capsys
-) -> None:
+@pytest.fixture
+def full_disk(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every text file written from now on fails as on a full disk."""
     import errno
 
     def disk_full(self, *args, **kwargs):
@@ -138,8 +139,10 @@ def test_full_disk_exits_2_and_leaves_no_partial_results(
 
     monkeypatch.chdir(repo)
     monkeypatch.setattr(Path, "write_text", disk_full)
-    out = tmp_path / "full"
-    code = main(
+
+
+def run_small(out: Path) -> int:
+    return main(
         [
             "run",
             "configs/baseline.yaml",
@@ -151,37 +154,23 @@ def test_full_disk_exits_2_and_leaves_no_partial_results(
             str(out),
         ]
     )
+
+
+def test_full_disk_exits_2_and_leaves_no_partial_results(
+    tmp_path: Path, full_disk: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "full"
+    assert run_small(out) == 2
     err = capsys.readouterr().err
-    assert code == 2
     assert "No space left on device" in err and err.count("\n") == 1
     assert not out.exists()
 
 
 def test_failed_write_into_an_existing_folder_keeps_only_what_was_there(
-    tmp_path: Path, repo: Path, monkeypatch
+    tmp_path: Path, full_disk: None
 ) -> None:
-    import errno
-
     out = tmp_path / "kept"
     out.mkdir()
     (out / "notes.txt").write_bytes(b"mine")
-
-    def disk_full(self, *args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.chdir(repo)
-    monkeypatch.setattr(Path, "write_text", disk_full)
-    code = main(
-        [
-            "run",
-            "configs/baseline.yaml",
-            "--steps",
-            "2",
-            "--set",
-            "population.n_officers=50",
-            "--out",
-            str(out),
-        ]
-    )
-    assert code == 2
+    assert run_small(out) == 2
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
