@@ -92,7 +92,9 @@ class ArmyModel(mesa.Model):
     def __init__(self, config: SimulationConfig | None = None, *, seed: int | None = None) -> None:
         config = config if config is not None else SimulationConfig()
         seed = int(config.seed if seed is None else seed)
-        super().__init__(seed=seed)
+        # `rng=` rather than the deprecated `seed=` (Mesa >= 3.4); on 3.3 both seed numpy
+        # and the stdlib generator identically.
+        super().__init__(rng=seed)
         self.config = config
         self.seed = seed
         self.n_officers = config.population.n_officers
