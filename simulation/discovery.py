@@ -9,6 +9,7 @@ box (or rule) holds; density is the share of the runs in it that are of interest
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,7 +95,10 @@ def prim_regions(
         return []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        finder = prim.Prim(inputs, flags, threshold=threshold, peel_alpha=peel_alpha)
+        options: dict[str, Any] = {"peel_alpha": peel_alpha}
+        if "threshold" in inspect.signature(prim.Prim).parameters:  # EMA Workbench < 3
+            options["threshold"] = threshold
+        finder = prim.Prim(inputs, flags, **options)
     full = inputs.agg(["min", "max"])
     regions = []
     for _ in range(boxes):
