@@ -288,7 +288,7 @@ class VizArmyModel(ArmyModel):
         n_officers: int | None = None,
         seed: int | str | None = None,
     ) -> None:
-        self.scenario = scenario or LAUNCH_SCENARIO
+        self.scenario_file = scenario or LAUNCH_SCENARIO
         controls = {
             "war_order_level": war_order_level,
             "detection_capacity": detection_capacity,
@@ -301,7 +301,7 @@ class VizArmyModel(ArmyModel):
             "seed": seed,
         }
         config, self.applied_controls, self.messages = viz_config(
-            self.scenario, controls, LAUNCH_CONTROLS
+            self.scenario_file, controls, LAUNCH_CONTROLS
         )
         super().__init__(config)
 
@@ -387,7 +387,12 @@ class UnitRenderer(SpaceRenderer):
         self._unit_boxes = unit_boxes(model)
         self.marker_size = marker_size(self.space.width, self.space.height, self.FIGURE_INCHES)
         self.draw_structure()
-        self.draw_agents(make_portrayal(self.marker_size))
+        portrayal = make_portrayal(self.marker_size)
+        if hasattr(self, "setup_agents"):  # Mesa >= 3.4: portrayal set once, then drawn
+            self.setup_agents(portrayal)
+            self.draw_agents()
+        else:
+            self.draw_agents(portrayal)
         self.post_process = decorate_officer_axes
 
     def draw_structure(self, **kwargs: Any) -> Axes:
@@ -405,9 +410,15 @@ class UnitRenderer(SpaceRenderer):
         self.space_mesh = ax
         return ax
 
-    def draw_agents(self, agent_portrayal: Callable, **kwargs: Any) -> Axes:
-        """Draw the officers (Mesa's renderer) and title the drawing with the current shares."""
-        result = super().draw_agents(agent_portrayal, **kwargs)
+    def draw_agents(self, agent_portrayal: Callable | None = None, **kwargs: Any) -> Axes:
+        """Draw the officers (Mesa's renderer) and title the drawing with the current shares.
+
+        Mesa 3.3 passes the portrayal here; from 3.4 on it is set by `setup_agents`.
+        """
+        if agent_portrayal is None:
+            result = super().draw_agents(**kwargs)
+        else:
+            result = super().draw_agents(agent_portrayal, **kwargs)
         stats = self.model.stats
         self.canvas.set_title(
             f"Step {self.model.steps}:  comply {stats['comply']:.0%}  ·  "
@@ -554,7 +565,7 @@ def run_summary(model: VizArmyModel) -> list[tuple[str, str]]:
     changed = ", ".join(CONTROL_LABELS[name] for name in model.applied_controls)
     stats = model.stats
     rows = [
-        ("Scenario", f"{model.scenario} ({config.name}): {config.description or '-'}"),
+        ("Scenario", f"{model.scenario_file} ({config.name}): {config.description or '-'}"),
         (
             "Progress",
             f"{model.steps} of {config.steps}; {stats['n_active']:,} officers; seed {model.seed}",
