@@ -455,7 +455,8 @@ def make_figures(
 
 
 def sensitivity(summary: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame | None:
-    """Sobol or Morris indices of each overall final share (SALib), from the point means."""
+    """Sobol or Morris indices of each final share, overall and by group (SALib), from the
+    design-point means."""
     design = manifest["design"]
     if design not in ("sobol", "morris") or len(manifest["scenarios"]) != 1:
         return None
@@ -465,13 +466,13 @@ def sensitivity(summary: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame
         "names": [entry["name"] for entry in sampled],
         "bounds": [[entry["low"], entry["high"]] for entry in sampled],
     }
-    part = summary[(summary["measure"] == "final") & (summary["category"] == "overall")]
+    part = summary[summary["measure"] == "final"]
     records = []
-    for choice, rows in part.groupby("choice"):
+    for metric, rows in part.groupby("metric", sort=False):
         rows = rows.sort_values("point")
         outputs = rows["mean"].to_numpy(dtype=float)
-        if np.isnan(outputs).any():
-            continue
+        if np.isnan(outputs).any() or np.ptp(outputs) == 0:
+            continue  # a share that never varies (say, complicit refusal) has no indices
         if design == "sobol":
             from SALib.analyze import sobol
 
@@ -481,7 +482,7 @@ def sensitivity(summary: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame
             for index, name in enumerate(problem["names"]):
                 records.append(
                     {
-                        "output": f"final_{choice}",
+                        "output": f"final_{metric}",
                         "parameter": name,
                         "S1": result["S1"][index],
                         "S1_conf": result["S1_conf"][index],
@@ -497,7 +498,7 @@ def sensitivity(summary: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame
             for index, name in enumerate(problem["names"]):
                 records.append(
                     {
-                        "output": f"final_{choice}",
+                        "output": f"final_{metric}",
                         "parameter": name,
                         "mu_star": result["mu_star"][index],
                         "mu_star_conf": result["mu_star_conf"][index],

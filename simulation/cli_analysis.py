@@ -76,6 +76,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sensitivity.add_argument("--morris-levels", type=int, default=4)
     sensitivity.add_argument("--no-morris", action="store_true", help="Sobol indices only")
     sensitivity.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    sensitivity.add_argument(
+        "--outputs",
+        nargs="+",
+        default=["refuse", "comply", "evade"],
+        metavar="SHARE",
+        help="final shares to analyse, e.g. refuse passive_evade dissenting_refuse",
+    )
 
     report = sub.add_parser(
         "report", help="write a self-contained HTML report of any results folder"
@@ -126,6 +133,13 @@ def sensitivity_command(args: argparse.Namespace) -> int:
     path = Path(args.experiment)
     sobol_experiment = load_experiment(path)
     check_sobol(sobol_experiment, path)
+    unknown = [name for name in args.outputs if name not in sobol_experiment.metrics]
+    if unknown:
+        raise ConfigError(
+            f"unknown output {unknown}; expected some of: {', '.join(sobol_experiment.metrics)}",
+            None,
+            "--outputs",
+        )
     out = Path(args.out) if args.out else Path("results") / sobol_experiment.name
     prepare_folder(out)
     progress = not args.no_progress
@@ -151,7 +165,13 @@ def sensitivity_command(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         tables[label] = sensitivity(result["summary"], result["manifest"])
-    table = indices_table(tables.get("sobol"), tables.get("morris"))
+    table = indices_table(tables.get("sobol"), tables.get("morris"), tuple(args.outputs))
+    constant = [name for name in args.outputs if f"final_{name}" not in set(table["output"])]
+    if constant:
+        print(
+            f"note: {', '.join(constant)} did not vary across the design: no indices",
+            file=sys.stderr,
+        )
     write_atomic(out / "indices.csv", lambda tmp: table.to_csv(tmp, index=False))
     write_json(out / "indices.json", table.to_dict(orient="records"))
     write_atomic(

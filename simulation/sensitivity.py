@@ -16,7 +16,8 @@ import yaml
 
 from simulation.config import ConfigError, read_yaml
 
-OUTPUTS = ("final_refuse", "final_comply", "final_evade")
+OUTPUTS = ("refuse", "comply", "evade")
+"""Default outputs: the overall final shares (`--outputs` adds e.g. passive_evade)."""
 
 
 def morris_variant(experiment_path: Path, out: Path, trajectories: int, levels: int) -> Path:
@@ -49,17 +50,23 @@ def check_sobol(experiment: Any, path: Path) -> None:
         )
 
 
-def indices_table(sobol: pd.DataFrame | None, morris: pd.DataFrame | None) -> pd.DataFrame:
-    """One row per (output, parameter): Sobol S1/ST with confidence and Morris μ*/σ."""
+def indices_table(
+    sobol: pd.DataFrame | None, morris: pd.DataFrame | None, outputs: tuple[str, ...] = OUTPUTS
+) -> pd.DataFrame:
+    """One row per (output, parameter): Sobol S1/ST with confidence and Morris μ*/σ, for the
+    final shares named in `outputs` (in that order), most influential parameter first."""
     frames = [frame for frame in (sobol, morris) if frame is not None]
     if not frames:
         return pd.DataFrame()
     table = frames[0]
     for frame in frames[1:]:
         table = table.merge(frame, on=["output", "parameter"], how="outer")
-    table = table[table["output"].isin(OUTPUTS)]
-    order = "ST" if "ST" in table.columns else "mu_star"
-    return table.sort_values(["output", order], ascending=[True, False]).reset_index(drop=True)
+    wanted = [f"final_{name}" for name in outputs]
+    table = table[table["output"].isin(wanted)].copy()
+    table["_order"] = table["output"].map({name: index for index, name in enumerate(wanted)})
+    ranking = "ST" if "ST" in table.columns else "mu_star"
+    table = table.sort_values(["_order", ranking], ascending=[True, False])
+    return table.drop(columns="_order").reset_index(drop=True)
 
 
 def plot_indices(table: pd.DataFrame, path: Any, title: str = "") -> None:
@@ -71,7 +78,7 @@ def plot_indices(table: pd.DataFrame, path: Any, title: str = "") -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    outputs = [o for o in OUTPUTS if o in set(table["output"])]
+    outputs = list(dict.fromkeys(table["output"]))
     has_sobol = "ST" in table.columns
     has_morris = "mu_star" in table.columns
     columns = int(has_sobol) + int(has_morris)

@@ -95,3 +95,68 @@ def test_non_sobol_design_exits_2(
     err = capsys.readouterr().err
     assert "design.kind" in err and "sobol" in err
     assert not (tmp_path / "never").exists()
+
+
+def test_outputs_option_gives_indices_by_group(tmp_path: Path, repo: Path) -> None:
+    out = tmp_path / "out"
+    code = main(
+        [
+            "sensitivity",
+            str(write_experiment(tmp_path, repo)),
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+            "--no-morris",
+            "--no-progress",
+            "--outputs",
+            "dissenting_refuse",
+            "dissenting_evade",
+        ]
+    )
+    assert code == 0
+    table = pd.read_csv(out / "indices.csv")
+    assert list(dict.fromkeys(table["output"])) == [
+        "final_dissenting_refuse",
+        "final_dissenting_evade",
+    ]
+
+
+def test_unknown_output_exits_2(
+    tmp_path: Path, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "sensitivity",
+            str(write_experiment(tmp_path, repo)),
+            "--outputs",
+            "refusal",
+            "--out",
+            str(tmp_path / "never"),
+        ]
+    )
+    assert code == 2
+    assert "--outputs" in capsys.readouterr().err
+    assert not (tmp_path / "never").exists()
+
+
+def test_output_that_never_varies_is_named_in_a_note(
+    tmp_path: Path, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "sensitivity",
+            str(write_experiment(tmp_path, repo)),
+            "--workers",
+            "1",
+            "--out",
+            str(tmp_path / "out"),
+            "--no-morris",
+            "--no-progress",
+            "--outputs",
+            "refuse",
+            "complicit_refuse",
+        ]
+    )
+    assert code == 0
+    assert "complicit_refuse did not vary across the design" in capsys.readouterr().err
