@@ -34,21 +34,25 @@ def write_experiment(tmp_path: Path, repo: Path, kind: str = "sobol") -> Path:
     return path
 
 
-def test_writes_sobol_and_morris_indices_for_every_parameter(tmp_path: Path, repo: Path) -> None:
-    out = tmp_path / "out"
-    code = main(
+def run_sensitivity(experiment: Path, out: Path, *extra: str) -> int:
+    """`reluctant-army sensitivity` in this process, one worker, no progress bar."""
+    return main(
         [
             "sensitivity",
-            str(write_experiment(tmp_path, repo)),
+            str(experiment),
             "--workers",
             "1",
             "--out",
             str(out),
-            "--morris-trajectories",
-            "4",
             "--no-progress",
+            *extra,
         ]
     )
+
+
+def test_writes_sobol_and_morris_indices_for_every_parameter(tmp_path: Path, repo: Path) -> None:
+    out = tmp_path / "out"
+    code = run_sensitivity(write_experiment(tmp_path, repo), out, "--morris-trajectories", "4")
     assert code == 0
     table = pd.read_csv(out / "indices.csv")
     assert set(table["output"]) == {"final_refuse", "final_comply", "final_evade"}
@@ -62,20 +66,11 @@ def test_writes_sobol_and_morris_indices_for_every_parameter(tmp_path: Path, rep
 def test_rerun_with_resume_repeats_no_run_and_gives_the_same_indices(
     tmp_path: Path, repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    arguments = [
-        "sensitivity",
-        str(write_experiment(tmp_path, repo)),
-        "--workers",
-        "1",
-        "--out",
-        str(tmp_path / "out"),
-        "--no-morris",
-        "--no-progress",
-    ]
-    assert main(arguments) == 0
+    experiment = write_experiment(tmp_path, repo)
+    assert run_sensitivity(experiment, tmp_path / "out", "--no-morris") == 0
     first = pd.read_csv(tmp_path / "out" / "indices.csv")
     capsys.readouterr()
-    assert main([*arguments, "--resume"]) == 0
+    assert run_sensitivity(experiment, tmp_path / "out", "--no-morris", "--resume") == 0
     assert "0 run now" in capsys.readouterr().err
     pd.testing.assert_frame_equal(first, pd.read_csv(tmp_path / "out" / "indices.csv"))
 
@@ -99,20 +94,13 @@ def test_non_sobol_design_exits_2(
 
 def test_outputs_option_gives_indices_by_group(tmp_path: Path, repo: Path) -> None:
     out = tmp_path / "out"
-    code = main(
-        [
-            "sensitivity",
-            str(write_experiment(tmp_path, repo)),
-            "--workers",
-            "1",
-            "--out",
-            str(out),
-            "--no-morris",
-            "--no-progress",
-            "--outputs",
-            "dissenting_refuse",
-            "dissenting_evade",
-        ]
+    code = run_sensitivity(
+        write_experiment(tmp_path, repo),
+        out,
+        "--no-morris",
+        "--outputs",
+        "dissenting_refuse",
+        "dissenting_evade",
     )
     assert code == 0
     table = pd.read_csv(out / "indices.csv")

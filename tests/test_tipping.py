@@ -20,19 +20,17 @@ def at_repo(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(repo)
 
 
-def test_finds_a_crossing_inside_its_bracket() -> None:
-    result = find_tipping_point(
-        FIGHT,
-        "drivers.punishment_severity",
-        0.0,
-        12.0,
-        "refuse",
-        0.1,
-        replications=3,
-        iterations=5,
-        seed=1,
-        overrides=SMALL,
+def punishment_search(**changes: object):
+    """Search punishment severity in [0, 12] for refusal crossing 0.1 on a small force."""
+    arguments: dict = dict(replications=3, iterations=5, seed=1, overrides=SMALL)
+    arguments.update(changes)
+    return find_tipping_point(
+        FIGHT, "drivers.punishment_severity", 0.0, 12.0, "refuse", 0.1, **arguments
     )
+
+
+def test_finds_a_crossing_inside_its_bracket() -> None:
+    result = punishment_search()
     assert result.crossed
     low, high = result.bracket
     assert low <= result.estimate <= high
@@ -41,18 +39,7 @@ def test_finds_a_crossing_inside_its_bracket() -> None:
 
 
 def test_rate_at_bracket_ends_lies_on_either_side_of_the_level() -> None:
-    result = find_tipping_point(
-        FIGHT,
-        "drivers.punishment_severity",
-        0.0,
-        12.0,
-        "refuse",
-        0.1,
-        replications=3,
-        iterations=4,
-        seed=1,
-        overrides=SMALL,
-    )
+    result = punishment_search(iterations=4)
     by_value = {probe.value: probe.mean for probe in result.probes}
     low, high = result.bracket
     assert (by_value[low] - 0.1) * (by_value[high] - 0.1) <= 0
@@ -77,18 +64,7 @@ def test_reports_no_crossing_when_the_level_is_out_of_reach() -> None:
 
 def test_same_seed_gives_the_same_tipping_point() -> None:
     def estimate() -> float | None:
-        return find_tipping_point(
-            FIGHT,
-            "drivers.punishment_severity",
-            0.0,
-            12.0,
-            "refuse",
-            0.1,
-            replications=2,
-            iterations=3,
-            seed=4,
-            overrides=SMALL,
-        ).estimate
+        return punishment_search(replications=2, iterations=3, seed=4).estimate
 
     assert estimate() == estimate()
 
