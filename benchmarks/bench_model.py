@@ -19,8 +19,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from simulation.config import load_config  # noqa: E402
-from simulation.model import ArmyModel  # noqa: E402
+from simulation.config.loading import load_config  # noqa: E402
+from simulation.model.model import ArmyModel  # noqa: E402
 
 
 @dataclass

@@ -13,41 +13,30 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from simulation.config import load_config
-from simulation.model import ArmyModel
+from simulation import Experiment, load_config, run_experiment
+from simulation.model.model import ArmyModel
 
 REPO = Path(__file__).resolve().parent.parent
 BASELINE = REPO / "configs" / "baseline.yaml"
 SEVERITIES = [0.0, 1.0, 2.0, 3.0]
 
 
-class BatchRunArmy(ArmyModel):
-    """ArmyModel with keyword parameters, as mesa.batch_run expects."""
-
-    def __init__(self, punishment_severity: float = 1.0, steps: int = 50, seed: int = 0) -> None:
-        config = load_config(
-            BASELINE, {"drivers.punishment_severity": punishment_severity}, steps=steps
-        )
-        super().__init__(config, seed=seed)
-
-
 def with_batch_run(workers: int, replications: int, steps: int) -> tuple[float, int]:
-    """Seconds and number of runs of mesa.batch_run on the sweep."""
+    """Seconds and number of runs of mesa.batch_run on the sweep (ArmyModel takes the
+    levers as keywords, so no wrapper is needed)."""
     import mesa
 
+    config = load_config(BASELINE, steps=steps)
     started = time.perf_counter()
     rows: list[dict[str, Any]] = mesa.batch_run(
-        BatchRunArmy,
+        ArmyModel,
         parameters={
+            "config": [config],
             "punishment_severity": SEVERITIES,
-            "steps": steps,
             "seed": list(range(replications)),
         },
         iterations=1,
@@ -59,33 +48,20 @@ def with_batch_run(workers: int, replications: int, steps: int) -> tuple[float, 
     return time.perf_counter() - started, len(rows)
 
 
-def with_sweep(workers: int, replications: int, steps: int, folder: Path) -> tuple[float, int]:
-    """Seconds and number of runs of this project's sweep runner on the same sweep."""
-    from simulation.experiments import load_experiment
-    from simulation.storage import ResultsFolder
-    from simulation.sweep import auto_batch_size, local_backend, run_sweep
-
-    path = folder / "bench.yaml"
-    experiment_data = {
-        "base": {"config": str(BASELINE)},
-        "vary": {"drivers.punishment_severity": SEVERITIES},
-        "replications": replications,
-        "steps": steps,
-    }
-    path.write_text(yaml.safe_dump(experiment_data), encoding="utf-8")
+def with_sweep(workers: int, replications: int, steps: int) -> tuple[float, int]:
+    """Seconds and number of runs of this project's sweep runner on the same sweep, through
+    the Python API (results kept in a temporary folder until the tables are in hand)."""
     started = time.perf_counter()
-    experiment = load_experiment(path)
-    backend = local_backend(workers)
-    results = ResultsFolder.open(
-        folder / "results",
-        experiment,
-        batch_size=auto_batch_size(experiment.n_runs, backend.slots),
-        resume=False,
-        overwrite=True,
+    experiment = Experiment.from_dict(
+        {
+            "base": {"config": str(BASELINE)},
+            "vary": {"drivers.punishment_severity": SEVERITIES},
+            "replications": replications,
+            "steps": steps,
+        }
     )
-    run_sweep(experiment, results, backend, progress=False)
-    counts = results.consolidate()
-    return time.perf_counter() - started, counts["runs"]
+    result = run_experiment(experiment, workers=workers, progress=False)
+    return time.perf_counter() - started, len(result.runs)
 
 
 def main() -> None:
@@ -103,8 +79,7 @@ def main() -> None:
     )
     rates: dict[str, list[float]] = {"sweep": [], "batch_run": []}
     for repeat in range(args.repeats):
-        with tempfile.TemporaryDirectory() as tmp:
-            seconds, done = with_sweep(args.workers, args.replications, args.steps, Path(tmp))
+        seconds, done = with_sweep(args.workers, args.replications, args.steps)
         rates["sweep"].append(done / seconds)
         seconds_b, done_b = with_batch_run(args.workers, args.replications, args.steps)
         rates["batch_run"].append(done_b / seconds_b)

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import solara
 
-    from simulation.app import ModelViews, VizArmyModel
+    from simulation.viz.app import ModelViews, VizArmyModel
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from simulation.config import SimulationConfig, load_config
+from simulation.config.loading import load_config
+from simulation.config.schema import SimulationConfig
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -29,7 +29,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulation.cli import main
-from simulation.config import DEFAULT_DATA, ConfigError, SimulationConfig, load_config
+from simulation.config.loading import load_config
+from simulation.config.schema import DEFAULT_DATA, SimulationConfig
+from simulation.errors import ConfigError
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
 REPO = CORPUS.parent.parent

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from simulation.cli import main
-from simulation.config import CHOICES, GROUPS, RANKS
+from simulation.vocabulary import CHOICES, GROUPS, RANKS
 
 
 def run_baseline(tmp_path: Path, *extra: str) -> Path:
@@ -41,12 +41,13 @@ def test_run_writes_series_summary_config_and_figure(
     out = run_baseline(tmp_path)
     assert sorted(p.name for p in out.iterdir()) == [
         "config.resolved.yaml",
-        "rates.png",
+        "manifest.json",
+        "rates.svg",
         "summary.json",
         "timeseries.csv",
     ]
     assert len(pd.read_csv(out / "timeseries.csv")) == 7
-    assert (out / "rates.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "rates.svg").read_text().startswith("<svg")
 
 
 def test_summary_json_has_final_and_peak_shares_everywhere(

@@ -6,13 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from simulation.config import (
-    ConfigError,
-    SimulationConfig,
-    load_config,
-    schedule_value,
-    schema_text,
-)
+from simulation.config.docs import schema_text
+from simulation.config.loading import load_config
+from simulation.config.schema import SimulationConfig, schedule_value
+from simulation.errors import ConfigError
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from simulation.analysis.discovery import cart_regions, inputs_and_outcome, prim_regions
 from simulation.cli import main
-from simulation.config import ConfigError
-from simulation.discovery import cart_regions, inputs_and_outcome, prim_regions
+from simulation.errors import ArgumentError
 
 
 @pytest.fixture
@@ -46,10 +46,10 @@ def test_no_cases_of_interest_gives_no_region(planted) -> None:
     assert prim_regions(inputs, none) == [] and cart_regions(inputs, none) == []
 
 
-def test_unknown_outcome_is_a_config_error() -> None:
+def test_unknown_outcome_is_an_argument_error() -> None:
     runs = pd.DataFrame({"x": [0.1, 0.2], "final_refuse": [0.1, 0.3], "status": ["ok", "ok"]})
     manifest = {"parameters": ["x"], "sampled": [{"name": "x"}]}
-    with pytest.raises(ConfigError, match="unknown outcome 'refusal'"):
+    with pytest.raises(ArgumentError, match="unknown outcome 'refusal'"):
         inputs_and_outcome(runs, manifest, "refusal", 0.2)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from simulation.config import schema_markdown, schema_rows
+from simulation.config.docs import schema_markdown, schema_rows
 
 
 def odd_text(repo: Path) -> str:

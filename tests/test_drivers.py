@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.agents import REFUSE
-from simulation.model import ArmyModel
-from simulation.runner import simulate
+from simulation.experiments.runner import simulate
+from simulation.model.model import ArmyModel
+from simulation.vocabulary import REFUSE
 from tests.conftest import small_config
 
 SEEDS = range(10)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from simulation.experiments import load_experiment, run_seed
+from simulation.experiments.design import load_experiment, run_seed
 
 REPO = Path(__file__).resolve().parent.parent
 

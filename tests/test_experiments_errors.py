@@ -238,7 +238,7 @@ def test_summarize_of_a_folder_without_a_sweep_gives_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["summarize", str(tmp_path)]) == 2
-    assert "not a sweep results folder" in capsys.readouterr().err
+    assert "not a results folder" in capsys.readouterr().err
 
 
 def test_missing_dask_scheduler_file_gives_exit_2(
@@ -249,4 +249,4 @@ def test_missing_dask_scheduler_file_gives_exit_2(
     argv = ["sweep", str(path), "--scheduler-file", str(missing), "--out", str(tmp_path / "r")]
     assert main(argv) == 2
     error = capsys.readouterr().err
-    assert "scheduler.json" in error and "scheduler file not found" in error
+    assert "--scheduler-file" in error and "scheduler.json not found" in error

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from simulation.cli import main
-from simulation.sweep import FAULT_ENV
+from simulation.experiments.sweep import FAULT_ENV
 
 REPO = Path(__file__).resolve().parent.parent
 N_RUNS = 60

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from simulation.analysis import plot_scenarios
 from simulation.cli import main
-from simulation.config import load_config
-from simulation.experiments import load_experiment
-from simulation.runner import simulate
+from simulation.config.loading import load_config
+from simulation.experiments.design import load_experiment
+from simulation.experiments.figures import plot_scenarios
+from simulation.experiments.runner import simulate
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from simulation.cli import main
-from simulation.sweep import FAULT_ENV
+from simulation.experiments.sweep import FAULT_ENV
 from tests.sweep_support import runs, sweep
 
 REPO = Path(__file__).resolve().parent.parent
@@ -102,16 +102,16 @@ def test_results_folder_keeps_experiment_base_config_versions_and_design(tmp_pat
 def test_a_run_that_raises_is_recorded_and_the_sweep_finishes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import simulation.sweep
+    import simulation.experiments.sweep
 
-    real_model = simulation.sweep.ArmyModel
+    real_run = simulation.experiments.sweep.run_model
 
-    def fragile_model(config: Any, *, seed: int) -> Any:
+    def fragile_run(config: Any, seed: int, **options: Any) -> Any:
         if config.drivers.incentive_level == 1:
             raise ValueError("incentives broke the model")
-        return real_model(config, seed=seed)
+        return real_run(config, seed, **options)
 
-    monkeypatch.setattr(simulation.sweep, "ArmyModel", fragile_model)
+    monkeypatch.setattr(simulation.experiments.sweep, "run_model", fragile_run)
     table = runs(sweep(experiment_file(tmp_path), tmp_path / "out", "--workers", "1"))
     failed = table[table["status"] == "failed"]
     assert sorted(failed["point"].unique()) == [1, 3]
@@ -269,19 +269,3 @@ def test_summarize_rebuilds_summary_and_figures(
     pd.testing.assert_frame_equal(pd.read_csv(out / "summary.csv"), summary)
     assert (out / "figures" / "heatmap.png").exists()
     assert "12 runs recorded" in capsys.readouterr().out
-
-
-def test_sobol_design_writes_sensitivity_indices(tmp_path: Path) -> None:
-    path = experiment_file(
-        tmp_path,
-        replications=1,
-        design={"kind": "sobol", "samples": 4},
-        vary={
-            "drivers.incentive_level": {"low": 0, "high": 2},
-            "drivers.punishment_severity": {"low": 0, "high": 3},
-        },
-    )
-    out = sweep(path, tmp_path / "out", "--workers", "1")
-    indices = pd.read_csv(out / "sensitivity.csv")
-    assert set(indices["parameter"]) == {"drivers.incentive_level", "drivers.punishment_severity"}
-    assert {"S1", "ST"} <= set(indices.columns)

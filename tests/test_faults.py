@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from simulation.sweep import FAULT_ENV
+from simulation.experiments.sweep import FAULT_ENV
 from tests.sweep_support import runs, sweep
 
 REPO = Path(__file__).resolve().parent.parent

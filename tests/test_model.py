@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from simulation.agents import COMPLY, REFUSE, choice_utilities, choose
-from simulation.config import CHOICES, GROUPS, RANKS
-from simulation.model import ArmyModel
-from simulation.runner import simulate
+from simulation.experiments.runner import simulate
+from simulation.model.decision import choice_utilities, choose
+from simulation.model.model import ArmyModel
+from simulation.vocabulary import CHOICES, COMPLY, GROUPS, RANKS, REFUSE
 from tests.conftest import small_config
 
 
@@ -112,11 +112,13 @@ def test_agent_level_data_is_collected_only_when_asked() -> None:
     assert set(with_agents.agent_data["choice"]) <= set(CHOICES)
 
 
-def test_model_stops_running_after_configured_steps() -> None:
-    model = ArmyModel(small_config(steps=3))
+def test_stepping_past_the_horizon_stops_the_model_and_changes_nothing() -> None:
+    model = ArmyModel(small_config(steps=3), seed=1)
     while model.running:
         model.step()
-    assert model.steps == 3
+    rows = model.datacollector.model_vars["comply"]
+    assert len(rows) == 4  # the initial state and months 1-3: the last row is month 3
+    assert model.steps == 4 and not model.running
 
 
 def test_turnover_replaces_under_half_of_vacancies_with_juniors() -> None:

@@ -22,9 +22,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulation.config import CHOICES, GROUPS, RANKS, SimulationConfig, load_config
-from simulation.population import apportion
-from simulation.runner import simulate
+from simulation.config.loading import load_config
+from simulation.config.schema import SimulationConfig
+from simulation.experiments.runner import simulate
+from simulation.model.population import apportion
+from simulation.vocabulary import CHOICES, GROUPS, RANKS
 
 # ---------------------------------------------------------------------- random configs
 

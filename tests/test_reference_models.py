@@ -19,21 +19,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulation.agents import (
-    COMPLY,
-    EVADE,
-    REFUSE,
+from simulation.cli import main
+from simulation.config.loading import load_config
+from simulation.experiments.runner import simulate
+from simulation.model.decision import (
     Situation,
     choice_utilities,
     choose,
     detection_probability,
     order_costs,
 )
-from simulation.cli import main
-from simulation.config import load_config
-from simulation.model import ArmyModel
-from simulation.population import ATTITUDES
-from simulation.runner import simulate
+from simulation.model.model import ArmyModel
+from simulation.vocabulary import ATTITUDES, COMPLY, EVADE, REFUSE
 
 REFERENCE = Path(__file__).resolve().parent.parent / "configs" / "reference"
 GRANOVETTER = REFERENCE / "granovetter.yaml"

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulation.config import load_config
-from simulation.runner import simulate
+from simulation.config.loading import load_config
+from simulation.experiments.runner import simulate
 
 REFERENCE = Path(__file__).parent / "reference_outputs" / "pinned.json"
 CASES: dict[str, list[str]] = {

@@ -22,7 +22,7 @@ def test_run_report_has_table_figure_config_and_disclaimer(tmp_path: Path, repo:
     page = read_report(out)
     assert "not forecasts" in page
     assert "passive" in page and "refuse final" in page
-    assert "data:image/png;base64," in page
+    assert "data:image/svg+xml;base64," in page
     assert "war_order_level" in page
 
 

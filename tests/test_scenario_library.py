@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from simulation.config import load_config
-from simulation.runner import simulate
+from simulation.config.loading import load_config
+from simulation.experiments.runner import simulate
 
 SCENARIOS = sorted(
     (Path(__file__).resolve().parent.parent / "configs" / "scenarios").glob("*.yaml")

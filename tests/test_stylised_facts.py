@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from simulation.config import load_config
-from simulation.runner import simulate
+from simulation.config.loading import load_config
+from simulation.experiments.runner import simulate
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "configs" / "scenarios"
 SEEDS = range(20)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from simulation.analysis.tipping import find_tipping_point
 from simulation.cli import main
-from simulation.config import ConfigError
-from simulation.tipping import find_tipping_point
+from simulation.errors import ArgumentError, ConfigError
 
 FIGHT = "configs/scenarios/fight_order.yaml"
 SMALL = ["population.n_officers=300", "steps=20"]
@@ -69,8 +69,8 @@ def test_same_seed_gives_the_same_tipping_point() -> None:
     assert estimate() == estimate()
 
 
-def test_unknown_metric_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="unknown metric 'refusal'"):
+def test_unknown_metric_is_an_argument_error() -> None:
+    with pytest.raises(ArgumentError, match="unknown metric 'refusal'"):
         find_tipping_point(
             FIGHT, "drivers.punishment_severity", 0, 1, "refusal", 0.5, overrides=SMALL
         )
@@ -133,5 +133,5 @@ def test_cli_bad_range_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str
         ]
     )
     assert code == 2
-    assert "--low (3.0) must be below --high (1.0)" in capsys.readouterr().err
+    assert "--low: must be below high (1.0), got 3.0" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()

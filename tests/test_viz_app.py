@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import solara
 
-from simulation.app import (
+from simulation.config.loading import load_config
+from simulation.config.schema import schedule_value
+from simulation.viz.app import (
     CONFIG_ENV,
     LAUNCH_CONTROLS,
     MAX_VIEW_OFFICERS,
@@ -23,7 +25,6 @@ from simulation.app import (
     scenario_files,
     viz_config,
 )
-from simulation.config import load_config, schedule_value
 
 FIGHT_ORDER = "configs/scenarios/fight_order.yaml"
 

@@ -24,7 +24,7 @@ from viz_support import (
     watch_console,
 )
 
-from simulation.app import CHOICE_COLORS
+from simulation.vocabulary import CHOICE_COLOURS
 
 STEPS = 4
 VIEWPORT = {"width": 1600, "height": 1300}
@@ -144,8 +144,8 @@ def test_step_button_advances_the_step_counter(recording: Recording) -> None:
 
 
 def test_officers_change_colour_from_comply_to_evade_and_refuse(recording: Recording) -> None:
-    before = colour_counts(recording.officers_before, CHOICE_COLORS)
-    after = colour_counts(recording.officers_after, CHOICE_COLORS)
+    before = colour_counts(recording.officers_before, CHOICE_COLOURS)
+    after = colour_counts(recording.officers_after, CHOICE_COLOURS)
     assert before["comply"] > 10 * (before["evade"] + before["refuse"])
     assert after["evade"] + after["refuse"] > 2 * after["comply"]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from simulation import cli_viz
 from simulation.cli import main
+from simulation.cli import viz as cli_viz
 
 
 @pytest.fixture

@@ -1,67 +1,24 @@
-"""Configuration schema, loading and validation.
+"""The config schema: every parameter with its type, range, default and meaning.
 
-Every parameter of the model lives here, with its type, range, default and a one-line
-description carrying its unit. Numbers that the seed text
-(`the-reluctant-army.txt`) does not give are *assumptions*: their description starts
-with "Assumption" so that the schema printout, the ODD document and sensitivity
-analyses can find them.
-
-A bad config never produces a traceback: :func:`load_config` raises
-:class:`ConfigError`, whose message names the file, the key and what was expected,
-and the CLI turns it into exit code 2.
+Each section of a config file is a pydantic model here. Numbers that the seed text
+(`the-reluctant-army.txt`) does not give are *assumptions*: their description starts with
+"Assumption" so that the schema printout, the ODD document and sensitivity analyses can
+find them. Loading files and turning validation errors into one readable line live in
+:mod:`simulation.config.loading` and :mod:`simulation.config.messages`.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
-from pathlib import Path
-from typing import Annotated, Any, Literal, get_origin
+from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-GROUPS: tuple[str, ...] = ("complicit", "passive", "dissenting")
-RANKS: tuple[str, ...] = ("senior", "field", "junior")
-CHOICES: tuple[str, ...] = ("comply", "evade", "refuse")
-WAR_ORDER_LEVELS: dict[int, str] = {
-    0: "peacetime",
-    1: "support role for Russian forces (infrastructure, hospitals, training)",
-    2: "deployment / mobilisation at the border",
-    3: "order to fight in Ukraine",
-}
+from simulation.vocabulary import GROUPS, RANKS, WAR_ORDER_LEVELS
 
 Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-
-
-class ConfigError(Exception):
-    """A configuration problem a user can fix: the message names file, key and expectation."""
-
-    def __init__(self, message: str, source: str | Path | None = None, key: str | None = None):
-        self.source = str(source) if source is not None else None
-        self.key = key
-        self.detail = message
-        where = self.source or "<config>"
-        if key:
-            where += f": {key}"
-        super().__init__(one_line(f"{where}: {message}"))
-
-
-def one_line(text: str) -> str:
-    """`text` with control characters escaped, so that a message stays on one line."""
-    return "".join(
-        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
-        for char in text
-    )
 
 
 class StrictModel(BaseModel):
@@ -523,80 +480,93 @@ class DecisionConfig(StrictModel):
 # ---------------------------------------------------------------------------- drivers
 
 
-DRIVER_RANGES: dict[str, tuple[float, float]] = {
-    "war_order_level": (0, 3),
-    "detection_capacity": (0, 100),
-    "punishment_severity": (0, 100),
-    "russian_propaganda": (0, 1),
-    "russian_contact": (0, 1),
-    "isolation": (0, 1),
-    "incentive_level": (0, 10),
-    "disillusion": (0, 1),
-    "regime_stability": (0, 1),
-    "amnesty": (0, 1),
-    "russian_recruitment_rate": (0, 1),
-}
-"""Allowed values of each driver (every value of its schedule)."""
+def driver(default: float, low: float, high: float, description: str) -> Any:
+    """A driver's field: a schedule whose every value must lie in [low, high]."""
+    return Field(default, description=description, json_schema_extra={"range": [low, high]})
+
+
+def driver_ranges() -> dict[str, tuple[float, float]]:
+    """Allowed values of each driver (every value of its schedule), from the schema."""
+    return {
+        name: tuple(field.json_schema_extra["range"])  # type: ignore[index]
+        for name, field in DriversConfig.model_fields.items()
+    }
 
 
 class DriversConfig(StrictModel):
     """Exogenous drivers; each is a constant or a list of {step, value} changes."""
 
-    war_order_level: Schedule = Field(
+    war_order_level: Schedule = driver(
         1,
-        description=(
+        0,
+        3,
+        (
             "0 peacetime; 1 support role for Russian forces (seed: today); 2 border deployment / "
             "mobilisation; 3 order to fight in Ukraine."
         ),
     )
-    detection_capacity: Schedule = Field(
-        1.0, description="Command pressure: multiplies the enforcers each unit has (>= 0)."
+    detection_capacity: Schedule = driver(
+        1.0, 0, 100, "Command pressure: multiplies the enforcers each unit has (>= 0)."
     )
-    punishment_severity: Schedule = Field(
-        1.0, description="Command pressure: sanction for detected refusal (utility units, >= 0)."
+    punishment_severity: Schedule = driver(
+        1.0, 0, 100, "Command pressure: sanction for detected refusal (utility units, >= 0)."
     )
-    russian_propaganda: Schedule = Field(
+    russian_propaganda: Schedule = driver(
         0.002,
-        description=(
+        0,
+        1,
+        (
             "Assumption: share of the gap to full Russia alignment closed per step by propaganda "
             "(seed: 'pro-Russian telegram channels ... make the army increasingly pro-Russian')."
         ),
     )
-    russian_contact: Schedule = Field(
+    russian_contact: Schedule = driver(
         0.002,
-        description="Assumption: alignment pull per step of direct contact with Russian troops.",
+        0,
+        1,
+        "Assumption: alignment pull per step of direct contact with Russian troops.",
     )
-    isolation: Schedule = Field(
+    isolation: Schedule = driver(
         0.7,
-        description=(
+        0,
+        1,
+        (
             "Share of Russian-Belarusian contact cut off (seed: 'Russian military management "
             "forbids its soldiers to communicate ... the isolation is still significant')."
         ),
     )
-    incentive_level: Schedule = Field(
-        0.0, description="Extra pay and benefits as a share of normal benefits (0 = none)."
+    incentive_level: Schedule = driver(
+        0.0, 0, 10, "Extra pay and benefits as a share of normal benefits (0 = none)."
     )
-    disillusion: Schedule = Field(
+    disillusion: Schedule = driver(
         0.0,
-        description=(
+        0,
+        1,
+        (
             "Share of Russia alignment lost per step to news of Russian setbacks (seed: 'a "
             "discrepancy between the image of the Russian military ... and its factual results')."
         ),
     )
-    regime_stability: Schedule = Field(
+    regime_stability: Schedule = driver(
         0.8,
-        description=(
+        0,
+        1,
+        (
             "Assumption: perceived stability of the regime in [0, 1]; 1 - stability is the "
             "perceived chance it falls. Sanctions are credible in proportion to it."
         ),
     )
-    amnesty: Schedule = Field(
+    amnesty: Schedule = driver(
         0.0,
-        description="Amnesty offered to complicit officers in [0, 1]; lowers their lock-in.",
+        0,
+        1,
+        "Amnesty offered to complicit officers in [0, 1]; lowers their lock-in.",
     )
-    russian_recruitment_rate: Schedule = Field(
+    russian_recruitment_rate: Schedule = driver(
         0.0,
-        description=(
+        0,
+        1,
+        (
             "Per-step chance that a fully pro-Russian senior officer leaves for the Russian army "
             "(seed: 'efforts were made to recruit Belarusian generals ... high income')."
         ),
@@ -604,7 +574,7 @@ class DriversConfig(StrictModel):
 
     @model_validator(mode="after")
     def _ranges(self) -> DriversConfig:
-        for name, (low, high) in DRIVER_RANGES.items():
+        for name, (low, high) in driver_ranges().items():
             try:
                 _check_schedule(name, getattr(self, name), low, high)
             except ValueError as error:
@@ -720,437 +690,9 @@ class SimulationConfig(StrictModel):
         return self.model_dump(mode="json")
 
 
-# ---------------------------------------------------------------------------- loading
-
-
 DEFAULT_DATA: dict[str, Any] = SimulationConfig().to_dict()
 """The defaults as plain data: files and overrides are merged onto it, so that a file
 may set a single nested value (say one group's mean war aversion) and keep the rest."""
 
-
-def _location(loc: tuple[Any, ...]) -> str:
-    parts = [str(part) for part in loc if not str(part).startswith(("function-", "list["))]
-    cleaned: list[str] = []
-    for part in parts:
-        if part in {"float", "int", "bool", "str"} or part.startswith("list["):
-            continue
-        cleaned.append(part)
-    return ".".join(cleaned)
-
-
-def _known_keys(model: type[BaseModel], path: list[str]) -> list[str]:
-    """Keys allowed at `path` (for 'did you mean' suggestions).
-
-    Inside a dict-valued section (attitudes of a group, a unit type) the next part of the
-    path is a free key (the group or unit type name) and is skipped.
-    """
-    current: Any = model
-    free_key = False
-    for part in path:
-        if free_key:
-            free_key = False
-            continue
-        fields = getattr(current, "model_fields", None)
-        if fields is None or part not in fields:
-            return []
-        annotation = fields[part].annotation
-        current = _model_in(annotation)
-        if current is None:
-            return []
-        free_key = _is_dict(annotation)
-    return list(getattr(current, "model_fields", {}))
-
-
-def _is_dict(annotation: Any) -> bool:
-    """Whether an annotation is a dict (possibly inside X | None)."""
-    if get_origin(annotation) is dict:
-        return True
-    return any(_is_dict(arg) for arg in getattr(annotation, "__args__", ()) or ())
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    """The pydantic model inside an annotation (handles X | None, dict[str, X])."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _is_branch_tag(part: Any) -> bool:
-    """Whether a location part names a branch of a union (e.g. 'float', 'list[X]')."""
-    return isinstance(part, str) and (
-        part in {"float", "int", "bool", "str"} or part.startswith(("list[", "function-"))
-    )
-
-
-def _relevant_problems(problems: list[Any]) -> list[Any]:
-    """Drop union branches that do not apply, and put unknown keys first.
-
-    A schedule is `number | list of changes`: for a list with a bad entry pydantic also
-    reports "should be a valid number" for the whole list (and "should be a valid list" for
-    a bad number). Such whole-value type mismatches of one branch are dropped when another
-    branch of the same key reports something more specific. A misspelled key also shows
-    as a missing required key; the unknown key is the one worth reporting.
-    """
-
-    def branch(problem: Any) -> tuple[tuple[Any, ...], Any] | None:
-        loc = tuple(problem["loc"])
-        for index, part in enumerate(loc):
-            if _is_branch_tag(part):
-                return loc[:index], part
-        return None
-
-    kept = []
-    for problem in problems:
-        where = branch(problem)
-        whole_value_mismatch = (
-            where is not None
-            and len(problem["loc"]) == len(where[0]) + 1
-            and str(problem["type"]).endswith("_type")
-        )
-        others = [
-            other
-            for other in problems
-            if other is not problem
-            and (other_where := branch(other)) is not None
-            and where is not None
-            and other_where[0] == where[0]
-            and other_where[1] != where[1]
-        ]
-        if whole_value_mismatch and others:
-            continue
-        kept.append(problem)
-    kept = kept or problems
-    return sorted(kept, key=lambda problem: problem["type"] != "extra_forbidden")
-
-
-def _model_named(name: str) -> type[BaseModel] | None:
-    found = globals().get(name)
-    return found if isinstance(found, type) and issubclass(found, BaseModel) else None
-
-
-def describe_validation_error(
-    error: ValidationError, source: str | Path | None, root: type[BaseModel] = SimulationConfig
-) -> ConfigError:
-    """Turn pydantic's report into one readable message (first problem, plus a count)."""
-    problems = _relevant_problems(error.errors())
-    first = problems[0]
-    loc = [str(part) for part in first["loc"]]
-    key = _location(tuple(first["loc"]))
-    kind = first["type"]
-    got = first.get("input")
-    if isinstance(got, (int, float, str, bool)) or got is None:
-        shown: str | None = json.dumps(got)
-    elif kind.endswith("_type"):
-        names = {dict: "a mapping", list: "a list"}
-        shown = names.get(type(got), type(got).__name__)
-    else:
-        shown = None  # a whole section: naming its type says nothing
-    if kind == "extra_forbidden":
-        parent = [part for part in loc[:-1] if not part.isdigit() and not _is_branch_tag(part)]
-        candidates = _known_keys(root, parent)
-        suggestion = difflib.get_close_matches(loc[-1], candidates, n=1, cutoff=0.6)
-        message = f"unknown key '{loc[-1]}'"
-        if suggestion:
-            message += f" (did you mean '{suggestion[0]}'?)"
-        elif candidates:
-            message += f"; allowed keys here: {', '.join(candidates)}"
-    elif kind == "missing":
-        message = "required key is missing"
-    elif kind == "model_type":
-        model = _model_named(str(first.get("ctx", {}).get("class_name", "")))
-        names = list(model.model_fields) if model else []
-        fields = f" with keys {', '.join(names)}" if 0 < len(names) <= 4 else " of keys to values"
-        message = f"expected a mapping{fields} (got {shown})"
-    else:
-        message = first["msg"].replace("Value error, ", "")
-        head, colon, rest = message.partition(": ")
-        fields_here = _known_keys(root, [p for p in loc if not _is_branch_tag(p)])
-        if kind == "value_error" and colon and head in fields_here:
-            # a section's check naming one of its keys ("isolation: ..."): name it as the key
-            key = f"{key}.{head}" if key else head
-            message = rest
-        if shown is not None:
-            message += f" (got {shown})"
-    if len(problems) > 1:
-        message += f" [and {len(problems) - 1} more problem(s)]"
-    return ConfigError(message, source, key or None)
-
-
-def _reason(error: Exception) -> str:
-    return getattr(error, "strerror", None) or str(error)
-
-
-class UniqueKeyLoader(yaml.SafeLoader):
-    """yaml.SafeLoader that rejects a key given twice in one mapping (PyYAML keeps the last)."""
-
-
-def _mapping_without_duplicates(loader: UniqueKeyLoader, node: yaml.MappingNode) -> dict:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` may be overridden
-            continue
-        key = loader.construct_object(key_node)
-        try:
-            duplicate = key in seen
-        except TypeError:  # an unhashable key: construct_mapping reports it
-            break
-        if duplicate:
-            raise yaml.constructor.ConstructorError(
-                "while reading a mapping",
-                node.start_mark,
-                f"duplicate key '{key}'",
-                key_node.start_mark,
-            )
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates
-)
-
-
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping, with ConfigError for a missing file or malformed content."""
-    path = Path(path)
-    try:
-        exists, is_dir = path.exists(), path.is_dir()
-    except (OSError, ValueError) as error:  # e.g. a name too long, a NUL byte
-        raise ConfigError(f"cannot read file ({_reason(error)})", path) from None
-    if not exists:
-        raise ConfigError("file not found", path)
-    if is_dir:
-        raise ConfigError("is a folder, expected a YAML file", path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read file ({error})", path) from None
-    try:
-        data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise ConfigError(f"malformed YAML{where}: {problem}", path) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"expected a mapping of keys to values, got {type(data).__name__}", path)
-    return data
-
-
-REPLACED_WHOLE: frozenset[str] = frozenset({"unit_types", "threshold_override"})
-"""Mappings that a file or override replaces instead of merging into (a partial set of unit
-types should not silently keep the default ones)."""
-
-
-def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    """Merge `update` into a copy of `base`; nested mappings merge, everything else replaces."""
-    merged = dict(base)
-    for key, value in update.items():
-        if (
-            isinstance(value, dict)
-            and isinstance(merged.get(key), dict)
-            and key not in REPLACED_WHOLE
-        ):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def resolve_extends(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """Read a config and the chain of files it `extends` (relative paths), child wins."""
-    path = Path(path)
-    try:
-        resolved = path.resolve()
-    except (OSError, ValueError) as error:
-        raise ConfigError(f"cannot read file ({_reason(error)})", path) from None
-    if resolved in _chain:
-        cycle = " -> ".join(str(p) for p in (*_chain, resolved))
-        raise ConfigError(f"cyclic 'extends': {cycle}", path, "extends")
-    data = read_yaml(path)
-    parent = data.pop("extends", None)
-    if parent is None:
-        return data
-    if not isinstance(parent, str):
-        raise ConfigError("expected a file path (string)", path, "extends")
-    parent_path = (path.parent / parent) if not Path(parent).is_absolute() else Path(parent)
-    try:
-        found = parent_path.exists()
-    except (OSError, ValueError) as error:
-        raise ConfigError(
-            f"cannot read {parent_path} ({_reason(error)})", path, "extends"
-        ) from None
-    if not found:
-        raise ConfigError(f"extended file not found: {parent_path}", path, "extends")
-    return deep_merge(resolve_extends(parent_path, (*_chain, resolved)), data)
-
-
-def parse_override(text: str) -> tuple[list[str], Any]:
-    """Parse `key.path=value`; the value is read as YAML (numbers, lists, mappings)."""
-    if "=" not in text:
-        raise ConfigError(f"override '{text}' must look like key.path=value", "--set")
-    key, raw = text.split("=", 1)
-    key = key.strip()
-    if not key or any(not part for part in key.split(".")):
-        raise ConfigError(f"override '{text}' has an empty key", "--set")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
-    return key.split("."), value
-
-
-def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any]) -> dict[str, Any]:
-    """Apply `key.path=value` strings (or a {dotted.key: value} mapping) to raw config data."""
-    items = (
-        [(key.split("."), value) for key, value in overrides.items()]
-        if isinstance(overrides, dict)
-        else [parse_override(text) for text in overrides]
-    )
-    result = json.loads(json.dumps(data, default=str))
-    for path, value in items:
-        node = result
-        for part in path[:-1]:
-            child = node.get(part)
-            if not isinstance(child, dict):
-                child = {}
-                node[part] = child
-            node = child
-        node[path[-1]] = value
-    return result
-
-
-def validate_config(data: dict[str, Any], source: str | Path | None = None) -> SimulationConfig:
-    """Validate raw config data, raising ConfigError with a readable message."""
-    try:
-        return SimulationConfig.model_validate(data)
-    except ValidationError as error:
-        raise describe_validation_error(error, source) from None
-
-
-def load_config(
-    path: str | Path | None = None,
-    overrides: list[str] | dict[str, Any] | None = None,
-    *,
-    seed: int | None = None,
-    steps: int | None = None,
-) -> SimulationConfig:
-    """Load, merge (`extends`), override and validate a config file.
-
-    Without a path the built-in defaults are used; a config's `name` defaults to the
-    file's stem so that results land in `results/<config name>/`.
-    """
-    data: dict[str, Any] = resolve_extends(path) if path is not None else {}
-    if path is not None and "name" not in data:
-        data["name"] = Path(path).stem
-    data = deep_merge(DEFAULT_DATA, data)
-    if overrides:
-        data = apply_overrides(data, overrides)
-    if seed is not None:
-        data["seed"] = seed
-    if steps is not None:
-        data["steps"] = steps
-    source = path if path is not None else "<defaults>"
-    try:
-        return validate_config(data, source)
-    except ConfigError as error:
-        # a bad value given as an override is not the file's fault: say where it came from
-        given = _override_labels(overrides, seed, steps)
-        blamed = [label for key, label in given if error.key and _related(key, error.key)]
-        if blamed:
-            raise ConfigError(
-                error.detail, f"{source} (override {blamed[-1]})", error.key
-            ) from None
-        raise
-
-
-def _override_labels(
-    overrides: list[str] | dict[str, Any] | None, seed: int | None, steps: int | None
-) -> list[tuple[str, str]]:
-    """(dotted key, how it was given) for each override, in the order applied."""
-    labels: list[tuple[str, str]] = []
-    if isinstance(overrides, dict):
-        labels += [(key, f"{key}={value}") for key, value in overrides.items()]
-    elif overrides:
-        labels += [(text.split("=", 1)[0].strip(), text) for text in overrides]
-    if seed is not None:
-        labels.append(("seed", f"seed={seed}"))
-    if steps is not None:
-        labels.append(("steps", f"steps={steps}"))
-    return labels
-
-
-def _related(key: str, other: str) -> bool:
-    """Whether one dotted key is the other or lies inside it."""
-    return key == other or key.startswith(other + ".") or other.startswith(key + ".")
-
-
-def schema_rows() -> list[dict[str, str]]:
-    """Every config key with its type, range, default and description (for docs and CLI)."""
-    rows: list[dict[str, str]] = []
-
-    def walk(model: type[BaseModel], prefix: str) -> None:
-        for name, field in model.model_fields.items():
-            key = f"{prefix}{name}"
-            nested = _model_in(field.annotation)
-            default = field.get_default(call_default_factory=True)
-            if nested is not None and isinstance(default, BaseModel):
-                walk(nested, key + ".")
-                continue
-            bounds = [
-                f"{label} {getattr(meta, attr)}"
-                for meta in field.metadata
-                for attr, label in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
-                if getattr(meta, attr, None) is not None
-            ]
-            if prefix == "drivers." and name in DRIVER_RANGES:
-                low, high = DRIVER_RANGES[name]
-                bounds = [f">= {low}", f"<= {high}"]
-            shown = json.dumps(default.model_dump() if isinstance(default, BaseModel) else default)
-            type_name = getattr(field.annotation, "__name__", None) or str(field.annotation)
-            type_name = type_name.replace("typing.", "").replace("simulation.config.", "")
-            type_name = type_name.replace("float | list[ScheduleChange]", "schedule")
-            rows.append(
-                {
-                    "key": key,
-                    "type": type_name,
-                    "range": ", ".join(bounds),
-                    "default": shown,
-                    "description": field.description or "",
-                }
-            )
-
-    walk(SimulationConfig, "")
-    return rows
-
-
-def schema_text() -> str:
-    """The documented schema as plain text: `key: type [range] = default`, then the meaning."""
-    lines = []
-    for row in schema_rows():
-        range_text = f" [{row['range']}]" if row["range"] else ""
-        lines.append(f"{row['key']}: {row['type']}{range_text} = {row['default']}")
-        if row["description"]:
-            lines.append(f"    {row['description']}")
-    return "\n".join(lines)
-
-
-def schema_markdown() -> str:
-    """The documented schema as a Markdown table (pasted into docs/ODD.md)."""
-    lines = ["| key | type | range | default | meaning, unit, source |", "|---|---|---|---|---|"]
-    for row in schema_rows():
-        default = row["default"] if len(row["default"]) <= 60 else "see text"
-        cells = [f"`{row['key']}`", row["type"], row["range"], f"`{default}`", row["description"]]
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
-    return "\n".join(lines)
-
-
-def json_schema() -> dict[str, Any]:
-    """JSON Schema of the config (for editors and scripts)."""
-    return SimulationConfig.model_json_schema()
+DRIVER_NAMES: tuple[str, ...] = tuple(DriversConfig.model_fields)
+"""Every driver, in schema order (derived from the schema, never listed by hand)."""

@@ -4,7 +4,8 @@ An experiment file names a base config, the parameters to vary (or named scenari
 compare), a design (full factorial, Latin hypercube, Sobol or Morris), replications and a
 root seed. :func:`load_experiment` validates all of it *and* builds the config of every
 design point before any run starts, so that a misspelt parameter fails fast with a
-:class:`~simulation.config.ConfigError` (exit 2), never half-way through a sweep.
+:class:`~simulation.errors.ConfigError` (exit 2 on the command line), never half-way
+through a sweep.
 
 Every run's seed derives from the root seed and the run's index alone
 (``SeedSequence(root, spawn_key=(index,))``): results do not depend on the number of
@@ -19,213 +20,32 @@ import hashlib
 import itertools
 import json
 import math
-import operator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+import yaml
+from pydantic import ValidationError
 
-from simulation.config import (
-    CHOICES,
-    DEFAULT_DATA,
-    GROUPS,
-    ConfigError,
-    SimulationConfig,
+from simulation.config.loading import (
     apply_overrides,
     deep_merge,
-    describe_validation_error,
     read_yaml,
     resolve_extends,
     validate_config,
 )
-from simulation.model import rate_columns
-
-DEFAULT_METRICS: tuple[str, ...] = tuple(
-    [*CHOICES] + [f"{group}_{choice}" for group in GROUPS for choice in CHOICES]
+from simulation.config.messages import describe_validation_error
+from simulation.config.schema import DEFAULT_DATA, SimulationConfig
+from simulation.errors import ConfigError
+from simulation.experiments.expressions import evaluate_expression, parse_expression
+from simulation.experiments.spec import (
+    DESIGN_SEED_KEY,
+    SAMPLED_DESIGNS,
+    DesignSpec,
+    ExperimentSpec,
 )
-"""Outcomes recorded unless the file says otherwise: shares overall and by group."""
-
-SERIES_EXTRA: tuple[str, ...] = (
-    "n_active",
-    "mean_russia_alignment",
-    "mean_alignment",
-    "mean_detection_probability",
-    "recruited_by_russia",
-    "retired",
-    "entered",
-)
-"""Further per-step columns that may be named as metrics (beyond the share columns)."""
-
-SAMPLED_DESIGNS: frozenset[str] = frozenset({"lhs", "sobol", "morris"})
-DESIGN_SEED_KEY = 2**32 - 1
-"""Spawn key of the design sampler's seed: outside the range of run indices."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-
-class BaseSpec(_Strict):
-    """The base config every run starts from, with fixed overrides."""
-
-    config: str = Field(description="Config file, relative to the experiment file.")
-    overrides: dict[str, Any] = Field(
-        default_factory=dict, description="Dotted keys set for every run, as with --set."
-    )
-
-
-class StopSpec(_Strict):
-    """Stop a run early once a metric crosses a value (checked after each step)."""
-
-    metric: str = Field(description="A per-step column, e.g. 'refuse' or 'passive_evade'.")
-    op: Literal[">=", ">", "<=", "<"] = Field(">=", description="Comparison with `value`.")
-    value: float = Field(description="Threshold of the metric.")
-    after: int = Field(1, ge=0, description="Earliest step at which the condition is checked.")
-
-
-class DesignSpec(_Strict):
-    """How design points are generated from `vary`."""
-
-    kind: Literal["factorial", "lhs", "sobol", "morris"] = Field(
-        "factorial",
-        description=(
-            "factorial: every combination of the listed values; lhs/sobol/morris: samples "
-            "over {low, high} ranges."
-        ),
-    )
-    samples: int | None = Field(
-        None,
-        ge=1,
-        description=(
-            "lhs: number of points; sobol: base N (N*(D+2) points, N*(2D+2) with "
-            "second_order); morris: trajectories (N*(D+1) points)."
-        ),
-    )
-    second_order: bool = Field(False, description="sobol: also sample for second-order indices.")
-    levels: int = Field(4, ge=2, description="morris: number of grid levels.")
-
-
-class ExperimentSpec(_Strict):
-    """The experiment file, as validated data (derived values are built separately)."""
-
-    name: str | None = Field(None, min_length=1, description="Defaults to the file's stem.")
-    description: str = Field("", description="What the experiment explores.")
-    base: BaseSpec
-    scenarios: dict[str, dict[str, Any]] = Field(
-        default_factory=dict,
-        description=(
-            "Named sets of overrides compared side by side; reserved key 'config': the "
-            "scenario's own config file (relative to the experiment file) instead of base.config."
-        ),
-    )
-    vary: dict[str, Any] = Field(
-        default_factory=dict,
-        description=(
-            "Parameter -> list of values, {start, stop, step} (stop included), {low, high} "
-            "(sampled designs); key 'zip': parameters varied together."
-        ),
-    )
-    expressions: dict[str, str] = Field(
-        default_factory=dict,
-        description="Derived parameters: dotted key -> arithmetic over other parameters.",
-    )
-    design: DesignSpec = Field(default_factory=DesignSpec)
-    replications: int = Field(1, ge=1, le=100_000, description="Runs per design point.")
-    steps: int | None = Field(None, ge=1, le=100_000, description="Overrides the config's steps.")
-    stop: StopSpec | None = Field(None, description="Optional early stop condition.")
-    metrics: list[str] | None = Field(None, description="Per-step columns to record.")
-    record_every: int | Literal["end"] = Field(
-        "end", description="'end': outcomes only; N: also a per-step series every N steps."
-    )
-    seed: int = Field(0, ge=0, description="Root seed; each run's seed derives from it.")
-    batch_size: int | None = Field(None, ge=1, le=100_000, description="Runs per task.")
-
-    @field_validator("record_every")
-    @classmethod
-    def _positive(cls, value: int | str) -> int | str:
-        if isinstance(value, int) and value < 1:
-            raise ValueError("give 'end' or a whole number of steps >= 1")
-        return value
-
-
-# ---------------------------------------------------------------------------- expressions
-
-_BINARY = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.Pow: operator.pow,
-    ast.Mod: operator.mod,
-}
-_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
-_FUNCTIONS = {"min": min, "max": max, "abs": abs, "round": round}
-
-
-def _dotted(node: ast.AST) -> str | None:
-    """`a.b.c` as a string, or None if the node is not a plain dotted name."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        parent = _dotted(node.value)
-        return None if parent is None else f"{parent}.{node.attr}"
-    return None
-
-
-def parse_expression(text: str) -> ast.Expression:
-    """Parse an arithmetic expression, allowing only numbers, names and + - * / ** %."""
-    try:
-        tree = ast.parse(text, mode="eval")
-    except SyntaxError as error:
-        raise ValueError(f"not a valid expression ({error.msg})") from None
-    for node in ast.walk(tree):
-        allowed = (
-            ast.Expression,
-            ast.BinOp,
-            ast.UnaryOp,
-            ast.Constant,
-            ast.Name,
-            ast.Attribute,
-            ast.Call,
-            ast.Load,
-            *_BINARY,
-            *_UNARY,
-        )
-        if not isinstance(node, allowed):
-            raise ValueError(f"'{type(node).__name__}' is not allowed; use numbers, names, + - * /")
-        if isinstance(node, ast.Constant) and not isinstance(node.value, int | float):
-            raise ValueError(f"only numbers are allowed as constants, got {node.value!r}")
-        if isinstance(node, ast.Call) and (
-            not isinstance(node.func, ast.Name) or node.func.id not in _FUNCTIONS
-        ):
-            raise ValueError(f"only the functions {sorted(_FUNCTIONS)} may be called")
-    return tree
-
-
-def evaluate_expression(tree: ast.Expression, lookup: Any) -> float:
-    """Evaluate a parsed expression; `lookup(dotted_name)` gives a name's value."""
-
-    def walk(node: ast.AST) -> Any:
-        if isinstance(node, ast.Expression):
-            return walk(node.body)
-        if isinstance(node, ast.Constant):
-            return node.value
-        if isinstance(node, ast.BinOp):
-            return _BINARY[type(node.op)](walk(node.left), walk(node.right))
-        if isinstance(node, ast.UnaryOp):
-            return _UNARY[type(node.op)](walk(node.operand))
-        if isinstance(node, ast.Call):
-            assert isinstance(node.func, ast.Name)
-            return _FUNCTIONS[node.func.id](*[walk(arg) for arg in node.args])
-        name = _dotted(node)
-        if name is None:
-            raise ValueError("unsupported expression")
-        return lookup(name)
-
-    return walk(tree)
-
+from simulation.vocabulary import DEFAULT_METRICS, metric_names
 
 # ---------------------------------------------------------------------------- vary
 
@@ -248,7 +68,7 @@ class Bounds:
     integer: bool = False
 
 
-def _stepped(spec: dict[str, Any], where: str, source: Path) -> list[Any]:
+def _stepped(spec: dict[str, Any], where: str, source: str | Path) -> list[Any]:
     """Values start, start+step, ..., stop (stop included, as in BehaviorSpace)."""
     extra = sorted(set(spec) - {"start", "stop", "step"})
     if extra:
@@ -277,7 +97,7 @@ def _stepped(spec: dict[str, Any], where: str, source: Path) -> list[Any]:
     return [start + i * step if whole else round(start + i * step, 12) for i in range(count)]
 
 
-def _values(raw: Any, where: str, source: Path) -> list[Any]:
+def _values(raw: Any, where: str, source: str | Path) -> list[Any]:
     """A factorial parameter's values: a non-empty list or a stepped range."""
     if isinstance(raw, list):
         if not raw:
@@ -297,7 +117,7 @@ def _values(raw: Any, where: str, source: Path) -> list[Any]:
     )
 
 
-def _bounds(name: str, raw: Any, where: str, source: Path) -> Bounds:
+def _bounds(name: str, raw: Any, where: str, source: str | Path) -> Bounds:
     """A sampled design's {low, high[, integer]} range."""
     if not isinstance(raw, dict) or not {"low", "high"} <= set(raw):
         raise ConfigError(
@@ -316,7 +136,7 @@ def _bounds(name: str, raw: Any, where: str, source: Path) -> Bounds:
     return Bounds(name, float(low), float(high), bool(raw.get("integer", False)))
 
 
-def _zip_groups(raw: Any, source: Path) -> list[Factor]:
+def _zip_groups(raw: Any, source: str | Path) -> list[Factor]:
     """`zip`: a mapping (or a list of mappings) of parameters with equally long lists."""
     groups = raw if isinstance(raw, list) else [raw]
     factors = []
@@ -355,9 +175,16 @@ class DesignPoint:
 
 @dataclass
 class Experiment:
-    """A validated experiment: its points, their configs' raw data, and run bookkeeping."""
+    """A validated experiment: its points, their configs' raw data, and run bookkeeping.
 
-    path: Path
+    Build one from a file with :func:`load_experiment`, or from data with
+    :meth:`Experiment.from_dict` (a notebook needs no file).
+    """
+
+    source: str
+    """The experiment file, or '<experiment>' for one built from data (names it in errors)."""
+    base_dir: Path
+    """Folder that relative config paths in the experiment are read from."""
     spec: ExperimentSpec
     name: str
     text: str
@@ -422,7 +249,29 @@ class Experiment:
         its scenario's own config or the base config, then the point's overrides."""
         point = self.points[index]
         base = self.scenario_bases[point.base] if point.base else self.base_data
-        return validate_config(apply_overrides(base, point.overrides), self.path)
+        return validate_config(apply_overrides(base, point.overrides), self.source)
+
+    @classmethod
+    def from_dict(
+        cls, data: dict[str, Any], *, base_dir: str | Path = ".", name: str | None = None
+    ) -> Experiment:
+        """An experiment from data shaped like an experiment file.
+
+        ``base.config`` (and a scenario's ``config``) may be a file, relative to `base_dir`,
+        or a mapping of config data. `name` is used when the data gives none.
+        """
+        if not isinstance(data, dict):
+            raise ConfigError("expected a mapping shaped like an experiment file", "<experiment>")
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        return _build(data, text, "<experiment>", Path(base_dir), name or "experiment")
+
+    def with_changes(self, **changes: Any) -> Experiment:
+        """This experiment with top-level keys of its data replaced (e.g. another design)."""
+        data = yaml.safe_load(self.text) or {}
+        data.update(changes)
+        data.setdefault("name", self.name)
+        text = yaml.safe_dump(data, sort_keys=False)
+        return _build(data, text, self.source, self.base_dir, self.name)
 
     def run_seed(self, run_index: int) -> int:
         """The seed of run `run_index`, from the root seed and the index only."""
@@ -466,7 +315,7 @@ def _lookup_dotted(data: dict[str, Any], dotted: str) -> Any:
 
 
 def _sample(
-    kind: str, ranges: list[Bounds], design: DesignSpec, root: int, source: Path
+    kind: str, ranges: list[Bounds], design: DesignSpec, root: int, source: str | Path
 ) -> np.ndarray:
     """Unit samples scaled to the ranges (rows = points), seeded from the root seed."""
     if design.samples is None:
@@ -504,7 +353,7 @@ def _sample(
 
 
 def _factorial(
-    spec: ExperimentSpec, source: Path
+    spec: ExperimentSpec, source: str | Path
 ) -> tuple[list[dict[str, Any]], list[Bounds], list[list[str]]]:
     """The design's parameter combinations (without scenarios and derived values), its
     sampled ranges, and its axes (parameters varied together share an axis)."""
@@ -556,7 +405,7 @@ def _where(name: str, spec: ExperimentSpec) -> str:
 
 
 def _check_overrides(
-    base: dict[str, Any], overrides: dict[str, Any], source: Path, where: str
+    base: dict[str, Any], overrides: dict[str, Any], source: str | Path, where: str
 ) -> SimulationConfig:
     """Build a config from the base data and overrides; report problems at `where`."""
     try:
@@ -576,7 +425,7 @@ def _derive(
     row: dict[str, Any],
     trees: dict[str, ast.Expression],
     base: dict[str, Any],
-    source: Path,
+    source: str | Path,
 ) -> dict[str, Any]:
     """Add derived parameters to a design row (in file order; later ones may use earlier)."""
     row = dict(row)
@@ -616,22 +465,30 @@ def load_experiment(path: str | Path) -> Experiment:
     path = Path(path)
     raw = read_yaml(path)
     text = path.read_text(encoding="utf-8")
+    return _build(raw, text, str(path), path.parent, path.stem)
+
+
+def _build(
+    raw: dict[str, Any], text: str, source: str, base_dir: Path, default_name: str
+) -> Experiment:
+    """Validate experiment data and expand it into design points (shared by file and dict)."""
+    path = source
     try:
         spec = ExperimentSpec.model_validate(raw)
     except ValidationError as error:
         raise describe_validation_error(error, path, root=ExperimentSpec) from None
 
-    name = spec.name or path.stem
-    _, base_data = _config_data(spec.base.config, path, "base.config", "base config")
+    name = spec.name or default_name
+    _, base_data = _config_data(spec.base.config, path, base_dir, "base.config", "base config")
     if spec.steps is not None:
         base_data["steps"] = spec.steps
     base_data["name"] = name
     base_config = _check_overrides(base_data, spec.base.overrides, path, "base.overrides")
     base_data = base_config.to_dict()
-    scenario_files, scenario_bases = _scenario_configs(spec, path, name)
+    scenario_files, scenario_bases = _scenario_configs(spec, path, base_dir, name)
 
     metrics = list(spec.metrics) if spec.metrics is not None else list(DEFAULT_METRICS)
-    known = [*rate_columns(), *SERIES_EXTRA]
+    known = metric_names()
     for index, metric in enumerate(metrics):
         if metric not in known:
             close = difflib.get_close_matches(metric, known, n=1)
@@ -683,7 +540,8 @@ def load_experiment(path: str | Path) -> Experiment:
             points.append(DesignPoint(len(points), scenario, overrides, own))
     _unify_columns(values, parameter_names)
     return Experiment(
-        path=path,
+        source=source,
+        base_dir=base_dir,
         spec=spec,
         name=name,
         text=text,
@@ -701,12 +559,19 @@ def load_experiment(path: str | Path) -> Experiment:
     )
 
 
-def _config_data(given: str, source: Path, where: str, what: str) -> tuple[Path, dict[str, Any]]:
-    """A config file named in the experiment (relative to it), with its `extends` chain
-    resolved and merged onto the defaults, as `load_config` reads it (not yet validated)."""
+def _config_data(
+    given: str | dict[str, Any], source: str, base_dir: Path, where: str, what: str
+) -> tuple[Path | None, dict[str, Any]]:
+    """A config named in the experiment: a file (relative to `base_dir`, its `extends` chain
+    resolved) or config data; merged onto the defaults as `load_config` does, not yet
+    validated."""
+    if isinstance(given, dict):
+        if "extends" in given:
+            raise ConfigError(f"{what}: 'extends' needs a config file", source, where)
+        return None, deep_merge(DEFAULT_DATA, json.loads(json.dumps(given, default=str)))
     config_path = Path(given)
     if not config_path.is_absolute():
-        config_path = source.parent / config_path
+        config_path = base_dir / config_path
     try:
         found = config_path.is_file()
     except (OSError, ValueError):
@@ -722,7 +587,7 @@ def _config_data(given: str, source: Path, where: str, what: str) -> tuple[Path,
 
 
 def _scenario_configs(
-    spec: ExperimentSpec, source: Path, name: str
+    spec: ExperimentSpec, source: str, base_dir: Path, name: str
 ) -> tuple[dict[str, Path], dict[str, dict[str, Any]]]:
     """The own config of each scenario that gives `config`: its file and its data (the
     experiment's `steps` if set, else the file's; then base.overrides), validated."""
@@ -733,18 +598,20 @@ def _scenario_configs(
             continue
         where = f"scenarios.{scenario}.config"
         given = entry["config"]
-        if not isinstance(given, str) or not given.strip():
+        if not (isinstance(given, str) and given.strip()) and not isinstance(given, dict):
             raise ConfigError(
-                "expected the path of a config file (relative to the experiment file), got "
-                f"{json.dumps(given, default=str)}",
+                "expected the path of a config file (relative to the experiment file) or "
+                f"config data, got {json.dumps(given, default=str)}",
                 source,
                 where,
             )
-        files[scenario], data = _config_data(given, source, where, "scenario config")
+        config_path, data = _config_data(given, source, base_dir, where, "scenario config")
+        if config_path is not None:
+            files[scenario] = config_path
         if spec.steps is not None:
             data["steps"] = spec.steps
         data["name"] = name
-        _check_overrides(data, {}, source, f"{where} ({files[scenario]})")
+        _check_overrides(data, {}, source, f"{where} ({config_path or 'data'})")
         bases[scenario] = _check_overrides(
             data, spec.base.overrides, source, f"base.overrides (on {where})"
         ).to_dict()
@@ -756,7 +623,7 @@ RESERVED: frozenset[str] = frozenset({"seed", "name"})
 name is the experiment's."""
 
 
-def _check_reserved(spec: ExperimentSpec, source: Path) -> None:
+def _check_reserved(spec: ExperimentSpec, source: str | Path) -> None:
     """Refuse varying `seed` or `name` (they would also clash with run-table columns)."""
     zipped = spec.vary.get("zip")
     groups = zipped if isinstance(zipped, list) else [zipped] if isinstance(zipped, dict) else []
@@ -784,7 +651,7 @@ def _check_reserved(spec: ExperimentSpec, source: Path) -> None:
 def _build_point(
     base: dict[str, Any],
     overrides: dict[str, Any],
-    source: Path,
+    source: str | Path,
     spec: ExperimentSpec,
     index: int,
     scenario: str,

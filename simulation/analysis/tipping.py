@@ -9,15 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.random import SeedSequence
 
-from simulation.config import ConfigError, SimulationConfig, load_config
-from simulation.model import rate_columns
+from simulation.config.loading import load_config
+from simulation.config.schema import SimulationConfig
+from simulation.errors import ArgumentError
+from simulation.experiments.backends import default_workers, local_backend
+from simulation.experiments.files import (
+    MANIFEST,
+    new_manifest,
+    prepare_folder,
+    write_atomic,
+    write_json,
+)
+from simulation.experiments.runner import STATISTICS, run_model
+from simulation.vocabulary import share_columns
 
-STATISTICS = ("final", "peak", "mean")
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -56,6 +69,14 @@ class TippingResult:
     uncertain_range: tuple[float, float] | None
     probes: list[Probe] = field(default_factory=list)
 
+    def probes_table(self) -> pd.DataFrame:
+        """One row per probe: lever value, mean and 95% CI of the rate."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [{k: v for k, v in p.items() if k != "outcomes"} for p in self.to_dict()["probes"]]
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, probes sorted by lever value."""
         return {
@@ -83,71 +104,116 @@ class TippingResult:
 
 def replicate_outcome(task: tuple[dict[str, Any], int, str, str]) -> float:
     """One replication: run the config with a seed and reduce the metric (runs in a worker)."""
-    from simulation.runner import simulate
-
     config_data, seed, metric, statistic = task
-    series = simulate(SimulationConfig.model_validate(config_data), seed=seed).series[metric]
-    after_start = series.iloc[1:] if len(series) > 1 else series
-    if statistic == "final":
-        return float(series.iloc[-1])
-    if statistic == "peak":
-        return float(after_start.max())
-    return float(after_start.mean())
+    outcome = run_model(SimulationConfig.model_validate(config_data), seed)
+    return outcome.reduce(metric)[statistic]
 
 
 def check_request(
-    config_path: str,
-    lever: str,
-    low: float,
-    high: float,
-    metric: str,
-    statistic: str,
-    overrides: list[str],
+    base: SimulationConfig, lever: str, low: float, high: float, metric: str, statistic: str
 ) -> None:
-    """Fail early, with a ConfigError, on a lever, range or metric that cannot work."""
-    if metric not in rate_columns():
-        raise ConfigError(
-            f"unknown metric '{metric}'; expected one of: {', '.join(rate_columns())}", "--metric"
+    """Fail early, with a clear error, on a lever, range or metric that cannot work."""
+    if metric not in share_columns():
+        raise ArgumentError(
+            f"unknown metric '{metric}'; expected one of: {', '.join(share_columns())}", "metric"
         )
     if statistic not in STATISTICS:
-        raise ConfigError(f"expected one of {', '.join(STATISTICS)}", "--statistic")
+        raise ArgumentError(f"expected one of {', '.join(STATISTICS)}", "statistic")
     if not low < high:
-        raise ConfigError(f"--low ({low}) must be below --high ({high})", "--low/--high")
+        raise ArgumentError(f"must be below high ({high}), got {low}", "low")
     for value in (low, high):
-        load_config(config_path, [*overrides, f"{lever}={value}"])
+        _probe_config(base, lever, value)
+
+
+def _probe_config(base: SimulationConfig, lever: str, value: float) -> SimulationConfig:
+    """The base config with the lever set to `value`."""
+    return load_config(base.to_dict(), {lever: value})
 
 
 def find_tipping_point(
-    config_path: str,
+    config: SimulationConfig | str | Path | dict[str, Any],
     lever: str,
     low: float,
     high: float,
-    metric: str,
-    level: float,
+    metric: str = "refuse",
+    level: float = 0.5,
     *,
     statistic: str = "final",
     replications: int = 10,
     iterations: int = 8,
     seed: int = 0,
-    overrides: list[str] | None = None,
+    overrides: list[str] | dict[str, Any] | None = None,
+    workers: int | None = 1,
+    out: str | Path | None = None,
     evaluate_many: Callable[[list[tuple[dict[str, Any], int, str, str]]], list[float]]
     | None = None,
 ) -> TippingResult:
     """Bisect `lever` in [low, high] for where the mean `metric` crosses `level`.
 
-    `evaluate_many` maps replicate_outcome over tasks (a process pool's map, say); by default
-    the tasks run in this process.
+    Every probe runs `replications` runs with the same seeds (common random numbers). Runs
+    go to `workers` local processes (1: in this process), or through `evaluate_many` (a
+    map over tasks, e.g. a process pool's). With `out` the result is written there
+    (tipping.json, probes.csv, tipping.png).
     """
-    overrides = list(overrides or [])
-    check_request(config_path, lever, low, high, metric, statistic, overrides)
-    evaluate_many = evaluate_many or (lambda tasks: [replicate_outcome(t) for t in tasks])
+    if replications < 1:
+        raise ArgumentError(f"must be at least 1, got {replications}", "replications")
+    if iterations < 0:
+        raise ArgumentError(f"must be at least 0, got {iterations}", "iterations")
+    if workers is not None and workers < 1:
+        raise ArgumentError(f"must be at least 1, got {workers}", "workers")
+    if isinstance(config, SimulationConfig):
+        base = load_config(config.to_dict(), overrides)
+    else:
+        base = load_config(config, overrides)
+    check_request(base, lever, low, high, metric, statistic)
+    folder = prepare_folder(out) if out is not None else None
+    executor = None
+    if evaluate_many is None:
+        backend = local_backend(min(workers or default_workers(), replications))
+        executor = backend.make()
+        evaluate_many = lambda tasks: list(executor.map(replicate_outcome, tasks))  # noqa: E731
+    try:
+        result = _bisect(
+            base,
+            lever,
+            low,
+            high,
+            metric,
+            level,
+            statistic,
+            replications,
+            iterations,
+            seed,
+            evaluate_many,
+        )
+    finally:
+        if executor is not None:
+            executor.shutdown()
+    if folder is not None:
+        write_tipping(result, folder)
+    return result
+
+
+def _bisect(
+    base: SimulationConfig,
+    lever: str,
+    low: float,
+    high: float,
+    metric: str,
+    level: float,
+    statistic: str,
+    replications: int,
+    iterations: int,
+    seed: int,
+    evaluate_many: Callable[[list[tuple[dict[str, Any], int, str, str]]], list[float]],
+) -> TippingResult:
+    """The bisection itself, probing through `evaluate_many`."""
     seeds = [int(child.generate_state(1)[0]) for child in SeedSequence(seed).spawn(replications)]
     probes: dict[float, Probe] = {}
 
     def probe(value: float) -> Probe:
         if value not in probes:
-            config = load_config(config_path, [*overrides, f"{lever}={value}"])
-            data = config.to_dict()
+            data = _probe_config(base, lever, value).to_dict()
             outcomes = evaluate_many([(data, s, metric, statistic) for s in seeds])
             probes[value] = Probe(value, [float(x) for x in outcomes])
         return probes[value]
@@ -174,6 +240,16 @@ def find_tipping_point(
     result.uncertain_range = (float(min(covering)), float(max(covering)))
     result.probes = list(probes.values())
     return result
+
+
+def write_tipping(result: TippingResult, folder: Path) -> None:
+    """The tipping folder's files (this module is their only writer)."""
+    data = result.to_dict()
+    write_json(folder / MANIFEST, new_manifest("tipping", lever=result.lever, metric=result.metric))
+    write_json(folder / "tipping.json", data)
+    probes = result.probes_table()
+    write_atomic(folder / "probes.csv", lambda tmp: probes.to_csv(tmp, index=False))
+    write_atomic(folder / "tipping.png", lambda tmp: plot_tipping(result, tmp))
 
 
 def plot_tipping(result: TippingResult, path: Any) -> None:

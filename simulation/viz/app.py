@@ -1,9 +1,10 @@
 """Browser view (Mesa SolaraViz): officers by unit, coloured by choice, and the rates over time.
 
-Start it with ``reluctant-army viz [configs/X.yaml]`` or ``solara run simulation/app.py``.
-The scenario given on the command line reaches this module through the environment
-variable ``RELUCTANT_ARMY_VIZ_CONFIG`` (Solara imports the app file itself, so there is
-no other channel).
+Start it with ``reluctant-army viz [configs/X.yaml]`` or ``solara run simulation/viz/app.py``.
+The scenario given on the command line, and the folder of configs the page lists, reach
+this module through environment variables (Solara imports the app file itself, so there
+is no other channel); without them the page lists ``./configs`` and starts with its
+``baseline.yaml``, or with the built-in defaults.
 
 Every browser session builds its own model inside :func:`Page`: Mesa's usual pattern of a
 module-level model would let one tab step another tab's model.
@@ -31,18 +32,19 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from simulation.agents import Officer
-from simulation.cli_viz import CONFIG_ENV
-from simulation.config import (
+from simulation.cli.viz import CONFIG_ENV, SCENARIOS_ENV
+from simulation.config.loading import load_config
+from simulation.config.schema import SimulationConfig, schedule_value
+from simulation.errors import ConfigError
+from simulation.model.agents import Officer
+from simulation.model.model import ArmyModel
+from simulation.vocabulary import (
+    CHOICE_COLOURS,
     CHOICES,
+    GROUP_MARKERS,
     GROUPS,
     WAR_ORDER_LEVELS,
-    ConfigError,
-    SimulationConfig,
-    load_config,
-    schedule_value,
 )
-from simulation.model import ArmyModel
 
 with warnings.catch_warnings():
     # Mesa 3.3.1's own ComponentsView breaks a Solara hook rule harmlessly; the warning
@@ -53,14 +55,15 @@ with warnings.catch_warnings():
     from mesa.visualization.solara_viz import SpaceRendererComponent
     from mesa.visualization.utils import update_counter
 
-REPO = Path(__file__).resolve().parent.parent
-CONFIG_DIR = REPO / "configs"
-DEFAULT_SCENARIO = "configs/baseline.yaml"
+CONFIG_DIR = Path(os.environ.get(SCENARIOS_ENV) or Path.cwd() / "configs").resolve()
+"""The folder whose configs (and scenarios/ subfolder) the page lists."""
+ROOT = CONFIG_DIR.parent
+"""Scenario paths are shown relative to this folder (e.g. configs/baseline.yaml)."""
+BUILT_IN = "built-in defaults"
+"""The scenario entry that stands for the schema's defaults (no file)."""
 MAX_VIEW_OFFICERS = 10_000
 """Above this the drawing gets slow (seconds per step); the view caps scenarios to it."""
 
-CHOICE_COLORS: dict[str, str] = {"comply": "#4C72B0", "evade": "#E8A33D", "refuse": "#C0392B"}
-GROUP_MARKERS: dict[str, str] = {"complicit": "s", "passive": "o", "dissenting": "^"}
 UNIT_COLORS: dict[str, str] = {"regular": "#F2F2F2", "special_operations": "#DCE7F3"}
 COMMANDER_EDGE = "#111111"
 
@@ -91,7 +94,7 @@ CONTROL_LABELS: dict[str, str] = {
 
 
 def scenario_files(config_dir: Path = CONFIG_DIR) -> list[str]:
-    """YAML files of configs/ and configs/scenarios/, as paths relative to the repository."""
+    """YAML files of the configs folder and its scenarios/, as the list shows them."""
     found: list[Path] = []
     for folder in (config_dir, config_dir / "scenarios"):
         found += sorted(p for p in folder.glob("*.y*ml") if p.is_file())
@@ -99,29 +102,36 @@ def scenario_files(config_dir: Path = CONFIG_DIR) -> list[str]:
 
 
 def display_path(path: str | Path) -> str:
-    """A scenario path as the list shows it: relative to the repository when inside it."""
+    """A scenario path as the list shows it: relative to the configs' parent when inside it."""
     resolved = Path(path).resolve()
     try:
-        return resolved.relative_to(REPO).as_posix()
+        return resolved.relative_to(ROOT).as_posix()
     except ValueError:
         return str(resolved)
 
 
-def resolve_scenario(scenario: str) -> Path:
-    """The file behind a scenario entry (relative entries are relative to the repository)."""
+def resolve_scenario(scenario: str) -> Path | None:
+    """The file behind a scenario entry (relative to the configs' parent); None for the
+    built-in defaults."""
+    if scenario == BUILT_IN:
+        return None
     path = Path(scenario)
-    return path if path.is_absolute() else REPO / path
+    return path if path.is_absolute() else ROOT / path
 
 
 def launch_scenario() -> str:
-    """The scenario the page starts with: the command line's file, else the baseline."""
+    """The scenario the page starts with: the command line's file, else the configs'
+    baseline.yaml, else the built-in defaults."""
     given = os.environ.get(CONFIG_ENV)
-    return display_path(given) if given else DEFAULT_SCENARIO
+    if given:
+        return display_path(given)
+    baseline = CONFIG_DIR / "baseline.yaml"
+    return display_path(baseline) if baseline.is_file() else BUILT_IN
 
 
 def scenario_choices(launch: str) -> list[str]:
     """Scenario list for the Select: files in configs/, plus the launch file if elsewhere."""
-    choices = scenario_files()
+    choices = [*scenario_files(), BUILT_IN]
     return choices if launch in choices else [launch, *choices]
 
 
@@ -303,7 +313,13 @@ class VizArmyModel(ArmyModel):
         config, self.applied_controls, self.messages = viz_config(
             self.scenario_file, controls, LAUNCH_CONTROLS
         )
-        super().__init__(config)
+        super().__init__(config, seed=config.seed)
+
+    def step(self) -> None:
+        """One step; the view's Play stops at the scenario's last step."""
+        super().step()
+        if self.steps >= self.config.steps:
+            self.running = False
 
 
 def model_params() -> dict[str, Any]:
@@ -354,7 +370,7 @@ def make_portrayal(size: float) -> Callable[[Officer], AgentPortrayalStyle]:
         index = officer.index
         commander = bool(model.is_commander[index])
         return AgentPortrayalStyle(
-            color=CHOICE_COLORS[CHOICES[model.choice[index]]],
+            color=CHOICE_COLOURS[CHOICES[model.choice[index]]],
             marker=GROUP_MARKERS[GROUPS[model.group[index]]],
             size=commander_size if commander else size,
             zorder=3 if commander else 2,
@@ -478,7 +494,7 @@ SYMBOL_STYLE = "margin-left:10px;color:#555;font-size:16px"
 
 def officer_legend_html() -> str:
     """Legend of the officer drawing: choice colours, group markers, commanders, unit types."""
-    parts = [f"{_swatch(colour)}{choice}" for choice, colour in CHOICE_COLORS.items()]
+    parts = [f"{_swatch(colour)}{choice}" for choice, colour in CHOICE_COLOURS.items()]
     parts += [
         f"<span style='{SYMBOL_STYLE}'>{GROUP_SYMBOLS[group]}</span> {group}"
         for group in GROUP_MARKERS
@@ -508,7 +524,7 @@ class RatesFigure:
         self.axes = axes
         self.lines: dict[str, Line2D] = {}
         for ax, (title, prefix) in zip(axes.ravel(), self.PANELS, strict=True):
-            for choice, color in CHOICE_COLORS.items():
+            for choice, color in CHOICE_COLOURS.items():
                 (self.lines[f"{prefix}{choice}"],) = ax.plot([], [], color=color, label=choice)
             ax.set_title(title, fontsize=10)
             ax.set_ylim(-2, 102)

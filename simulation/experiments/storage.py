@@ -26,8 +26,6 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +33,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from simulation.config import ConfigError, one_line
-from simulation.experiments import Experiment
-from simulation.results import prepare_folder, write_atomic, write_json, write_text
+from simulation.errors import ResultsError, one_line
+from simulation.experiments.design import Experiment
+from simulation.experiments.files import (
+    MANIFEST,
+    new_manifest,
+    prepare_folder,
+    read_manifest,
+    write_atomic,
+    write_json,
+    write_text,
+)
 
-MANIFEST = "manifest.json"
 PARTS = "parts"
 TIMING_COLUMNS: tuple[str, ...] = ("seconds", "worker")
 OWNED_FILES: tuple[str, ...] = (
@@ -52,20 +57,8 @@ OWNED_FILES: tuple[str, ...] = (
     "series.parquet",
     "timings.parquet",
     "summary.csv",
-    "sensitivity.csv",
 )
 OWNED_FOLDERS: tuple[str, ...] = (PARTS, "figures")
-
-
-def versions() -> dict[str, str]:
-    """Versions of the packages a result depends on."""
-    found = {}
-    for package in ("reluctant-army", "mesa", "numpy", "pandas", "pyarrow", "scipy", "SALib"):
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = "unknown"
-    return found
 
 
 def outcome_columns(metrics: list[str]) -> list[str]:
@@ -126,17 +119,10 @@ class ResultsFolder:
 
     @classmethod
     def read(cls, path: str | Path) -> ResultsFolder:
-        """Open an existing results folder (for `summarize`)."""
-        path = Path(path)
-        manifest_path = path / MANIFEST
-        if not path.is_dir():
-            raise ConfigError("results folder not found", path)
-        if not manifest_path.exists():
-            raise ConfigError(f"not a sweep results folder (no {MANIFEST})", path)
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
-            raise ConfigError(f"cannot read {MANIFEST} ({error})", path) from None
+        """Open an existing sweep folder (to summarise or resume it)."""
+        manifest = read_manifest(path)
+        if manifest["kind"] != "sweep":
+            raise ResultsError(f"holds a {manifest['kind']}, not a sweep", path)
         return cls(path, manifest)
 
     @classmethod
@@ -158,41 +144,38 @@ class ResultsFolder:
         existing = path.is_dir() and any(path.iterdir())
         if resume:
             if not existing:
-                raise ConfigError(
-                    "nothing to resume: the results folder is empty", path, "--resume"
-                )
+                raise ResultsError("nothing to resume: the results folder is empty", path)
             folder = cls.read(path)
             started = folder.manifest.get("experiment_name")
             if folder.manifest.get("fingerprint") != experiment.fingerprint:
-                raise ConfigError(
-                    f"experiment '{experiment.name}' ({experiment.path}) or its base or "
+                raise ResultsError(
+                    f"experiment '{experiment.name}' ({experiment.source}) or its base or "
                     "scenario config files changed since this folder was started (for "
-                    f"'{started}'); resume with the unchanged files, or start again with --out "
-                    "NEW_FOLDER or --overwrite",
+                    f"'{started}'); resume with the unchanged files, or start again in a new "
+                    "folder or over this one",
                     path,
-                    "--resume",
+                    remedies=("out", "overwrite"),
                 )
             return folder
         if existing and not overwrite:
             manifest = path / MANIFEST
+            remedies: tuple[str, ...] = ("out", "overwrite")
             if manifest.exists():
                 try:
                     held = json.loads(manifest.read_text(encoding="utf-8"))
                 except (OSError, json.JSONDecodeError):
                     held = {}
                 if held.get("fingerprint") == experiment.fingerprint:
-                    reason = (
-                        "already holds this experiment; add --resume to complete it, or "
-                        "--overwrite to run it again"
-                    )
+                    reason = "already holds this experiment: resume it, or run it again over it"
+                    remedies = ("resume", "overwrite")
                 else:
                     reason = (
-                        f"holds results of another experiment ('{held.get('experiment_name')}'); "
-                        "choose another --out, or --overwrite to replace them"
+                        f"holds results of another experiment ('{held.get('experiment_name')}'): "
+                        "choose another folder, or replace them"
                     )
             else:
-                reason = "is not empty; choose another --out, or --overwrite to write into it"
-            raise ConfigError(f"results folder {reason}", path, "--out")
+                reason = "is not empty: choose another folder, or write into it anyway"
+            raise ResultsError(f"the results folder {reason}", path, remedies=remedies)
         prepare_folder(path)
         if overwrite:
             cls._clear(path)
@@ -218,31 +201,30 @@ class ResultsFolder:
         types = {name: str(_parameter_type(cells)) for name, cells in columns.items()}
         types = {name: {"double": "float64", "bool": "bool"}.get(t, t) for name, t in types.items()}
         spec = experiment.spec
-        return {
-            "experiment_name": experiment.name,
-            "description": spec.description,
-            "experiment_file": str(experiment.path),
-            "fingerprint": experiment.fingerprint,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "versions": versions(),
-            "n_runs": experiment.n_runs,
-            "n_points": len(experiment.points),
-            "replications": experiment.replications,
-            "batch_size": batch_size,
-            "root_seed": spec.seed,
-            "steps": experiment.steps_label,
-            "design": spec.design.kind,
-            "axes": experiment.axes,
-            "scenarios": list(dict.fromkeys(point.scenario for point in experiment.points)),
-            "parameters": experiment.parameters,
-            "parameter_types": types,
-            "derived": list(spec.expressions),
-            "sampled": [{"name": b.name, "low": b.low, "high": b.high} for b in experiment.sampled],
-            "second_order": spec.design.second_order,
-            "metrics": experiment.metrics,
-            "record_every": experiment.record_every,
-            "status": "running",
-        }
+        return new_manifest(
+            "sweep",
+            experiment_name=experiment.name,
+            description=spec.description,
+            experiment_file=experiment.source,
+            fingerprint=experiment.fingerprint,
+            n_runs=experiment.n_runs,
+            n_points=len(experiment.points),
+            replications=experiment.replications,
+            batch_size=batch_size,
+            root_seed=spec.seed,
+            steps=experiment.steps_label,
+            design=spec.design.kind,
+            axes=experiment.axes,
+            scenarios=list(dict.fromkeys(point.scenario for point in experiment.points)),
+            parameters=experiment.parameters,
+            parameter_types=types,
+            derived=list(spec.expressions),
+            sampled=[{"name": b.name, "low": b.low, "high": b.high} for b in experiment.sampled],
+            second_order=spec.design.second_order,
+            metrics=experiment.metrics,
+            record_every=experiment.record_every,
+            status="running",
+        )
 
     def _write_start(self, experiment: Experiment) -> None:
         """Record the experiment, its base config and its design before any run."""

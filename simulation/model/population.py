@@ -13,18 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from simulation.config import GROUPS, RANKS, AttitudeDistribution, PopulationConfig
-
-ATTITUDES: tuple[str, ...] = (
-    "regime_alignment",
-    "russia_alignment",
-    "war_aversion",
-    "risk_aversion",
-    "benefit_value",
-    "exit_cost",
-    "culpability",
-    "threshold",
-)
+from simulation.config.schema import AttitudeDistribution, PopulationConfig
+from simulation.vocabulary import ATTITUDES, GROUPS, RANKS
 
 
 def apportion(total: int, shares: list[float]) -> np.ndarray:

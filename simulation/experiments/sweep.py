@@ -21,32 +21,38 @@ forkserver and Dask workers that were started before it was set.
 
 from __future__ import annotations
 
-import math
-import multiprocessing
+import logging
 import os
 import socket
 import sys
-import threading
+import tempfile
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simulation.config import ConfigError, SimulationConfig, apply_overrides, validate_config
-from simulation.experiments import Experiment
-from simulation.model import ArmyModel
-from simulation.storage import ResultsFolder, outcome_columns
+import pandas as pd
+
+from simulation.config.loading import apply_overrides, validate_config
+from simulation.config.schema import SimulationConfig
+from simulation.errors import ArgumentError
+from simulation.experiments.backends import (
+    Backend,
+    auto_batch_size,
+    dask_backend,
+    default_workers,
+    local_backend,
+    shutdown,
+)
+from simulation.experiments.design import Experiment
+from simulation.experiments.runner import StopRule, run_model
+from simulation.experiments.storage import ResultsFolder, outcome_columns
 
 FAULT_ENV = "RELUCTANT_ARMY_FAULT_INJECT"
-STOP_OPS: dict[str, Callable[[float, float], bool]] = {
-    ">=": lambda a, b: a >= b,
-    ">": lambda a, b: a > b,
-    "<=": lambda a, b: a <= b,
-    "<": lambda a, b: a < b,
-}
+log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------- workers
@@ -96,42 +102,25 @@ def run_one(
     started = time.perf_counter()
     _inject_fault(spec["run_index"], task.get("fault", ""))
     metrics: list[str] = task["metrics"]
-    stop = task["stop"]
-    model = ArmyModel(config, seed=spec["seed"])
-    columns = model.datacollector.model_vars
-    for _ in range(config.steps):
-        model.step()
-        if (
-            stop
-            and model.steps >= stop["after"]
-            and STOP_OPS[stop["op"]](float(columns[stop["metric"]][-1]), stop["value"])
-        ):
-            break
-    seconds = time.perf_counter() - started
+    stop = StopRule(**task["stop"]) if task["stop"] else None
+    outcome = run_model(config, spec["seed"], stop=stop)
     row = _identity(spec)
-    for metric in metrics:
-        values = columns[metric]
-        after_start = values[1:] if len(values) > 1 else values
-        row[f"final_{metric}"] = float(values[-1])
-        row[f"peak_{metric}"] = float(max(after_start))
+    reduced = {metric: outcome.reduce(metric) for metric in metrics}
+    for statistic in ("final", "peak"):
+        for metric in metrics:
+            row[f"{statistic}_{metric}"] = reduced[metric][statistic]
     row.update(
-        steps_run=int(model.steps),
+        steps_run=outcome.steps_run,
         status="ok",
         error=None,
-        seconds=seconds,
+        seconds=time.perf_counter() - started,
         worker=_worker_name(),
     )
     series = None
     every = task["record_every"]
     if every is not None:
-        last = len(columns[metrics[0]]) - 1
-        steps = [s for s in range(0, last + 1, every)]
-        if steps[-1] != last:
-            steps.append(last)
-        series = {"run_index": [spec["run_index"]] * len(steps), "step": steps}
-        for metric in metrics:
-            values = columns[metric]
-            series[metric] = [float(values[s]) for s in steps]
+        thinned = outcome.thinned(metrics, every)
+        series = {"run_index": [spec["run_index"]] * len(thinned["step"]), **thinned}
     return row, series
 
 
@@ -158,131 +147,6 @@ def run_batch(task: dict[str, Any]) -> dict[str, Any]:
             for key, values in run_series.items():
                 series[key].extend(values)
     return {"rows": rows, "series": series}
-
-
-# ---------------------------------------------------------------------------- executors
-
-
-def default_workers() -> int:
-    """Cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
-def process_context() -> multiprocessing.context.BaseContext:
-    """An explicit start method: `import mesa` forces "spawn" globally; forkserver is
-    faster to start workers and, unlike fork, safe with the parent's threads."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["simulation.sweep"])
-    return context
-
-
-class InProcessExecutor(Executor):
-    """Runs each task when submitted, in this process: debuggable, nothing is pickled."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as error:  # noqa: BLE001 - handed to the caller via the future
-            if isinstance(error, KeyboardInterrupt | SystemExit):
-                raise
-            future.set_exception(error)
-        return future
-
-
-@dataclass
-class Backend:
-    """Where tasks run: a factory of executors, how many run at once, and cleanup."""
-
-    name: str
-    slots: int
-    make: Callable[[], Executor]
-    make_isolated: Callable[[], Executor]
-    close: Callable[[], None] = lambda: None
-    recreate_on_break: bool = True
-
-
-def _exit_with(sweep_pid: int) -> None:
-    """Worker initializer: end this worker soon after the sweep's process is gone (killed
-    alone, e.g. by the out-of-memory killer); an orphaned worker would wait forever."""
-
-    def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            try:
-                os.kill(sweep_pid, 0)
-            except (ProcessLookupError, PermissionError):  # gone (or its pid reused)
-                os._exit(0)
-
-    threading.Thread(target=watch, name="exit-with-sweep", daemon=True).start()
-
-
-def _pool(workers: int, context: multiprocessing.context.BaseContext) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_exit_with, initargs=(os.getpid(),)
-    )
-
-
-def local_backend(workers: int) -> Backend:
-    """In-process for one worker, else a process pool with an explicit start method."""
-    if workers <= 1:
-        return Backend("in-process", 1, InProcessExecutor, InProcessExecutor)
-    context = process_context()
-    return Backend(
-        f"{workers} local processes",
-        workers,
-        lambda: _pool(workers, context),
-        lambda: _pool(1, context),
-    )
-
-
-def dask_backend(address: str | None, scheduler_file: str | None) -> Backend:
-    """A Dask distributed cluster, through its concurrent.futures executor."""
-    try:
-        from distributed import Client
-    except ImportError:
-        raise ConfigError("Dask distributed is not installed", "--scheduler") from None
-    key = "--scheduler-file" if scheduler_file else "--scheduler"
-    if scheduler_file and not Path(scheduler_file).is_file():
-        raise ConfigError(
-            "scheduler file not found (is the scheduler running?)", scheduler_file, key
-        )
-    try:
-        client = (
-            Client(scheduler_file=scheduler_file, timeout="10s")
-            if scheduler_file
-            else Client(address, timeout="10s")
-        )
-    except (OSError, TimeoutError, ValueError) as error:
-        raise ConfigError(f"cannot connect to the Dask scheduler ({error})", key) from None
-    slots = max(1, sum(client.nthreads().values()))
-    return Backend(
-        f"Dask at {client.scheduler.address} ({slots} threads)",
-        slots,
-        lambda: client.get_executor(pure=False),
-        lambda: client.get_executor(pure=False),
-        client.close,
-        recreate_on_break=False,
-    )
-
-
-def auto_batch_size(n_runs: int, slots: int) -> int:
-    """Runs per task: about ten tasks per worker, at most 25 runs each, to keep per-task
-    overhead small for short runs and progress (and crash losses) fine-grained."""
-    return max(1, min(25, math.ceil(n_runs / (max(slots, 1) * 10))))
-
-
-def _shutdown(executor: Executor) -> None:
-    """Stop an executor without waiting for (or starting) its queued tasks."""
-    try:
-        executor.shutdown(wait=False, cancel_futures=True)
-    except TypeError:  # Dask's executor has no cancel_futures
-        executor.shutdown(wait=False)
 
 
 # ---------------------------------------------------------------------------- the sweep
@@ -401,7 +265,7 @@ def run_sweep(
                 for runs in inflight.values():
                     suspects += runs
                 inflight.clear()
-                _shutdown(executor)
+                shutdown(executor)
                 executor = backend.make()
         if suspects:
             report.retried = len(suspects)
@@ -422,14 +286,167 @@ def run_sweep(
                         "series": None,
                     }
                     if backend.recreate_on_break:
-                        _shutdown(executor)
+                        shutdown(executor)
                         executor = backend.make_isolated()
                 record(result)
     finally:
         for future in inflight:
             future.cancel()
-        _shutdown(executor)
+        shutdown(executor)
         bar.close()
         backend.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+# ---------------------------------------------------------------------------- the API
+
+
+@dataclass
+class SweepResult:
+    """A finished (or partly finished) sweep: one row per run, the summary per design point,
+    and the folder that holds it (None when it ran without one)."""
+
+    experiment: Experiment
+    runs: pd.DataFrame
+    summary: pd.DataFrame
+    folder: Path | None
+    manifest: dict[str, Any]
+    report: SweepReport
+    figures: list[Path] = field(default_factory=list)
+    complete: bool = True
+
+
+def run_experiment(
+    experiment: Experiment | str | Path | dict[str, Any],
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    scheduler_file: str | Path | None = None,
+    out: str | Path | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    batch_size: int | None = None,
+    progress: bool = True,
+) -> SweepResult:
+    """Run every design point x replication of an experiment and summarise the results.
+
+    `experiment` is an :class:`Experiment`, an experiment file, or experiment data (see
+    :meth:`Experiment.from_dict`). Runs go to `workers` local processes (default: every
+    core; 1 runs in this process), or to the Dask cluster at `scheduler` (an address) or
+    described by `scheduler_file`. With `out`, results are written there as runs finish: an
+    interrupted sweep keeps every finished run and `resume=True` completes it. Without `out`
+    the sweep runs in a temporary folder and only the returned tables remain.
+
+    Every run's seed derives from the experiment's root seed and the run's index, so the
+    numbers are the same whatever the backend, the number of workers or a resume.
+    """
+    if not isinstance(experiment, Experiment):
+        from simulation.experiments.design import load_experiment
+
+        experiment = (
+            Experiment.from_dict(experiment)
+            if isinstance(experiment, dict)
+            else load_experiment(experiment)
+        )
+    if workers is not None and workers < 1:
+        raise ArgumentError(f"must be at least 1, got {workers}", "workers")
+    if batch_size is not None and batch_size < 1:
+        raise ArgumentError(f"must be at least 1, got {batch_size}", "batch_size")
+    if workers is not None and (scheduler or scheduler_file):
+        raise ArgumentError("is for local runs; a Dask cluster uses its own workers", "workers")
+    if scheduler and scheduler_file:
+        raise ArgumentError("give a scheduler address or a scheduler file, not both", "scheduler")
+    if resume and overwrite:
+        raise ArgumentError("give either resume or overwrite, not both", "resume")
+    if resume and out is None:
+        raise ArgumentError("resuming needs the results folder (out)", "resume")
+    if out is None:
+        with tempfile.TemporaryDirectory(prefix="reluctant-army-") as scratch:
+            result = _run_into(
+                experiment,
+                Path(scratch),
+                workers,
+                scheduler,
+                scheduler_file,
+                False,
+                False,
+                batch_size,
+                progress,
+                figures=False,
+            )
+        result.folder = None
+        return result
+    return _run_into(
+        experiment,
+        Path(out),
+        workers,
+        scheduler,
+        scheduler_file,
+        resume,
+        overwrite,
+        batch_size,
+        progress,
+        figures=True,
+    )
+
+
+def _run_into(
+    experiment: Experiment,
+    out: Path,
+    workers: int | None,
+    scheduler: str | None,
+    scheduler_file: str | Path | None,
+    resume: bool,
+    overwrite: bool,
+    batch_size: int | None,
+    progress: bool,
+    *,
+    figures: bool,
+) -> SweepResult:
+    """Open (or resume) the results folder, run what is not yet recorded, summarise."""
+    from simulation.experiments.summary import summarize_folder
+
+    if scheduler or scheduler_file:
+        backend = dask_backend(scheduler, str(scheduler_file) if scheduler_file else None)
+    else:
+        backend = local_backend(workers or default_workers())
+    try:
+        size = batch_size or experiment.spec.batch_size
+        size = size or auto_batch_size(experiment.n_runs, backend.slots)
+        folder = ResultsFolder.open(
+            out, experiment, batch_size=size, resume=resume, overwrite=overwrite
+        )
+    except BaseException:
+        backend.close()
+        raise
+    log.info(
+        "%s: %d design point(s) x %d replication(s) = %s runs of %s steps on %s",
+        experiment.name,
+        len(experiment.points),
+        experiment.replications,
+        f"{experiment.n_runs:,}",
+        experiment.steps_label,
+        backend.name,
+    )
+    report = run_sweep(experiment, folder, backend, progress=progress)
+    for note in report.notes:
+        log.warning("note: %s", note)
+    if report.already_done:
+        log.info(
+            "resumed: %s runs were already recorded, %s run now",
+            f"{report.already_done:,}",
+            f"{report.ran:,}",
+        )
+    summarized = summarize_folder(folder, figures=figures)
+    runs = pd.read_parquet(folder.path / "runs.parquet")
+    return SweepResult(
+        experiment=experiment,
+        runs=runs,
+        summary=summarized["summary"],
+        folder=folder.path,
+        manifest=folder.manifest,
+        report=report,
+        figures=summarized["figures"],
+        complete=summarized["complete"],
+    )

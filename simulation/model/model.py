@@ -1,9 +1,9 @@
 """The world and its schedule: the officer corps, its units and the drivers, step by step.
 
 State is kept in numpy arrays (one entry per officer slot) and every step is computed
-for all officers at once; :class:`~simulation.agents.Officer` agents are thin views onto
+for all officers at once; :class:`~simulation.model.agents.Officer` agents are thin views onto
 these arrays so that Mesa's tools work as usual. The model never touches files or the
-command line: give it a validated :class:`~simulation.config.SimulationConfig`.
+command line: give it a validated :class:`~simulation.config.schema.SimulationConfig`.
 
 Schedule of one step (docs/ODD.md, "Process overview and scheduling"):
 
@@ -19,32 +19,26 @@ Schedule of one step (docs/ODD.md, "Process overview and scheduling"):
 
 from __future__ import annotations
 
+import difflib
+import secrets
+from collections.abc import Mapping
 from typing import Any
 
 import mesa
 import numpy as np
 
-from simulation.agents import (
-    COMPLICIT,
-    COMPLY,
-    REFUSE,
-    SENIOR,
-    Officer,
+from simulation.config.loading import load_config
+from simulation.config.schema import DRIVER_NAMES, SimulationConfig, schedule_value
+from simulation.errors import ArgumentError
+from simulation.model.agents import Officer
+from simulation.model.decision import (
     Situation,
     alignment,
     choice_utilities,
     choose,
     detection_probability,
 )
-from simulation.config import (
-    CHOICES,
-    GROUPS,
-    RANKS,
-    SimulationConfig,
-    schedule_value,
-)
-from simulation.population import (
-    ATTITUDES,
+from simulation.model.population import (
     build_structure,
     choose_commanders,
     draw_attitudes,
@@ -52,28 +46,16 @@ from simulation.population import (
     draw_ranks,
     override_thresholds,
 )
-
-DRIVER_NAMES: tuple[str, ...] = (
-    "war_order_level",
-    "detection_capacity",
-    "punishment_severity",
-    "russian_propaganda",
-    "russian_contact",
-    "isolation",
-    "incentive_level",
-    "disillusion",
-    "regime_stability",
-    "amnesty",
-    "russian_recruitment_rate",
+from simulation.vocabulary import (
+    ATTITUDES,
+    CHOICES,
+    COMPLICIT,
+    COMPLY,
+    GROUPS,
+    RANKS,
+    REFUSE,
+    SENIOR,
 )
-
-
-def rate_columns() -> list[str]:
-    """Names of the share columns: overall, by group and by rank (e.g. 'passive_evade')."""
-    columns = list(CHOICES)
-    for category in (*GROUPS, *RANKS):
-        columns += [f"{category}_{choice}" for choice in CHOICES]
-    return columns
 
 
 def monthly(rate_per_year: float) -> float:
@@ -81,17 +63,84 @@ def monthly(rate_per_year: float) -> float:
     return 1.0 - (1.0 - rate_per_year) ** (1.0 / 12.0)
 
 
+def lever_keys() -> dict[str, str]:
+    """Keyword name -> dotted config key, for every lever ``ArmyModel`` takes as a keyword.
+
+    Every leaf of the schema whose name is unique (``war_order_level``,
+    ``punishment_severity``, ``n_officers``, ``temperature``, ...), derived from the schema so
+    that a new parameter becomes a keyword at once. ``seed`` is the model's own argument.
+    """
+    from simulation.config.docs import schema_rows
+
+    keys: dict[str, list[str]] = {}
+    for row in schema_rows():
+        keys.setdefault(row["key"].rsplit(".", 1)[-1], []).append(row["key"])
+    return {name: dotted[0] for name, dotted in keys.items() if len(dotted) == 1 and name != "seed"}
+
+
+def configure(
+    config: SimulationConfig | Mapping[str, Any] | str | None,
+    overrides: Mapping[str, Any] | None,
+    levers: Mapping[str, Any],
+) -> SimulationConfig:
+    """A config from a base (config, data, file or defaults), keyword levers and overrides."""
+    keys = lever_keys()
+    for name in levers:
+        if name not in keys:
+            close = difflib.get_close_matches(name, list(keys), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ArgumentError(f"not a parameter of the model{hint}", name)
+    settings = {keys[name]: _plain(value) for name, value in levers.items()}
+    settings.update({key: _plain(value) for key, value in (overrides or {}).items()})
+    base = config.to_dict() if isinstance(config, SimulationConfig) else config
+    return load_config(base, settings)
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar (as sliders and batch_run may pass) as the Python number it holds."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def fresh_seed() -> int:
+    """A new 32-bit seed from the operating system's entropy (Mesa's behaviour for seed=None)."""
+    return secrets.randbits(32)
+
+
 class ArmyModel(mesa.Model):
     """An officer corps facing war orders, command pressure and incentives.
 
+    Built as Mesa users expect: ``ArmyModel(war_order_level=3, punishment_severity=2,
+    n_officers=1000)`` sets the common levers by keyword (any schema parameter with a
+    unique name, see :func:`lever_keys`), so ``mesa.batch_run`` and SolaraViz sliders work
+    without wrappers.
+
     Args:
-        config: validated configuration; defaults to the built-in baseline.
-        seed: random seed; overrides ``config.seed`` when given.
+        config: a validated config, config data (a mapping), a config file, or None for the
+            built-in defaults.
+        seed: the random seed. Without one the model draws a fresh seed, as Mesa does, and
+            records it in ``model.seed``; the config's own ``seed`` is used by
+            :func:`simulation.simulate`, not here.
+        overrides: further ``{dotted.key: value}`` settings (e.g. ``{"decision.temperature":
+            0.1}``), applied after the keyword levers.
+        **levers: keyword levers, e.g. ``war_order_level=3``.
+
+    Raises:
+        ConfigError: the resulting config is invalid.
+        ArgumentError: a keyword is not a lever.
     """
 
-    def __init__(self, config: SimulationConfig | None = None, *, seed: int | None = None) -> None:
-        config = config if config is not None else SimulationConfig()
-        seed = int(config.seed if seed is None else seed)
+    def __init__(
+        self,
+        config: SimulationConfig | Mapping[str, Any] | str | None = None,
+        *,
+        seed: int | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        **levers: Any,
+    ) -> None:
+        levers = {name: value for name, value in levers.items() if value is not None}
+        if levers or overrides or not isinstance(config, SimulationConfig):
+            config = configure(config, overrides, levers)
+        seed = fresh_seed() if seed is None else int(seed)
         # `rng=` rather than the deprecated `seed=` (Mesa >= 3.4); on 3.3 both seed numpy
         # and the stdlib generator identically.
         super().__init__(rng=seed)
@@ -159,15 +208,21 @@ class ArmyModel(mesa.Model):
     # ------------------------------------------------------------------ schedule
 
     def step(self) -> None:
-        """Advance one step (one month): drivers, attitudes, turnover, choices, data."""
+        """Advance one step (one month): drivers, attitudes, turnover, choices, data.
+
+        A call past the config's horizon (``steps``) changes nothing and sets ``running`` to
+        False. So a loop that steps while the model runs, as ``mesa.batch_run`` does, stops
+        with the horizon's month as the last row of its data.
+        """
+        if self.steps > self.config.steps:
+            self.running = False
+            return
         self.drivers = self._drivers_at(self.steps)
         self._drift_attitudes()
         self._turnover()
         self._decide()
         self._update_stats()
         self.datacollector.collect(self)
-        if self.steps >= self.config.steps:
-            self.running = False
 
     def _drivers_at(self, step: int) -> dict[str, float]:
         drivers = self.config.drivers

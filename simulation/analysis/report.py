@@ -13,7 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from simulation.config import CHOICES, GROUPS, ConfigError
+from simulation.errors import ResultsError
+from simulation.experiments.files import read_manifest, write_text
+from simulation.vocabulary import CHOICES, GROUPS
 
 DISCLAIMER = (
     "These results explore <em>what if</em> under stated assumptions; they are not forecasts. "
@@ -35,29 +37,17 @@ pre { background: #f6f6f6; padding: .8em; overflow-x: auto; font-size: .8em; }
 
 
 def kind_of(folder: Path) -> str:
-    """What wrote the folder: run, sweep, sensitivity, tipping or discovery."""
-    if (folder / "indices.csv").exists():
-        return "sensitivity"
-    if (folder / "tipping.json").exists():
-        return "tipping"
-    if (folder / "discovery.json").exists():
-        return "discovery"
-    if (folder / "manifest.json").exists():
-        return "sweep"
-    if (folder / "summary.json").exists():
-        return "run"
-    raise ConfigError(
-        "not a results folder (expected summary.json, manifest.json, indices.csv, "
-        "tipping.json or discovery.json)",
-        folder,
-    )
+    """What wrote the folder, as its manifest says: run, sweep, sensitivity, tipping..."""
+    return read_manifest(folder)["kind"]
 
 
 def image(path: Path, caption: str = "") -> str:
-    """An embedded PNG with its caption."""
+    """An embedded image (PNG or SVG, as a data URL: an SVG's own text cannot script the
+    page from there) with its caption."""
+    kind = "svg+xml" if path.suffix == ".svg" else "png"
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     title = f"<p><em>{html.escape(caption)}</em></p>" if caption else ""
-    return f'{title}<img alt="{html.escape(path.name)}" src="data:image/png;base64,{data}">'
+    return f'{title}<img alt="{html.escape(path.name)}" src="data:image/{kind};base64,{data}">'
 
 
 def table(frame: pd.DataFrame, digits: int = 3) -> str:
@@ -90,8 +80,8 @@ def run_section(folder: Path) -> str:
         "<h2>Shares of officers</h2>",
         table(pd.DataFrame(rows)),
     ]
-    if (folder / "rates.png").exists():
-        parts.append(image(folder / "rates.png", "Shares over time, overall and by group"))
+    if (folder / "rates.svg").exists():
+        parts.append(image(folder / "rates.svg", "Shares over time, overall and by group"))
     if (folder / "config.resolved.yaml").exists():
         parts += [
             "<h2>Configuration (fully resolved)</h2>",
@@ -135,7 +125,7 @@ def sweep_section(folder: Path) -> str:
     """A sweep: design, counts, the summary table with CIs, and every figure."""
     manifest = json.loads((folder / "manifest.json").read_text())
     parts = [
-        f"<p>{manifest.get('description', '')}</p>",
+        f"<p>{html.escape(str(manifest.get('description', '')))}</p>",
         f"<p>Design <b>{manifest.get('design')}</b>: {manifest.get('n_points')} design point(s) x "
         f"{manifest.get('replications')} replication(s) = {manifest.get('n_runs')} runs of "
         f"{manifest.get('steps')} steps; root seed {manifest.get('root_seed')}; status "
@@ -230,11 +220,21 @@ SECTIONS = {
 }
 
 
-def build_report(folder: str | Path) -> str:
+def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
+    """Write a self-contained HTML report of a results folder (default
+    `folder/report.html`) and return its path."""
+    document = render_report(folder)
+    path = Path(out) if out is not None else Path(folder) / "report.html"
+    if not path.parent.is_dir():
+        raise ResultsError("the report's folder does not exist", path.parent)
+    return write_text(path, document)
+
+
+def render_report(folder: str | Path) -> str:
     """The whole HTML document for a results folder."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise ConfigError("results folder not found", folder)
+        raise ResultsError("results folder not found", folder)
     kind = kind_of(folder)
     body = SECTIONS[kind](folder)
     if kind == "sweep" and (folder / "discovery" / "discovery.json").exists():

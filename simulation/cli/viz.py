@@ -1,9 +1,10 @@
 """`reluctant-army viz [config]`: the browser view (Mesa SolaraViz), served by Solara.
 
-Solara imports ``simulation/app.py`` itself, so the scenario reaches the app through the
-environment variable :data:`simulation.app.CONFIG_ENV`. The server is started with
-telemetry and the version check off: the view must work with no internet, and a
-simulation of an army's officers has no business phoning home.
+Solara imports ``simulation/viz/app.py`` itself, so the scenario and the folder of
+scenarios reach the app through environment variables (:data:`CONFIG_ENV`,
+:data:`SCENARIOS_ENV`). The server is started with telemetry and the version check off:
+the view must work with no internet, and a simulation of an army's officers has no
+business phoning home.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from simulation.cli import EXIT_USER_ERROR, EXTENSIONS, command
-from simulation.config import load_config
-
-APP = Path(__file__).resolve().parent / "app.py"
+APP = Path(__file__).resolve().parent.parent / "viz" / "app.py"
 CONFIG_ENV = "RELUCTANT_ARMY_VIZ_CONFIG"
-"""Environment variable naming the scenario the page starts with (read by simulation.app)."""
+"""Environment variable naming the scenario the page starts with (read by the app)."""
+SCENARIOS_ENV = "RELUCTANT_ARMY_VIZ_SCENARIOS"
+"""Environment variable naming the folder whose configs the page lists (read by the app)."""
+EXIT_USER_ERROR = 2
 
 QUIET_ENV: dict[str, str] = {
     "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
@@ -28,20 +29,31 @@ QUIET_ENV: dict[str, str] = {
 """Solara settings for an offline, private server."""
 
 
-def add_viz_parser(sub: argparse._SubParsersAction) -> None:
+def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFormatter]) -> None:
     """Add the `viz` subcommand."""
-    viz = sub.add_parser("viz", help="open the browser view (Mesa SolaraViz)")
+    viz = sub.add_parser(
+        "viz",
+        help="open the browser view (Mesa SolaraViz)",
+        description="Serve the browser view: watch and steer one run at a time.",
+        formatter_class=formatter,
+    )
     viz.add_argument(
         "config",
         nargs="?",
-        help="scenario to start with (default configs/baseline.yaml); others can be picked "
-        "in the page",
+        help="scenario to start with (default: the built-in defaults, or baseline.yaml of "
+        "--configs); others can be picked in the page",
     )
-    viz.add_argument("--host", default="127.0.0.1", help="address to serve on (default loopback)")
-    viz.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
+    viz.add_argument(
+        "--configs",
+        default="configs",
+        help="folder whose configs (and scenarios/ subfolder) the page lists",
+    )
+    viz.add_argument("--host", default="127.0.0.1", help="address to serve on (loopback)")
+    viz.add_argument("--port", type=int, default=8765, help="port (0 = any free port)")
     viz.add_argument(
         "--no-open", action="store_true", help="do not open a browser window (just serve)"
     )
+    viz.set_defaults(handler=viz_command)
 
 
 def solara_command(args: argparse.Namespace) -> list[str]:
@@ -70,6 +82,7 @@ def solara_environment(args: argparse.Namespace) -> dict[str, str]:
         env[CONFIG_ENV] = str(Path(args.config).resolve())
     else:
         env.pop(CONFIG_ENV, None)
+    env[SCENARIOS_ENV] = str(Path(args.configs).resolve())
     return env
 
 
@@ -87,10 +100,11 @@ def missing_packages() -> list[str]:
     return missing
 
 
-@command("viz")
 def viz_command(args: argparse.Namespace) -> int:
     """Check the scenario, then serve the browser view until interrupted."""
     if args.config:
+        from simulation.config.loading import load_config
+
         load_config(args.config)
     missing = missing_packages()
     if missing:
@@ -101,6 +115,3 @@ def viz_command(args: argparse.Namespace) -> int:
         )
         return EXIT_USER_ERROR
     return subprocess.call(solara_command(args), env=solara_environment(args))
-
-
-EXTENSIONS.append(add_viz_parser)

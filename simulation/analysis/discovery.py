@@ -12,12 +12,21 @@ from __future__ import annotations
 import inspect
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from simulation.config import ConfigError
+from simulation.errors import ArgumentError, ResultsError
+from simulation.experiments.files import (
+    MANIFEST,
+    new_manifest,
+    prepare_folder,
+    read_manifest,
+    write_atomic,
+    write_json,
+)
 
 
 @dataclass
@@ -64,14 +73,16 @@ def inputs_and_outcome(
     column = metric if metric in runs.columns else f"final_{metric}"
     if column not in runs.columns:
         choices = sorted(c for c in runs.columns if c.startswith(("final_", "peak_")))
-        raise ConfigError(
-            f"unknown outcome '{metric}'; expected one of {', '.join(choices)}", "--metric"
+        raise ArgumentError(
+            f"unknown outcome '{metric}'; expected one of {', '.join(choices)}", "metric"
         )
     sampled = [entry["name"] for entry in manifest.get("sampled", [])]
     names = sampled or [p for p in manifest["parameters"] if p not in manifest.get("derived", [])]
     numeric = [n for n in names if pd.api.types.is_numeric_dtype(runs[n])]
     if not numeric:
-        raise ConfigError("the sweep varied no numeric parameter to discover regions in", "DIR")
+        raise ArgumentError(
+            "the sweep varied no numeric parameter to discover regions in", "folder"
+        )
     ok = runs[runs["status"] == "ok"]
     values = ok[column].to_numpy(dtype=float)
     flags = values < level if below else values > level
@@ -240,3 +251,88 @@ def plot_discovery(
     figure.tight_layout()
     figure.savefig(path, dpi=110, format="png")
     plt.close(figure)
+
+
+@dataclass
+class DiscoveryResult:
+    """The case of interest, how many runs fall in it, and the regions that hold them."""
+
+    case: str
+    runs: int
+    cases_of_interest: int
+    parameters: list[str]
+    regions: list[Region]
+    folder: Path | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (discovery.json)."""
+        return {
+            "case_of_interest": self.case,
+            "runs": self.runs,
+            "cases_of_interest": self.cases_of_interest,
+            "parameters": self.parameters,
+            "regions": [region.to_dict() for region in self.regions],
+        }
+
+
+def discover(
+    folder: str | Path,
+    metric: str = "refuse",
+    *,
+    above: float | None = None,
+    below: float | None = None,
+    method: str = "both",
+    threshold: float = 0.8,
+    boxes: int = 2,
+    depth: int = 3,
+    out: str | Path | None = None,
+    write: bool = True,
+) -> DiscoveryResult:
+    """PRIM boxes and CART rules where a sweep's outcome is above (or below) a level.
+
+    `folder` is a finished sweep's results folder; the results go to `out` (default
+    `folder/discovery`) unless `write` is False.
+    """
+    manifest = read_manifest(folder)
+    if manifest["kind"] != "sweep":
+        raise ResultsError(f"holds a {manifest['kind']}, not a sweep", folder)
+    runs_path = Path(folder) / "runs.parquet"
+    if not runs_path.exists():
+        raise ResultsError("no runs.parquet: finish the sweep first (resume it)", folder)
+    if above is not None and below is not None:
+        raise ArgumentError("give a level above or below, not both", "above")
+    if method not in ("prim", "cart", "both"):
+        raise ArgumentError(f"expected prim, cart or both, got {method!r}", "method")
+    if not 0 < threshold <= 1:
+        raise ArgumentError(f"expected a density in (0, 1], got {threshold}", "threshold")
+    if boxes < 1:
+        raise ArgumentError(f"must be at least 1, got {boxes}", "boxes")
+    if depth < 1:
+        raise ArgumentError(f"must be at least 1, got {depth}", "depth")
+    is_below = below is not None
+    level = below if is_below else (above if above is not None else 0.5)
+    runs = pd.read_parquet(runs_path)
+    inputs, flags = inputs_and_outcome(runs, manifest, metric, level, is_below)
+    regions: list[Region] = []
+    if method in ("prim", "both"):
+        regions += prim_regions(inputs, flags, threshold, boxes)
+    if method in ("cart", "both"):
+        regions += cart_regions(inputs, flags, depth)
+    case = f"{metric} {'<' if is_below else '>'} {level:g}"
+    result = DiscoveryResult(
+        case=case,
+        runs=int(len(flags)),
+        cases_of_interest=int(flags.sum()),
+        parameters=list(inputs.columns),
+        regions=regions,
+        folder=None,
+    )
+    if write:
+        target = prepare_folder(out if out is not None else Path(folder) / "discovery")
+        write_json(target / MANIFEST, new_manifest("discovery", sweep=str(folder), case=case))
+        write_json(target / "discovery.json", {"folder": str(folder), **result.to_dict()})
+        write_atomic(
+            target / "discovery.png", lambda tmp: plot_discovery(inputs, flags, regions, tmp, case)
+        )
+        result.folder = target
+    return result

@@ -1,0 +1,279 @@
+"""Global sensitivity analysis: Sobol indices, with a Morris screen, over an experiment's ranges.
+
+The experiment gives the uncertain parameters as `{low, high}` ranges with
+`design.kind: sobol`. The same ranges are also screened with Morris's elementary effects
+(cheap, mu* and sigma). Both designs run through the sweep runner (parallel, resumable,
+each run seeded from the root seed), and SALib computes the indices from the design-point
+means. This module is the only writer of a sensitivity folder's own files (indices.csv,
+indices.json, indices.png and its manifest); its sobol/ and morris/ sweeps are ordinary
+sweep folders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simulation.errors import ArgumentError, ConfigError
+from simulation.experiments.design import Experiment, load_experiment
+from simulation.experiments.files import (
+    MANIFEST,
+    new_manifest,
+    prepare_folder,
+    write_atomic,
+    write_json,
+)
+from simulation.experiments.sweep import SweepResult, run_experiment
+
+OUTPUTS: tuple[str, ...] = ("refuse", "comply", "evade")
+"""Default outputs: the overall final shares (any recorded metric may be asked for)."""
+
+
+@dataclass
+class SensitivityResult:
+    """Indices per output and parameter, the sweeps they came from, and the folder."""
+
+    indices: pd.DataFrame
+    sweeps: dict[str, SweepResult]
+    folder: Path | None
+    constant: list[str] = field(default_factory=list)
+    """Outputs that did not vary across the design (they have no indices)."""
+
+
+def check_sobol(experiment: Experiment) -> None:
+    """A sensitivity experiment must be a Sobol design over sampled ranges, one scenario."""
+    if experiment.spec.design.kind != "sobol":
+        raise ConfigError(
+            f"sensitivity needs design.kind: sobol (got {experiment.spec.design.kind})",
+            experiment.source,
+            "design.kind",
+        )
+    if experiment.spec.scenarios:
+        raise ConfigError(
+            "sensitivity takes one scenario: move it into base.overrides",
+            experiment.source,
+            "scenarios",
+        )
+
+
+def run_sensitivity(
+    experiment: Experiment | str | Path | dict[str, Any],
+    *,
+    outputs: tuple[str, ...] | list[str] = OUTPUTS,
+    morris: bool = True,
+    morris_trajectories: int = 10,
+    morris_levels: int = 4,
+    workers: int | None = None,
+    out: str | Path | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> SensitivityResult:
+    """Sobol indices (and a Morris screen over the same ranges) of final shares.
+
+    `outputs` names the final shares to analyse (e.g. "refuse", "passive_evade"). With `out`
+    the sweeps go to `out/sobol` and `out/morris` (resumable) and the indices are written
+    beside them; without it nothing is written.
+    """
+    if not isinstance(experiment, Experiment):
+        experiment = (
+            Experiment.from_dict(experiment)
+            if isinstance(experiment, dict)
+            else load_experiment(experiment)
+        )
+    check_sobol(experiment)
+    if morris_trajectories < 2:
+        raise ArgumentError("Morris needs at least 2 trajectories", "morris_trajectories")
+    if morris_levels < 2:
+        raise ArgumentError("Morris needs at least 2 levels", "morris_levels")
+    outputs = tuple(outputs)
+    unknown = [name for name in outputs if name not in experiment.metrics]
+    if unknown:
+        raise ArgumentError(
+            f"unknown output {unknown}; expected some of: {', '.join(experiment.metrics)}",
+            "outputs",
+        )
+    folder = prepare_folder(out) if out is not None else None
+    designs = {"sobol": experiment}
+    if morris:
+        designs["morris"] = experiment.with_changes(
+            name=f"{experiment.name}_morris",
+            design={"kind": "morris", "samples": morris_trajectories, "levels": morris_levels},
+        )
+    sweeps: dict[str, SweepResult] = {}
+    tables: dict[str, pd.DataFrame | None] = {}
+    for label, design in designs.items():
+        sweeps[label] = run_experiment(
+            design,
+            workers=workers,
+            out=folder / label if folder else None,
+            resume=resume,
+            overwrite=overwrite,
+            progress=progress,
+        )
+        tables[label] = design_indices(sweeps[label].summary, sweeps[label].manifest)
+    table = indices_table(tables.get("sobol"), tables.get("morris"), outputs)
+    present = set(table["output"]) if not table.empty else set()
+    constant = [name for name in outputs if f"final_{name}" not in present]
+    if folder is not None:
+        write_json(
+            folder / MANIFEST,
+            new_manifest(
+                "sensitivity",
+                experiment_name=experiment.name,
+                outputs=list(outputs),
+                constant=constant,
+                sweeps={label: str(folder / label) for label in sweeps},
+            ),
+        )
+        write_atomic(folder / "indices.csv", lambda tmp: table.to_csv(tmp, index=False))
+        write_json(folder / "indices.json", table.to_dict(orient="records"))
+        write_atomic(
+            folder / "indices.png",
+            lambda tmp: plot_indices(table, tmp, f"Sensitivity: {experiment.name}"),
+        )
+    return SensitivityResult(indices=table, sweeps=sweeps, folder=folder, constant=constant)
+
+
+def design_indices(summary: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame | None:
+    """Sobol or Morris indices of each final share, overall and by group (SALib), from the
+    design-point means."""
+    design = manifest["design"]
+    if design not in ("sobol", "morris") or len(manifest["scenarios"]) != 1:
+        return None
+    sampled = manifest["sampled"]
+    problem = {
+        "num_vars": len(sampled),
+        "names": [entry["name"] for entry in sampled],
+        "bounds": [[entry["low"], entry["high"]] for entry in sampled],
+    }
+    part = summary[summary["measure"] == "final"]
+    records = []
+    for metric, rows in part.groupby("metric", sort=False):
+        rows = rows.sort_values("point")
+        outputs = rows["mean"].to_numpy(dtype=float)
+        if np.isnan(outputs).any() or np.ptp(outputs) == 0:
+            continue  # a share that never varies (say, complicit refusal) has no indices
+        if design == "sobol":
+            from SALib.analyze import sobol
+
+            result = sobol.analyze(
+                problem, outputs, calc_second_order=manifest["second_order"], seed=1
+            )
+            keys: tuple[str, ...] = ("S1", "S1_conf", "ST", "ST_conf")
+        else:
+            from SALib.analyze import morris
+
+            inputs = rows[problem["names"]].to_numpy(dtype=float)
+            result = morris.analyze(problem, inputs, outputs, seed=1)
+            keys = ("mu_star", "mu_star_conf", "sigma")
+        records += [
+            {
+                "output": f"final_{metric}",
+                "parameter": name,
+                **{key: result[key][index] for key in keys},
+            }
+            for index, name in enumerate(problem["names"])
+        ]
+    return pd.DataFrame.from_records(records) if records else None
+
+
+def indices_table(
+    sobol: pd.DataFrame | None, morris: pd.DataFrame | None, outputs: tuple[str, ...] = OUTPUTS
+) -> pd.DataFrame:
+    """One row per (output, parameter): Sobol S1/ST with confidence and Morris μ*/σ, for the
+    final shares named in `outputs` (in that order), most influential parameter first."""
+    frames = [frame for frame in (sobol, morris) if frame is not None]
+    if not frames:
+        return pd.DataFrame()
+    table = frames[0]
+    for frame in frames[1:]:
+        table = table.merge(frame, on=["output", "parameter"], how="outer")
+    wanted = [f"final_{name}" for name in outputs]
+    table = table[table["output"].isin(wanted)].copy()
+    table["_order"] = table["output"].map({name: index for index, name in enumerate(wanted)})
+    ranking = "ST" if "ST" in table.columns else "mu_star"
+    table = table.sort_values(["_order", ranking], ascending=[True, False])
+    return table.drop(columns="_order").reset_index(drop=True)
+
+
+def plot_indices(table: pd.DataFrame, path: Any, title: str = "") -> None:
+    """Bar charts per output: Sobol first-order and total indices with 95% confidence bars,
+    and Morris μ* with its confidence bar (σ as a marker)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    outputs = list(dict.fromkeys(table["output"]))
+    has_sobol = "ST" in table.columns
+    has_morris = "mu_star" in table.columns
+    columns = int(has_sobol) + int(has_morris)
+    figure, axes = plt.subplots(
+        len(outputs), columns, figsize=(6.5 * columns, 2.8 * len(outputs) + 0.6), squeeze=False
+    )
+    for row, output in enumerate(outputs):
+        part = table[table["output"] == output]
+        names = [name.split(".", 1)[-1] for name in part["parameter"]]
+        positions = np.arange(len(part))
+        column = 0
+        if has_sobol:
+            axis = axes[row][column]
+            axis.barh(
+                positions - 0.2,
+                part["S1"],
+                0.4,
+                xerr=part["S1_conf"],
+                label="first order S1",
+                color="#4C72B0",
+                capsize=2,
+            )
+            axis.barh(
+                positions + 0.2,
+                part["ST"],
+                0.4,
+                xerr=part["ST_conf"],
+                label="total ST",
+                color="#DD8452",
+                capsize=2,
+            )
+            axis.set_yticks(positions, names, fontsize=8)
+            axis.invert_yaxis()
+            axis.set_title(f"Sobol indices: {output}", fontsize=10)
+            axis.grid(alpha=0.3, axis="x")
+            axis.legend(fontsize=7)
+            column += 1
+        if has_morris:
+            axis = axes[row][column]
+            axis.barh(
+                positions,
+                part["mu_star"],
+                0.5,
+                xerr=part["mu_star_conf"],
+                color="#55A868",
+                capsize=2,
+                label="μ* (mean |elementary effect|)",
+            )
+            axis.plot(part["sigma"], positions, "kx", label="σ (interaction / non-linearity)")
+            axis.set_yticks(positions, names, fontsize=8)
+            axis.invert_yaxis()
+            axis.set_title(f"Morris screen: {output}", fontsize=10)
+            axis.grid(alpha=0.3, axis="x")
+            axis.legend(fontsize=7)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110, format="png")
+    plt.close(figure)
+
+
+def format_indices(table: pd.DataFrame) -> str:
+    """The table as aligned text, rounded."""
+    shown = table.copy()
+    shown["parameter"] = shown["parameter"].str.split(".", n=1).str[-1]
+    return shown.to_string(index=False, float_format=lambda x: f"{x:.3f}")

@@ -1,0 +1,104 @@
+"""Command line: `reluctant-army <command>` (also `python -m simulation <command>`).
+
+A thin adapter over the Python API: parse arguments, call the API, print. The commands are
+listed explicitly in :data:`COMMAND_MODULES`; each module adds its parsers and imports what
+its commands need only when they run, so that ``--help``, ``config``, ``summarize``,
+``report`` and ``discover`` never import Mesa.
+
+Every user error (bad config, missing file, unwritable output, bad option) is printed as
+one line naming the file or option, the key and what was expected, with exit code 2 and
+no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import NoReturn
+
+from simulation import __version__
+from simulation.cli import analysis, run, sweep, viz
+from simulation.errors import ArgumentError, ReluctantArmyError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+COMMAND_MODULES = (run, sweep, analysis, viz)
+"""Modules that add subcommands, in the order `--help` lists them."""
+
+
+POSITIONALS: frozenset[str] = frozenset({"config", "experiment", "folder"})
+"""API arguments that the command line takes as positional arguments."""
+
+
+def flag(name: str) -> str:
+    """How the command line names an API argument: `scheduler_file` -> `--scheduler-file`,
+    a positional `folder` -> `FOLDER`."""
+    if name in POSITIONALS:
+        return name.upper()
+    return "--" + name.replace("_", "-")
+
+
+def describe(error: ReluctantArmyError) -> str:
+    """One line for a user error, naming options where the API names arguments."""
+    if isinstance(error, ArgumentError):
+        text = f"{flag(error.key or '')}: {error.detail}"
+    else:
+        text = str(error)
+    if error.remedies:
+        text += " (" + ", ".join(flag(name) for name in error.remedies) + ")"
+    return text
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Argument errors as one line `error: ...` with exit code 2, like config errors."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"error: {self.prog}: {message} (see {self.prog} -h)\n")
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows every option's default."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = OneLineParser(
+        prog="reluctant-army",
+        description=(
+            "Agent-based simulation of an officer corps facing war orders. Outputs explore "
+            "'what if' under stated assumptions; they are not forecasts."
+        ),
+        formatter_class=HelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"reluctant-army {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.add_parsers(sub, HelpFormatter)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `reluctant-army` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    package_log = logging.getLogger("simulation")
+    package_log.addHandler(handler)
+    package_log.setLevel(logging.INFO)
+    try:
+        return args.handler(args)
+    except ReluctantArmyError as error:
+        print(f"error: {describe(error)}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        package_log.removeHandler(handler)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

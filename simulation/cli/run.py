@@ -1,0 +1,110 @@
+"""Commands `run` (one simulation) and `config` (the schema, or a checked config)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from simulation.cli.options import add_set_option
+from simulation.vocabulary import CHOICES, GROUPS, RANKS
+
+
+def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFormatter]) -> None:
+    """Add `run` and `config` to the command line."""
+    run = sub.add_parser(
+        "run",
+        help="run one simulation from a config file",
+        description="Run one simulation and write its series, summary, config and figure.",
+        formatter_class=formatter,
+    )
+    run.add_argument("config", help="YAML config file, e.g. configs/baseline.yaml")
+    run.add_argument("--seed", type=int, help="random seed (default: the file's seed)")
+    run.add_argument("--steps", type=int, help="number of steps (default: the file's steps)")
+    add_set_option(run)
+    run.add_argument("--out", help="results folder (default: results/<config name>/)")
+    run.set_defaults(handler=run_command)
+
+    config = sub.add_parser(
+        "config",
+        help="print the config schema or check a config",
+        description="Print every parameter documented, or validate and print a resolved config.",
+        formatter_class=formatter,
+    )
+    config.add_argument("config", nargs="?", help="config file to validate and resolve")
+    config.add_argument("--schema", action="store_true", help="print every parameter documented")
+    config.add_argument("--json", action="store_true", help="with --schema: JSON Schema")
+    config.add_argument("--markdown", action="store_true", help="with --schema: Markdown table")
+    add_set_option(config)
+    config.set_defaults(handler=config_command)
+
+
+def format_rates_table(summary: dict[str, Any]) -> str:
+    """Readable table of final and peak shares: overall, by group and by rank."""
+    header = f"{'':<14}" + "".join(f"{c + ' final':>14}{c + ' peak':>12}" for c in CHOICES)
+    lines = [header, "-" * len(header)]
+
+    def row(label: str, block: dict[str, Any]) -> str:
+        cells = "".join(f"{block['final'][c]:>14.1%}{block['peak'][c]:>12.1%}" for c in CHOICES)
+        return f"{label:<14}{cells}"
+
+    lines.append(row("all officers", summary["overall"]))
+    lines.append("by group")
+    lines += [row("  " + g, summary["by_group"][g]) for g in GROUPS]
+    lines.append("by rank")
+    lines += [row("  " + r, summary["by_rank"][r]) for r in RANKS]
+    return "\n".join(lines)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run one simulation from a config file and write its results."""
+    from simulation.config.loading import load_config
+    from simulation.experiments.files import prepare_folder
+    from simulation.experiments.runner import simulate
+
+    config = load_config(args.config, args.set, seed=args.seed, steps=args.steps)
+    out = Path(args.out) if args.out else Path("results") / config.name
+    created = not out.exists()
+    prepare_folder(out)
+    try:
+        result = simulate(config)
+        written = result.write(out)
+    except BaseException:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    summary = result.summary
+    print(
+        f"{config.name}: {summary['n_officers']:,} officers, {summary['steps']} steps, "
+        f"seed {summary['seed']} ({summary['wall_time_seconds']:.2f} s)"
+    )
+    print(format_rates_table(summary))
+    print(f"results in {out}/: " + ", ".join(p.name for p in written.values()))
+    return 0
+
+
+def config_command(args: argparse.Namespace) -> int:
+    """Print the documented schema, or validate and print a resolved config."""
+    from simulation.errors import ArgumentError
+
+    if args.schema:
+        from simulation.config.docs import json_schema, schema_markdown, schema_text
+
+        if args.json:
+            print(json.dumps(json_schema(), indent=2))
+        else:
+            print(schema_markdown() if args.markdown else schema_text())
+        return 0
+    if not args.config:
+        raise ArgumentError("give a config file to check, or --schema", "config")
+    import yaml
+
+    from simulation.config.loading import load_config
+
+    config = load_config(args.config, args.set)
+    print(yaml.safe_dump(config.to_dict(), sort_keys=False), end="")
+    print(f"# {args.config}: valid", file=sys.stderr)
+    return 0

@@ -1,0 +1,76 @@
+"""The schema as documentation: plain text, a Markdown table (docs/ODD.md) and JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel
+
+from simulation.config.messages import model_in
+from simulation.config.schema import SimulationConfig, driver_ranges
+
+
+def schema_rows() -> list[dict[str, str]]:
+    """Every config key with its type, range, default and description (for docs and CLI)."""
+    rows: list[dict[str, str]] = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            key = f"{prefix}{name}"
+            nested = model_in(field.annotation)
+            default = field.get_default(call_default_factory=True)
+            if nested is not None and isinstance(default, BaseModel):
+                walk(nested, key + ".")
+                continue
+            bounds = [
+                f"{label} {getattr(meta, attr)}"
+                for meta in field.metadata
+                for attr, label in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+                if getattr(meta, attr, None) is not None
+            ]
+            if prefix == "drivers.":
+                low, high = driver_ranges()[name]
+                bounds = [f">= {low}", f"<= {high}"]
+            shown = json.dumps(default.model_dump() if isinstance(default, BaseModel) else default)
+            type_name = getattr(field.annotation, "__name__", None) or str(field.annotation)
+            type_name = type_name.replace("typing.", "").replace("simulation.config.schema.", "")
+            type_name = type_name.replace("float | list[ScheduleChange]", "schedule")
+            rows.append(
+                {
+                    "key": key,
+                    "type": type_name,
+                    "range": ", ".join(bounds),
+                    "default": shown,
+                    "description": field.description or "",
+                }
+            )
+
+    walk(SimulationConfig, "")
+    return rows
+
+
+def schema_text() -> str:
+    """The documented schema as plain text: `key: type [range] = default`, then the meaning."""
+    lines = []
+    for row in schema_rows():
+        range_text = f" [{row['range']}]" if row["range"] else ""
+        lines.append(f"{row['key']}: {row['type']}{range_text} = {row['default']}")
+        if row["description"]:
+            lines.append(f"    {row['description']}")
+    return "\n".join(lines)
+
+
+def schema_markdown() -> str:
+    """The documented schema as a Markdown table (pasted into docs/ODD.md)."""
+    lines = ["| key | type | range | default | meaning, unit, source |", "|---|---|---|---|---|"]
+    for row in schema_rows():
+        default = row["default"] if len(row["default"]) <= 60 else "see text"
+        cells = [f"`{row['key']}`", row["type"], row["range"], f"`{default}`", row["description"]]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines)
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of the config (for editors and scripts)."""
+    return SimulationConfig.model_json_schema()

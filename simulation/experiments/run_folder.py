@@ -1,0 +1,74 @@
+"""The results folder of one run: the only writer of its files.
+
+``results/<config name>/`` holds ``manifest.json`` (kind ``run``), ``timeseries.csv`` (one
+row per step), ``summary.json``, ``config.resolved.yaml`` (the full config with its seed),
+``agents.csv`` when agent data was collected, and ``rates.svg`` (shares over time).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from simulation.errors import ResultsError
+from simulation.experiments.files import (
+    MANIFEST,
+    new_manifest,
+    prepare_folder,
+    write_atomic,
+    write_json,
+    write_text,
+)
+from simulation.experiments.line_chart import rates_svg
+
+if TYPE_CHECKING:
+    from simulation.experiments.runner import RunResult
+
+
+def write_run(result: RunResult, folder: str | Path) -> dict[str, Path]:
+    """Write a run's time series, summary, resolved config and figure into `folder`.
+
+    All files are written into a staging folder first and moved into place only when every
+    one of them is complete, so a failure (a full disk, say) leaves no partial result.
+    """
+    folder = prepare_folder(folder)
+    try:
+        staging = Path(tempfile.mkdtemp(dir=folder, prefix=".staging-"))
+    except OSError as error:
+        raise ResultsError(f"cannot write results ({error.strerror})", folder) from None
+    try:
+        summary = result.summary
+        staged = {
+            "manifest": write_json(
+                staging / MANIFEST,
+                new_manifest("run", name=result.config.name, seed=summary["seed"]),
+            ),
+            "timeseries": write_atomic(
+                staging / "timeseries.csv", lambda tmp: result.series.to_csv(tmp, index=False)
+            ),
+            "summary": write_json(staging / "summary.json", summary),
+            "config": write_text(
+                staging / "config.resolved.yaml",
+                yaml.safe_dump(result.config.to_dict(), sort_keys=False, allow_unicode=True),
+            ),
+        }
+        if result.agent_data is not None:
+            staged["agents"] = write_atomic(
+                staging / "agents.csv", lambda tmp: result.agent_data.to_csv(tmp, index=False)
+            )
+        if result.config.output.figure:
+            staged["figure"] = write_text(
+                staging / "rates.svg", rates_svg(result.series, title=result.config.name)
+            )
+        written = {}
+        for name, path in staged.items():
+            written[name] = folder / path.name
+            os.replace(path, written[name])
+        return written
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,154 @@
+"""Summaries of a sweep: mean, sd and 95% CI per design point, as a table and as text.
+
+The 95% confidence interval of a mean over n replications is mean +- t(0.975, n-1) sd/sqrt(n)
+(Student's t; undefined for a single replication).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from simulation.experiments.figures import make_figures
+from simulation.experiments.files import write_atomic
+from simulation.vocabulary import CHOICES, GROUPS, split_metric
+
+SUMMARY_COLUMNS: tuple[str, ...] = ("n", "n_failed", "mean", "sd", "ci_low", "ci_high")
+
+
+def confidence_interval(values: np.ndarray) -> tuple[float, float, float, float]:
+    """Mean, sd and the 95% Student-t interval of the mean (NaN where undefined)."""
+    values = values[~np.isnan(values)]
+    n = len(values)
+    if n == 0:
+        return (math.nan,) * 4
+    mean = float(values.mean())
+    if n == 1:
+        return mean, math.nan, math.nan, math.nan
+    sd = float(values.std(ddof=1))
+    half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+    return mean, sd, mean - half, mean + half
+
+
+def summarize_runs(runs: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
+    """Tidy summary: one row per design point x outcome (final/peak x metric)."""
+    parameters: list[str] = manifest["parameters"]
+    records = []
+    for point, group in runs.groupby("point", sort=True):
+        first = group.iloc[0]
+        ok = group[group["status"] == "ok"]
+        identity = {
+            "point": int(point),
+            "scenario": first["scenario"],
+            **{name: first[name] for name in parameters},
+        }
+        for measure in ("final", "peak"):
+            for metric in manifest["metrics"]:
+                category, choice = split_metric(metric)
+                mean, sd, low, high = confidence_interval(
+                    ok[f"{measure}_{metric}"].to_numpy(dtype=float)
+                )
+                records.append(
+                    {
+                        **identity,
+                        "measure": measure,
+                        "category": category,
+                        "choice": choice,
+                        "metric": metric,
+                        "n": len(ok),
+                        "n_failed": len(group) - len(ok),
+                        "mean": mean,
+                        "sd": sd,
+                        "ci_low": low,
+                        "ci_high": high,
+                    }
+                )
+    return pd.DataFrame.from_records(records)
+
+
+def point_label(row: pd.Series, manifest: dict[str, Any]) -> str:
+    """Short label of a design point: its scenario and the parameters that vary."""
+    parts = []
+    if len(manifest["scenarios"]) > 1:
+        parts.append(str(row["scenario"]))
+    for axis in manifest["axes"]:
+        name = axis[0]
+        value = row[name]
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        parts.append(f"{name.rsplit('.', 1)[-1]}={shown}")
+    return ", ".join(parts) or "base"
+
+
+def _cell(row: pd.Series) -> str:
+    """'mean ± half-width' of one summary row (just the mean for one replication)."""
+    if math.isnan(row["mean"]):
+        return "-"
+    half = (row["ci_high"] - row["ci_low"]) / 2
+    return f"{row['mean']:.1%}" if math.isnan(half) else f"{row['mean']:.1%} ± {half:.1%}"
+
+
+def format_summary(summary: pd.DataFrame, manifest: dict[str, Any], limit: int = 20) -> str:
+    """Final and peak shares per design point, overall and by group, as text tables.
+
+    Each cell is 'mean ± half-width of the 95% CI'; at most `limit` design points.
+    """
+    if summary.empty:
+        return "no completed runs to summarize"
+    columns = [
+        (measure, choice)
+        for measure in ("final", "peak")
+        for choice in CHOICES
+        if choice in set(summary["choice"])
+    ]
+    cells = {
+        (row["point"], row["category"], row["measure"], row["choice"]): _cell(row)
+        for _, row in summary.iterrows()
+    }
+    points = summary.drop_duplicates("point").sort_values("point")
+    labels = {row["point"]: point_label(row, manifest) for _, row in points.iterrows()}
+    width = min(max([len(label) for label in labels.values()] + [14]), 60)
+    header = f"{'design point':<{width}}{'runs':>6}{'failed':>8}" + "".join(
+        f"{measure + ' ' + choice:>16}" for measure, choice in columns
+    )
+    lines = [header, "-" * len(header)]
+    categories = [c for c in ("overall", *GROUPS) if c in set(summary["category"])]
+    for _, first in points.head(limit).iterrows():
+        point = first["point"]
+        for category in categories:
+            if category == "overall":
+                runs = int(first["n"]) + int(first["n_failed"])
+                line = f"{labels[point][:width]:<{width}}{runs:>6}{int(first['n_failed']):>8}"
+            else:
+                line = f"{'  ' + category:<{width}}{'':>14}"
+            line += "".join(
+                f"{cells.get((point, category, measure, choice), '-'):>16}"
+                for measure, choice in columns
+            )
+            lines.append(line)
+    if len(points) > limit:
+        lines.append(f"... {len(points) - limit} more design points in summary.csv")
+    lines.append("mean ± half-width of the 95% confidence interval over replications")
+    return "\n".join(lines)
+
+
+def summarize_folder(folder: Any, *, figures: bool = True) -> dict[str, Any]:
+    """Rebuild a sweep folder's tables from its parts, then summary.csv and the figures
+    (this module is their only writer).
+
+    `folder` is a :class:`~simulation.experiments.storage.ResultsFolder`. Returns the
+    summary table, the written figures and the counts of runs and failures.
+    """
+    counts = folder.consolidate()
+    runs = pd.read_parquet(folder.path / "runs.parquet")
+    manifest = folder.manifest
+    summary = summarize_runs(runs, manifest) if not runs.empty else pd.DataFrame()
+    write_atomic(folder.path / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
+    drawn = make_figures(summary, runs, manifest, folder.path / "figures") if figures else []
+    complete = counts["runs"] == manifest["n_runs"]
+    if complete and manifest.get("status") != "complete":
+        folder.mark("complete")
+    return {"summary": summary, "figures": drawn, "counts": counts, "complete": complete}

@@ -1,0 +1,1 @@
+"""The browser view (Mesa SolaraViz): :mod:`.app` is the page Solara serves."""
