@@ -197,3 +197,17 @@ def test_every_option_of_every_command_has_help_and_shows_its_default() -> None:
             assert action.help, f"{name} {action.option_strings}"
         if any(action.default not in (None, False, []) for action in options):
             assert "(default:" in command.format_help(), name
+
+
+def test_the_readme_python_example_runs(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Use from Python") :]
+    code = section[section.index("```python") + len("```python") : section.index("```\n", 10)]
+    (tmp_path / "configs").symlink_to(repo / "configs")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102
+    assert (tmp_path / "results" / "fight" / "summary.json").exists()
+    assert len(namespace["sweep"].runs) == 12  # type: ignore[attr-defined]
