@@ -84,6 +84,28 @@ def draw_attitudes(
     return attitudes
 
 
+def draw_tenure(
+    config: PopulationConfig, ranks: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Years of service per officer, uniform in his rank's range."""
+    low = np.array([config.tenure_years_by_rank[r].low for r in RANKS])[ranks]
+    high = np.array([config.tenure_years_by_rank[r].high for r in RANKS])[ranks]
+    return low + (high - low) * rng.random(ranks.shape[0])
+
+
+def draw_tastes(n: int, sd: float, rng: np.random.Generator) -> np.ndarray | None:
+    """Persistent taste of each officer for each action, shape (n, 4); comply's is 0.
+
+    Unobserved heterogeneity made explicit: N(0, sd) per officer and action (evade, refuse,
+    exit), drawn once. None when sd is 0 (nothing drawn, so other draws are unchanged).
+    """
+    if sd <= 0:
+        return None
+    tastes = np.zeros((n, 4))
+    tastes[:, 1:] = rng.normal(0.0, sd, (n, 3))
+    return tastes
+
+
 def override_thresholds(config: PopulationConfig, rng: np.random.Generator) -> np.ndarray | None:
     """Thresholds set for every officer by `threshold_override` (reference reductions)."""
     override = config.threshold_override
