@@ -46,7 +46,7 @@ def summarize_runs(runs: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame
             "scenario": first["scenario"],
             **{name: first[name] for name in parameters},
         }
-        for measure in ("final", "peak"):
+        for measure in manifest.get("measures", ("final", "peak")):
             for metric in manifest["metrics"]:
                 category, choice = split_metric(metric)
                 mean, sd, low, high = confidence_interval(
