@@ -604,6 +604,13 @@ class EvaderSanctions(StrictModel):
 class ConsequencesConfig(StrictModel):
     """What detection brings: arrest and jail for refusers, sanctions for evaders."""
 
+    enabled: bool = Field(
+        True,
+        description=(
+            "If false, detection has no consequences (no arrest, jail, dismissal or sanction): "
+            "the decision rule alone, as before consequences existed."
+        ),
+    )
     arrest_rule: Literal["detection", "capacity"] = Field(
         "detection",
         description=(

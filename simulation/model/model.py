@@ -470,12 +470,17 @@ class ArmyModel(mesa.Model):
         rng = self.rng
         choice = self.choice
         exiting = np.flatnonzero(choice == EXIT)
+        rules = self.config.consequences
+        if not rules.enabled:
+            if exiting.shape[0]:
+                route = "resigned" if self._resignation_open() else "deserted"
+                self._vacate(exiting, route)
+            return
         refusing = np.flatnonzero(choice == REFUSE)
         evading = np.flatnonzero(choice == EVADE)
         if exiting.shape[0] == 0 and refusing.shape[0] == 0 and evading.shape[0] == 0:
             return
         detection = self._detection_now()
-        rules = self.config.consequences
         arrests: list[np.ndarray] = []
         if exiting.shape[0]:
             if self._resignation_open():
