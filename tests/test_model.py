@@ -34,8 +34,11 @@ def test_shares_are_in_unit_interval_and_sum_to_one_every_step() -> None:
         np.testing.assert_allclose(shares.sum(axis=1), 1.0)
 
 
-def test_group_counts_are_conserved_without_turnover() -> None:
-    series = simulate(small_config("drivers.war_order_level=3")).series
+def test_group_counts_are_conserved_when_nobody_leaves() -> None:
+    """No turnover, no consequences of detection, no exit: every officer stays."""
+    series = simulate(
+        small_config("drivers.war_order_level=3", "consequences.enabled=false", "exit.enabled=false")
+    ).series
     for group in GROUPS:
         assert series[f"n_{group}"].nunique() == 1
 

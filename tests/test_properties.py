@@ -26,7 +26,7 @@ from simulation.config.loading import load_config
 from simulation.config.schema import SimulationConfig
 from simulation.experiments.runner import simulate
 from simulation.model.population import apportion
-from simulation.vocabulary import CHOICES, GROUPS, RANKS
+from simulation.vocabulary import CHOICES, COHORT_STATES, DEPARTURES, GROUPS, RANKS
 
 # ---------------------------------------------------------------------- random configs
 
@@ -86,9 +86,20 @@ def configs(draw: st.DrawFn, movement: bool = True) -> SimulationConfig:
         overrides["drivers.russian_recruitment_rate"] = draw(
             st.just(0.0) | schedule(st.floats(0.0, 0.5), steps)
         )
+        overrides["consequences.enabled"] = draw(st.booleans())
+        overrides["consequences.jail_term_months"] = draw(st.integers(0, 12))
+        overrides["consequences.return_after_jail"] = draw(st.booleans())
+        overrides["consequences.arrest_rule"] = draw(st.sampled_from(["detection", "capacity"]))
+        overrides["exit.enabled"] = draw(st.booleans())
+        overrides["exit.stop_loss_from_level"] = draw(st.integers(0, 4))
+        overrides["drivers.desertion_opportunity"] = draw(schedule(st.floats(0.0, 1.0), steps))
+        overrides["decision.taste_sd"] = draw(st.just(0.0) | st.floats(0.0, 0.5))
+        overrides["decision.activation"] = draw(st.sampled_from(["synchronous", "random"]))
     else:
         overrides["turnover.enabled"] = False
         overrides["drivers.russian_recruitment_rate"] = 0.0
+        overrides["consequences.enabled"] = False
+        overrides["exit.enabled"] = False
     return load_config(None, overrides)
 
 
@@ -119,6 +130,13 @@ def check_bookkeeping(series: pd.DataFrame, config: SimulationConfig) -> None:
             np.testing.assert_array_equal(category_counts, size)
     if not config.decision.enable_evasion:
         assert (series["count_evade"] == 0).all()
+    cohort = series[[f"cohort_{state}" for state in COHORT_STATES]].to_numpy()
+    assert ((cohort >= 0) & (cohort <= 1)).all()
+    np.testing.assert_allclose(cohort.sum(axis=1), 1.0, atol=1e-9)
+    start = config.population.n_officers
+    gone = sum(series[route] for route in DEPARTURES)
+    np.testing.assert_array_equal(n_active + series["jailed"] + gone - series["entered"], start)
+    np.testing.assert_array_equal(series["exited"], series["resigned"] + series["deserted"])
 
 
 @settings(max_examples=30, deadline=None)
@@ -143,6 +161,8 @@ def test_group_and_rank_sizes_conserved_without_movement(config, seed):
         assert series[f"n_{category}"].nunique() == 1, category
     assert (series["recruited_by_russia"] == 0).all()
     assert (series["retired"] == 0).all() and (series["entered"] == 0).all()
+    for route in DEPARTURES:
+        assert (series[route] == 0).all(), route
 
 
 @settings(max_examples=25, deadline=None)

@@ -181,13 +181,18 @@ def run_model(
     )
 
 
-def final_and_peak(outcome: RunOutcome, prefix: str = "") -> dict[str, dict[str, float]]:
+def _json_number(value: float) -> float | None:
+    """A number for summary.json: NaN (a lag the run did not reach) becomes null."""
+    return None if value != value else value
+
+
+def final_and_peak(outcome: RunOutcome, prefix: str = "") -> dict[str, dict[str, float | None]]:
     """Final and peak share of each choice for one category (e.g. prefix 'passive_'), and
-    the shares at each lag after the order (key at_order_plus_<lag>)."""
+    the shares at each lag after the order (key at_order_plus_<lag>; null if not reached)."""
     reduced = {choice: outcome.reduce(f"{prefix}{choice}") for choice in CHOICES}
     measures = ["final", "peak", *(lag_measure(lag) for lag in outcome.lags)]
     return {
-        measure: {choice: values[measure] for choice, values in reduced.items()}
+        measure: {choice: _json_number(values[measure]) for choice, values in reduced.items()}
         for measure in measures
     }
 
@@ -213,11 +218,11 @@ def summarise(outcome: RunOutcome, config: SimulationConfig) -> dict[str, Any]:
         "by_group": {group: final_and_peak(outcome, f"{group}_") for group in GROUPS},
         "by_rank": {rank: final_and_peak(outcome, f"{rank}_") for rank in RANKS},
         "cohort": {
-            measure: {state: values[measure] for state, values in cohort.items()}
+            measure: {state: _json_number(values[measure]) for state, values in cohort.items()}
             for measure in measures
         },
         "force_shares": {
-            measure: {name: values[measure] for name, values in force.items()}
+            measure: {name: _json_number(values[measure]) for name, values in force.items()}
             for measure in measures
         },
         "counts": {name: last(name) for name in COUNT_COLUMNS},

@@ -419,10 +419,16 @@ class ArmyModel(mesa.Model):
         self.mean_detection_probability = float(detection[self.active].sum() / active_count)
         self.choice = new_choice
 
-    def _utilities(self) -> tuple[np.ndarray, np.ndarray]:
-        """Utilities of every action for every slot, and the refusal detection probability."""
-        situation = self.situation()
+    def _utilities(self, slots: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Utilities of every action for every slot (or for `slots`), and the refusal
+        detection probability."""
+        situation = self.situation(slots)
         decision = self.config.decision
+        attitudes = (
+            self.attitudes
+            if slots is None
+            else {name: values[slots] for name, values in self.attitudes.items()}
+        )
         detection = detection_probability(
             situation.enforcers,
             situation.noncompliant_peers,
@@ -430,7 +436,7 @@ class ArmyModel(mesa.Model):
             decision.detection_ratio_rounding,
         )
         utilities = choice_utilities(
-            self.attitudes,
+            attitudes,
             situation,
             decision,
             detection,
@@ -452,14 +458,16 @@ class ArmyModel(mesa.Model):
         position = np.empty(self.n_officers, dtype=np.int64)
         position[order] = np.arange(self.n_officers) - starts[self.unit[order]]
         detection_sum = 0.0
+        choice = self.choice.copy()
+        choice[~self.active] = COMPLY
+        self.choice = choice
         for k in range(int(position.max()) + 1):
-            movers = self.active & (position == k)
-            if not movers.any():
+            movers = np.flatnonzero(self.active & (position == k))
+            if movers.shape[0] == 0:
                 continue
-            utilities, detection = self._utilities()
-            chosen = choose(utilities, self.config.decision.temperature, self.rng)
-            self.choice = np.where(movers, chosen, self.choice).astype(np.int8)
-            detection_sum += float(detection[movers].sum())
+            utilities, detection = self._utilities(movers)
+            self.choice[movers] = choose(utilities, self.config.decision.temperature, self.rng)
+            detection_sum += float(detection.sum())
         self._neighbours = None
         self.mean_detection_probability = detection_sum / max(int(self.active.sum()), 1)
 
@@ -599,42 +607,61 @@ class ArmyModel(mesa.Model):
 
     # ------------------------------------------------------------------ neighbourhoods
 
-    def situation(self) -> Situation:
+    def situation(self, slots: np.ndarray | None = None) -> Situation:
         """What each officer sees now: enforcers, non-compliant peers, neighbours' choices,
-        his career stake and the exit routes open to him."""
+        his career stake and the exit routes open to him (for `slots` only, if given)."""
         d = self.drivers
         decision = self.config.decision
         active = self.active
         refusing = ((self.choice == REFUSE) & active).astype(float)
         noncompliant = (((self.choice == EVADE) | (self.choice == REFUSE)) & active).astype(float)
-
         own_enforcement, unit_enforcement = self._unit_enforcement()
-        enforcers = d["detection_capacity"] * (
-            decision.external_enforcers_per_unit + unit_enforcement[self.unit] - own_enforcement
-        )
-
         unit_noncompliant = np.bincount(self.unit, noncompliant, minlength=self.n_units)
-        noncompliant_peers = unit_noncompliant[self.unit] - noncompliant + 1.0
-
         unit_refusing = np.bincount(self.unit, refusing, minlength=self.n_units)
-        refusing_count = unit_refusing[self.unit] - refusing
+        unit = self.unit
+        if slots is not None:
+            unit = unit[slots]
+            refusing, noncompliant, own_enforcement = (
+                refusing[slots],
+                noncompliant[slots],
+                own_enforcement[slots],
+            )
+        enforcers = d["detection_capacity"] * (
+            decision.external_enforcers_per_unit + unit_enforcement[unit] - own_enforcement
+        )
+        noncompliant_peers = unit_noncompliant[unit] - noncompliant + 1.0
+        refusing_count = unit_refusing[unit] - refusing
         noncompliant_count = noncompliant_peers - 1.0
         if self.cross_ties.nnz:
-            refusing_count = refusing_count + self.cross_ties @ refusing
-            noncompliant_count = noncompliant_count + self.cross_ties @ noncompliant
+            ties = self.cross_ties if slots is None else self.cross_ties[slots]
+            all_refusing = ((self.choice == REFUSE) & active).astype(float)
+            all_noncompliant = (((self.choice == EVADE) | (self.choice == REFUSE)) & active).astype(
+                float
+            )
+            refusing_count = refusing_count + ties @ all_refusing
+            noncompliant_count = noncompliant_count + ties @ all_noncompliant
         if decision.social_threshold_unit == "count":
             refusing_neighbours, noncompliant_neighbours = refusing_count, noncompliant_count
         else:
             neighbours = self._neighbour_count()
+            if slots is not None:
+                neighbours = neighbours[slots]
             refusing_neighbours = refusing_count / neighbours
             noncompliant_neighbours = noncompliant_count / neighbours
 
         career = self.config.career
-        exit_rules = self.config.exit
+        tenure = self.tenure if slots is None else self.tenure[slots]
+        size = tenure.shape[0]
         resignation_open = self._resignation_open()
         desertion_possible: np.ndarray | bool = False
-        if exit_rules.enabled and not resignation_open:
-            desertion_possible = self.rng.random(self.n_officers) < d["desertion_opportunity"]
+        if self.config.exit.enabled and not resignation_open:
+            desertion_possible = self.rng.random(size) < d["desertion_opportunity"]
+        benefit = self._benefit_multiplier * self.benefit_held
+        hardship = self._hardship_multiplier
+        taste = self.taste
+        if slots is not None:
+            benefit, hardship = benefit[slots], hardship[slots]
+            taste = None if taste is None else taste[slots]
         return Situation(
             war_order_level=int(d["war_order_level"]),
             punishment_severity=d["punishment_severity"],
@@ -645,13 +672,13 @@ class ArmyModel(mesa.Model):
             noncompliant_peers=noncompliant_peers,
             refusing_neighbours=refusing_neighbours,
             noncompliant_neighbours=noncompliant_neighbours,
-            benefit_multiplier=self._benefit_multiplier * self.benefit_held,
-            hardship_multiplier=self._hardship_multiplier,
-            training_debt=np.maximum(1.0 - self.tenure / career.training_obligation_years, 0.0),
-            pension_stake=np.minimum(self.tenure / career.pension_service_years, 1.0),
+            benefit_multiplier=benefit,
+            hardship_multiplier=hardship,
+            training_debt=np.maximum(1.0 - tenure / career.training_obligation_years, 0.0),
+            pension_stake=np.minimum(tenure / career.pension_service_years, 1.0),
             resignation_open=resignation_open,
             desertion_possible=desertion_possible,
-            taste=self.taste,
+            taste=taste,
         )
 
     def _neighbour_count(self) -> np.ndarray:
