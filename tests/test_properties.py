@@ -8,7 +8,8 @@ up, group sizes conserved when nobody enters or leaves, and determinism.
 
 The levers are checked on fixed representative configs averaged over 12 seeds (common
 random numbers: the same seeds at each lever value), with a tolerance: war-order level up
--> compliance down; punishment up -> refusal down; incentives up -> passive compliance up;
+-> compliance down; punishment up -> refusal down, evasion and exits up; closing resignation
+-> exits down, evasion or desertion up; incentives up -> passive compliance up;
 propaganda up -> compliance not down; disillusion up -> compliance not up.
 """
 
@@ -232,3 +233,29 @@ def test_disillusion_does_not_raise_compliance(level):
     base = [f"drivers.war_order_level={level}"]
     means = ladder("drivers.disillusion", [0.0, 0.01, 0.03], "comply", base)
     assert_non_increasing(means)
+
+
+def test_punishment_lowers_refusal_and_raises_evasion_and_exit():
+    """More punishment: fewer refusers, more evaders and leavers (starting-force view)."""
+    base = ["drivers.war_order_level=3"]
+    values = [0.0, 1.0, 2.0, 4.0]
+    refusing = ladder("drivers.punishment_severity", values, "cohort_refuse", base)
+    evading = ladder("drivers.punishment_severity", values, "cohort_evade", base)
+    leaving = ladder("drivers.punishment_severity", values, "exited_share", base)
+    assert_non_increasing(refusing)
+    assert refusing[-1] < refusing[0] - TOLERANCE, refusing
+    quiet_or_gone = [evade + exit for evade, exit in zip(evading, leaving, strict=True)]
+    assert_non_decreasing(quiet_or_gone)
+    assert quiet_or_gone[-1] > quiet_or_gone[0] + TOLERANCE, quiet_or_gone
+
+
+@pytest.mark.parametrize("level", [2, 3])
+def test_closing_resignation_lowers_exits_and_raises_evasion_or_desertion(level):
+    """Resignation open (no stop-loss) against closed: fewer leave, more stay and evade."""
+    base = [f"drivers.war_order_level={level}", "exit.stop_loss_from_level=4"]
+    opened = {c: mean_share(base, c) for c in ("exited_share", "cohort_evade", "deserted_share")}
+    closed_base = [*base, "drivers.resignation_open=0"]
+    closed = {c: mean_share(closed_base, c) for c in opened}
+    assert closed["exited_share"] < opened["exited_share"] - TOLERANCE, (opened, closed)
+    evade_or_desert = closed["cohort_evade"] + closed["deserted_share"]
+    assert evade_or_desert > opened["cohort_evade"] + opened["deserted_share"] + TOLERANCE
