@@ -44,6 +44,7 @@ from simulation.model.decision import (
     detection_probability,
 )
 from simulation.model.population import (
+    UnitIndex,
     build_structure,
     choose_commanders,
     draw_attitudes,
@@ -198,6 +199,7 @@ class ArmyModel(mesa.Model):
         ]
         self._neighbours: np.ndarray | None = None
         self._tiebreak = rng.random(n)
+        self._unit_index = UnitIndex.of(self.unit, self.n_units)
         # drawn after everything the model had before tenure, so that switching the new
         # mechanisms off leaves the older draws as they were
         self.tenure = draw_tenure(population, self.rank, rng)
@@ -210,7 +212,7 @@ class ArmyModel(mesa.Model):
         self.benefit_held = np.ones(n)
         self.benefit_restore_step = np.zeros(n, dtype=np.int64)
         self.choice = np.zeros(n, dtype=np.int8)
-        self.is_commander = choose_commanders(self.unit, self.rank, self.active, self._tiebreak)
+        self._is_commander: np.ndarray | None = None
         self.counts: dict[str, int] = dict.fromkeys(COUNT_COLUMNS, 0)
         self.cohort_departed: dict[str, int] = dict.fromkeys(DEPARTURES, 0)
         self._vacancies: list[np.ndarray] = []
@@ -285,7 +287,7 @@ class ArmyModel(mesa.Model):
 
     def _pass_time(self) -> None:
         """A month of tenure for serving officers; ends of jail terms and benefit losses."""
-        self.tenure[self.active] += MONTH
+        np.add(self.tenure, MONTH, out=self.tenure, where=self.active)
         now = self.steps
         if self.jailed.any():
             ending = np.flatnonzero(self.jailed & (self.release_step <= now))
@@ -337,15 +339,26 @@ class ArmyModel(mesa.Model):
         )
         self._vacate(np.flatnonzero(retiring), "retired")
         self._promote()
+        self._structure_changed()
         vacancies = np.concatenate(self._vacancies) if self._vacancies else np.empty(0, int)
         self._vacancies.clear()
         self._recruit_from_academy(vacancies)
         self._structure_changed()
 
     def _structure_changed(self) -> None:
-        """Who serves where changed: neighbour counts and commanders are recomputed."""
+        """Who serves where changed: neighbour counts and commanders are recomputed when
+        next needed (once, however many changes a step brings)."""
         self._neighbours = None
-        self.is_commander = choose_commanders(self.unit, self.rank, self.active, self._tiebreak)
+        self._is_commander = None
+
+    @property
+    def is_commander(self) -> np.ndarray:
+        """Whether each slot holds its unit's commander: its most senior serving officer."""
+        if self._is_commander is None:
+            self._is_commander = choose_commanders(
+                self.unit, self.rank, self.active, self._tiebreak, self._unit_index
+            )
+        return self._is_commander
 
     def _vacate(self, slots: np.ndarray, route: str) -> None:
         """Officers leave for good by `route` (one of DEPARTURES); their posts fall vacant."""

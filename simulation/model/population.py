@@ -169,18 +169,37 @@ def build_structure(
     return Structure(unit, unit_type_of_unit, n_units, ties)
 
 
+@dataclass(frozen=True)
+class UnitIndex:
+    """Slots grouped by unit (units of slots never change): `order` lists the slots unit by
+    unit, `starts` where each unit begins in it. Built once, used for per-unit minima."""
+
+    order: np.ndarray
+    starts: np.ndarray
+
+    @classmethod
+    def of(cls, unit: np.ndarray, n_units: int) -> UnitIndex:
+        order = np.argsort(unit, kind="stable")
+        return cls(order, np.searchsorted(unit[order], np.arange(n_units)))
+
+
 def choose_commanders(
-    unit: np.ndarray, rank: np.ndarray, active: np.ndarray, tiebreak: np.ndarray
+    unit: np.ndarray,
+    rank: np.ndarray,
+    active: np.ndarray,
+    tiebreak: np.ndarray,
+    index: UnitIndex | None = None,
 ) -> np.ndarray:
-    """One commander per unit: its most senior active officer (ties broken by `tiebreak`)."""
-    n = unit.shape[0]
-    is_commander = np.zeros(n, dtype=bool)
-    candidates = np.flatnonzero(active)
-    if candidates.shape[0] == 0:
-        return is_commander
-    order = np.lexsort((tiebreak[candidates], rank[candidates], unit[candidates]))
-    ordered = candidates[order]
-    first = np.ones(ordered.shape[0], dtype=bool)
-    first[1:] = unit[ordered[1:]] != unit[ordered[:-1]]
-    is_commander[ordered[first]] = True
-    return is_commander
+    """One commander per unit: its most senior active officer (ties broken by `tiebreak`).
+
+    A unit with no active officer has none. Rank comes first, the tiebreak (in [0, 1))
+    second: the key rank + tiebreak / 2 orders officers exactly so, and each unit's least
+    key is found with one reduction over the slots grouped by unit.
+    """
+    if index is None:
+        index = UnitIndex.of(unit, int(unit.max()) + 1 if unit.shape[0] else 0)
+    if unit.shape[0] == 0:
+        return np.zeros(0, dtype=bool)
+    key = np.where(active, rank + 0.5 * tiebreak, np.inf)
+    least = np.minimum.reduceat(key[index.order], index.starts)
+    return active & (key == least[unit])
