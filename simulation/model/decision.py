@@ -97,12 +97,14 @@ def career_costs(
     entitled to his pension (stake 1) keeps it when he resigns, not when he is dismissed or
     deserts.
     """
-    fear = decision.exit_cost_weight * attitudes["exit_cost"]
-    debt = decision.training_debt_weight * np.asarray(situation.training_debt)
+    forfeited = decision.exit_cost_weight * attitudes["exit_cost"]
+    if decision.training_debt_weight:
+        forfeited += decision.training_debt_weight * np.asarray(situation.training_debt)
+    if not decision.pension_weight:
+        return forfeited, forfeited
     stake = np.asarray(situation.pension_stake)
-    pension = decision.pension_weight * stake
-    forfeited = fear + debt + pension
-    resigning = forfeited - np.where(stake >= 1.0, pension, 0.0)
+    forfeited += decision.pension_weight * stake
+    resigning = forfeited - np.where(stake >= 1.0, decision.pension_weight, 0.0)
     return forfeited, resigning
 
 

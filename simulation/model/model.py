@@ -501,7 +501,9 @@ class ArmyModel(mesa.Model):
         evading = np.flatnonzero(choice == EVADE)
         if exiting.shape[0] == 0 and refusing.shape[0] == 0 and evading.shape[0] == 0:
             return
-        detection = self._detection_now()
+        acting = np.concatenate([exiting, refusing, evading])
+        detection = np.empty(self.n_officers)
+        detection[acting] = self._detection_now(acting)
         arrests: list[np.ndarray] = []
         if exiting.shape[0]:
             if self._resignation_open():
@@ -549,18 +551,18 @@ class ArmyModel(mesa.Model):
         )
         return own, np.bincount(self.unit, own, minlength=self.n_units)
 
-    def _detection_now(self) -> np.ndarray:
-        """Epstein's detection probability on this month's acts (after the choices)."""
+    def _detection_now(self, slots: np.ndarray) -> np.ndarray:
+        """Epstein's detection probability of `slots` on this month's acts (after the
+        choices): the enforcers and non-compliant peers of their units now."""
         decision = self.config.decision
         own, unit_enforcement = self._unit_enforcement()
+        unit = self.unit[slots]
         enforcers = self.drivers["detection_capacity"] * (
-            decision.external_enforcers_per_unit + unit_enforcement[self.unit] - own
+            decision.external_enforcers_per_unit + unit_enforcement[unit] - own[slots]
         )
-        noncompliant = (((self.choice == EVADE) | (self.choice == REFUSE)) & self.active).astype(
-            float
-        )
+        noncompliant = ((self.choice == EVADE) | (self.choice == REFUSE)) & self.active
         unit_noncompliant = np.bincount(self.unit, noncompliant, minlength=self.n_units)
-        peers = unit_noncompliant[self.unit] - noncompliant + 1.0
+        peers = unit_noncompliant[unit] - noncompliant[slots] + 1.0
         return detection_probability(
             enforcers, peers, decision.detection_steepness, decision.detection_ratio_rounding
         )
