@@ -89,13 +89,16 @@ def order_costs(
 
 
 def career_costs(
-    attitudes: dict[str, np.ndarray], situation: Situation, decision: DecisionConfig
+    attitudes: dict[str, np.ndarray],
+    situation: Situation,
+    decision: DecisionConfig,
+    resignation: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """What ending the career costs, as (when dismissed or deserting, when resigning).
 
     Fear of civilian life, the training debt left, and the pension stake; an officer
     entitled to his pension (stake 1) keeps it when he resigns, not when he is dismissed or
-    deserts.
+    deserts. Without `resignation` the second array is the first (not computed).
     """
     forfeited = decision.exit_cost_weight * attitudes["exit_cost"]
     if decision.training_debt_weight:
@@ -104,8 +107,9 @@ def career_costs(
         return forfeited, forfeited
     stake = np.asarray(situation.pension_stake)
     forfeited += decision.pension_weight * stake
-    resigning = forfeited - np.where(stake >= 1.0, decision.pension_weight, 0.0)
-    return forfeited, resigning
+    if not resignation:
+        return forfeited, forfeited
+    return forfeited, forfeited - decision.pension_weight * (stake >= 1.0)
 
 
 def choice_utilities(
@@ -144,7 +148,8 @@ def choice_utilities(
         * (1.0 - situation.amnesty)
         * attitudes["culpability"]
     )
-    forfeited, resigning = career_costs(attitudes, situation, decision)
+    resignation = exit_rules is not None and exit_rules.enabled and situation.resignation_open
+    forfeited, resigning = career_costs(attitudes, situation, decision, resignation)
     threshold = attitudes["threshold"]
     if decision.social_threshold_unit == "count":
         # whole officers: "count >= threshold" written as count - threshold + 1/2 > 0
@@ -186,7 +191,7 @@ def choice_utilities(
     else:
         utilities[:, EVADE] = -np.inf
     utilities[:, EXIT] = exit_utility(
-        relief, leaving, resigning - forfeited, risk * detection_refuse, situation, exit_rules
+        relief, leaving, resigning, forfeited, risk * detection_refuse, situation, exit_rules
     )
     if situation.taste is not None:
         utilities += situation.taste
@@ -196,7 +201,8 @@ def choice_utilities(
 def exit_utility(
     relief: np.ndarray,
     leaving: np.ndarray,
-    resignation_saving: np.ndarray,
+    resigning: np.ndarray,
+    forfeited: np.ndarray,
     refusal_risk: np.ndarray,
     situation: Situation,
     exit_rules: ExitConfig | None,
@@ -208,13 +214,21 @@ def exit_utility(
     keeps his pension), desertion costs more, is possible only with an opportunity and is
     detected with `desertion_visibility` times the refusal detection probability.
     """
+    n = relief.shape[0]
     if exit_rules is None or not exit_rules.enabled:
-        return np.full(relief.shape[0], -np.inf)
-    base = relief - leaving - exit_rules.exit_threshold
+        return np.full(n, -np.inf)
     if situation.resignation_open:
-        return base + resignation_saving
-    deserting = base - exit_rules.desertion_cost - exit_rules.desertion_visibility * refusal_risk
-    return np.where(situation.desertion_possible, deserting, -np.inf)
+        return relief - leaving - exit_rules.exit_threshold + (forfeited - resigning)
+    # desertion: computed only for the few with an opportunity this month
+    possible = np.flatnonzero(np.broadcast_to(situation.desertion_possible, (n,)))
+    utility = np.full(n, -np.inf)
+    utility[possible] = (
+        relief[possible]
+        - leaving[possible]
+        - (exit_rules.exit_threshold + exit_rules.desertion_cost)
+        - exit_rules.desertion_visibility * refusal_risk[possible]
+    )
+    return utility
 
 
 def choose(utilities: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:

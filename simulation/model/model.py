@@ -119,6 +119,31 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def bernoulli_mask(size: int, probability: float, rng: np.random.Generator) -> np.ndarray:
+    """Independent Bernoulli(probability) draws for `size` officers, as a boolean mask.
+
+    Drawn as geometric gaps between successes, so the cost follows the number of successes
+    rather than `size` (a few percent of officers get an opportunity each month).
+    """
+    mask = np.zeros(size, dtype=bool)
+    if probability <= 0 or size == 0:
+        return mask
+    if probability >= 0.2:
+        return rng.random(size) < probability
+    positions: list[np.ndarray] = []
+    last = -1
+    while True:
+        expected = int((size - last) * probability * 1.2) + 16
+        gaps = rng.geometric(probability, expected)
+        found = last + np.cumsum(gaps)
+        positions.append(found[found < size])
+        if found[-1] >= size:
+            break
+        last = int(found[-1])
+    mask[np.concatenate(positions)] = True
+    return mask
+
+
 def fresh_seed() -> int:
     """A new 32-bit seed from the operating system's entropy (Mesa's behaviour for seed=None)."""
     return secrets.randbits(32)
@@ -210,9 +235,11 @@ class ArmyModel(mesa.Model):
         self.release_step = np.zeros(n, dtype=np.int64)
         self.initial = np.ones(n, dtype=bool)
         self.benefit_held = np.ones(n)
+        self._benefits_lost = 0
         self.benefit_restore_step = np.zeros(n, dtype=np.int64)
         self.choice = np.zeros(n, dtype=np.int8)
         self._is_commander: np.ndarray | None = None
+        self._enforcer_weight: np.ndarray | None = None
         self.counts: dict[str, int] = dict.fromkeys(COUNT_COLUMNS, 0)
         self.cohort_departed: dict[str, int] = dict.fromkeys(DEPARTURES, 0)
         self._vacancies: list[np.ndarray] = []
@@ -293,9 +320,10 @@ class ArmyModel(mesa.Model):
             ending = np.flatnonzero(self.jailed & (self.release_step <= now))
             if ending.shape[0]:
                 self._release(ending)
-        restoring = (self.benefit_held < 1.0) & (self.benefit_restore_step <= now)
-        if restoring.any():
+        if self._benefits_lost:
+            restoring = (self.benefit_held < 1.0) & (self.benefit_restore_step <= now)
             self.benefit_held[restoring] = 1.0
+            self._benefits_lost = int((self.benefit_held < 1.0).sum())
 
     def _release(self, slots: np.ndarray) -> None:
         """Jail terms end: the officers return to their posts with grievance raised, or are
@@ -350,6 +378,7 @@ class ArmyModel(mesa.Model):
         next needed (once, however many changes a step brings)."""
         self._neighbours = None
         self._is_commander = None
+        self._enforcer_weight = None
 
     @property
     def is_commander(self) -> np.ndarray:
@@ -537,18 +566,17 @@ class ArmyModel(mesa.Model):
         )
 
     def _unit_enforcement(self) -> tuple[np.ndarray, np.ndarray]:
-        """Enforcement each officer contributes now, and each unit's total (before D)."""
-        decision = self.config.decision
-        complying_complicit = self.active & (self.group == COMPLICIT) & (self.choice == COMPLY)
-        own = np.where(
-            complying_complicit,
-            np.where(
+        """Enforcement each officer contributes now, and each unit's total (before D):
+        complying complicit officers enforce, commanders with their own weight."""
+        if self._enforcer_weight is None:
+            decision = self.config.decision
+            weight = np.where(
                 self.is_commander,
                 decision.commander_enforcer_weight,
                 decision.complicit_enforcer_weight,
-            ),
-            0.0,
-        )
+            )
+            self._enforcer_weight = weight * (self.group == COMPLICIT)
+        own = self._enforcer_weight * ((self.choice == COMPLY) & self.active)
         return own, np.bincount(self.unit, own, minlength=self.n_units)
 
     def _detection_now(self, slots: np.ndarray) -> np.ndarray:
@@ -615,6 +643,7 @@ class ArmyModel(mesa.Model):
         self.counts["lost_benefits"] += int(losing.sum())
         lost = slots[losing]
         self.benefit_held[lost] = 0.0
+        self._benefits_lost += int(lost.shape[0])
         self.benefit_restore_step[lost] = (
             self.steps + self.config.consequences.benefit_loss_months + 1
         )
@@ -670,8 +699,10 @@ class ArmyModel(mesa.Model):
         resignation_open = self._resignation_open()
         desertion_possible: np.ndarray | bool = False
         if self.config.exit.enabled and not resignation_open:
-            desertion_possible = self.rng.random(size) < d["desertion_opportunity"]
-        benefit = self._benefit_multiplier * self.benefit_held
+            desertion_possible = bernoulli_mask(size, d["desertion_opportunity"], self.rng)
+        benefit = self._benefit_multiplier
+        if self._benefits_lost:
+            benefit = benefit * self.benefit_held
         hardship = self._hardship_multiplier
         taste = self.taste
         if slots is not None:
