@@ -4,7 +4,7 @@ With his jail (cops arrest actives, who return after a random term), the number 
 refusers at constant legitimacy keeps fluctuating, with outbursts well above its mean; the
 rule alone (no jail) settles on a fixed point. A sudden fall of legitimacy produces a
 larger outburst than the same fall spread over many steps ("salami tactics"). The measured
-numbers are in docs/ODD.md §7.7 (`python tests/test_epstein_dynamics.py` prints them).
+numbers are in docs/ODD.md §7.8 (`python tests/test_epstein_dynamics.py` prints them).
 """
 
 from __future__ import annotations

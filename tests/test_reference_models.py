@@ -4,7 +4,7 @@
   granovetter.yaml (riot example) and granovetter_normal.yaml (normal thresholds).
 * Epstein (2002), civil-violence agent rule: configs/reference/epstein.yaml.
 
-See docs/ODD.md §7.7 for the reductions and their equations.
+See docs/ODD.md §7.8 for the reductions and their equations.
 """
 
 from __future__ import annotations

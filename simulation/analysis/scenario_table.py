@@ -163,9 +163,9 @@ def plot_scenario_table(folder: str | Path, path: str | Path, measure: str = DEF
         )
         for category in ("overall", *GROUPS)
     ]
-    panels.append(("leaving the force (share of the force at month 0)", leaving))
+    panels.append(("left, arrested, dismissed\n(share of the force at month 0)", leaving))
     figure, axes = plt.subplots(
-        1, len(panels), figsize=(3.3 * len(panels), 0.38 * len(scenarios) + 1.8), sharey=True
+        1, len(panels), figsize=(3.3 * len(panels), 0.38 * len(scenarios) + 2.2), sharey=True
     )
     positions = np.arange(len(scenarios))
     for axis, (title, metrics) in zip(axes, panels, strict=True):
@@ -190,7 +190,7 @@ def plot_scenario_table(folder: str | Path, path: str | Path, measure: str = DEF
         axis.set_xlim(0, 1.02 if title != panels[-1][0] else None)
         axis.grid(alpha=0.3, axis="x")
         axis.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-        axis.legend(fontsize=7, loc="lower right")
+        axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=3)
     axes[0].set_yticks(positions, scenarios)
     axes[0].invert_yaxis()
     months = measure.removeprefix("at_order_plus_")
