@@ -44,6 +44,7 @@ class Situation:
     resignation_open: bool = True
     desertion_possible: np.ndarray | bool = False
     taste: np.ndarray | None = None
+    """Persistent tastes, shape (4, n): one row per action (comply's row is 0)."""
 
 
 def detection_probability(
@@ -194,7 +195,8 @@ def choice_utilities(
         relief, leaving, resigning, forfeited, risk * detection_refuse, situation, exit_rules
     )
     if situation.taste is not None:
-        utilities += situation.taste
+        for action in range(1, len(ACTIONS)):
+            utilities[:, action] += situation.taste[action]
     return utilities
 
 

@@ -43,6 +43,7 @@ from simulation.model.decision import (
     choose,
     detection_probability,
 )
+from simulation.model.memory import keep_freed_memory
 from simulation.model.population import (
     UnitIndex,
     build_structure,
@@ -184,6 +185,7 @@ class ArmyModel(mesa.Model):
         if levers or overrides or not isinstance(config, SimulationConfig):
             config = configure(config, overrides, levers)
         seed = fresh_seed() if seed is None else int(seed)
+        keep_freed_memory()
         # `rng=` rather than the deprecated `seed=` (Mesa >= 3.4); on 3.3 both seed numpy
         # and the stdlib generator identically.
         super().__init__(rng=seed)
@@ -223,6 +225,7 @@ class ArmyModel(mesa.Model):
             unit_type
         ]
         self._neighbours: np.ndarray | None = None
+        self._neighbour_raw: np.ndarray | None = None
         self._tiebreak = rng.random(n)
         self._unit_index = UnitIndex.of(self.unit, self.n_units)
         # drawn after everything the model had before tenure, so that switching the new
@@ -338,10 +341,9 @@ class ArmyModel(mesa.Model):
             aversion = self.attitudes["war_aversion"]
             aversion[slots] += raised * (1.0 - aversion[slots])
             self.attitudes["regime_alignment"][slots] *= 1.0 - raised
-        self.active[slots] = True
+        self._set_active(slots, True)
         self.choice[slots] = COMPLY
         self.counts["released"] += int(slots.shape[0])
-        self._structure_changed()
 
     def _turnover(self) -> None:
         """Russian recruitment of seniors; retirement and promotion by tenure; academy intake."""
@@ -367,18 +369,38 @@ class ArmyModel(mesa.Model):
         )
         self._vacate(np.flatnonzero(retiring), "retired")
         self._promote()
-        self._structure_changed()
         vacancies = np.concatenate(self._vacancies) if self._vacancies else np.empty(0, int)
         self._vacancies.clear()
         self._recruit_from_academy(vacancies)
-        self._structure_changed()
 
     def _structure_changed(self) -> None:
-        """Who serves where changed: neighbour counts and commanders are recomputed when
-        next needed (once, however many changes a step brings)."""
-        self._neighbours = None
+        """Ranks or groups changed (promotion, new officers): commanders and enforcer weights
+        are recomputed when next needed (once, however many changes a step brings)."""
         self._is_commander = None
         self._enforcer_weight = None
+
+    def _set_active(self, slots: np.ndarray, serving: bool) -> None:
+        """Officers start or stop serving in their units (leaving, arrest, return, entry).
+
+        Neighbour counts are updated for the changed officers only (their units and ties);
+        commanders are recomputed only if one of them left a command or someone arrived.
+        """
+        changed = slots[self.active[slots] != serving]
+        if changed.shape[0] == 0:
+            return
+        if serving or self._is_commander is None or self._is_commander[changed].any():
+            self._structure_changed()
+        self.active[changed] = serving
+        if self._neighbour_raw is not None:
+            sign = 1.0 if serving else -1.0
+            raw = self._neighbour_raw
+            unit_delta = np.bincount(self.unit[changed], minlength=self.n_units) * sign
+            raw += unit_delta[self.unit]
+            raw[changed] -= sign
+            rows = self.cross_ties[changed]
+            if rows.nnz:
+                np.add.at(raw, rows.indices, sign * rows.data)
+            self._neighbours = None
 
     @property
     def is_commander(self) -> np.ndarray:
@@ -400,12 +422,11 @@ class ArmyModel(mesa.Model):
                 self._officers[slot] = None
         self.counts[route] += int(slots.shape[0])
         self.cohort_departed[route] += int(self.initial[slots].sum())
-        self.active[slots] = False
+        self._set_active(slots, False)
         self.jailed[slots] = False
         self.initial[slots] = False
         self.choice[slots] = COMPLY
         self._vacancies.append(slots)
-        self._structure_changed()
 
     def _promote(self) -> None:
         turnover = self.config.turnover
@@ -413,8 +434,12 @@ class ArmyModel(mesa.Model):
         draws = self.rng.random(self.n_officers)
         field = self.active & (self.rank == FIELD) & (self.tenure >= least["field"])
         junior = self.active & (self.rank == JUNIOR) & (self.tenure >= least["junior"])
-        self.rank[field & (draws < monthly(rates["field"]))] = SENIOR
-        self.rank[junior & (draws < monthly(rates["junior"]))] = FIELD
+        to_senior = field & (draws < monthly(rates["field"]))
+        to_field = junior & (draws < monthly(rates["junior"]))
+        self.rank[to_senior] = SENIOR
+        self.rank[to_field] = FIELD
+        if to_senior.any() or to_field.any():
+            self._structure_changed()
 
     def _recruit_from_academy(self, vacancies: np.ndarray) -> None:
         """Fill a share of the vacant posts with young, more nation-oriented juniors."""
@@ -433,13 +458,14 @@ class ArmyModel(mesa.Model):
             self.attitudes[name][filled] = fresh[name]
         self.group[filled] = groups
         self.rank[filled] = ranks
-        self.active[filled] = True
+        self._set_active(filled, True)
+        self._structure_changed()
         self.choice[filled] = COMPLY
         self.tenure[filled] = 0.0
         self.benefit_held[filled] = 1.0
         if self.taste is not None:
             tastes = draw_tastes(filled.shape[0], self.config.decision.taste_sd, self.rng)
-            self.taste[filled] = tastes
+            self.taste[:, filled] = tastes
         self.counts["entered"] += int(filled.shape[0])
         for slot in filled:
             self._officers[slot] = Officer(self, int(slot))
@@ -510,7 +536,6 @@ class ArmyModel(mesa.Model):
             utilities, detection = self._utilities(movers)
             self.choice[movers] = choose(utilities, self.config.decision.temperature, self.rng)
             detection_sum += float(detection.sum())
-        self._neighbours = None
         self.mean_detection_probability = detection_sum / max(int(self.active.sum()), 1)
 
     # ------------------------------------------------------------------ consequences
@@ -589,7 +614,7 @@ class ArmyModel(mesa.Model):
             decision.external_enforcers_per_unit + unit_enforcement[unit] - own[slots]
         )
         noncompliant = ((self.choice == EVADE) | (self.choice == REFUSE)) & self.active
-        unit_noncompliant = np.bincount(self.unit, noncompliant, minlength=self.n_units)
+        unit_noncompliant = self._unit_count(noncompliant)
         peers = unit_noncompliant[unit] - noncompliant[slots] + 1.0
         return detection_probability(
             enforcers, peers, decision.detection_steepness, decision.detection_ratio_rounding
@@ -624,11 +649,10 @@ class ArmyModel(mesa.Model):
             terms = self.rng.integers(1, rules.jail_term_months + 1, slots.shape[0])
         else:
             terms = np.full(slots.shape[0], rules.jail_term_months)
-        self.active[slots] = False
+        self._set_active(slots, False)
         self.jailed[slots] = True
         self.choice[slots] = COMPLY
         self.release_step[slots] = self.steps + terms + 1
-        self._structure_changed()
 
     def _sanction_evaders(self, slots: np.ndarray) -> None:
         """Detected evaders: a reprimand, a loss of benefits, or dismissal."""
@@ -659,9 +683,10 @@ class ArmyModel(mesa.Model):
         active = self.active
         refusing = ((self.choice == REFUSE) & active).astype(float)
         noncompliant = (((self.choice == EVADE) | (self.choice == REFUSE)) & active).astype(float)
+        all_refusing, all_noncompliant = refusing, noncompliant
         own_enforcement, unit_enforcement = self._unit_enforcement()
-        unit_noncompliant = np.bincount(self.unit, noncompliant, minlength=self.n_units)
-        unit_refusing = np.bincount(self.unit, refusing, minlength=self.n_units)
+        unit_noncompliant = self._unit_count(noncompliant)
+        unit_refusing = self._unit_count(refusing)
         unit = self.unit
         if slots is not None:
             unit = unit[slots]
@@ -678,10 +703,6 @@ class ArmyModel(mesa.Model):
         noncompliant_count = noncompliant_peers - 1.0
         if self.cross_ties.nnz:
             ties = self.cross_ties if slots is None else self.cross_ties[slots]
-            all_refusing = ((self.choice == REFUSE) & active).astype(float)
-            all_noncompliant = (((self.choice == EVADE) | (self.choice == REFUSE)) & active).astype(
-                float
-            )
             refusing_count = refusing_count + ties @ all_refusing
             noncompliant_count = noncompliant_count + ties @ all_noncompliant
         if decision.social_threshold_unit == "count":
@@ -707,7 +728,7 @@ class ArmyModel(mesa.Model):
         taste = self.taste
         if slots is not None:
             benefit, hardship = benefit[slots], hardship[slots]
-            taste = None if taste is None else taste[slots]
+            taste = None if taste is None else taste[:, slots]
         return Situation(
             war_order_level=int(d["war_order_level"]),
             punishment_severity=d["punishment_severity"],
@@ -727,13 +748,24 @@ class ArmyModel(mesa.Model):
             taste=taste,
         )
 
+    def _unit_count(self, flags: np.ndarray) -> np.ndarray:
+        """Number of flagged officers (flags 0 or 1) in each unit: counted over the flagged
+        ones only when they are few (a bincount over all officers otherwise)."""
+        flagged = np.flatnonzero(flags)
+        if flagged.shape[0] * 4 < flags.shape[0]:
+            return np.bincount(self.unit[flagged], minlength=self.n_units).astype(float)
+        return np.bincount(self.unit, flags, minlength=self.n_units)
+
     def _neighbour_count(self) -> np.ndarray:
-        """Serving neighbours of each officer (at least 1); recomputed only after changes."""
-        if self._neighbours is None:
+        """Serving neighbours of each officer (at least 1). Counted once, then kept up to
+        date as officers start or stop serving (:meth:`_set_active`)."""
+        if self._neighbour_raw is None:
             active = self.active.astype(float)
             unit_active = np.bincount(self.unit, active, minlength=self.n_units)
-            neighbours = unit_active[self.unit] - active + self.cross_ties @ active
-            self._neighbours = np.maximum(neighbours, 1.0)
+            self._neighbour_raw = unit_active[self.unit] - active + self.cross_ties @ active
+            self._neighbours = None
+        if self._neighbours is None:
+            self._neighbours = np.maximum(self._neighbour_raw, 1.0)
         return self._neighbours
 
     # ------------------------------------------------------------------ data

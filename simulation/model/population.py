@@ -94,15 +94,16 @@ def draw_tenure(
 
 
 def draw_tastes(n: int, sd: float, rng: np.random.Generator) -> np.ndarray | None:
-    """Persistent taste of each officer for each action, shape (n, 4); comply's is 0.
+    """Persistent taste of each officer for each action, shape (4, n): one row per action
+    (comply, evade, refuse, exit), comply's 0.
 
     Unobserved heterogeneity made explicit: N(0, sd) per officer and action (evade, refuse,
     exit), drawn once. None when sd is 0 (nothing drawn, so other draws are unchanged).
     """
     if sd <= 0:
         return None
-    tastes = np.zeros((n, 4))
-    tastes[:, 1:] = rng.normal(0.0, sd, (n, 3))
+    tastes = np.zeros((4, n))
+    tastes[1:] = rng.normal(0.0, sd, (n, 3)).T
     return tastes
 
 
