@@ -308,3 +308,13 @@ def test_kept_up_neighbour_counts_and_commanders_equal_a_fresh_count():
         expected = choose_commanders(model.unit, model.rank, model.active, model._tiebreak)
         np.testing.assert_array_equal(model.is_commander, expected)
     assert model.counts["released"] > 0 and model.counts["arrested"] > 0
+
+
+@pytest.mark.parametrize("probability", [0.0, 5e-324, 1e-9, 0.001, 0.05, 0.19, 0.5, 1.0])
+def test_desertion_opportunities_are_bernoulli_draws_at_any_probability(probability):
+    from simulation.model.model import bernoulli_mask
+
+    rng = np.random.default_rng(1)
+    counts = [int(bernoulli_mask(20_000, probability, rng).sum()) for _ in range(20)]
+    expected = 20_000 * probability
+    assert abs(np.mean(counts) - expected) <= 4 * math.sqrt(expected / 20 + 1e-12) + 1e-9

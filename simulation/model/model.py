@@ -131,6 +131,9 @@ def bernoulli_mask(size: int, probability: float, rng: np.random.Generator) -> n
         return mask
     if probability >= 0.2:
         return rng.random(size) < probability
+    if probability < 1e-6:  # gaps too long for geometric draws: a binomial count instead
+        mask[rng.choice(size, rng.binomial(size, probability), replace=False)] = True
+        return mask
     positions: list[np.ndarray] = []
     last = -1
     while True:
