@@ -51,6 +51,8 @@ def test_tipping_report_states_the_answer(tmp_path: Path, repo: Path) -> None:
             "2",
             "--level",
             "0.1",
+            "--statistic",
+            "peak",
             "--workers",
             "1",
             "--out",
