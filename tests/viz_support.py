@@ -58,13 +58,19 @@ def free_port() -> int:
 
 @contextmanager
 def viz_server(config: Path | None = None, timeout: float = 90.0) -> Iterator[str]:
-    """Serve the browser view on a free loopback port; yield its URL."""
+    """Serve the browser view (`reluctant-army viz`) on a free loopback port; yield its URL."""
+    with app_server(["viz", *([str(config)] if config is not None else [])], timeout) as url:
+        yield url
+
+
+@contextmanager
+def app_server(arguments: list[str], timeout: float = 90.0, log_name: str = "viz-server.log"):
+    """Run `reluctant-army ARGUMENTS --port P --no-open` (viz or explore) on a free loopback
+    port, in its own process group; yield the server's root URL."""
     port = free_port()
     OUTPUT.mkdir(exist_ok=True)
-    log_path = OUTPUT / "viz-server.log"
-    command = [sys.executable, "-m", "simulation", "viz", "--port", str(port), "--no-open"]
-    if config is not None:
-        command.insert(4, str(config))
+    log_path = OUTPUT / log_name
+    command = [sys.executable, "-m", "simulation", *arguments, "--port", str(port), "--no-open"]
     env = {key: value for key, value in os.environ.items() if key != "RELUCTANT_ARMY_VIZ_CONFIG"}
     with log_path.open("w") as log:
         process = subprocess.Popen(
