@@ -36,7 +36,7 @@ from simulation.analysis import results as rs
 from simulation.cli.explore import RESULTS_ENV
 from simulation.errors import ReluctantArmyError
 from simulation.viz import echarts, state
-from simulation.viz.figure import EChart
+from simulation.viz.figure import EChart, as_json
 from simulation.vocabulary import CHOICES
 
 CSS = """
@@ -225,7 +225,9 @@ def Chart(chart: charts.Chart, on_pick: Any = None, classes: str = "") -> None:
         if picked is not None and on_pick is not None:
             on_pick(picked)
 
-    EChart(figure.option, figure.height, f"ra-chart ra-chart-{chart.key} {classes}", clicked)
+    EChart(
+        as_json(figure.option), figure.height, f"ra-chart ra-chart-{chart.key} {classes}", clicked
+    )
     if chart.caption:
         solara.HTML(tag="div", unsafe_innerHTML=esc(chart.caption), classes=["ra-note"])
 

@@ -23,7 +23,7 @@ import solara
 import solara.lab
 
 from simulation.viz import state
-from simulation.viz.figure import EChart
+from simulation.viz.figure import EChart, as_json
 from simulation.viz.scenarios import (
     CONTROLS,
     MAX_VIEW_OFFICERS,
@@ -149,12 +149,15 @@ def ControlRow(control: Control, running: dict[str, Any]) -> None:
 
 
 @solara.component
-def RunControls() -> None:
-    """Scenario, Reset / Play / Step, the month, jump to a month, play speed."""
-    _ = state.tick.value  # redraw after every step
+def RunControls(tick: int) -> None:
+    """Scenario, Reset / Play / Step, the month, jump to a month, play speed.
+
+    Only the buttons and the month redraw after every step (:func:`StepButtons`,
+    :func:`MonthStatus`): the fewer components a step touches, the faster it is drawn.
+    """
     model = state.model.value
-    entries = list(scenario_entries())
     current = state.source.value
+    entries = solara.use_memo(lambda: list(scenario_entries()), [])
     label = current.label if current is not None else ""
     if label not in entries:
         entries = [label, *entries]
@@ -170,6 +173,22 @@ def RunControls() -> None:
             unsafe_innerHTML=esc(current.config.description or current.config.name),
             classes=["ra-caption"],
         )
+    StepButtons(tick)
+    if model is not None:
+        MonthStatus(tick)
+        MonthJump(model)
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML="<div class='ra-control-label'>Play speed: <span class='ra-value'>"
+        f"{state.play_interval.value} ms</span> between months</div>",
+    )
+    solara.SliderInt("", value=state.play_interval, min=0, max=1000, step=50, thumb_label=False)
+
+
+@solara.component
+def StepButtons(tick: int) -> None:
+    """Reset, Play / Pause and Step (Step and Play off once the run has ended)."""
+    model = state.model.value
     finished = model is None or model.finished
     with solara.Row(gap="6px"):
         solara.Button("Reset", color="primary", on_click=state.reset)
@@ -185,21 +204,21 @@ def RunControls() -> None:
             on_click=state.step,
             disabled=finished or state.playing.value,
         )
-    if model is not None:
-        solara.HTML(
-            tag="div",
-            unsafe_innerHTML=f"Month: {model.steps} <span style='font-weight:normal'>of "
-            f"{model.horizon}</span>",
-            classes=["ra-month"],
-        )
-        solara.ProgressLinear(value=100.0 * model.steps / max(1, model.horizon))
-        MonthJump(model)
+
+
+@solara.component
+def MonthStatus(tick: int) -> None:
+    """'Month: 5 of 60' and a progress bar."""
+    model = state.model.value
+    if model is None:
+        return
     solara.HTML(
         tag="div",
-        unsafe_innerHTML="<div class='ra-control-label'>Play speed: <span class='ra-value'>"
-        f"{state.play_interval.value} ms</span> between months</div>",
+        unsafe_innerHTML=f"Month: {model.steps} <span style='font-weight:normal'>of "
+        f"{model.horizon}</span>",
+        classes=["ra-month"],
     )
-    solara.SliderInt("", value=state.play_interval, min=0, max=1000, step=50, thumb_label=False)
+    solara.ProgressLinear(value=100.0 * model.steps / max(1, model.horizon))
 
 
 @solara.component
@@ -219,8 +238,8 @@ def MonthJump(model: ViewModel) -> None:
 
 @solara.component
 def Parameters() -> None:
-    """The sliders and the seed; what changed since the run started."""
-    _ = state.tick.value  # redraw after every step
+    """The sliders and the seed; what changed since the run started (redrawn when the
+    model or a control changes, not at every step)."""
     model = state.model.value
     if model is None:
         return
@@ -272,9 +291,8 @@ def PlayLoop() -> None:
 
 
 @solara.component
-def OfficerView() -> None:
+def OfficerView(tick: int) -> None:
     """The officers on the grid of units; a click selects an officer."""
-    _ = state.tick.value  # redraw after every step
     model = state.model.value
     if model is None:
         return
@@ -292,7 +310,7 @@ def OfficerView() -> None:
             state.select_officer(data[2])
 
     EChart(
-        figure,
+        as_json(figure),
         OFFICERS_HEIGHT,
         "ra-officers",
         on_click=clicked,
@@ -307,16 +325,17 @@ def OfficerView() -> None:
 
 
 @solara.component
-def RatesView() -> None:
+def RatesView(tick: int) -> None:
     """Shares over time, overall and by group or rank, with markers where drivers change."""
-    _ = state.tick.value  # redraw after every step
     model = state.model.value
     breakdown = solara.use_reactive("group")
     if model is None:
         return
     solara.ToggleButtonsSingle(value=breakdown, values=["group", "rank"], dense=True)
     figure = rates_figure(model, breakdown.value)
-    EChart(figure.option, figure.height, "ra-rates", drawn_key=f"{id(model)}-{model.steps}")
+    EChart(
+        as_json(figure.option), figure.height, "ra-rates", drawn_key=f"{id(model)}-{model.steps}"
+    )
 
 
 def report_html(model: ViewModel, slot: int) -> str:
@@ -355,9 +374,8 @@ def report_html(model: ViewModel, slot: int) -> str:
 
 
 @solara.component
-def InspectView() -> None:
+def InspectView(tick: int) -> None:
     """The selected officer: who he is and the utilities he weighed."""
-    _ = state.tick.value  # redraw after every step
     model = state.model.value
     slot = state.selected_officer.value
     if model is None:
@@ -373,13 +391,12 @@ def InspectView() -> None:
 
 
 @solara.component
-def UnitsView() -> None:
+def UnitsView(tick: int) -> None:
     """Units (nodes) and their cross-unit ties (edges); colour mixes the units' choices."""
-    _ = state.tick.value  # redraw after every step
     model = state.model.value
     if model is None:
         return
-    EChart(units_figure(model), 520, "ra-units", drawn_key=f"{id(model)}-{model.steps}")
+    EChart(as_json(units_figure(model)), 520, "ra-units", drawn_key=f"{id(model)}-{model.steps}")
     solara.HTML(
         tag="div",
         unsafe_innerHTML="Node: a unit (size: officers serving; colour: its comply / evade / "
@@ -424,9 +441,8 @@ def summary_rows(model: ViewModel) -> list[tuple[str, str]]:
 
 
 @solara.component
-def RunInfo() -> None:
+def RunInfo(tick: int) -> None:
     """The run summary: scenario, month, seed, drivers now, shares overall, by group, rank."""
-    _ = state.tick.value  # redraw after every step
     model = state.model.value
     if model is None:
         return
@@ -451,9 +467,8 @@ def replay_rows(model: ViewModel) -> tuple[list[tuple[str, float, float | None, 
 
 
 @solara.component
-def ReplayCheck() -> None:
+def ReplayCheck(tick: int) -> None:
     """For a replayed run: the recorded final shares next to the replay's."""
-    _ = state.tick.value  # redraw after every step
     model = state.model.value
     src = state.source.value
     if model is None or src is None or src.replay is None:
@@ -491,9 +506,8 @@ def ReplayCheck() -> None:
 
 
 @solara.component
-def Notices() -> None:
+def Notices(tick: int) -> None:
     """Replay banner, errors, notes, and the notice when the run reaches its last month."""
-    _ = state.tick.value  # redraw after every step
     model = state.model.value
     src = state.source.value
     if src is not None and src.replay is not None:
@@ -517,37 +531,43 @@ def Notices() -> None:
 
 
 @solara.component
-def LowerPanel() -> None:
+def LowerPanel(tick: int) -> None:
     """Officer inspection, or the units and their ties (only the one shown is drawn)."""
     shown = solara.use_reactive("officer inspection")
     solara.ToggleButtonsSingle(
         value=shown, values=["officer inspection", "units and ties"], dense=True
     )
     if shown.value == "officer inspection":
-        InspectView()
+        InspectView(tick)
     else:
-        UnitsView()
+        UnitsView(tick)
 
 
 @solara.component
 def ModelPage() -> None:
-    """The model view: one model per browser session (kept while the explorer is open)."""
+    """The model view: one model per browser session (kept while the explorer is open).
+
+    The views that change with every step take `tick` (the session's change counter) as
+    an argument, so that a step redraws them in one rendering pass; the sidebar's sliders
+    take nothing from it and are left alone.
+    """
     solara.Style(CSS)
     solara.Title("Reluctant Army: model view")
     state.ensure_model()
+    tick = state.tick.value  # the one subscription: every view below redraws in one pass
     PlayLoop()
     with solara.Sidebar():
-        RunControls()
+        RunControls(tick)
         Parameters()
     with solara.Column(style={"padding": "0 8px"}):
-        Notices()
+        Notices(tick)
         with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
             with solara.Card("Officers by unit", style={"flex": "1 1 520px", "max-width": "760px"}):
-                OfficerView()
+                OfficerView(tick)
             with solara.Card("Rates over time", style={"flex": "1 1 520px", "max-width": "900px"}):
-                RatesView()
+                RatesView(tick)
         with solara.Card("Why they choose"):
-            LowerPanel()
+            LowerPanel(tick)
         with solara.Card("This run"):
-            ReplayCheck()
-            RunInfo()
+            ReplayCheck(tick)
+            RunInfo(tick)
