@@ -126,6 +126,8 @@ class LineChart:
     caption: str = ""
     full_scale: bool = True
     """Shares on the whole 0-100% scale; False: the axis fits the values."""
+    points: bool = False
+    """Mark each value (design points, probes); series over time are plain lines."""
     kind: str = "line"
 
 
@@ -310,6 +312,7 @@ def parameter_chart(
         y_label=measure_label(measure),
         panels=panels,
         caption=CI_CAPTION,
+        points=True,
     )
 
 
@@ -655,6 +658,7 @@ def tipping_chart(data: dict[str, Any]) -> LineChart:
         caption="points: probes (mean over replications, 95% CI band); dotted: the level, "
         "the tipping point and its uncertain range",
         full_scale=False,
+        points=True,
     )
 
 
@@ -738,7 +742,7 @@ def _draw_lines(chart: LineChart) -> Figure:
                 _array(series.values),
                 color=series.colour,
                 linestyle="--" if series.dashed else "-",
-                marker="o" if len(panel.x) <= 25 else None,
+                marker="o" if chart.points else None,
                 markersize=3,
                 label=series.name,
             )
@@ -842,8 +846,8 @@ def _draw_bars(chart: BarChart) -> Figure:
 
     count = len(chart.panels)
     height = max(2.2, 0.36 * len(chart.categories) * max(1, len(chart.panels[0].series)) / 2 + 1)
-    rows, columns = _grid_shape(count, 3)
-    figure = Figure(figsize=(4.2 * columns + 2.2, height * rows + 0.8))
+    rows, columns = _grid_shape(count, 2)
+    figure = Figure(figsize=(4.6 * columns + 2.2, height * rows + 0.8))
     axes = figure.subplots(rows, columns, sharey=True, squeeze=False)
     positions = np.arange(len(chart.categories))
     for index, panel in enumerate(chart.panels):

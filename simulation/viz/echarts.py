@@ -42,8 +42,6 @@ TOP = 58
 """Room above the panels for the title and the legend (pixels)."""
 BOTTOM = 46
 FONT = {"fontSize": 11}
-SYMBOLS = frozenset({"parameter", "tipping"})
-"""Line charts whose points are drawn (design points, probes); series over time are not."""
 TOOLTIP = {"confine": True, "renderMode": "richText"}
 """Tooltips drawn as text, not HTML: names from a results folder can never become markup."""
 VIRIDIS = ["#440154", "#3B528B", "#21918C", "#5EC962", "#FDE725"]
@@ -192,7 +190,7 @@ def line_option(chart: LineChart, most: int = 4) -> Figure:
                     "type": "dashed" if series.dashed else "solid",
                 },
                 "itemStyle": {"color": series.colour},
-                "showSymbol": chart.key in SYMBOLS and len(panel.x) <= 30,
+                "showSymbol": chart.points,
                 "symbolSize": 6,
                 "connectNulls": False,
                 "z": 3,

@@ -18,16 +18,18 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from simulation.analysis.results import ReplaySpec
+from simulation.analysis.results import ReplaySpec, checked_file
 from simulation.cli.viz import CONFIG_ENV, SCENARIOS_ENV
 from simulation.config.loading import load_config
 from simulation.config.schema import DRIVER_NAMES, SimulationConfig, schedule_value
-from simulation.errors import ConfigError
+from simulation.errors import ConfigError, ReluctantArmyError
 
 BUILT_IN = "built-in defaults"
 """The scenario entry that stands for the schema's defaults (no file)."""
 MAX_VIEW_OFFICERS = 10_000
 """Largest corps the view draws; a bigger scenario is cut to this size, with a note."""
+SCENARIO_FILE_LIMIT = 1024 * 1024
+"""Largest scenario file the view reads (bytes): configs are a few kilobytes."""
 
 
 def config_dir() -> Path:
@@ -137,9 +139,11 @@ def scenario_source(entry: str) -> Source:
     path = entries[entry]
     messages: list[str] = []
     try:
+        if path is not None:
+            checked_file(path, SCENARIO_FILE_LIMIT, path.parent)
         config = load_config(path)
-    except ConfigError as error:
-        messages.append(f"{error}; built-in defaults used instead")
+    except ReluctantArmyError as error:
+        messages.append(f"{str(error)[:300]}; built-in defaults used instead")
         config = SimulationConfig()
     config, notes = cap_officers(config)
     return Source(entry, config, config.seed, None, tuple(messages + notes))
