@@ -536,7 +536,7 @@ def officers_option(
                     "name": f"{group_name}, {choice_name}" + (" (commander)" * is_commander),
                     "symbol": shapes[group_name],
                     "symbolSize": round(symbol_size * (1.6 if is_commander else 1.0), 1),
-                    "itemStyle": {"color": CHOICE_COLOURS[choice_name]},
+                    "itemStyle": {"color": CHOICE_COLOURS[choice_name], "opacity": 1},
                     "dimensions": ["x", "y", "officer"],
                     "data": rows[mask].tolist(),
                     "z": 3 if is_commander else 2,

@@ -106,46 +106,47 @@ def legend_html() -> str:
 
 @solara.component
 def ControlRow(control: Control, running: dict[str, Any]) -> None:
-    """One slider: its label and value, the slider, and its description from the schema."""
+    """One slider: its label and value, the slider, and its description from the schema
+    (and the driver's schedule when it has one)."""
     value = state.controls.value.get(control.name, running.get(control.name))
     changed = value != running.get(control.name)
     mark = " <span class='ra-changed'>(changed: applies on Reset)</span>" if changed else ""
-    solara.HTML(
-        tag="div",
-        unsafe_innerHTML=(
-            f"<div class='ra-control-label'>{esc(control.label)}: "
-            f"<span class='ra-value'>{esc(value_text(control, value))}</span>{mark}</div>"
-        ),
-        classes=[f"ra-control-{control.name}"],
-    )
 
     def on_value(new: Any) -> None:
         state.set_control(control.name, new)
 
-    if control.whole:
-        solara.SliderInt(
-            "",
-            value=int(value),
-            min=int(control.low),
-            max=int(control.high),
-            step=int(control.step),
-            on_value=on_value,
-            thumb_label=False,
-        )
-    else:
-        solara.SliderFloat(
-            "",
-            value=float(value),
-            min=control.low,
-            max=control.high,
-            step=control.step,
-            on_value=on_value,
-            thumb_label=False,
-        )
     current = state.model.value
     note = schedule_note(current.config, control) if current is not None else ""
-    caption = describe_control(control) + (f" {note}." if note else "")
-    solara.HTML(tag="div", unsafe_innerHTML=esc(caption), classes=["ra-caption"])
+    caption = describe_control(control) + (f" {note[0].upper()}{note[1:]}." if note else "")
+    with solara.Column(gap="0px", classes=[f"ra-control-{control.name}"]):
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=(
+                f"<div class='ra-control-label'>{esc(control.label)}: "
+                f"<span class='ra-value'>{esc(value_text(control, value))}</span>{mark}</div>"
+            ),
+        )
+        if control.whole:
+            solara.SliderInt(
+                "",
+                value=int(value),
+                min=int(control.low),
+                max=int(control.high),
+                step=int(control.step),
+                on_value=on_value,
+                thumb_label=False,
+            )
+        else:
+            solara.SliderFloat(
+                "",
+                value=float(value),
+                min=control.low,
+                max=control.high,
+                step=control.step,
+                on_value=on_value,
+                thumb_label=False,
+            )
+        solara.HTML(tag="div", unsafe_innerHTML=esc(caption), classes=["ra-caption"])
 
 
 @solara.component
