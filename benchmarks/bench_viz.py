@@ -120,7 +120,8 @@ def mesa_matplotlib_path(config):
 
 
 ROUND_TRIP_JS = """async (month) => {
-    const drawn = (selector) => (document.querySelector(selector) || {dataset: {}}).dataset.drawn || '';
+    const drawn = (selector) =>
+        (document.querySelector(selector) || {dataset: {}}).dataset.drawn || '';
     const button = [...document.querySelectorAll('button')].find(
         (b) => b.innerText.trim().toLowerCase() === 'step');
     const start = performance.now();

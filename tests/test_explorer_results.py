@@ -137,7 +137,8 @@ def test_envelopes_cover_each_design_point_with_its_replications(orders: Path) -
     chart = rs.sweep_envelopes(sweep, [0, 3], "overall")
     assert [panel.title.split(" (")[1] for panel in chart.panels] == ["3 runs)", "3 runs)"]
     band = chart.panels[0].series[0]
-    assert all(lo <= mid <= hi for lo, mid, hi in zip(band.low, band.values, band.high))
+    bounds = zip(band.low, band.values, band.high, strict=True)
+    assert all(lo <= mid <= hi for lo, mid, hi in bounds)
 
 
 def test_a_sweep_without_series_has_no_envelopes(grid: Path) -> None:

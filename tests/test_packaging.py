@@ -94,7 +94,10 @@ def test_the_installed_command_runs_a_config_from_another_folder(
 def test_the_installed_viz_starts_with_the_built_in_defaults_outside_a_checkout(
     installed: Path, tmp_path: Path
 ) -> None:
-    code = "import simulation.viz.app; from simulation.viz import scenarios; print(scenarios.launch_entry())"
+    code = (
+        "import simulation.viz.app; from simulation.viz import scenarios;"
+        "print(scenarios.launch_entry())"
+    )
     done = run_in(installed, "python", "-c", code, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("built-in defaults")

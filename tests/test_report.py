@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from explorer_support import HOSTILE, orders_sweep
 
 from simulation.analysis.report import render_report
