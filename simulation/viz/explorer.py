@@ -680,7 +680,9 @@ def FolderView(name: str) -> None:
         return
     solara.HTML(tag="h2", unsafe_innerHTML=esc(results.title), classes=["ra-folder-title"])
     if results.description:
-        note(results.description)
+        solara.HTML(
+            tag="div", unsafe_innerHTML=esc(results.description), classes=["ra-description"]
+        )
     view = VIEWS.get(results.kind)
     if view is None:
         ManifestView(results)
