@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"browser view, {args.officers:,} officers, war-order level {args.war_order_level}")
     print(f"  model step alone                          median {figures['model']:7.1f} ms")
     print(
-        f"  step + page re-render (ECharts options)   median {figures['page']:7.1f} ms  "
+        f"  step + drawing + charts                   median {figures['page']:7.1f} ms  "
         f"(target <= {STEP_TARGET_MS:.0f} ms)"
     )
     print(f"  same, CPU time of this process            median {figures['page_cpu']:7.1f} ms")

@@ -67,8 +67,9 @@ def _layout(count: int, most: int = 4) -> tuple[int, int]:
     return max(1, math.ceil(count / columns)), columns
 
 
-def _grids(count: int, most: int = 4, left: float = 7.0, height: int = PANEL_HEIGHT):
-    """Grid rectangles of `count` panels laid out in rows (left/width in %, top in px)."""
+def _grids(count: int, most: int = 4, left: float = 7.0, height: int = PANEL_HEIGHT, gap: int = 52):
+    """Grid rectangles of `count` panels laid out in rows (left/width in %, top in px);
+    `gap` pixels of each row are left for the axis labels and the next row's title."""
     rows, columns = _layout(count, most)
     width = (97.0 - left) / columns
     grids = []
@@ -79,7 +80,7 @@ def _grids(count: int, most: int = 4, left: float = 7.0, height: int = PANEL_HEI
                 "left": f"{left + column * width + 1.5:.2f}%",
                 "width": f"{width - 4.0:.2f}%",
                 "top": TOP + row * height + 18,
-                "height": height - 52,
+                "height": height - gap,
                 "containLabel": False,
             }
         )
@@ -314,7 +315,7 @@ def bar_option(chart: BarChart) -> Figure:
     count = len(chart.categories)
     height = max(PANEL_HEIGHT, 26 + count * 22 * max(1, len(chart.panels[0].series)) // 2)
     left = min(30.0, 3.0 + 0.9 * max((len(c) for c in chart.categories), default=4))
-    grids, rows, columns = _grids(len(chart.panels), 2, left=left, height=height)
+    grids, rows, columns = _grids(len(chart.panels), 2, left=left, height=height + 30, gap=82)
     titles = [_title(chart)]
     x_axes, y_axes, series_list, names = [], [], [], []
     for index, (panel, grid) in enumerate(zip(chart.panels, grids, strict=True)):
@@ -377,7 +378,7 @@ def bar_option(chart: BarChart) -> Figure:
         "yAxis": y_axes,
         "series": series_list,
     }
-    return Figure(option, TOP + rows * height + BOTTOM)
+    return Figure(option, TOP + rows * (height + 30) + BOTTOM)
 
 
 def scatter_option(chart: ScatterChart) -> Figure:

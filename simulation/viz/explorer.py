@@ -41,6 +41,7 @@ from simulation.vocabulary import CHOICES
 
 CSS = """
 .ra-explorer .v-data-table td, .ra-explorer .v-data-table th { font-size: 13px !important; }
+.ra-explorer .v-data-table td { white-space: nowrap; }
 .ra-explorer .ra-note { font-size: 12px; color: #555; margin: 2px 0 8px 0; }
 .ra-explorer .ra-selected-row { background: #E3EEF9 !important; }
 .ra-explorer h3 { margin: 6px 0 4px 0; font-size: 17px; }
@@ -480,13 +481,14 @@ def ComparePanel(sweep: rs.Sweep) -> None:
         second = _trace(sweep, *chosen["B"])
         compared.value = charts.comparison_chart(first, second, category.value)
 
-    solara.Button(
-        "Compare over time",
-        on_click=guarded(compare),
-        disabled=len(chosen) < 2,
-        color="primary",
-        classes=["ra-compare-button"],
-    )
+    with solara.Row():
+        solara.Button(
+            "Compare over time",
+            on_click=guarded(compare),
+            disabled=len(chosen) < 2,
+            color="primary",
+            classes=["ra-compare-button"],
+        )
     if not sweep.has_series:
         note(
             f"No series was recorded: the runs are replayed (at most "
