@@ -324,3 +324,40 @@ def test_the_explorer_page_renders_with_no_results_folder(
     _, rendered = solara.render(ExplorerPage(), handle_error=False)
     assert rendered.find(HTML).widgets
     assert scenarios.config_dir().name == "configs"
+
+
+def test_a_view_that_fails_shows_one_line_not_a_traceback(
+    session: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ipyvuetify
+
+    from simulation.viz import model_view
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("internal detail")
+
+    monkeypatch.setattr(model_view, "officers_figure", broken)
+    _, rendered = solara.render(model_view.ModelPage(), handle_error=False)
+    alerts = [str(w.children) for w in rendered.find(ipyvuetify.Alert).widgets]
+    assert any("the model view failed (RuntimeError)" in text for text in alerts)
+    assert not any("Traceback" in text or "internal detail" in text for text in alerts)
+
+
+def test_a_damaged_results_folder_is_one_line_in_the_explorer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ipyvuetify
+
+    from simulation.cli.explore import RESULTS_ENV
+    from simulation.viz import explorer
+
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "manifest.json").write_text(json.dumps({"kind": "sweep", "metrics": ["refuse"]}))
+    (damaged / "runs.parquet").write_text("not a parquet file")
+    monkeypatch.setenv(RESULTS_ENV, str(tmp_path))
+    explorer.folder.value = None
+    _, rendered = solara.render(explorer.ExplorerPage(), handle_error=False)
+    alerts = [str(w.children) for w in rendered.find(ipyvuetify.Alert).widgets]
+    assert any("cannot read runs.parquet (" in text for text in alerts)
+    assert not any("Traceback" in text for text in alerts)

@@ -546,6 +546,25 @@ def LowerPanel(tick: int) -> None:
 
 @solara.component
 def ModelPage() -> None:
+    """The model view; if a view fails to draw, one line instead of a traceback.
+
+    (Nothing but the boundary here: an element made before it would make Solara render
+    the failure again and again.)
+    """
+    failure, clear = solara.use_exception()
+    if failure is not None:
+        solara.Error(
+            f"the model view failed ({type(failure).__name__}); the details are in the "
+            "server's log",
+            classes=["ra-error"],
+        )
+        solara.Button("Start again", on_click=lambda: (state.reset(), clear()), color="primary")
+        return
+    ModelViews()
+
+
+@solara.component
+def ModelViews() -> None:
     """The model view: one model per browser session (kept while the explorer is open).
 
     The views that change with every step take `tick` (the session's change counter) as
