@@ -201,17 +201,36 @@ def line_option(chart: LineChart, most: int = 4) -> Figure:
             series_list.append(line)
             if series.low is not None and series.high is not None:
                 series_list.append(_band(series, index, panel.x, chart.percent))
-    option = {
+    option = _panels_option(titles, grids, x_axes, y_axes, series_list, names, "line")
+    return Figure(option, TOP + rows * PANEL_HEIGHT + BOTTOM)
+
+
+def _panels_option(
+    titles: list[dict[str, Any]],
+    grids: list[dict[str, Any]],
+    x_axes: list[dict[str, Any]],
+    y_axes: list[dict[str, Any]],
+    series: list[dict[str, Any]],
+    names: list[str],
+    pointer: str | None,
+) -> dict[str, Any]:
+    """The option of small multiples: one legend, a tooltip by axis (`pointer` 'line' or
+    'shadow') or by item (None), no animation (a redraw must be immediate)."""
+    tooltip = (
+        {**TOOLTIP, "trigger": "axis", "axisPointer": {"type": pointer}}
+        if pointer
+        else {**TOOLTIP, "trigger": "item"}
+    )
+    return {
         "animation": False,
         "title": titles,
         "legend": _legend(names),
-        "tooltip": {**TOOLTIP, "trigger": "axis", "axisPointer": {"type": "line"}},
+        "tooltip": tooltip,
         "grid": grids,
         "xAxis": x_axes,
         "yAxis": y_axes,
-        "series": series_list,
+        "series": series,
     }
-    return Figure(option, TOP + rows * PANEL_HEIGHT + BOTTOM)
 
 
 def _mark_lines(panel: Any) -> dict[str, Any]:
@@ -368,16 +387,7 @@ def bar_option(chart: BarChart) -> Figure:
                     "z": 4,
                 }
             )
-    option = {
-        "animation": False,
-        "title": titles,
-        "legend": _legend(names),
-        "tooltip": {**TOOLTIP, "trigger": "axis", "axisPointer": {"type": "shadow"}},
-        "grid": grids,
-        "xAxis": x_axes,
-        "yAxis": y_axes,
-        "series": series_list,
-    }
+    option = _panels_option(titles, grids, x_axes, y_axes, series_list, names, "shadow")
     return Figure(option, TOP + rows * (height + 30) + BOTTOM)
 
 
@@ -426,16 +436,7 @@ def scatter_option(chart: ScatterChart) -> Figure:
             if number == 0 and panel.boxes:
                 entry["markArea"] = _boxes(panel.boxes, xs, ys, chart.percent)
             series_list.append(entry)
-    option = {
-        "animation": False,
-        "title": titles,
-        "legend": _legend(names),
-        "tooltip": {**TOOLTIP, "trigger": "item"},
-        "grid": grids,
-        "xAxis": x_axes,
-        "yAxis": y_axes,
-        "series": series_list,
-    }
+    option = _panels_option(titles, grids, x_axes, y_axes, series_list, names, None)
     return Figure(option, TOP + rows * (PANEL_HEIGHT + 40) + BOTTOM)
 
 
