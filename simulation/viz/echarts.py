@@ -543,6 +543,8 @@ def officers_option(
                     "data": rows[mask].tolist(),
                     "z": 3 if is_commander else 2,
                     "emphasis": {"scale": 1.8},
+                    "large": True,
+                    "largeThreshold": 200,
                 }
                 if is_commander:
                     entry["itemStyle"].update(borderColor="#111111", borderWidth=1.2)
