@@ -100,3 +100,14 @@ def test_explore_opens_the_explorer_page_not_the_model_view() -> None:
     from simulation.cli.explore import explorer_url
 
     assert explorer_url("127.0.0.1", 8765) == "http://localhost:8765/explore"
+
+
+def test_explore_without_folders_offers_the_results_folder_here(
+    launched: list, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from simulation.cli.explore import RESULTS_ENV
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["explore", "--no-open"]) == 0
+    _, env = launched[0]
+    assert env[RESULTS_ENV] == str(tmp_path / "results")

@@ -49,7 +49,8 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
         "results",
         nargs="*",
         metavar="RESULTS_DIR",
-        help="results folders, or folders holding them (default: ./results)",
+        default=argparse.SUPPRESS,
+        help="results folders, or folders holding them (none given: ./results)",
     )
     explore.add_argument(
         "--configs",
@@ -101,7 +102,7 @@ def open_when_ready(url: str, timeout: float = 60.0) -> None:
 
 def explore_command(args: argparse.Namespace) -> int:
     """Check the folders, then serve the app until interrupted, opening the explorer."""
-    folders = results_folders(args.results)
+    folders = results_folders(getattr(args, "results", []))
     missing = missing_packages()
     if missing:
         print(
