@@ -493,7 +493,7 @@ class ArmyModel(mesa.Model):
     def _utilities(self, slots: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Utilities of every action for every slot (or for `slots`), and the refusal
         detection probability."""
-        situation = self.situation(slots)
+        situation = self.situation() if slots is None else self.situation(slots)
         decision = self.config.decision
         attitudes = (
             self.attitudes
