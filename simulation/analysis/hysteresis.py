@@ -65,6 +65,32 @@ def steepness(values: np.ndarray, levels: np.ndarray) -> tuple[float, float, flo
     return largest, linear, ratio
 
 
+def curve_steepness(
+    runs: np.ndarray, levels: np.ndarray, resamples: int = 2000
+) -> dict[str, float]:
+    """Steepness of the mean curve over runs (runs x levels), with 95% bootstrap intervals
+    (runs resampled with replacement; a fixed generator, so the same numbers every time).
+
+    Taken on the mean curve rather than run by run: the largest of several noisy slopes
+    of one run overstates the steepness."""
+    figures = {"largest_slope": 0, "linear_slope": 1, "ratio": 2}
+    point = steepness(runs.mean(axis=0), levels)
+    rng = np.random.default_rng(0)
+    picks = rng.integers(0, runs.shape[0], (resamples, runs.shape[0]))
+    resampled = np.array([steepness(runs[pick].mean(axis=0), levels) for pick in picks])
+    summary: dict[str, float] = {}
+    for name, column in figures.items():
+        values = resampled[:, column]
+        values = values[np.isfinite(values)]
+        low, high = (
+            (float(np.quantile(values, 0.025)), float(np.quantile(values, 0.975)))
+            if values.shape[0]
+            else (float("nan"), float("nan"))
+        )
+        summary.update({name: point[column], f"{name}_low": low, f"{name}_high": high})
+    return summary
+
+
 @dataclass
 class HysteresisResult:
     """Up and down sweeps of one lever: the metric at the end of every hold, per run."""
@@ -78,9 +104,13 @@ class HysteresisResult:
     up: np.ndarray
     """(replications, points): the metric at each level on the way up."""
     down: np.ndarray
-    """(replications, points): on the way down, at the same levels (the top is shared)."""
+    """(replications, points): on the way down, at the same levels (the turning level is
+    measured once and shared by both legs)."""
     reverse: bool = False
-    """True when the ramp went from high to low and back (then "up" is that first leg)."""
+    """True when the ramp went from high to low and back (then "down" is the first leg)."""
+    control: np.ndarray | None = None
+    """(replications,): control runs' metric at the ramp's last month, the lever held at
+    its first level throughout."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -102,24 +132,37 @@ class HysteresisResult:
         return pd.DataFrame(rows)
 
     def steepness_summary(self) -> dict[str, dict[str, float]]:
-        """Per leg: the largest slope, the linear slope and their ratio, each a mean with a
-        95% interval over replications."""
+        """Per leg: the largest slope of the mean curve, its linear slope and their ratio,
+        with 95% bootstrap intervals (see :func:`curve_steepness`)."""
         levels = np.asarray(self.levels)
-        summary: dict[str, dict[str, float]] = {}
-        for leg, values in (("up", self.up), ("down", self.down)):
-            figures = np.array([steepness(run, levels) for run in values])
-            for column, name in enumerate(("largest_slope", "linear_slope", "ratio")):
-                mean, low, high = interval(figures[:, column])
-                summary.setdefault(leg, {}).update(
-                    {name: mean, f"{name}_low": low, f"{name}_high": high}
-                )
-        return summary
+        return {leg: curve_steepness(values, levels) for leg, values in self.legs().items()}
+
+    def legs(self) -> dict[str, np.ndarray]:
+        """The two legs by name, first the one the ramp went out on."""
+        if self.reverse:
+            return {"down": self.down, "up": self.up}
+        return {"up": self.up, "down": self.down}
+
+    def _ends(self) -> tuple[np.ndarray, np.ndarray]:
+        """(before, after): the metric at the ramp's first level when it left it and when it
+        came back, per replication."""
+        first, second = self.legs().values()
+        index = -1 if self.reverse else 0
+        return first[:, index], second[:, index]
 
     def returned_gap(self) -> tuple[float, float, float]:
         """State after the lever came back to where it started, minus the state before it
-        left: the gap at the first level of the ramp (mean and 95% interval)."""
-        first = -1 if self.reverse else 0
-        return interval(self.gap[:, first])
+        left (mean and 95% interval)."""
+        before, after = self._ends()
+        return interval(after - before)
+
+    def lasting_effect(self) -> tuple[float, float, float] | None:
+        """State at the end of the ramp minus the state of control runs (same seeds, the
+        lever held at its first level throughout) at the same month: what the excursion
+        left behind, net of everything else that changed meanwhile (mean, 95% interval)."""
+        if self.control is None:
+            return None
+        return interval(self._ends()[1] - self.control)
 
     def largest_gap(self) -> tuple[float, float, float, float]:
         """(level, mean, low, high) of the gap of largest absolute mean."""
@@ -132,6 +175,7 @@ class HysteresisResult:
         """JSON-ready form: the design, the table, the steepness, the gaps and every run."""
         level, mean, low, high = self.largest_gap()
         returned = self.returned_gap()
+        lasting = self.lasting_effect()
         return {
             "lever": self.lever,
             "metric": self.metric,
@@ -145,8 +189,12 @@ class HysteresisResult:
             "steepness": self.steepness_summary(),
             "largest_gap": {"level": level, "mean": mean, "ci_low": low, "ci_high": high},
             "returned_gap": dict(zip(("mean", "ci_low", "ci_high"), returned, strict=True)),
+            "lasting_effect": None
+            if lasting is None
+            else dict(zip(("mean", "ci_low", "ci_high"), lasting, strict=True)),
             "up": self.up.tolist(),
             "down": self.down.tolist(),
+            "control": None if self.control is None else self.control.tolist(),
             **self.extra,
         }
 
@@ -173,11 +221,66 @@ def ramp_schedule(
 
 
 def ramp_outcome(task: Task) -> list[float]:
-    """One replication: run the ramped config and read the metric at the measured months."""
+    """One run: the config (ramped, or a control) and the metric at the measured months."""
     data, seed, metric, measured = task
     outcome = run_model(SimulationConfig.model_validate(data), seed)
     values = outcome.columns[metric]
     return [float(values[month]) for month in measured]
+
+
+@dataclass(frozen=True)
+class Ramp:
+    """A validated ramp: the ramped config, the path of lever values, the measured months."""
+
+    config: SimulationConfig
+    lever: str
+    levels: list[float]
+    path: list[float]
+    measured: list[int]
+    start: int
+    hold: int
+
+
+def plan_ramp(
+    config: SimulationConfig | str | Path | dict[str, Any],
+    lever: str,
+    low: float,
+    high: float,
+    metric: str = "refuse",
+    *,
+    points: int = 9,
+    hold: int = 12,
+    ramp_start: int | None = None,
+    reverse: bool = False,
+    overrides: list[str] | dict[str, Any] | None = None,
+) -> Ramp:
+    """Check a ramp request and build its config (nothing runs): ArgumentError or
+    ConfigError on a lever that is not a driver, a bad range, metric or count."""
+    if not lever.startswith("drivers.") or lever.removeprefix("drivers.") not in DRIVER_NAMES:
+        raise ArgumentError(
+            "a ramp moves a driver over time; expected drivers.<name> "
+            f"({', '.join(DRIVER_NAMES)}), got {lever}",
+            "lever",
+        )
+    if metric not in metric_names():
+        raise ArgumentError(f"unknown metric '{metric}'", "metric")
+    if not low < high:
+        raise ArgumentError(f"must be below high ({high}), got {low}", "low")
+    for name, value, least in (("points", points, 3), ("hold", hold, 1)):
+        if value < least:
+            raise ArgumentError(f"must be at least {least}, got {value}", name)
+    data = config.to_dict() if isinstance(config, SimulationConfig) else config
+    base = load_config(data, overrides)
+    driver = lever.removeprefix("drivers.")
+    start = order_change_step(base) + 12 if ramp_start is None else ramp_start
+    if start < 0:
+        raise ArgumentError(f"must be at least 0, got {start}", "ramp_start")
+    levels = ramp_levels(low, high, points, driver == "war_order_level")
+    path = levels[::-1] if reverse else levels
+    schedule, measured = ramp_schedule(path, hold, start)
+    settings = {lever: schedule, "steps": measured[-1] + 1, "output.figure": False}
+    ramped = load_config(base.to_dict(), settings)
+    return Ramp(ramped, lever, levels, path, measured, start, hold)
 
 
 def run_hysteresis(
@@ -189,8 +292,9 @@ def run_hysteresis(
     *,
     points: int = 9,
     hold: int = 12,
-    start: int | None = None,
+    ramp_start: int | None = None,
     reverse: bool = False,
+    control: bool = True,
     replications: int = 12,
     seed: int = 0,
     overrides: list[str] | dict[str, Any] | None = None,
@@ -198,59 +302,56 @@ def run_hysteresis(
     evaluate_many: Callable[[list[Task]], list[list[float]]] | None = None,
 ) -> HysteresisResult:
     """Move driver `lever` from `low` to `high` in `points` steps of `hold` months each and
-    back (from high to low and back with `reverse`), starting at month `start` (default: a
-    year after the config's change of war-order level), in `replications` runs.
+    back (from high to low and back with `reverse`), leaving the first value at month
+    `ramp_start` (default: a year after the config's change of war-order level), in
+    `replications` runs. With `control`, each seed also runs with the lever held at its
+    first value throughout, so that what the excursion left behind is measured net of
+    everything else that changes over the months of the ramp (attitudes, tenure, removals).
 
     The config's horizon becomes the end of the ramp. Runs go to `workers` local processes
     (1: in this process) or through `evaluate_many`.
     """
-    if not lever.startswith("drivers.") or lever.removeprefix("drivers.") not in DRIVER_NAMES:
-        raise ArgumentError(
-            f"a ramp moves a driver over time; expected drivers.<name> ({', '.join(DRIVER_NAMES)})"
-            f", got {lever}",
-            "lever",
-        )
-    if metric not in metric_names():
-        raise ArgumentError(f"unknown metric '{metric}'", "metric")
-    if not low < high:
-        raise ArgumentError(f"must be below high ({high}), got {low}", "low")
-    for name, value, least in (("points", points, 3), ("hold", hold, 1), ("replications",
-                               replications, 2)):
-        if value < least:
-            raise ArgumentError(f"must be at least {least}, got {value}", name)
+    if replications < 2:
+        raise ArgumentError(f"must be at least 2, got {replications}", "replications")
     if workers is not None and workers < 1:
         raise ArgumentError(f"must be at least 1, got {workers}", "workers")
-    base = load_config(config.to_dict() if isinstance(config, SimulationConfig) else config,
-                       overrides)
-    driver = lever.removeprefix("drivers.")
-    if start is None:
-        start = order_change_step(base) + 12
-    if start < 0:
-        raise ArgumentError(f"must be at least 0, got {start}", "start")
-    levels = ramp_levels(low, high, points, driver == "war_order_level")
-    path = levels[::-1] if reverse else levels
-    schedule, measured = ramp_schedule(path, hold, start)
-    ramped = load_config(base.to_dict(), {lever: schedule, "steps": measured[-1] + 1,
-                                          "output.figure": False})
+    ramp = plan_ramp(
+        config,
+        lever,
+        low,
+        high,
+        metric,
+        points=points,
+        hold=hold,
+        ramp_start=ramp_start,
+        reverse=reverse,
+        overrides=overrides,
+    )
     seeds = [int(c.generate_state(1)[0]) for c in SeedSequence(seed).spawn(replications)]
-    tasks = [(ramped.to_dict(), s, metric, measured) for s in seeds]
+    tasks = [(ramp.config.to_dict(), s, metric, ramp.measured) for s in seeds]
+    if control:
+        held = load_config(ramp.config.to_dict(), {lever: ramp.path[0]}).to_dict()
+        tasks += [(held, s, metric, ramp.measured[-1:]) for s in seeds]
     executor = None
     if evaluate_many is None:
-        backend = local_backend(min(workers or default_workers(), replications))
+        backend = local_backend(min(workers or default_workers(), len(tasks)))
         executor = backend.make()
         evaluate_many = lambda many: list(executor.map(ramp_outcome, many))  # noqa: E731
     try:
-        outcomes = np.array(evaluate_many(tasks), dtype=float)
+        results = evaluate_many(tasks)
     finally:
         if executor is not None:
             executor.shutdown()
-    count = len(path)
+    outcomes = np.array(results[:replications], dtype=float)
+    held_end = np.array(results[replications:], dtype=float)[:, 0] if control else None
+    count = len(ramp.path)
     first_leg = outcomes[:, :count]
     second_leg = np.concatenate([outcomes[:, count:][:, ::-1], first_leg[:, -1:]], axis=1)
-    if reverse:  # report by increasing lever value
-        first_leg, second_leg = first_leg[:, ::-1], second_leg[:, ::-1]
+    up, down = first_leg, second_leg
+    if reverse:  # out on the way down, back on the way up; both by increasing lever value
+        up, down = second_leg[:, ::-1], first_leg[:, ::-1]
     return HysteresisResult(
-        lever, metric, levels, hold, start, seeds, first_leg, second_leg, reverse
+        lever, metric, ramp.levels, hold, ramp.start, seeds, up, down, reverse, held_end
     )
 
 
@@ -273,10 +374,10 @@ def plot_hysteresis(result: HysteresisResult, path: Any) -> None:
 
     table = result.table()
     figure, axis = plt.subplots(figsize=(6.5, 4))
-    first, second = ("down", "up") if result.reverse else ("up", "down")
+    first, second = list(result.legs())
     for leg, colour, label in (
-        (first, "#C44E52", "first leg"),
-        (second, "#4C72B0", "way back"),
+        (first, "#C44E52", "out"),
+        (second, "#4C72B0", "back"),
     ):
         axis.plot(table["level"], table[leg], "o-", color=colour, label=f"{label} ({leg})")
         axis.fill_between(

@@ -69,6 +69,18 @@ class TippingResult:
     uncertain_range: tuple[float, float] | None
     probes: list[Probe] = field(default_factory=list)
 
+    def steepness(self) -> dict[str, float] | None:
+        """Largest slope between adjacent probes against the linear slope from low to high
+        (and their ratio), with 95% bootstrap intervals over the replications (every probe
+        has the same seeds). None with fewer than three probes."""
+        from simulation.analysis.hysteresis import curve_steepness
+
+        probes = sorted(self.probes, key=lambda p: p.value)
+        if len(probes) < 3:
+            return None
+        runs = np.array([p.outcomes for p in probes]).T
+        return curve_steepness(runs, np.array([p.value for p in probes]))
+
     def probes_table(self) -> pd.DataFrame:
         """One row per probe: lever value, mean and 95% CI of the rate."""
         import pandas as pd
@@ -89,6 +101,7 @@ class TippingResult:
             "estimate": self.estimate,
             "bracket": list(self.bracket) if self.bracket else None,
             "uncertain_range": list(self.uncertain_range) if self.uncertain_range else None,
+            "steepness": self.steepness(),
             "probes": [
                 {
                     "value": p.value,
