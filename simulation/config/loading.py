@@ -309,7 +309,7 @@ def validate_config(data: dict[str, Any], source: str | Path | None = None) -> S
     _check_no_boolean_numbers(data, config.to_dict(), source)
     problem = path_component_problem(config.name)
     if problem:
-        raise ConfigError(problem, source, "name")
+        raise ConfigError(f"{problem} (got {json.dumps(config.name)})", source, "name")
     return config
 
 
@@ -319,10 +319,7 @@ def path_component_problem(name: str) -> str | None:
     if not name.strip():
         return "expected a name, got an empty one"
     if name in (".", "..") or any(sep in name for sep in ("/", "\\", "\0")):
-        return (
-            f"expected a plain name (it names a results folder), got {json.dumps(name)}: "
-            "no '/', '\\', '..' or '.'"
-        )
+        return "expected a plain name (it names a results folder): no '/', '\\', '..' or '.'"
     if len(name) > 100:
         return f"expected a name of at most 100 characters, got {len(name)}"
     return None

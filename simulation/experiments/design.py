@@ -21,6 +21,7 @@ import itertools
 import json
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ import numpy as np
 import yaml
 from pydantic import ValidationError
 
+from simulation.config.limits import DESIGN_POINTS, RUNS
 from simulation.config.loading import (
     apply_overrides,
     deep_merge,
@@ -172,6 +174,11 @@ class DesignPoint:
     """Key of the scenario's own base config in `Experiment.scenario_bases`, or None for
     the experiment's base config."""
 
+    @cached_property
+    def key(self) -> int:
+        """The point's identity (scenario and values), from which its runs' seeds derive."""
+        return point_key(self.scenario, self.overrides)
+
 
 @dataclass
 class Experiment:
@@ -206,13 +213,14 @@ class Experiment:
 
     @property
     def replications(self) -> int:
-        """Runs per design point."""
-        return self.spec.replications
+        """Runs per design point (at most, with adaptive replications)."""
+        return self.spec.max_replications
 
     @property
     def n_runs(self) -> int:
-        """Design points x replications."""
-        return len(self.points) * self.spec.replications
+        """Design points x replications (an upper bound with adaptive replications: run
+        indices are numbered as if every point ran its maximum)."""
+        return len(self.points) * self.spec.max_replications
 
     @property
     def steps(self) -> int:
@@ -274,28 +282,42 @@ class Experiment:
         return _build(data, text, self.source, self.base_dir, self.name)
 
     def run_seed(self, run_index: int) -> int:
-        """The seed of run `run_index`, from the root seed and the index only."""
-        return run_seed(self.spec.seed, run_index)
+        """The seed of run `run_index`: from the root seed, its design point's identity
+        (scenario and values) and its replication number."""
+        point = self.points[run_index // self.replications]
+        return run_seed(self.spec.seed, point.key, run_index % self.replications)
 
     def run_spec(self, run_index: int) -> dict[str, Any]:
         """What a worker needs to run `run_index` (point, replication, seed, overrides)."""
         point = self.points[run_index // self.replications]
+        replication = run_index % self.replications
         return {
             "run_index": run_index,
             "point": point.index,
             "scenario": point.scenario,
-            "replication": run_index % self.replications,
-            "seed": self.run_seed(run_index),
+            "replication": replication,
+            "seed": run_seed(self.spec.seed, point.key, replication),
             "base": point.base,
             "overrides": point.overrides,
             "parameters": self.point_values[point.index],
         }
 
 
-def run_seed(root: int, run_index: int) -> int:
-    """A 32-bit seed for run `run_index`, independent of every other run."""
-    sequence = np.random.SeedSequence(root, spawn_key=(run_index,))
+def run_seed(root: int, point_key: int, replication: int) -> int:
+    """A 32-bit seed for one replication of one design point, independent of every other run.
+
+    It depends on the point's identity (:func:`point_key`), not on its place in the design,
+    so adding values, scenarios or replications to an experiment keeps the seeds (and, with
+    the run cache, the results) of the runs it already had.
+    """
+    sequence = np.random.SeedSequence(root, spawn_key=(point_key, replication))
     return int(sequence.generate_state(1, dtype=np.uint32)[0])
+
+
+def point_key(scenario: str, overrides: dict[str, Any]) -> int:
+    """A design point's identity as a 63-bit number: its scenario and its values."""
+    text = json.dumps([scenario, overrides], sort_keys=True, default=str)
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big") >> 1
 
 
 def _normalise(value: Any) -> Any:
@@ -363,6 +385,13 @@ def _factorial(
         if "zip" in spec.vary:
             raise ConfigError("zip groups need a factorial design", source, "vary.zip")
         ranges = [_bounds(name, raw, f"vary.{name}", source) for name, raw in spec.vary.items()]
+        _check_size(
+            sampled_points(spec.design, len(ranges)),
+            spec,
+            source,
+            "design.samples",
+            f"{spec.design.kind} design of {spec.design.samples} samples",
+        )
         values = _sample(spec.design.kind, ranges, spec.design, spec.seed, source)
         rows = [
             {b.name: (int(v) if b.integer else float(v)) for b, v in zip(ranges, row, strict=True)}
@@ -382,6 +411,10 @@ def _factorial(
             if name in seen:
                 raise ConfigError("parameter is varied twice", source, f"vary.{name}")
             seen.add(name)
+    counts = [len(factor.rows) for factor in factors]
+    _check_size(
+        math.prod(counts), spec, source, "vary", " x ".join(f"{n:,}" for n in counts) + " values"
+    )
     rows = []
     for combination in itertools.product(*(factor.rows for factor in factors)):
         row: dict[str, Any] = {}
@@ -389,6 +422,37 @@ def _factorial(
             row.update(zip(factor.names, values, strict=True))
         rows.append(row)
     return rows, [], [list(factor.names) for factor in factors]
+
+
+def sampled_points(design: DesignSpec, parameters: int) -> int:
+    """Design points of a sampled design before it is drawn (SALib's sizes)."""
+    samples = design.samples or 0
+    if design.kind == "sobol":
+        return samples * (2 * parameters + 2 if design.second_order else parameters + 2)
+    if design.kind == "morris":
+        return samples * (parameters + 1)
+    return samples
+
+
+def _check_size(rows: int, spec: ExperimentSpec, source: str | Path, where: str, how: str) -> None:
+    """Refuse, before building it, a design beyond the limits on design points and runs."""
+    scenarios = max(1, len(spec.scenarios))
+    points = rows * scenarios
+    detail = how + (f" x {scenarios:,} scenarios" if scenarios > 1 else "")
+    if points > DESIGN_POINTS.value:
+        raise ConfigError(
+            DESIGN_POINTS.exceeded(f"the design has {points:,} points ({detail})"), source, where
+        )
+    runs = points * spec.max_replications
+    if runs > RUNS.value:
+        raise ConfigError(
+            RUNS.exceeded(
+                f"the experiment has {runs:,} runs ({points:,} points x "
+                f"{spec.max_replications:,} replications)"
+            ),
+            source,
+            "replications",
+        )
 
 
 def _where(name: str, spec: ExperimentSpec) -> str:
@@ -473,6 +537,14 @@ def _build(
 ) -> Experiment:
     """Validate experiment data and expand it into design points (shared by file and dict)."""
     path = source
+    config_keys = sorted(set(raw) & (set(DEFAULT_DATA) - {"name", "description", "seed", "steps"}))
+    if "base" not in raw and config_keys:
+        keys = ", ".join(f"'{key}'" for key in config_keys)
+        raise ConfigError(
+            f"this is a config file (it has {keys}), not an experiment: run it, or name it "
+            "as base.config in an experiment file",
+            path,
+        )
     try:
         spec = ExperimentSpec.model_validate(raw)
     except ValidationError as error:
