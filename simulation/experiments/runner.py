@@ -159,11 +159,12 @@ class RunResult:
     summary: dict[str, Any]
     agent_data: pd.DataFrame | None = None
 
-    def write(self, folder: str | Path) -> dict[str, Path]:
-        """Write the run's files into `folder` (see :mod:`simulation.experiments.run_folder`)."""
+    def write(self, folder: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
+        """Write the run's files into `folder` (see :mod:`simulation.experiments.run_folder`);
+        a folder of other results is refused unless `overwrite` (and it holds a run)."""
         from simulation.experiments.run_folder import write_run
 
-        return write_run(self, folder)
+        return write_run(self, folder, overwrite=overwrite)
 
 
 def simulate(
