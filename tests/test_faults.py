@@ -34,6 +34,14 @@ from tests.sweep_support import runs, sweep
 
 REPO = Path(__file__).resolve().parent.parent
 DEADLINE = 60.0
+
+
+@pytest.fixture(autouse=True)
+def no_run_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Injected faults must happen: no run is served from the run cache in these tests."""
+    monkeypatch.setenv("RELUCTANT_ARMY_CACHE", "off")
+
+
 """Seconds a test waits for progress before declaring the sweep stuck."""
 
 

@@ -66,11 +66,15 @@ def format_rates_table(summary: dict[str, Any]) -> str:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run one simulation from a config file and write its results."""
+    from simulation.config.limits import check_agent_data
     from simulation.config.loading import load_config
     from simulation.experiments.run_folder import check_run_folder
     from simulation.experiments.runner import simulate
 
     config = load_config(args.config, args.set, seed=args.seed, steps=args.steps)
+    check_agent_data(
+        config.population.n_officers, config.steps, config.output.collect_agent_data, args.config
+    )
     out = Path(args.out) if args.out else Path("results") / config.name
     check_run_folder(out, config.name, overwrite=args.overwrite)
     result = simulate(config)

@@ -61,7 +61,7 @@ RUNS = Limit("runs", 10_000_000, "runs", "runs of an experiment (points x replic
 EXPRESSION_LENGTH = Limit("expression_length", 1_000, "characters", "length of an expression")
 AGENT_RECORDS = Limit(
     "agent_records",
-    20_000_000,
+    10_000_000,
     "agent-steps",
     "officers x recorded steps of agent-level data in one run",
 )
@@ -77,9 +77,10 @@ ALL: tuple[Limit, ...] = (
     AGENT_RECORDS,
 )
 
-AGENT_RECORD_BYTES = 300
+AGENT_RECORD_BYTES = 450
 """Approximate memory of one officer's record at one step while Mesa's DataCollector holds
-it and pandas turns it into a table (measured: about 250-300 bytes)."""
+it and pandas turns it into a table (measured: peak memory grew by about 450 bytes per
+record at 20,000 officers x 51 steps)."""
 
 
 def check_agent_data(n_officers: int, steps: int, collect: bool, source: str | None) -> None:

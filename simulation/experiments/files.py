@@ -209,9 +209,9 @@ def check_folder(
 
 def describe_manifest(manifest: dict[str, Any]) -> str:
     """A short name of what a manifest's folder holds, for messages."""
-    for key in ("experiment_name", "name", "config", "lever", "case"):
+    for key in ("experiment_name", "name", "config", "case"):
         if manifest.get(key):
-            return f"{key.replace('_', ' ')} '{manifest[key]}'"
+            return f"'{manifest[key]}'"
     return f"written {manifest.get('created', 'earlier')}"
 
 

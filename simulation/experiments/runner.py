@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from simulation.config.limits import check_agent_data
 from simulation.config.schema import SimulationConfig
 from simulation.vocabulary import CHOICES, GROUPS, RANKS, package_versions
 
@@ -88,12 +89,21 @@ class RunOutcome:
         return series
 
 
+class RunTimeoutError(TimeoutError):
+    """A run took longer than it was allowed (a sweep records it as failed)."""
+
+
 def run_model(
-    config: SimulationConfig, seed: int | None = None, *, stop: StopRule | None = None
+    config: SimulationConfig,
+    seed: int | None = None,
+    *,
+    stop: StopRule | None = None,
+    timeout: float | None = None,
 ) -> RunOutcome:
     """Build the model, step it to the config's horizon (or until `stop`), keep its columns.
 
     `seed` defaults to the config's seed: the same config and seed give the same numbers.
+    With `timeout` (seconds), a run still going after that long raises RunTimeoutError.
     """
     from simulation.model.model import ArmyModel
 
@@ -106,6 +116,10 @@ def run_model(
         model.step()
         if stop is not None and stop.met(model.steps, float(columns[stop.metric][-1])):
             break
+        if timeout is not None and time.perf_counter() - started > timeout:
+            raise RunTimeoutError(
+                f"timed out after {timeout:g} s (at step {model.steps} of {config.steps})"
+            )
     return RunOutcome(
         seed=seed,
         steps_run=int(model.steps),
@@ -182,6 +196,9 @@ def simulate(
         from simulation.config.loading import load_config
 
         config = load_config(config)
+    check_agent_data(
+        config.population.n_officers, config.steps, config.output.collect_agent_data, None
+    )
     outcome = run_model(config, seed)
     series = pd.DataFrame(outcome.columns)
     series.insert(0, "step", range(len(series)))
