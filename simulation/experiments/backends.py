@@ -25,9 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from simulation.errors import ArgumentError, ReluctantArmyError, one_line
-
-DEFAULT_SCHEDULER_TIMEOUT = 30.0
-"""Seconds to wait for a Dask scheduler to answer, at connection and after losing it."""
+from simulation.experiments.timeouts import DEFAULT_SCHEDULER_TIMEOUT
 
 
 class ClusterLostError(ReluctantArmyError):

@@ -11,14 +11,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from simulation.config.loading import path_component_problem
+from simulation.experiments.timeouts import DEFAULT_RUN_TIMEOUT
 
 SAMPLED_DESIGNS: frozenset[str] = frozenset({"lhs", "sobol", "morris"})
 DESIGN_SEED_KEY = 2**32 - 1
 """Spawn key of the design sampler's seed: outside the range of run indices."""
-
-
-DEFAULT_RUN_TIMEOUT = 3600.0
-"""Seconds a run may take before it is stopped and recorded as failed."""
 
 
 def _not_boolean(value: Any) -> Any:

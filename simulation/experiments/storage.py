@@ -33,6 +33,7 @@ memory stays flat. A run recorded twice (a failed run retried) keeps its success
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 import shutil
@@ -66,6 +67,8 @@ from simulation.experiments.files import (
     writer,
 )
 from simulation.experiments.lock import FolderLock
+
+log = logging.getLogger(__name__)
 
 PARTS = "parts"
 PARTS_FORMAT = 2
@@ -230,6 +233,16 @@ class ResultsFolder:
                 folder.close()
                 raise
             folder.manifest["writer"] = writer()
+            version = (extra or {}).get("code_version")
+            versions = folder.manifest.setdefault(
+                "code_versions", [folder.manifest.get("code_version")]
+            )
+            if version and version not in versions:
+                versions.append(version)
+                log.warning(
+                    "warning: the model's code (or numpy, scipy, Mesa) changed since this sweep "
+                    "started: the runs made now come from the new code"
+                )
             folder.write_manifest()
             return folder
         check_folder(path, "sweep", lambda held: False, overwrite=True)
@@ -242,6 +255,7 @@ class ResultsFolder:
             if overwrite:
                 cls._clear(path)
             manifest = cls._new_manifest(experiment, batch_size, extra or {})
+            manifest["code_versions"] = [manifest.get("code_version")]
             folder = cls(path, manifest, lock)
             folder._write_start(experiment)
         except BaseException:

@@ -63,11 +63,17 @@ from simulation.experiments.backends import (
     local_backend,
     shutdown,
 )
-from simulation.experiments.cache import RunCache, open_cache, point_key_prefix, run_key
+from simulation.experiments.cache import (
+    RunCache,
+    code_version,
+    open_cache,
+    point_key_prefix,
+    run_key,
+)
 from simulation.experiments.design import Experiment
 from simulation.experiments.runner import StopRule, run_model
-from simulation.experiments.spec import DEFAULT_RUN_TIMEOUT
 from simulation.experiments.storage import ResultsFolder, outcome_columns
+from simulation.experiments.timeouts import DEFAULT_RUN_TIMEOUT
 
 FAULT_ENV = "RELUCTANT_ARMY_FAULT_INJECT"
 POLL_SECONDS = 0.25
@@ -734,7 +740,12 @@ def _run_into(
             size = auto_batch_size(expected, backend.slots)
             size = min(size, rule.min) if rule else size
         folder = ResultsFolder.open(
-            out, experiment, batch_size=size, resume=resume, overwrite=overwrite
+            out,
+            experiment,
+            batch_size=size,
+            resume=resume,
+            overwrite=overwrite,
+            extra={"code_version": code_version(), "run_timeout": options["run_timeout"]},
         )
     except BaseException:
         backend.close()
