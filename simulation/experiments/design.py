@@ -20,6 +20,7 @@ import hashlib
 import itertools
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -210,6 +211,8 @@ class Experiment:
     """Scenario name -> its own config file, for scenarios that give `config`."""
     point_steps: list[int] = field(default_factory=list)
     """Steps of each design point's config."""
+    notes: list[str] = field(default_factory=list)
+    """What building the design had to say (e.g. a sampler's advice on the sample size)."""
 
     @property
     def replications(self) -> int:
@@ -338,8 +341,20 @@ def _lookup_dotted(data: dict[str, Any], dotted: str) -> Any:
 
 def _sample(
     kind: str, ranges: list[Bounds], design: DesignSpec, root: int, source: str | Path
+) -> tuple[np.ndarray, list[str]]:
+    """Unit samples scaled to the ranges (rows = points), seeded from the root seed, and
+    the samplers' warnings as notes (SALib warns, say, that Sobol' points want a power
+    of 2): the caller shows them once, as notes, instead of on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        values = _draw(kind, ranges, design, root, source)
+    notes = list(dict.fromkeys(f"design.samples: {w.message}" for w in caught))
+    return values, notes
+
+
+def _draw(
+    kind: str, ranges: list[Bounds], design: DesignSpec, root: int, source: str | Path
 ) -> np.ndarray:
-    """Unit samples scaled to the ranges (rows = points), seeded from the root seed."""
     if design.samples is None:
         raise ConfigError(f"design '{kind}' needs a sample size", source, "design.samples")
     seed = int(np.random.SeedSequence(root, spawn_key=(DESIGN_SEED_KEY,)).generate_state(1)[0])
@@ -376,9 +391,9 @@ def _sample(
 
 def _factorial(
     spec: ExperimentSpec, source: str | Path
-) -> tuple[list[dict[str, Any]], list[Bounds], list[list[str]]]:
+) -> tuple[list[dict[str, Any]], list[Bounds], list[list[str]], list[str]]:
     """The design's parameter combinations (without scenarios and derived values), its
-    sampled ranges, and its axes (parameters varied together share an axis)."""
+    sampled ranges, its axes (parameters varied together share an axis) and notes."""
     if spec.design.kind in SAMPLED_DESIGNS:
         if not spec.vary:
             raise ConfigError("a sampled design needs parameters in 'vary'", source, "vary")
@@ -392,12 +407,12 @@ def _factorial(
             "design.samples",
             f"{spec.design.kind} design of {spec.design.samples} samples",
         )
-        values = _sample(spec.design.kind, ranges, spec.design, spec.seed, source)
+        values, notes = _sample(spec.design.kind, ranges, spec.design, spec.seed, source)
         rows = [
             {b.name: (int(v) if b.integer else float(v)) for b, v in zip(ranges, row, strict=True)}
             for row in values
         ]
-        return rows, ranges, [[b.name] for b in ranges]
+        return rows, ranges, [[b.name] for b in ranges], notes
     factors: list[Factor] = []
     for name, raw in spec.vary.items():
         if name == "zip":
@@ -421,7 +436,7 @@ def _factorial(
         for factor, values in zip(factors, combination, strict=True):
             row.update(zip(factor.names, values, strict=True))
         rows.append(row)
-    return rows, [], [list(factor.names) for factor in factors]
+    return rows, [], [list(factor.names) for factor in factors], []
 
 
 def sampled_points(design: DesignSpec, parameters: int) -> int:
@@ -570,6 +585,15 @@ def _build(
         raise ConfigError("give at least one metric", path, "metrics")
     if spec.stop is not None and spec.stop.metric not in known:
         raise ConfigError(f"unknown metric '{spec.stop.metric}'", path, "stop.metric")
+    rule = spec.adaptive
+    for index, metric in enumerate(rule.metrics or [] if rule else []):
+        if metric not in metrics:
+            raise ConfigError(
+                f"'{metric}' is not recorded; expected one of the experiment's metrics: "
+                f"{', '.join(metrics)}",
+                path,
+                f"replications.metrics.{index}",
+            )
 
     trees: dict[str, ast.Expression] = {}
     for target, expression in spec.expressions.items():
@@ -580,7 +604,7 @@ def _build(
 
     _check_reserved(spec, path)
 
-    rows, ranges, axes = _factorial(spec, path)
+    rows, ranges, axes, notes = _factorial(spec, path)
     clash = [name for name in trees if any(name in row for row in rows[:1])]
     if clash:
         raise ConfigError("a derived parameter is also varied", path, f"expressions.{clash[0]}")
@@ -628,6 +652,7 @@ def _build(
         scenario_bases=scenario_bases,
         scenario_files=scenario_files,
         point_steps=steps,
+        notes=notes,
     )
 
 

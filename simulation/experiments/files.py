@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from simulation.errors import ResultsError
+from simulation.errors import ResultsError, one_line
 from simulation.experiments.lock import FolderLock
 from simulation.vocabulary import package_versions
 
@@ -129,6 +129,30 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
             f"{MANIFEST} names no known kind of results ({', '.join(KINDS)})", folder
         )
     return manifest
+
+
+def read_table(
+    folder: str | Path, name: str, *, columns: Iterable[str] = (), hint: str = ""
+) -> Any:
+    """A results table (Parquet or CSV) as a DataFrame, or a ResultsError naming the file
+    when it is missing, damaged or lacks a column it must have (a folder edited by hand, a
+    truncated copy)."""
+    import pandas as pd
+
+    path = Path(folder) / name
+    if not path.is_file():
+        raise ResultsError(f"no {name}{': ' + hint if hint else ''}", folder)
+    try:
+        table = pd.read_parquet(path) if name.endswith(".parquet") else pd.read_csv(path)
+    except Exception as error:  # noqa: BLE001 - pyarrow and pandas raise many kinds
+        reason = one_line(f"{type(error).__name__}: {error}")[:200]
+        raise ResultsError(
+            f"{name} is damaged ({reason}){': ' + hint if hint else ''}", folder
+        ) from None
+    missing = [column for column in columns if column not in table.columns]
+    if missing:
+        raise ResultsError(f"{name} lacks the column(s) {', '.join(missing)}", folder)
+    return table
 
 
 def _entries(folder: Path) -> list[str]:

@@ -13,10 +13,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from simulation.errors import ResultsError
 from simulation.experiments.adaptive import replay, watched_columns
 from simulation.experiments.figures import make_figures
-from simulation.experiments.files import write_atomic
+from simulation.experiments.files import read_table, write_atomic
 from simulation.experiments.spec import ReplicationRule
 from simulation.vocabulary import CHOICES, GROUPS, split_metric
 
@@ -147,10 +146,7 @@ def summarize_folder(folder: Any, *, figures: bool = True) -> dict[str, Any]:
     is complete, and notes for the user (say, tables kept because parts are missing).
     """
     consolidation = folder.consolidate()
-    try:
-        runs = pd.read_parquet(folder.path / "runs.parquet")
-    except (OSError, ValueError) as error:
-        raise ResultsError(f"cannot read runs.parquet ({error})", folder.path) from None
+    runs = read_table(folder.path, "runs.parquet")
     manifest = folder.manifest
     notes = [consolidation.note] if consolidation.note else []
     summary = summarize_runs(runs, manifest) if not runs.empty else pd.DataFrame()

@@ -797,7 +797,7 @@ def _run_into(
         report=report,
         figures=summarized["figures"],
         complete=summarized["complete"],
-        notes=summarized["notes"],
+        notes=[*experiment.notes, *summarized["notes"]],
     )
 
 

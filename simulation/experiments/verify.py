@@ -24,6 +24,7 @@ import yaml
 from simulation.errors import ArgumentError, ResultsError
 from simulation.experiments.backends import default_workers, local_backend, shutdown
 from simulation.experiments.cache import code_version
+from simulation.experiments.files import read_table
 from simulation.experiments.storage import ResultsFolder, outcome_columns
 from simulation.experiments.timeouts import DEFAULT_RUN_TIMEOUT
 
@@ -120,13 +121,9 @@ def verify_sweep(
 
     results = ResultsFolder.read(folder, lock=False)
     path = results.path
-    try:
-        runs = pd.read_parquet(path / "runs.parquet")
-        design = pd.read_parquet(path / "design.parquet")
-    except (OSError, ValueError) as error:
-        raise ResultsError(
-            f"cannot read the sweep's tables ({error}); summarize it first", path
-        ) from None
+    hint = "summarize the sweep to rebuild it"
+    runs = read_table(path, "runs.parquet", columns=("run_index", "status", "seed"), hint=hint)
+    design = read_table(path, "design.parquet", columns=("point",))
     if "overrides" not in design.columns:
         raise ResultsError(
             "design.parquet has no 'overrides' column: the folder was written before "
