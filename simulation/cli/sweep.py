@@ -185,7 +185,10 @@ def sweep_command(args: argparse.Namespace) -> int:
         )
         return 130
     except ClusterLostError as error:
-        print(f"error: {error}; then run {again}", file=sys.stderr)
+        print(
+            f"error: {error}: once the cluster is back, complete the sweep with {again}",
+            file=sys.stderr,
+        )
         return 2
     report = result.report
     per_run = report.seconds / report.ran if report.ran else 0.0

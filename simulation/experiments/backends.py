@@ -13,6 +13,7 @@ stuck in a run, Ctrl-C), not only shut down.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import multiprocessing
 import os
@@ -167,6 +168,21 @@ def _connect(address: str | None, scheduler_file: str | None, timeout: float, ke
     return box["client"]
 
 
+def _quiet_dask_logs() -> Callable[[], None]:
+    """Silence the Dask client's own log lines (a lost scheduler is reported once, by the
+    sweep); returns the function that restores them."""
+    loggers = [logging.getLogger(name) for name in ("distributed", "tornado")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
+
+    def restore() -> None:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+    return restore
+
+
 def dask_backend(
     address: str | None,
     scheduler_file: str | None,
@@ -180,7 +196,12 @@ def dask_backend(
     key = "scheduler_file" if scheduler_file else "scheduler"
     if scheduler_file and not Path(scheduler_file).is_file():
         raise ArgumentError(f"{scheduler_file} not found (is the scheduler running?)", key)
-    client = _connect(address, scheduler_file, timeout, key)
+    quiet = _quiet_dask_logs()
+    try:
+        client = _connect(address, scheduler_file, timeout, key)
+    except BaseException:
+        quiet()
+        raise
     address = client.scheduler.address
     lost_since: list[float] = []
 
@@ -194,7 +215,7 @@ def dask_backend(
         if client.status in ("closed", "closing") or (time.monotonic() - lost_since[0] > timeout):
             raise ClusterLostError(
                 f"lost the Dask scheduler at {address} (no answer for {timeout:g} s); the "
-                "finished batches are kept: resume the sweep once the cluster is back"
+                "finished batches are kept"
             )
 
     def close() -> None:
@@ -204,6 +225,7 @@ def dask_backend(
         )
         closer.start()
         closer.join(min(timeout, 5.0) + 1.0)
+        quiet()
 
     try:
         slots = max(1, sum(client.nthreads().values()))

@@ -34,9 +34,12 @@ from simulation.config.limits import DESIGN_POINTS, RUNS
 from simulation.config.loading import (
     apply_overrides,
     deep_merge,
-    read_yaml,
+    input_problem,
+    parse_yaml,
+    read_input_text,
     resolve_extends,
     validate_config,
+    yaml_mapping,
 )
 from simulation.config.messages import describe_validation_error
 from simulation.config.schema import DEFAULT_DATA, SimulationConfig
@@ -542,8 +545,8 @@ def _derive(
 def load_experiment(path: str | Path) -> Experiment:
     """Read, validate and expand an experiment file; every design point's config is built."""
     path = Path(path)
-    raw = read_yaml(path)
-    text = path.read_text(encoding="utf-8")
+    text = read_input_text(path)
+    raw = yaml_mapping(parse_yaml(text, path), path)
     return _build(raw, text, str(path), path.parent, path.stem)
 
 
@@ -669,12 +672,11 @@ def _config_data(
     config_path = Path(given)
     if not config_path.is_absolute():
         config_path = base_dir / config_path
-    try:
-        found = config_path.is_file()
-    except (OSError, ValueError):
-        found = False
-    if not found:
+    problem = input_problem(config_path)
+    if problem == "file not found":
         raise ConfigError(f"{what} not found: {config_path}", source, where)
+    if problem:
+        raise ConfigError(f"{what} {config_path}: {problem}", source, where)
     try:
         file_data = resolve_extends(config_path)
     except ConfigError as error:

@@ -45,8 +45,9 @@ def _umask() -> int:
     return mask
 
 
-FILE_MODE = 0o666 & ~_umask()
-"""Mode of every results file: what `open()` would give under the user's umask."""
+def file_mode() -> int:
+    """Mode of every results file: what `open()` would give under the user's umask now."""
+    return 0o666 & ~_umask()
 
 
 def prepare_folder(path: str | Path) -> Path:
@@ -69,7 +70,7 @@ def write_atomic(path: str | Path, write: Callable[[Path], Any]) -> Path:
     os.close(handle)
     try:
         write(Path(temporary))
-        os.chmod(temporary, FILE_MODE)
+        os.chmod(temporary, file_mode())
         os.replace(temporary, path)
     except OSError as error:
         Path(temporary).unlink(missing_ok=True)

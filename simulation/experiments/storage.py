@@ -54,10 +54,10 @@ from simulation.errors import ResultsError, one_line
 from simulation.experiments.design import Experiment
 from simulation.experiments.files import (
     DERIVED_FILES,
-    FILE_MODE,
     MANIFEST,
     check_folder,
     describe_manifest,
+    file_mode,
     new_manifest,
     prepare_folder,
     read_manifest,
@@ -229,6 +229,7 @@ class ResultsFolder:
             folder = cls.read(path)
             try:
                 folder._check_resumable(experiment)
+                folder.recorded()  # every part readable and this experiment's
             except BaseException:
                 folder.close()
                 raise
@@ -582,8 +583,9 @@ class ResultsFolder:
             if previous is not None and result.runs < previous:
                 result.kept_previous = True
                 return result
+            mode = file_mode()
             for name, path in temporary.items():
-                path.chmod(FILE_MODE)
+                path.chmod(mode)
                 path.replace(self.path / name)
             if not record_series:
                 (self.path / "series.parquet").unlink(missing_ok=True)

@@ -315,8 +315,6 @@ class SweepDriver:
         retry_failed: bool = False,
         progress: bool = True,
     ) -> None:
-        from tqdm import tqdm
-
         self.experiment = experiment
         self.folder = folder
         self.backend = backend
@@ -334,16 +332,8 @@ class SweepDriver:
             "record_every": experiment.record_every,
             "stop": experiment.spec.stop.model_dump() if experiment.spec.stop else None,
         }
-        self.bar = tqdm(
-            total=experiment.n_runs if self.queue.rule is None else None,
-            initial=self.queue.already_done,
-            unit="run",
-            desc=experiment.name,
-            disable=not progress,
-            file=sys.stderr,
-            dynamic_ncols=True,
-        )
-        self.bar.set_postfix(failed=0)
+        self.progress = progress
+        self.bar: Any = None
 
     # ------------------------------------------------------------------ recording
 
@@ -451,7 +441,19 @@ class SweepDriver:
 
     def run(self) -> SweepReport:
         """Run everything that is missing; returns what was done."""
+        from tqdm import tqdm
+
         started = time.perf_counter()
+        self.bar = tqdm(
+            total=self.experiment.n_runs if self.queue.rule is None else None,
+            initial=self.queue.already_done,
+            unit="run",
+            desc=self.experiment.name,
+            disable=not self.progress,
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
+        self.bar.set_postfix(failed=0)
         try:
             while True:
                 self._drain()
@@ -597,7 +599,7 @@ def run_sweep(
 ) -> SweepReport:
     """Run every run not yet recorded in `folder`, writing each batch as it finishes."""
     try:
-        return SweepDriver(
+        driver = SweepDriver(
             experiment,
             folder,
             backend,
@@ -605,7 +607,19 @@ def run_sweep(
             run_timeout=run_timeout,
             retry_failed=retry_failed,
             progress=progress,
-        ).run()
+        )
+        log.info(
+            "%s: %d design point(s) x %s replication(s) = %s runs of %s steps on %s",
+            experiment.name,
+            len(experiment.points),
+            _replications_label(experiment),
+            f"{experiment.n_runs:,}"
+            if experiment.spec.adaptive is None
+            else f"up to {experiment.n_runs:,}",
+            experiment.steps_label,
+            backend.name,
+        )
+        return driver.run()
     finally:
         backend.close()
 
@@ -753,17 +767,6 @@ def _run_into(
     with folder:
         store = open_cache(options["cache"])
         try:
-            log.info(
-                "%s: %d design point(s) x %s replication(s) = %s runs of %s steps on %s",
-                experiment.name,
-                len(experiment.points),
-                _replications_label(experiment),
-                f"{experiment.n_runs:,}"
-                if experiment.spec.adaptive is None
-                else f"up to {experiment.n_runs:,}",
-                experiment.steps_label,
-                backend.name,
-            )
             report = run_sweep(
                 experiment,
                 folder,
