@@ -170,8 +170,14 @@ def _connect(address: str | None, scheduler_file: str | None, timeout: float, ke
 
 def _quiet_dask_logs() -> Callable[[], None]:
     """Silence the Dask client's own log lines (a lost scheduler is reported once, by the
-    sweep); returns the function that restores them."""
-    loggers = [logging.getLogger(name) for name in ("distributed", "tornado")]
+    sweep); returns the function that restores them. Dask configures some of its loggers
+    one by one, so each is set, not only their parent."""
+    names = [
+        name
+        for name in logging.root.manager.loggerDict
+        if name.split(".")[0] in ("distributed", "tornado")
+    ]
+    loggers = [logging.getLogger(name) for name in ("distributed", "tornado", *names)]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.CRITICAL + 1)
