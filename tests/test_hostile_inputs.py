@@ -1,7 +1,7 @@
 """Hostile and careless inputs to every command give one `error:` line, exit code 2, and
 leave nothing behind: no traceback, no hang, no partial folder, no changed file.
 
-The cases are in tests/bad_inputs/hostile_cases.yaml, one class of defect after another
+The cases are in tests/bad_inputs/hostile/cases.yaml, one class of defect after another
 (files that are not regular files, oversized or deeply nested or alias-bombed YAML, long
 schedules, huge expressions and designs, agent data too large to hold, names that climb
 out of results/, numbers that are not numbers, damaged and misused results folders,
@@ -30,7 +30,7 @@ from simulation.experiments.sweep import run_experiment
 REPO = Path(__file__).resolve().parent.parent
 BASELINE = REPO / "configs" / "baseline.yaml"
 CASES: list[dict[str, Any]] = yaml.safe_load(
-    (REPO / "tests" / "bad_inputs" / "hostile_cases.yaml").read_text(encoding="utf-8")
+    (REPO / "tests" / "bad_inputs" / "hostile" / "cases.yaml").read_text(encoding="utf-8")
 )
 EXPERIMENT: dict[str, Any] = {
     "base": {"config": str(BASELINE), "overrides": {"population.n_officers": 100}},

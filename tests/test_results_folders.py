@@ -9,8 +9,7 @@ import json
 import os
 import shutil
 import stat
-import subprocess
-import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import yaml
 
 from simulation.cli import main
 from simulation.experiments.lock import FolderLock
-from simulation.experiments.sweep import FAULT_ENV
+from simulation.experiments.sweep import FAULT_ENV, run_experiment
 from tests.sweep_support import runs, sweep
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,41 +62,36 @@ def test_a_folder_locked_by_another_writer_is_refused_and_left_alone(
     assert {path.name: path.read_bytes() for path in parts(out)} == before
 
 
-def test_a_resume_started_while_the_sweep_runs_is_refused(tmp_path: Path) -> None:
-    """The running sweep holds the lock; the resume exits at once with one line and runs
-    nothing, so no run is recorded twice."""
-    path = experiment_file(tmp_path, replications=6)
+def test_a_resume_started_while_the_sweep_runs_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The running sweep (here in a thread, its runs slowed down) holds the lock; a resume
+    exits at once with one line and runs nothing, so no run is recorded twice."""
+    monkeypatch.setenv(FAULT_ENV, "*:sleep=0.3")
+    monkeypatch.setenv("RELUCTANT_ARMY_CACHE", "off")
+    path = experiment_file(tmp_path)
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "simulation", "sweep", str(path), "--out", str(out)]
-    env = {**os.environ, FAULT_ENV: "*:sleep=1", "RELUCTANT_ARMY_CACHE": "off"}
-    running = subprocess.Popen(
-        [*command, "--workers", "2", "--no-progress"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    running = threading.Thread(
+        target=run_experiment, args=(path,), kwargs={"workers": 1, "out": out, "progress": False}
     )
+    running.start()
     try:
         deadline = time.monotonic() + 60
-        while not (out / "parts").is_dir() or not parts(out):
-            assert running.poll() is None and time.monotonic() < deadline
-            time.sleep(0.05)
-        second = subprocess.run(
-            [*command, "--resume", "--workers", "1", "--no-progress"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert running.wait(timeout=120) == 0
+        while not parts(out):
+            assert running.is_alive() and time.monotonic() < deadline
+            time.sleep(0.02)
+        capsys.readouterr()
+        code = main(["sweep", str(path), "--out", str(out), "--resume", "--workers", "1"])
+        assert running.is_alive(), "the sweep ended before the resume was tried"
     finally:
-        if running.poll() is None:
-            running.kill()
-    assert second.returncode == 2
-    assert second.stderr.count("\n") == 1 and "another process is writing" in second.stderr
+        running.join(timeout=60)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "another process is writing" in err
     indices = [
         i for part in parts(out) for i in pq.read_table(part).column("run_index").to_pylist()
     ]
-    assert sorted(indices) == list(range(18))
+    assert sorted(indices) == list(range(6))
 
 
 def test_the_lock_is_released_when_the_sweep_ends(tmp_path: Path) -> None:
