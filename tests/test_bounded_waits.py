@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +23,17 @@ import yaml
 
 import simulation.experiments.sweep as sweep_module
 from simulation.experiments.sweep import FAULT_ENV
-from tests.sweep_support import runs, sweep
+from tests.sweep_support import (
+    DEADLINE,
+    processes_in_group,
+    run_parts,
+    runs,
+    start_sweep,
+    sweep,
+    wait_for,
+)
 
 REPO = Path(__file__).resolve().parent.parent
-DEADLINE = 60.0
 
 
 @pytest.fixture(autouse=True)
@@ -51,45 +58,6 @@ def experiment_file(tmp_path: Path, **changes: Any) -> Path:
     path = tmp_path / "waits.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
-
-
-def wait_for(condition: Callable[[], bool], what: str, process: Any = None) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        if process is not None:
-            assert process.poll() is None, f"the sweep ended before {what}"
-        assert time.monotonic() < deadline, f"no {what} within {DEADLINE:.0f} s"
-        time.sleep(0.05)
-
-
-def parts(out: Path) -> list[Path]:
-    folder = out / "parts"
-    return sorted(folder.glob("runs-*.parquet")) if folder.is_dir() else []
-
-
-def start_sweep(path: Path, out: Path, *extra: str, fault: str = "") -> subprocess.Popen:
-    command = [sys.executable, "-m", "simulation", "sweep", str(path), "--out", str(out)]
-    return subprocess.Popen(
-        [*command, "--no-progress", *extra],
-        env={**os.environ, FAULT_ENV: fault},
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-
-
-def group_alive(group: int) -> bool:
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == group and fields[0] != "Z":
-                return True
-    return False
 
 
 # --------------------------------------------------------------------------- timeouts
@@ -142,7 +110,9 @@ def test_ctrl_c_ends_the_sweep_at_once_and_its_workers_too(tmp_path: Path) -> No
     the workers too) while every run sleeps for a minute: the sweep exits 130 within
     seconds, says how to resume, and leaves no worker behind."""
     out = tmp_path / "out"
-    process = start_sweep(experiment_file(tmp_path), out, "--workers", "2", fault="*:sleep=60")
+    process = start_sweep(
+        experiment_file(tmp_path), out, "--workers", "2", fault="*:sleep=60", capture=True
+    )
     try:
         wait_for(lambda: (out / "parts").is_dir(), "the sweep to start", process)
         time.sleep(1.0)
@@ -152,9 +122,9 @@ def test_ctrl_c_ends_the_sweep_at_once_and_its_workers_too(tmp_path: Path) -> No
         assert time.monotonic() - started < 15
         assert process.returncode == 130
         assert "interrupted: finished batches are kept" in err and "--resume" in err
-        wait_for(lambda: not group_alive(process.pid), "exit of the worker processes")
+        wait_for(lambda: not processes_in_group(process.pid), "exit of the worker processes")
     finally:
-        if group_alive(process.pid):
+        if processes_in_group(process.pid):
             os.killpg(process.pid, signal.SIGKILL)
 
 
@@ -251,13 +221,16 @@ def test_on_a_dask_cluster_a_killed_worker_loses_no_run_and_a_killed_scheduler_e
         "--scheduler-timeout",
         "3",
         fault="*:sleep=0.15",
+        capture=True,
     )
     try:
-        wait_for(lambda: len(parts(out)) >= 2, "two batches recorded", process)
+        wait_for(lambda: len(run_parts(out)) >= 2, "two batches recorded", process)
         cluster.workers[0].kill()
-        recorded = len(parts(out))
-        wait_for(lambda: len(parts(out)) >= recorded + 2, "batches after the worker died", process)
-        kept = {part.name for part in parts(out)}
+        recorded = len(run_parts(out))
+        wait_for(
+            lambda: len(run_parts(out)) >= recorded + 2, "batches after the worker died", process
+        )
+        kept = {part.name for part in run_parts(out)}
         cluster.scheduler.kill()
         started = time.monotonic()
         _, err = process.communicate(timeout=DEADLINE)
@@ -270,9 +243,9 @@ def test_on_a_dask_cluster_a_killed_worker_loses_no_run_and_a_killed_scheduler_e
     assert lines[-1].startswith("error: scheduler: lost the Dask scheduler"), err
     assert "--resume" in lines[-1] and "Traceback" not in err
     assert [line for line in lines if "error" in line.lower()] == [lines[-1]], err
-    assert kept <= {part.name for part in parts(out)}
+    assert kept <= {part.name for part in run_parts(out)}
     sweep(path, out, "--resume", "--workers", "1")
-    indices = [i for part in parts(out) for i in pd.read_parquet(part)["run_index"]]
+    indices = [i for part in run_parts(out) for i in pd.read_parquet(part)["run_index"]]
     assert sorted(indices) == list(range(32)), "a run was lost or recorded twice"
     table = runs(out)
     assert (table["status"] == "ok").all(), table.loc[table["status"] != "ok", "error"]
