@@ -229,7 +229,7 @@ class ResultsFolder:
             folder = cls.read(path)
             try:
                 folder._check_resumable(experiment)
-                folder.recorded()  # every part readable and this experiment's
+                folder.recorded([])  # every part readable and this experiment's
             except BaseException:
                 folder.close()
                 raise
@@ -485,10 +485,10 @@ class ResultsFolder:
         except (OSError, ValueError, pa.ArrowException):
             return 0
 
-    def recorded(self, columns: list[str] = ()) -> pa.Table:
-        """Run index, point, replication, status (and `columns`) of every recorded run: one
-        row per run, its successful row if it was retried."""
-        wanted = list(dict.fromkeys(["run_index", "point", "replication", "status", *columns]))
+    def recorded(self, columns: list[str]) -> pa.Table:
+        """Run index, status (and `columns`) of every recorded run: one row per run, its
+        successful row if it was retried."""
+        wanted = list(dict.fromkeys(["run_index", "status", *columns]))
         tables = []
         for cell, parts in self._cells():
             chosen = self._choose([(p, self._read_part(p, cell, wanted)) for p in parts])
@@ -500,7 +500,7 @@ class ResultsFolder:
         """Which run indices are recorded (as a boolean mask over every run index); with
         `retry_failed`, failed runs count as not done."""
         done = np.zeros(int(self.manifest["n_runs"]), dtype=bool)
-        table = self.recorded()
+        table = self.recorded([])
         indices = table.column("run_index").to_numpy()
         if retry_failed:
             indices = indices[np.asarray(table.column("status").to_pylist()) == "ok"]

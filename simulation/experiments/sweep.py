@@ -234,7 +234,7 @@ class RunQueue:
             return
         self._fixed = None
         self.columns = watched_columns(self.rule, experiment.metrics)
-        table = folder.recorded(self.columns)
+        table = folder.recorded(["point", "replication", *self.columns])
         status = np.asarray(table.column("status").to_pylist())
         keep = status == "ok" if retry_failed else np.ones(len(status), dtype=bool)
         values = (
@@ -369,9 +369,18 @@ class SweepDriver:
             self.bar.set_postfix(failed=self.report.failed)
 
     def _key(self, index: int) -> str:
+        """The run's cache key. Its config is the point's base (already resolved: every
+        default filled in) with the point's overrides applied; validating it again for
+        every point would only repeat what loading the experiment did."""
         point = index // self.experiment.replications
         if point not in self._prefixes:
-            config = self.experiment.point_config(point).to_dict()
+            design_point = self.experiment.points[point]
+            base = (
+                self.experiment.scenario_bases[design_point.base]
+                if design_point.base
+                else self.experiment.base_data
+            )
+            config = apply_overrides(base, design_point.overrides)
             self._prefixes[point] = point_key_prefix(config, self._settings)
         return run_key(self._prefixes[point], self.experiment.run_seed(index))
 
