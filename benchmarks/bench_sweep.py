@@ -50,7 +50,8 @@ def with_batch_run(workers: int, replications: int, steps: int) -> tuple[float, 
 
 def with_sweep(workers: int, replications: int, steps: int) -> tuple[float, int]:
     """Seconds and number of runs of this project's sweep runner on the same sweep, through
-    the Python API (results kept in a temporary folder until the tables are in hand)."""
+    the Python API (results kept in a temporary folder until the tables are in hand), with
+    the run cache off: every run is computed, as batch_run computes them."""
     started = time.perf_counter()
     experiment = Experiment.from_dict(
         {
@@ -60,7 +61,7 @@ def with_sweep(workers: int, replications: int, steps: int) -> tuple[float, int]
             "steps": steps,
         }
     )
-    result = run_experiment(experiment, workers=workers, progress=False)
+    result = run_experiment(experiment, workers=workers, progress=False, cache=False)
     return time.perf_counter() - started, len(result.runs)
 
 
