@@ -99,8 +99,11 @@ def run_model(
     *,
     stop: StopRule | None = None,
     timeout: float | None = None,
+    columns: list[str] | None = None,
 ) -> RunOutcome:
-    """Build the model, step it to the config's horizon (or until `stop`), keep its columns.
+    """Build the model, step it to the config's horizon (or until `stop`), keep its columns
+    (every per-step column, or only `columns` and the stop rule's metric: a sweep records
+    what it reduces and nothing else; the numbers are the same).
 
     `seed` defaults to the config's seed: the same config and seed give the same numbers.
     With `timeout` (seconds), a run still going after that long raises RunTimeoutError.
@@ -109,7 +112,10 @@ def run_model(
 
     seed = config.seed if seed is None else int(seed)
     started = time.perf_counter()
-    model = ArmyModel(config, seed=seed)
+    record = None
+    if columns is not None:
+        record = list(dict.fromkeys([*columns, *([stop.metric] if stop else [])]))
+    model = ArmyModel(config, seed=seed, record=record)
     setup = time.perf_counter() - started
     columns = model.datacollector.model_vars
     for _ in range(config.steps):

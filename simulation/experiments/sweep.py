@@ -131,7 +131,9 @@ def run_one(
     _inject_fault(spec["run_index"], task.get("fault", ""))
     metrics: list[str] = task["metrics"]
     stop = StopRule(**task["stop"]) if task["stop"] else None
-    outcome = run_model(config, spec["seed"], stop=stop, timeout=task.get("run_timeout"))
+    outcome = run_model(
+        config, spec["seed"], stop=stop, timeout=task.get("run_timeout"), columns=metrics
+    )
     row = _identity(spec)
     reduced = {metric: outcome.reduce(metric) for metric in metrics}
     for statistic in ("final", "peak"):

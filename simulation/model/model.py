@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import difflib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import mesa
@@ -122,6 +122,8 @@ class ArmyModel(mesa.Model):
             :func:`simulation.simulate`, not here.
         overrides: further ``{dotted.key: value}`` settings (e.g. ``{"decision.temperature":
             0.1}``), applied after the keyword levers.
+        record: the per-step columns the DataCollector records (default: all of them). A
+            sweep asks only for what it reduces; the simulation itself is the same.
         **levers: keyword levers, e.g. ``war_order_level=3``.
 
     Raises:
@@ -135,6 +137,7 @@ class ArmyModel(mesa.Model):
         *,
         seed: int | None = None,
         overrides: Mapping[str, Any] | None = None,
+        record: Sequence[str] | None = None,
         **levers: Any,
     ) -> None:
         levers = {name: value for name, value in levers.items() if value is not None}
@@ -195,7 +198,7 @@ class ArmyModel(mesa.Model):
         self.stats: dict[str, float] = {}
         self._update_stats()
         self.datacollector = mesa.DataCollector(
-            model_reporters=self._reporters(),
+            model_reporters=self._reporters(record),
             agent_reporters=(
                 {"choice": "choice", "group": "group", "rank": "rank", "unit": "unit"}
                 if config.output.collect_agent_data
@@ -423,7 +426,17 @@ class ArmyModel(mesa.Model):
         )
         self.stats = stats
 
-    def _reporters(self) -> dict[str, Any]:
+    def _reporters(self, record: Sequence[str] | None = None) -> dict[str, Any]:
+        """Model reporters: every column, or the columns in `record` (in that order)."""
+        reporters = self._all_reporters()
+        if record is None:
+            return reporters
+        unknown = [name for name in record if name not in reporters]
+        if unknown:
+            raise ArgumentError(f"unknown column(s) {', '.join(unknown)}", "record")
+        return {name: reporters[name] for name in record}
+
+    def _all_reporters(self) -> dict[str, Any]:
         def reporter(key: str) -> Any:
             return lambda model: model.stats[key]
 
