@@ -166,13 +166,19 @@ def viz_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USER_ERROR
+    return serve(args, solara_environment(args))
+
+
+def serve(args: argparse.Namespace, env: dict[str, str]) -> int:
+    """Check the address, warn beyond loopback, run the Solara server until it stops; a
+    server that stops on its own is one error line and exit code 2."""
     if not check_address(args.host, args.port):
         print(
             f"warning: --host {args.host} serves the view beyond this machine: anyone who can "
             "reach it on the network can use it (--host 127.0.0.1 keeps it local)",
             file=sys.stderr,
         )
-    code = subprocess.call(solara_command(args), env=solara_environment(args))
+    code = subprocess.call(solara_command(args), env=env)
     if code not in (0, EXIT_INTERRUPTED, -signal.SIGINT):
         print(f"error: the browser view's server stopped (exit code {code})", file=sys.stderr)
         return EXIT_USER_ERROR
