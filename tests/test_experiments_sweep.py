@@ -272,16 +272,22 @@ def test_summarize_rebuilds_summary_and_figures(
 
 
 def test_a_sweep_run_records_only_its_metrics_and_gives_the_same_numbers() -> None:
-    """The sweep path asks the model for its metrics only (not every reporter every step):
-    the columns it keeps are those, with the same values as a full recording."""
+    """The sweep path asks the model for its metrics only (not every reporter every step)
+    and builds no Mesa agents: the columns it keeps are those, with the same values as a
+    full recording, turnover (officers leaving and entering) included."""
     from simulation.config.loading import load_config
     from simulation.experiments.runner import StopRule, run_model
 
-    config = load_config(None, {"population.n_officers": 300, "steps": 12})
+    config = load_config(
+        REPO / "configs" / "scenarios" / "generational_turnover.yaml",
+        {"population.n_officers": 300, "steps": 24},
+    )
     full = run_model(config, 5)
+    assert full.model.agents and full.columns["entered"][-1] > 0
     stop = StopRule(metric="evade", op=">=", value=2.0)
     lean = run_model(config, 5, columns=["refuse", "passive_evade"], stop=stop)
     assert list(lean.columns) == ["refuse", "passive_evade", "evade"]
+    assert not lean.model.agents
     for name, values in lean.columns.items():
         assert values == full.columns[name]
 

@@ -103,7 +103,7 @@ def run_model(
 ) -> RunOutcome:
     """Build the model, step it to the config's horizon (or until `stop`), keep its columns
     (every per-step column, or only `columns` and the stop rule's metric: a sweep records
-    what it reduces and nothing else; the numbers are the same).
+    what it reduces and nothing else, and needs no Mesa agents; the numbers are the same).
 
     `seed` defaults to the config's seed: the same config and seed give the same numbers.
     With `timeout` (seconds), a run still going after that long raises RunTimeoutError.
@@ -115,7 +115,7 @@ def run_model(
     record = None
     if columns is not None:
         record = list(dict.fromkeys([*columns, *([stop.metric] if stop else [])]))
-    model = ArmyModel(config, seed=seed, record=record)
+    model = ArmyModel(config, seed=seed, record=record, views=record is None)
     setup = time.perf_counter() - started
     columns = model.datacollector.model_vars
     for _ in range(config.steps):

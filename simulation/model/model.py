@@ -124,6 +124,9 @@ class ArmyModel(mesa.Model):
             0.1}``), applied after the keyword levers.
         record: the per-step columns the DataCollector records (default: all of them). A
             sweep asks only for what it reduces; the simulation itself is the same.
+        views: whether officers are also Mesa agents (views onto the arrays, for the
+            browser view and Mesa's tools). A sweep reads only the arrays and turns them
+            off; the numbers are the same (views draw no random numbers).
         **levers: keyword levers, e.g. ``war_order_level=3``.
 
     Raises:
@@ -138,6 +141,7 @@ class ArmyModel(mesa.Model):
         seed: int | None = None,
         overrides: Mapping[str, Any] | None = None,
         record: Sequence[str] | None = None,
+        views: bool = True,
         **levers: Any,
     ) -> None:
         levers = {name: value for name, value in levers.items() if value is not None}
@@ -194,7 +198,10 @@ class ArmyModel(mesa.Model):
         self.drivers: dict[str, float] = self._drivers_at(0)
         self.mean_detection_probability = 0.0
 
-        self._officers: list[Officer | None] = [Officer(self, i) for i in range(n)]
+        self._views = views
+        self._officers: list[Officer | None] = (
+            [Officer(self, i) for i in range(n)] if views else [None] * n
+        )
         self.stats: dict[str, float] = {}
         self._update_stats()
         self.datacollector = mesa.DataCollector(
@@ -306,7 +313,7 @@ class ArmyModel(mesa.Model):
         self.active[filled] = True
         self.choice[filled] = COMPLY
         self.entered += int(filled.shape[0])
-        for slot in filled:
+        for slot in filled if self._views else ():
             self._officers[slot] = Officer(self, int(slot))
             if self._grid is not None:
                 self._officers[slot].cell = self._grid_cells[slot]
