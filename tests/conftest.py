@@ -29,6 +29,13 @@ def private_run_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
 
 
 @pytest.fixture
+def no_run_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No run is served from the run cache (tests of faults: an injected fault must
+    happen, not be skipped because the run was cached by an earlier, clean sweep)."""
+    monkeypatch.setenv("RELUCTANT_ARMY_CACHE", "off")
+
+
+@pytest.fixture
 def repo() -> Path:
     """The repository root (configs/, experiments/ live there)."""
     return REPO

@@ -36,10 +36,7 @@ from tests.sweep_support import (
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def no_run_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Faults must happen: no run comes from the run cache here."""
-    monkeypatch.setenv("RELUCTANT_ARMY_CACHE", "off")
+pytestmark = pytest.mark.usefixtures("no_run_cache")
 
 
 def experiment_file(tmp_path: Path, **changes: Any) -> Path:

@@ -41,10 +41,7 @@ from tests.sweep_support import (
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def no_run_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Injected faults must happen: no run is served from the run cache in these tests."""
-    monkeypatch.setenv("RELUCTANT_ARMY_CACHE", "off")
+pytestmark = pytest.mark.usefixtures("no_run_cache")
 
 
 """Seconds a test waits for progress before declaring the sweep stuck."""

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from simulation.cli.viz import (
     EXIT_USER_ERROR,
+    add_server_options,
     missing_packages,
-    port_number,
     serve,
     solara_environment,
 )
@@ -57,16 +57,7 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
         default="configs",
         help="folder whose configs (and scenarios/ subfolder) the model view lists",
     )
-    explore.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="address to serve on (loopback: this machine only; anything else is reachable "
-        "from the network, with a warning)",
-    )
-    explore.add_argument("--port", type=port_number, default=8765, help="port (0 = any free port)")
-    explore.add_argument(
-        "--no-open", action="store_true", help="do not open a browser window (just serve)"
-    )
+    add_server_options(explore)
     explore.set_defaults(handler=explore_command)
 
 

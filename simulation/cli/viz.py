@@ -57,17 +57,22 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
         default="configs",
         help="folder whose configs (and scenarios/ subfolder) the page lists",
     )
-    viz.add_argument(
+    add_server_options(viz)
+    viz.set_defaults(handler=viz_command)
+
+
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    """--host, --port and --no-open, shared by the commands that serve the app."""
+    parser.add_argument(
         "--host",
         default="127.0.0.1",
         help="address to serve on (loopback: this machine only; anything else is reachable "
         "from the network, with a warning)",
     )
-    viz.add_argument("--port", type=port_number, default=8765, help="port (0 = any free port)")
-    viz.add_argument(
+    parser.add_argument("--port", type=port_number, default=8765, help="port (0 = any free port)")
+    parser.add_argument(
         "--no-open", action="store_true", help="do not open a browser window (just serve)"
     )
-    viz.set_defaults(handler=viz_command)
 
 
 def port_number(text: str) -> int:
