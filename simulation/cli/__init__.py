@@ -19,13 +19,13 @@ import sys
 from typing import NoReturn
 
 from simulation import __version__
-from simulation.cli import analysis, explore, run, sweep, viz
+from simulation.cli import analysis, explore, run, sweep, tables, viz
 from simulation.errors import ArgumentError, ReluctantArmyError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
-COMMAND_MODULES = (run, sweep, analysis, viz, explore)
+COMMAND_MODULES = (run, sweep, analysis, tables, viz, explore)
 """Modules that add subcommands, in the order `--help` lists them."""
 
 

@@ -67,6 +67,7 @@ from simulation.experiments.files import (
     writer,
 )
 from simulation.experiments.lock import FolderLock
+from simulation.experiments.runner import outcome_measures
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,9 @@ PARTS_FORMAT = 2
 FINGERPRINT_KEY = b"reluctant_army.fingerprint"
 SEQUENCE_KEY = b"reluctant_army.sequence"
 TIMING_COLUMNS: tuple[str, ...] = ("seconds", "worker")
+MEASURES: tuple[str, ...] = ("final", "peak")
+"""Measures of a folder whose manifest does not list them (written before lags existed)."""
+
 OWNED_FILES: tuple[str, ...] = (
     MANIFEST,
     "experiment.yaml",
@@ -92,9 +96,10 @@ OWNED_FOLDERS: tuple[str, ...] = (PARTS, "figures")
 PART_NAME = re.compile(r"runs-(\d{10})-([0-9a-f]+)\.parquet")
 
 
-def outcome_columns(metrics: list[str]) -> list[str]:
-    """Outcome columns of the runs table: final and peak value of every metric."""
-    return [f"{kind}_{metric}" for kind in ("final", "peak") for metric in metrics]
+def outcome_columns(metrics: list[str], measures: list[str] | None = None) -> list[str]:
+    """Outcome columns of the runs table: final, peak (and lags after the order) of every
+    metric, e.g. final_refuse, at_order_plus_12_refuse."""
+    return [f"{kind}_{metric}" for kind in (measures or MEASURES) for metric in metrics]
 
 
 def _parameter_type(values: list[Any]) -> pa.DataType:
@@ -119,7 +124,10 @@ def runs_schema(manifest: dict[str, Any]) -> pa.Schema:
         pa.field(name, pa.type_for_alias(kind))
         for name, kind in manifest["parameter_types"].items()
     ]
-    fields += [pa.field(name, pa.float64()) for name in outcome_columns(manifest["metrics"])]
+    fields += [
+        pa.field(name, pa.float64())
+        for name in outcome_columns(manifest["metrics"], manifest.get("measures"))
+    ]
     fields += [
         pa.field("steps_run", pa.int64()),
         pa.field("status", pa.string()),
@@ -353,6 +361,7 @@ class ResultsFolder:
             sampled=[{"name": b.name, "low": b.low, "high": b.high} for b in experiment.sampled],
             second_order=spec.design.second_order,
             metrics=experiment.metrics,
+            measures=outcome_measures(experiment.base_config),
             record_every=experiment.record_every,
             stop=spec.stop.model_dump() if spec.stop else None,
             status="running",

@@ -71,7 +71,7 @@ from simulation.experiments.cache import (
     run_key,
 )
 from simulation.experiments.design import Experiment
-from simulation.experiments.runner import StopRule, run_model
+from simulation.experiments.runner import StopRule, outcome_measures, run_model
 from simulation.experiments.storage import ResultsFolder, outcome_columns
 from simulation.experiments.timeouts import DEFAULT_RUN_TIMEOUT
 
@@ -104,10 +104,10 @@ def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def failed_row(spec: dict[str, Any], metrics: list[str], error: str) -> dict[str, Any]:
+def failed_row(spec: dict[str, Any], task: dict[str, Any], error: str) -> dict[str, Any]:
     """The outcome row of a run that did not complete."""
     row = _identity(spec)
-    row.update({column: None for column in outcome_columns(metrics)})
+    row.update({column: None for column in outcome_columns(task["metrics"], task["measures"])})
     row.update(steps_run=None, status="failed", error=error, seconds=None, worker=_worker_name())
     return row
 
@@ -135,8 +135,9 @@ def run_one(
         config, spec["seed"], stop=stop, timeout=task.get("run_timeout"), columns=metrics
     )
     row = _identity(spec)
-    reduced = {metric: outcome.reduce(metric) for metric in metrics}
-    for statistic in ("final", "peak"):
+    measures: list[str] = task["measures"]
+    reduced = {metric: outcome.reduce(metric, measures) for metric in metrics}
+    for statistic in measures:
         for metric in metrics:
             row[f"{statistic}_{metric}"] = reduced[metric][statistic]
     row.update(
@@ -176,7 +177,7 @@ def run_batch(task: dict[str, Any]) -> dict[str, Any]:
                 config = configs[spec["point"]] = _point_config(spec, task)
             row, run_series = run_one(spec, config, task)
         except Exception as error:  # noqa: BLE001 - a failing run is data, not a crash
-            rows.append(failed_row(spec, task["metrics"], f"{type(error).__name__}: {error}"))
+            rows.append(failed_row(spec, task, f"{type(error).__name__}: {error}"))
             continue
         rows.append(row)
         if run_series is not None:
@@ -329,8 +330,10 @@ class SweepDriver:
         self.suspects: list[int] = []
         self.stuck = 0
         self._prefixes: dict[int, str] = {}
+        self._measures = outcome_measures(experiment.base_config)
         self._settings = {
             "metrics": experiment.metrics,
+            "measures": self._measures,
             "record_every": experiment.record_every,
             "stop": experiment.spec.stop.model_dump() if experiment.spec.stop else None,
         }
@@ -349,6 +352,7 @@ class SweepDriver:
             "bases": {scenario: experiment.scenario_bases[scenario] for scenario in own},
             "runs": specs,
             "metrics": experiment.metrics,
+            "measures": self._measures,
             "stop": stop.model_dump() if stop else None,
             "record_every": experiment.record_every,
             "run_timeout": self.run_timeout,
@@ -388,7 +392,7 @@ class SweepDriver:
 
     def _remember(self, rows: list[dict[str, Any]], series: dict[str, list] | None) -> None:
         """Store the successful runs of a batch in the cache."""
-        columns = [*outcome_columns(self.experiment.metrics), "steps_run"]
+        columns = [*outcome_columns(self.experiment.metrics, self._measures), "steps_run"]
         by_run: dict[int, dict[str, list]] = {}
         if series is not None:
             for position, index in enumerate(series["run_index"]):
@@ -593,7 +597,7 @@ class SweepDriver:
         else:
             future.cancel()
         return executor, {
-            "rows": [failed_row(spec, self.experiment.metrics, reason)],
+            "rows": [failed_row(spec, self._task([index]), reason)],
             "series": None,
         }
 

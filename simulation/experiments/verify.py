@@ -25,7 +25,7 @@ from simulation.errors import ArgumentError, ResultsError
 from simulation.experiments.backends import default_workers, local_backend, shutdown
 from simulation.experiments.cache import code_version
 from simulation.experiments.files import read_table
-from simulation.experiments.storage import ResultsFolder, outcome_columns
+from simulation.experiments.storage import MEASURES, ResultsFolder, outcome_columns
 from simulation.experiments.timeouts import DEFAULT_RUN_TIMEOUT
 
 
@@ -86,6 +86,7 @@ def _task(folder: ResultsFolder, runs: pd.DataFrame, design: pd.DataFrame) -> di
         "bases": bases or {},
         "runs": specs,
         "metrics": manifest["metrics"],
+        "measures": manifest.get("measures") or list(MEASURES),
         "stop": manifest.get("stop"),
         "record_every": manifest.get("record_every"),
         "run_timeout": DEFAULT_RUN_TIMEOUT,
@@ -101,11 +102,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def _same(stored: Any, now: Any) -> bool:
-    if stored is None or now is None:
-        return stored is None and now is None
-    stored, now = float(stored), float(now)
-    return (math.isnan(stored) and math.isnan(now)) or stored == now
+    """Exactly equal numbers; a missing value (None or NaN: a lag the run did not reach)
+    equals only a missing value."""
+    if _missing(stored) or _missing(now):
+        return _missing(stored) and _missing(now)
+    return float(stored) == float(now)
 
 
 def verify_sweep(
@@ -157,7 +163,8 @@ def verify_sweep(
     finally:
         shutdown(executor)
     rows = {row["run_index"]: row for part in fresh for row in part["rows"]}
-    columns = [*outcome_columns(results.manifest["metrics"]), "steps_run", "status"]
+    measures = results.manifest.get("measures") or list(MEASURES)
+    columns = [*outcome_columns(results.manifest["metrics"], measures), "steps_run", "status"]
     for stored in picked.to_dict(orient="records"):
         index = int(stored["run_index"])
         now = rows[index]
