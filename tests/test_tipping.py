@@ -142,14 +142,15 @@ def test_cli_bad_range_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 def test_a_whole_number_lever_is_searched_over_whole_numbers() -> None:
     """War-order levels are 0-3: every probe is a whole level, the bracket ends are
-    neighbours, and the tipping point is the first level past the crossing."""
+    neighbours, and the tipping point is the first level past the crossing (evasion
+    passes one half between the support role and border deployment)."""
     result = find_tipping_point(
         FIGHT,
         "drivers.war_order_level",
         0,
         3,
-        "refuse",
-        0.05,
+        "evade",
+        0.5,
         replications=2,
         iterations=8,
         overrides=SMALL,
