@@ -291,6 +291,9 @@ def test_a_sweep_run_records_only_its_metrics_and_gives_the_same_numbers() -> No
     assert not lean.model.agents
     for name, values in lean.columns.items():
         assert values == full.columns[name]
+    asked = ["junior_refuse", "cohort_refuse", "mean_alignment", "arrested_share"]
+    for name, values in run_model(config, 5, columns=asked).columns.items():
+        assert values == full.columns[name], name
 
 
 def test_an_unknown_recorded_column_is_an_argument_error() -> None:

@@ -153,6 +153,24 @@ def fresh_seed() -> int:
     return secrets.randbits(32)
 
 
+STAT_BLOCKS: frozenset[str] = frozenset({"ranks", "cohort", "means"})
+"""Optional blocks of a step's statistics (shares overall and by group are always kept)."""
+
+
+def stat_blocks(record: Sequence[str]) -> frozenset[str]:
+    """The optional blocks of statistics that the recorded columns need."""
+    blocks = set()
+    for name in record:
+        words = name.removeprefix("count_").removeprefix("n_").split("_")
+        if words[0] in RANKS:
+            blocks.add("ranks")
+        elif name.startswith("cohort_"):
+            blocks.add("cohort")
+        elif name in ("mean_russia_alignment", "mean_alignment", "mean_tenure_years"):
+            blocks.add("means")
+    return frozenset(blocks)
+
+
 class ArmyModel(mesa.Model):
     """An officer corps facing war orders, command pressure and incentives.
 
@@ -264,6 +282,7 @@ class ArmyModel(mesa.Model):
             [Officer(self, i) for i in range(n)] if views else [None] * n
         )
         self.stats: dict[str, float] = {}
+        self._stat_blocks: frozenset[str] = STAT_BLOCKS
         self._update_stats()
         self.datacollector = mesa.DataCollector(
             model_reporters=self._reporters(record),
@@ -275,6 +294,8 @@ class ArmyModel(mesa.Model):
         )
         self.running = True
         self.datacollector.collect(self)
+        if record is not None:
+            self._stat_blocks = stat_blocks(record)
 
     # ------------------------------------------------------------------ compatibility
 
@@ -785,7 +806,9 @@ class ArmyModel(mesa.Model):
 
     def _update_stats(self) -> None:
         """Counts and shares of each choice overall, by group and by rank (over the serving
-        force); cohort shares (over the force at step 0); counts of consequences and exits."""
+        force); cohort shares (over the force at step 0); counts of consequences and exits.
+        With `record`, the blocks no recorded column needs (ranks, cohort, means) are
+        skipped after step 0 (:func:`stat_blocks`)."""
         stats: dict[str, float] = {}
         active = self.active
         choice = self.choice[active].astype(np.int64)
@@ -794,7 +817,10 @@ class ArmyModel(mesa.Model):
         for code, name in enumerate(CHOICES):
             stats[f"count_{name}"] = int(overall[code])
             stats[name] = overall[code] / total if total else 0.0
-        for labels, names in ((self.group[active], GROUPS), (self.rank[active], RANKS)):
+        categories = [(self.group[active], GROUPS)]
+        if "ranks" in self._stat_blocks:
+            categories.append((self.rank[active], RANKS))
+        for labels, names in categories:
             table = np.bincount(
                 labels.astype(np.int64) * 3 + choice, minlength=3 * len(names)
             ).reshape(len(names), 3)
@@ -807,14 +833,15 @@ class ArmyModel(mesa.Model):
         stats["n_active"] = int(total)
 
         start = self.n_officers
-        serving_initial = np.bincount(
-            self.choice[active & self.initial].astype(np.int64), minlength=3
-        )[:3]
-        cohort = dict(zip(CHOICES, serving_initial.tolist(), strict=True))
-        cohort["jailed"] = int((self.jailed & self.initial).sum())
-        cohort.update(self.cohort_departed)
-        for state in COHORT_STATES:
-            stats[f"cohort_{state}"] = cohort[state] / start
+        if "cohort" in self._stat_blocks:
+            serving_initial = np.bincount(
+                self.choice[active & self.initial].astype(np.int64), minlength=3
+            )[:3]
+            cohort = dict(zip(CHOICES, serving_initial.tolist(), strict=True))
+            cohort["jailed"] = int((self.jailed & self.initial).sum())
+            cohort.update(self.cohort_departed)
+            for state in COHORT_STATES:
+                stats[f"cohort_{state}"] = cohort[state] / start
         counts = self.counts
         counts["jailed"] = int(self.jailed.sum())
         counts["exited"] = counts["resigned"] + counts["deserted"]
@@ -822,19 +849,20 @@ class ArmyModel(mesa.Model):
         for name in ("arrested", "dismissed", "resigned", "deserted", "exited", "jailed"):
             stats[f"{name}_share"] = counts[name] / start
 
-        stats["mean_russia_alignment"] = (
-            float(self.attitudes["russia_alignment"][active].mean()) if total else 0.0
-        )
-        stats["mean_alignment"] = (
-            float(
-                alignment(self.attitudes, self.config.decision.russia_alignment_weight)[
-                    active
-                ].mean()
+        if "means" in self._stat_blocks:
+            stats["mean_russia_alignment"] = (
+                float(self.attitudes["russia_alignment"][active].mean()) if total else 0.0
             )
-            if total
-            else 0.0
-        )
-        stats["mean_tenure_years"] = float(self.tenure[active].mean()) if total else 0.0
+            stats["mean_alignment"] = (
+                float(
+                    alignment(self.attitudes, self.config.decision.russia_alignment_weight)[
+                        active
+                    ].mean()
+                )
+                if total
+                else 0.0
+            )
+            stats["mean_tenure_years"] = float(self.tenure[active].mean()) if total else 0.0
         self.stats = stats
 
     def _reporters(self, record: Sequence[str] | None = None) -> dict[str, Any]:
