@@ -50,11 +50,13 @@ def default_workers() -> int:
 
 def process_context() -> multiprocessing.context.BaseContext:
     """An explicit start method: `import mesa` forces "spawn" globally; forkserver is
-    faster to start workers and, unlike fork, safe with the parent's threads."""
+    faster to start workers and, unlike fork, safe with the parent's threads. The server
+    imports the sweep and the model (Mesa included) once, so that every worker of every
+    later pool starts with them loaded (a pool per sweep, several sweeps per session)."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["simulation.experiments.sweep"])
+    context.set_forkserver_preload(["simulation.experiments.sweep", "simulation.model.model"])
     return context
 
 
