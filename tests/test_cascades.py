@@ -82,11 +82,15 @@ def test_the_border_deployment_is_revealed_in_waves_not_in_one_step() -> None:
     assert paired_interval(hidden[:, 12], hidden[:, 24])[1] < 0
 
 
-def test_without_peers_and_beliefs_the_border_deployment_comes_in_one_step() -> None:
-    data = series(BORDER, *NO_FEEDBACK, "population.n_officers=1000", "steps=24")
-    comply = data["comply"]
-    first, year = comply[:, 11] - comply[:, 12], comply[:, 11] - comply[:, 24]
-    assert interval(first / year)[0] > 0.5
+def test_peers_and_beliefs_spread_the_response_to_deployment_over_more_months() -> None:
+    """Without peers' influence and beliefs the first month brings a larger share of the
+    year's fall in compliance than with them (same seeds). It is not one step even then:
+    Epstein's safety in numbers (detection falls as unit-mates evade) stays on and spreads
+    the response over about three months (first month: about half of the year's fall)."""
+    fed = series(BORDER, "population.n_officers=1000", "steps=24")["comply"]
+    cut = series(BORDER, *NO_FEEDBACK, "population.n_officers=1000", "steps=24")["comply"]
+    share = [(c[:, 11] - c[:, 12]) / (c[:, 11] - c[:, 24]) for c in (fed, cut)]
+    assert paired_interval(share[0], share[1])[0] > 0.1
 
 
 def test_refusal_rises_for_months_after_the_regime_looks_weaker() -> None:
