@@ -412,8 +412,11 @@ class StructureConfig(StrictModel):
             },
         },
         description=(
-            "Unit types and their shares. Seed: Forces of Special Operations, 6,000 of 65,000, "
-            "'due to high financial investments ... relatively ready'; multipliers are assumptions."
+            "Unit types and their shares, each with benefit_multiplier, "
+            "order_hardship_multiplier, group_mix (shares of each group in its units, null = "
+            "at random) and war_order_level (its own order schedule, null = the driver). "
+            "Seed: Forces of Special Operations, 6,000 of 65,000, 'due to high financial "
+            "investments ... relatively ready'; multipliers and mixes are assumptions."
         ),
     )
     group_clustering: Share = Field(
