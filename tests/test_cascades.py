@@ -37,7 +37,12 @@ def test_refusal_tips_much_faster_than_the_regime_weakens() -> None:
     """Refusal two years into the order to fight against regime stability: the steepest
     step of the curve is more than twice its slope from end to end (bootstrap 95% CI)."""
     refusal = curve(
-        FIGHT, "drivers.regime_stability", STABILITY, "refuse", 36, *NO_REMOVAL,
+        FIGHT,
+        "drivers.regime_stability",
+        STABILITY,
+        "refuse",
+        36,
+        *NO_REMOVAL,
         "population.n_officers=600",
     )
     means = refusal.mean(axis=0)
@@ -136,7 +141,12 @@ def test_complicit_comply_more_the_stronger_the_regime_looks_when_amnestied() ->
     influence off so that what others do does not mask it)."""
     quiet = ("drivers.amnesty=1", "decision.social_weight=0", "decision.cross_unit_social_weight=0")
     complying = curve(
-        BORDER, "drivers.regime_stability", [0.1, 0.9], "complicit_comply", 24, *quiet,
+        BORDER,
+        "drivers.regime_stability",
+        [0.1, 0.9],
+        "complicit_comply",
+        24,
+        *quiet,
         "population.n_officers=1000",
     )
     assert paired_interval(complying[:, 0], complying[:, 1])[0] > 0
@@ -146,7 +156,11 @@ def test_complicit_without_amnesty_cling_when_the_fall_looks_imminent() -> None:
     """Fear of justice: without amnesty the complicit comply more when the regime looks
     about to fall than when it looks unshakeable (order to fight)."""
     complying = curve(
-        FIGHT, "drivers.regime_stability", [0.1, 1.0], "complicit_comply", 24,
+        FIGHT,
+        "drivers.regime_stability",
+        [0.1, 1.0],
+        "complicit_comply",
+        24,
         "population.n_officers=1000",
     )
     assert paired_interval(complying[:, 1], complying[:, 0])[0] > 0.2

@@ -151,7 +151,9 @@ def test_private_inclination_ignores_sanction_and_peers() -> None:
     attitudes = officers(n, war_aversion=0.9, regime_alignment=0.1, russia_alignment=0.1)
     situation = facing(n, punishment_severity=20.0)
     parts: dict[str, np.ndarray] = {}
-    utilities = choice_utilities(attitudes, situation, DecisionConfig(), None, ExitConfig(), None, parts)
+    utilities = choice_utilities(
+        attitudes, situation, DecisionConfig(), None, ExitConfig(), None, parts
+    )
     assert (np.argmax(utilities, axis=1) != REFUSE).all()  # afraid in public
     safe = facing(n, punishment_severity=0.0)
     alone = choice_utilities(
@@ -261,9 +263,7 @@ def test_without_beliefs_everyone_perceives_the_driver_every_month() -> None:
     model = ArmyModel(config, seed=7)
     for _ in range(8):
         model.step()
-        np.testing.assert_array_equal(
-            model.perceived_strength, model.drivers["regime_stability"]
-        )
+        np.testing.assert_array_equal(model.perceived_strength, model.drivers["regime_stability"])
 
 
 def test_hidden_preferences_are_recorded_beside_public_acts() -> None:
@@ -299,6 +299,7 @@ def test_bad_expectation_values_are_refused_with_the_key(key: str, value: object
 def test_observation_sources_cannot_all_be_switched_off() -> None:
     with pytest.raises(ConfigError, match="cannot all be 0"):
         small_config(
-            "expectations.unit_weight=0", "expectations.tie_weight=0", "expectations.rumour_weight=0"
+            "expectations.unit_weight=0",
+            "expectations.tie_weight=0",
+            "expectations.rumour_weight=0",
         )
-

@@ -355,14 +355,19 @@ def run_hysteresis(
     )
 
 
-def write_hysteresis(result: HysteresisResult, folder: Path) -> None:
-    """hysteresis.json, hysteresis.csv and hysteresis.png in `folder` (their only writer)."""
+HYSTERESIS_FILES: tuple[str, ...] = ("hysteresis.json", "hysteresis.csv", "hysteresis.png")
+
+
+def write_hysteresis(result: HysteresisResult, folder: Path) -> tuple[str, ...]:
+    """hysteresis.json, hysteresis.csv and hysteresis.png in `folder` (their only writer);
+    the names written."""
     from simulation.experiments.files import write_atomic, write_json
 
     write_json(folder / "hysteresis.json", result.to_dict())
     table = result.table()
     write_atomic(folder / "hysteresis.csv", lambda tmp: table.to_csv(tmp, index=False))
     write_atomic(folder / "hysteresis.png", lambda tmp: plot_hysteresis(result, tmp))
+    return HYSTERESIS_FILES
 
 
 def plot_hysteresis(result: HysteresisResult, path: Any) -> None:

@@ -11,8 +11,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from simulation.cli.options import add_set_option
+
+if TYPE_CHECKING:
+    from simulation.analysis.hysteresis import HysteresisResult
 
 
 def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFormatter]) -> None:
@@ -217,11 +221,15 @@ def discover_command(args: argparse.Namespace) -> int:
 
 def tipping_command(args: argparse.Namespace) -> int:
     """Find and report a tipping point, writing JSON, CSV and a figure (with --hysteresis,
-    also the up and down sweeps)."""
-    from simulation.analysis.tipping import find_tipping_point
+    also the up and down sweeps, run first and written with the search)."""
+    from simulation.analysis.tipping import find_tipping_point, tipping_folder_check
 
-    if args.hysteresis:  # a bad ramp fails before anything runs or is written
-        from simulation.analysis.hysteresis import plan_ramp
+    lever_name = args.lever.split(".")[-1]
+    out = Path(args.out or f"results/tipping_{Path(args.config).stem}_{lever_name}")
+    ramp = None
+    if args.hysteresis:  # a bad ramp or folder fails before anything runs or is written
+        from simulation.analysis.hysteresis import plan_ramp, write_hysteresis
+        from simulation.config.loading import load_config
 
         plan_ramp(
             args.config,
@@ -235,8 +243,9 @@ def tipping_command(args: argparse.Namespace) -> int:
             reverse=args.reverse,
             overrides=args.set,
         )
-    lever_name = args.lever.split(".")[-1]
-    out = Path(args.out or f"results/tipping_{Path(args.config).stem}_{lever_name}")
+        name = load_config(args.config, args.set).name
+        tipping_folder_check(out, name, args.lever, overwrite=args.overwrite)
+        ramp = run_ramp(args)
     result = find_tipping_point(
         args.config,
         args.lever,
@@ -252,6 +261,7 @@ def tipping_command(args: argparse.Namespace) -> int:
         workers=args.workers,
         out=out,
         overwrite=args.overwrite,
+        also_write=None if ramp is None else (lambda folder: write_hysteresis(ramp, folder)),
     )
     print(
         f"{args.statistic} {args.metric} against {args.lever} in [{args.low:g}, {args.high:g}], "
@@ -278,8 +288,8 @@ def tipping_command(args: argparse.Namespace) -> int:
     if steep is not None:
         print(f"steepness between probes: {describe_steepness(steep)}")
     files = "tipping.json, probes.csv, tipping.png"
-    if args.hysteresis:
-        hysteresis_report(args, out)
+    if ramp is not None:
+        print_ramp(args, ramp)
         files += ", hysteresis.json, hysteresis.csv, hysteresis.png"
     print(f"results in {out}/: {files}")
     return 0
@@ -295,11 +305,11 @@ def describe_steepness(steep: dict[str, float]) -> str:
     )
 
 
-def hysteresis_report(args: argparse.Namespace, out: Path) -> None:
-    """Run the up and down sweeps, print them, write them into the tipping folder."""
-    from simulation.analysis.hysteresis import run_hysteresis, write_hysteresis
+def run_ramp(args: argparse.Namespace) -> HysteresisResult:
+    """Run the up and down sweeps of --hysteresis."""
+    from simulation.analysis.hysteresis import run_hysteresis
 
-    result = run_hysteresis(
+    return run_hysteresis(
         args.config,
         args.lever,
         args.low,
@@ -315,14 +325,21 @@ def hysteresis_report(args: argparse.Namespace, out: Path) -> None:
         overrides=args.set,
         workers=args.workers,
     )
+
+
+def print_ramp(args: argparse.Namespace, result: HysteresisResult) -> None:
+    """Print the up and down sweeps: both legs, gaps, what was left behind, steepness."""
     way = "high -> low -> high" if args.reverse else "low -> high -> low"
     print(
         f"\nhysteresis: {args.lever} {way}, {args.hold} months at each of "
         f"{len(result.levels)} values from month {result.start}, {len(result.seeds)} runs"
     )
     table = result.table()[["level", "up", "up_low", "up_high", "down", "down_low", "down_high"]]
-    table = table.assign(gap=result.table()["gap"], gap_low=result.table()["gap_low"],
-                         gap_high=result.table()["gap_high"])
+    table = table.assign(
+        gap=result.table()["gap"],
+        gap_low=result.table()["gap_low"],
+        gap_high=result.table()["gap_high"],
+    )
     print(table.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     level, mean, low, high = result.largest_gap()
     print(f"largest gap (down - up): {mean:+.4f} [{low:+.4f}, {high:+.4f}] at {level:g}")
@@ -339,4 +356,3 @@ def hysteresis_report(args: argparse.Namespace, out: Path) -> None:
         )
     for leg, steep in result.steepness_summary().items():
         print(f"steepness on the way {leg}: {describe_steepness(steep)}")
-    write_hysteresis(result, out)

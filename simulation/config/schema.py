@@ -717,9 +717,7 @@ class ExpectationsConfig(StrictModel):
     rumour_weight: NonNegative = Field(
         0.3,
         le=1.0,
-        description=(
-            "Assumption: weight of rumours of the army-wide level of seen defection."
-        ),
+        description=("Assumption: weight of rumours of the army-wide level of seen defection."),
     )
     rumour_noise: NonNegative = Field(
         0.05,
@@ -1189,7 +1187,9 @@ class SimulationConfig(StrictModel):
         for group in GROUPS:
             wanted = sum(t.share * t.group_mix[group] for t in mixed)  # type: ignore[index]
             available = self.population.group_shares[group]
-            if wanted > available + 1e-6 or (len(mixed) == len(types) and wanted < available - 1e-6):
+            if wanted > available + 1e-6 or (
+                len(mixed) == len(types) and wanted < available - 1e-6
+            ):
                 raise ValueError(
                     f"structure.unit_types: the group mixes give {wanted:.4g} of the force to "
                     f"{group} officers but population.group_shares gives {available:.4g}"

@@ -59,9 +59,7 @@ class Situation:
     """Share of a career's worth that rests on the regime standing (with beliefs only)."""
 
 
-def seen_share(
-    situation: Situation, action: int
-) -> tuple[np.ndarray, np.ndarray | None]:
+def seen_share(situation: Situation, action: int) -> tuple[np.ndarray, np.ndarray | None]:
     """What he saw of `action` last month: in his unit, and among his cross-unit ties."""
     ties = None if situation.seen_in_ties is None else situation.seen_in_ties[action]
     return situation.seen_in_unit[action], ties
@@ -224,9 +222,7 @@ def choice_utilities(
         * attitudes["culpability"]
     )
     open_route = situation.resignation_open
-    resignation = (
-        exit_rules is not None and exit_rules.enabled and bool(np.any(open_route))
-    )
+    resignation = exit_rules is not None and exit_rules.enabled and bool(np.any(open_route))
     forfeited, resigning = career_costs(attitudes, situation, decision, resignation)
     if not isinstance(stake, float):
         forfeited, resigning = forfeited * stake, resigning * stake

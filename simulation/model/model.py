@@ -319,9 +319,7 @@ class ArmyModel(mesa.Model):
         expectations = config.expectations
         self.russia_anchor = self.attitudes["russia_alignment"].copy()
         self.belief_bias = (
-            draw_belief_bias(n, expectations.prior_sd, rng)
-            if expectations.enabled
-            else np.zeros(n)
+            draw_belief_bias(n, expectations.prior_sd, rng) if expectations.enabled else np.zeros(n)
         )
 
         self.active = np.ones(n, dtype=bool)
@@ -340,9 +338,7 @@ class ArmyModel(mesa.Model):
         self.drivers: dict[str, float] = self._drivers_at(0)
         self.order_levels: int | np.ndarray = self._order_levels_at(0)
         self.mean_detection_probability = 0.0
-        self.perceived_strength = expit(
-            logit(self.drivers["regime_stability"]) + self.belief_bias
-        )
+        self.perceived_strength = expit(logit(self.drivers["regime_stability"]) + self.belief_bias)
         self.private = np.zeros(n, dtype=np.int8)
         self._acts = self.choice.copy()
         self._acted = self.active.copy()
@@ -421,8 +417,10 @@ class ArmyModel(mesa.Model):
         if not self._typed_orders:
             return level
         by_type = np.array(
-            [level if order is None else int(schedule_value(order, step)) for order in
-             self._type_orders],
+            [
+                level if order is None else int(schedule_value(order, step))
+                for order in self._type_orders
+            ],
             dtype=np.int64,
         )
         if (by_type == by_type[0]).all():
