@@ -164,3 +164,95 @@ def test_complicit_without_amnesty_cling_when_the_fall_looks_imminent() -> None:
         "population.n_officers=1000",
     )
     assert paired_interval(complying[:, 1], complying[:, 0])[0] > 0.2
+
+
+def report() -> None:
+    """Print the numbers docs/ODD.md section 8 quotes, with these tests' settings."""
+    from tests.cascade_support import interval as ci
+
+    def show(label: str, values: np.ndarray) -> None:
+        low, high = ci(values)
+        print(f"  {label}: {np.mean(values):.3f} [{low:.3f}, {high:.3f}]")
+
+    small = (*NO_REMOVAL, "population.n_officers=600")
+    refusal = curve(FIGHT, "drivers.regime_stability", STABILITY, "refuse", 36, *small)
+    print("refusal 24 months into the order to fight, by regime stability:")
+    for value, column in zip(STABILITY, refusal.T, strict=True):
+        show(f"stability {value:.1f}", column)
+    steep = curve_steepness(refusal, STABILITY)
+    print(
+        f"  steepness: largest slope {steep['largest_slope']:.2f} per unit, "
+        f"{steep['ratio']:.2f} [{steep['ratio_low']:.2f}, {steep['ratio_high']:.2f}] times the "
+        f"linear effect ({steep['linear_slope']:.2f})"
+    )
+    ramp = run_hysteresis(
+        FIGHT,
+        "drivers.regime_stability",
+        0.1,
+        0.9,
+        "refuse",
+        reverse=True,
+        ramp_start=48,
+        replications=len(SEEDS),
+        seed=12,
+        overrides=list(small),
+    )
+    print("hysteresis, stability 0.9 -> 0.1 -> 0.9, 12 months at each value:")
+    print(ramp.table().to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    print(f"  largest gap (down - up) at {ramp.largest_gap()[0]}: {ramp.largest_gap()[1:]}")
+    print(f"  left behind against control runs: {ramp.lasting_effect()}")
+    for name, settings in (("with", ()), ("without", NO_FEEDBACK)):
+        data = series(BORDER, *settings, "population.n_officers=1000", "steps=24")
+        comply = data["comply"]
+        print(f"border deployment, {name} peers and beliefs: compliance by month 11-24")
+        print("  " + " ".join(f"{v:.3f}" for v in comply.mean(axis=0)[11:25]))
+        show(
+            "first month's share of the year's fall",
+            (comply[:, 11] - comply[:, 12]) / (comply[:, 11] - comply[:, 24]),
+        )
+        print(
+            "  hidden dissent month 11-24: "
+            + " ".join(f"{v:.3f}" for v in data["hidden_dissent"].mean(axis=0)[11:25])
+        )
+    shock = "drivers.regime_stability=[{step: 0, value: 0.8}, {step: 36, value: 0.5}]"
+    data = series(FIGHT, *small, shock, "steps=48")
+    print("refusal after stability 0.8 -> 0.5 at month 36, months 35-48:")
+    print("  " + " ".join(f"{v:.3f}" for v in data["refuse"].mean(axis=0)[35:49]))
+    for lever, low, high in (("structure.unit_size", 5, 100), ("structure.cross_unit_ties", 0, 10)):
+        values = curve(BORDER, lever, [low, high], "comply", 24, "population.n_officers=1000")
+        print(f"border deployment +12, compliance, {lever} {low} vs {high}:")
+        show(f"{lever}={low}", values[:, 0])
+        show(f"{lever}={high}", values[:, 1])
+    data = series(None, "population.n_officers=1000", "steps=252")
+    print("defaults, month 12 vs month 252:")
+    for column in ("comply", "evade", "refuse", "mean_russia_alignment", "mean_perceived_strength"):
+        show(f"{column} at 12", data[column][:, 12])
+        show(f"{column} change", data[column][:, 252] - data[column][:, 12])
+    quiet = ("drivers.amnesty=1", "decision.social_weight=0", "decision.cross_unit_social_weight=0")
+    values = curve(
+        BORDER,
+        "drivers.regime_stability",
+        [0.1, 0.9],
+        "complicit_comply",
+        24,
+        *quiet,
+        "population.n_officers=1000",
+    )
+    print("complicit compliance, border deployment +12, amnesty, no peers: stability 0.1, 0.9")
+    show("0.1", values[:, 0])
+    show("0.9", values[:, 1])
+    values = curve(
+        FIGHT,
+        "drivers.regime_stability",
+        [0.1, 1.0],
+        "complicit_comply",
+        24,
+        "population.n_officers=1000",
+    )
+    print("complicit compliance, fight order +12, no amnesty: stability 0.1, 1.0")
+    show("0.1", values[:, 0])
+    show("1.0", values[:, 1])
+
+
+if __name__ == "__main__":
+    report()
