@@ -123,29 +123,43 @@ def perceived_strength(situation: Situation) -> np.ndarray | float:
 def social_response(gap: np.ndarray, decision: DecisionConfig) -> np.ndarray:
     """Response to (seen - threshold): linear, or logistic from -1/2 to 1/2 (a threshold:
     seeing no one and seeing everyone take the action differ by one weight, as in the
-    linear response over shares)."""
+    linear response over shares). Computed in place: `gap` is overwritten."""
     if decision.social_response == "linear":
         return gap
-    return 0.5 * np.tanh(gap * (0.5 / decision.social_response_width))
+    gap *= 0.5 / decision.social_response_width
+    np.tanh(gap, out=gap)
+    gap *= 0.5
+    return gap
 
 
 def social_term(
     situation: Situation, action: int, threshold: np.ndarray, decision: DecisionConfig
 ) -> np.ndarray | float:
     """Social utility of `action`: unit (strong) ties and cross-unit (weak) ties, each the
-    response to the share of peers seen taking it against his threshold (Granovetter)."""
+    response to the share of peers seen taking it against his threshold (Granovetter).
+    Written with in-place operations: the step computes it for three actions over every
+    officer."""
     correction = 0.5 if decision.social_threshold_unit == "count" else 0.0
     unit, ties = seen_share(situation, action)
     term: np.ndarray | float = 0.0
     if decision.social_weight:
-        term = decision.social_weight * social_response(unit - threshold + correction, decision)
+        gap = unit - threshold
+        if correction:
+            gap += correction
+        term = social_response(gap, decision)
+        term *= decision.social_weight
     if ties is not None and decision.cross_unit_social_weight:
-        weak = decision.cross_unit_social_weight * social_response(
-            ties - threshold + correction, decision
-        )
+        gap = ties - threshold
+        if correction:
+            gap += correction
+        weak = social_response(gap, decision)
+        weak *= decision.cross_unit_social_weight
         if situation.has_ties is not None:
-            weak = weak * situation.has_ties
-        term = term + weak
+            weak *= situation.has_ties
+        if isinstance(term, np.ndarray):
+            term += weak
+        else:
+            term = weak
     return term
 
 

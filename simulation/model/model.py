@@ -603,14 +603,16 @@ class ArmyModel(mesa.Model):
     def _decide(self) -> None:
         """Every serving officer updates his beliefs and chooses: synchronously from the
         previous step's state, or (random activation) one position of every unit after
-        another. His public act and his private inclination are both kept."""
+        another. His public act and his private inclination are both kept (the inclination
+        only while a recorded column needs it: it does not feed back into anything)."""
+        keep_private = "private" in self._stat_blocks
         if self.config.decision.activation == "random":
             self._update_beliefs(self._observe())
-            self._decide_in_random_order()
+            self._decide_in_random_order(keep_private)
         else:
             self._seen = self._observe()
             self._update_beliefs(self._seen)
-            parts: dict[str, np.ndarray] = {}
+            parts: dict[str, np.ndarray] | None = {} if keep_private else None
             utilities, detection = self._utilities(parts=parts)
             self._seen = None
             new_choice = choose(utilities, self.config.decision.temperature, self.rng)
@@ -618,8 +620,10 @@ class ArmyModel(mesa.Model):
             active_count = max(int(self.active.sum()), 1)
             self.mean_detection_probability = float(detection[self.active].sum() / active_count)
             self.choice = new_choice
-            self.private = private_inclination(utilities, parts)
-        self.private[~self.active] = COMPLY
+            if parts is not None:
+                self.private = private_inclination(utilities, parts)
+        if keep_private:
+            self.private[~self.active] = COMPLY
         self._acts = self.choice.copy()
         self._acted = self.active.copy()
 
@@ -652,9 +656,10 @@ class ArmyModel(mesa.Model):
         )
         return utilities, detection
 
-    def _decide_in_random_order(self) -> None:
+    def _decide_in_random_order(self, keep_private: bool = True) -> None:
         """Random activation (Epstein): within each unit officers decide one after another in
-        a fresh random order, each seeing the choices of those before him.
+        a fresh random order, each seeing the choices of those before him (and, with
+        `keep_private`, their private inclinations are kept).
 
         Units do not see each other within a step when there are no cross-unit ties, so the
         k-th officer of every unit can decide at the same time: the loop runs over positions
@@ -672,10 +677,11 @@ class ArmyModel(mesa.Model):
             movers = np.flatnonzero(self.active & (position == k))
             if movers.shape[0] == 0:
                 continue
-            parts: dict[str, np.ndarray] = {}
+            parts: dict[str, np.ndarray] | None = {} if keep_private else None
             utilities, detection = self._utilities(movers, parts)
             self.choice[movers] = choose(utilities, self.config.decision.temperature, self.rng)
-            self.private[movers] = private_inclination(utilities, parts)
+            if parts is not None:
+                self.private[movers] = private_inclination(utilities, parts)
             detection_sum += float(detection.sum())
         self.mean_detection_probability = detection_sum / max(int(self.active.sum()), 1)
 
@@ -704,9 +710,8 @@ class ArmyModel(mesa.Model):
         unit_peers = (unit_seen[self.unit] - seen).astype(float)
         unit_count = np.empty((len(ACTIONS), self.n_officers))
         unit_count[COMPLY] = 0.0
-        for action in (EVADE, REFUSE, EXIT):
-            own = (own_codes == action) & seen
-            unit_count[action] = table[self.unit, action] - own
+        for action in (EVADE, REFUSE, EXIT):  # own_codes is comply (0) where unseen
+            unit_count[action] = table[:, action][self.unit] - (own_codes == action)
             if visibility[action] != 1.0:
                 unit_count[action] *= visibility[action]
         ties_count = tie_peers = None
