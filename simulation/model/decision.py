@@ -303,7 +303,19 @@ def choice_utilities(
 def private_inclination(utilities: np.ndarray, parts: dict[str, np.ndarray]) -> np.ndarray:
     """What each officer would do if safe: the best action with no expected sanction and
     no social pressure (Kuran's private preference; his public act is his choice)."""
-    return np.argmax(utilities + parts["fear"] - parts["social"], axis=1).astype(np.int8)
+    fear, social = parts["fear"], parts["social"]
+    # column by column, as in `choose` (utilities are stored action by action); ties go to
+    # the earlier action, as with np.argmax
+    best = utilities[:, 0] + fear[:, 0]
+    best -= social[:, 0]
+    chosen = np.zeros(utilities.shape[0], dtype=np.int8)
+    for action in range(1, utilities.shape[1]):
+        value = utilities[:, action] + fear[:, action]
+        value -= social[:, action]
+        better = value > best
+        chosen[better] = action
+        np.maximum(best, value, out=best)
+    return chosen
 
 
 def exit_utility(

@@ -300,6 +300,9 @@ class ArmyModel(mesa.Model):
         self.unit_type_of_unit = built.unit_type_of_unit
         self.cross_ties = built.cross_ties
         self.cross_degree = np.asarray(self.cross_ties.sum(axis=1)).ravel()
+        # each tie as (officer, peer): what ties see is one bincount over them
+        self._tie_rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.cross_ties.indptr))
+        self._tie_cols = self.cross_ties.indices.astype(np.int64)
         unit_types = list(structure.unit_types.values())
         unit_type = self.unit_type_of_unit[self.unit]
         self._unit_type = unit_type
@@ -715,15 +718,17 @@ class ArmyModel(mesa.Model):
             if visibility[action] != 1.0:
                 unit_count[action] *= visibility[action]
         ties_count = tie_peers = None
-        if self.cross_ties.nnz:
-            columns = np.zeros((self.n_officers, len(ACTIONS)))
-            columns[:, COMPLY] = seen
-            for action in (EVADE, REFUSE, EXIT):
-                columns[:, action] = (codes == action) * visibility[action]
-            counted = self.cross_ties @ columns
-            tie_peers = counted[:, COMPLY].copy()
-            ties_count = counted.T.copy()
+        if self.cross_ties.nnz:  # ties are 0/1: count each peer's seen act per officer
+            n = self.n_officers
+            per_code = np.bincount(
+                codes[self._tie_cols] * n + self._tie_rows, minlength=(len(ACTIONS) + 1) * n
+            ).reshape(len(ACTIONS) + 1, n)
+            tie_peers = per_code[: len(ACTIONS)].sum(axis=0).astype(float)
+            ties_count = per_code[: len(ACTIONS)].astype(float)
             ties_count[COMPLY] = 0.0
+            for action in (EVADE, REFUSE, EXIT):
+                if visibility[action] != 1.0:
+                    ties_count[action] *= visibility[action]
         seen_count = int(seen.sum())
         defecting = (
             table[:, EVADE].sum() * visibility[EVADE]
@@ -744,31 +749,46 @@ class ArmyModel(mesa.Model):
             self.perceived_strength = np.full(self.n_officers, stability)
             return
         evidence = self._seen_defection(seen, expectations)
-        target = expit(
-            logit(stability) + self.belief_bias - expectations.defection_weight * evidence
-        )
+        # target = expit(logit(stability) + bias - defection_weight * evidence), in place
+        target = self.belief_bias + logit(stability)
+        evidence *= expectations.defection_weight
+        target -= evidence
+        np.negative(target, out=target)
+        np.exp(target, out=target)
+        target += 1.0
+        np.divide(1.0, target, out=target)
         belief = self.perceived_strength
-        belief += expectations.update_rate * (target - belief)
+        target -= belief
+        target *= expectations.update_rate
+        belief += target
 
-    def _seen_defection(self, seen: Seen, expectations: Any) -> np.ndarray | float:
+    def _seen_defection(self, seen: Seen, expectations: Any) -> np.ndarray:
         """The share of officers each one saw defecting: his unit, his ties and a noisy
-        rumour of the army-wide level, weighted over the sources he has."""
+        rumour of the army-wide level, weighted over the sources he has (a new array)."""
         weight_unit = expectations.unit_weight * (seen.unit_peers > 0)
         total = weight_unit + expectations.rumour_weight
-        unit_share = seen.unit[1:].sum(axis=0) / np.maximum(seen.unit_peers, 1.0)
-        evidence = weight_unit * unit_share
+        evidence = seen.unit[1:].sum(axis=0)
+        evidence /= np.maximum(seen.unit_peers, 1.0)
+        evidence *= weight_unit
         if seen.ties is not None and seen.tie_peers is not None and expectations.tie_weight:
             weight_ties = expectations.tie_weight * (seen.tie_peers > 0)
-            tie_share = seen.ties[1:].sum(axis=0) / np.maximum(seen.tie_peers, 1.0)
-            evidence += weight_ties * tie_share
-            total = total + weight_ties
+            tie_share = seen.ties[1:].sum(axis=0)
+            tie_share /= np.maximum(seen.tie_peers, 1.0)
+            tie_share *= weight_ties
+            evidence += tie_share
+            total += weight_ties
         if expectations.rumour_weight:
-            rumour: np.ndarray | float = seen.army
             if expectations.rumour_noise:
-                noise = self.rng.normal(0.0, expectations.rumour_noise, self.n_officers)
-                rumour = np.clip(seen.army + noise, 0.0, 1.0)
-            evidence += expectations.rumour_weight * rumour
-        return evidence / np.maximum(total, 1e-12)
+                rumour = self.rng.normal(0.0, expectations.rumour_noise, self.n_officers)
+                rumour += seen.army
+                np.clip(rumour, 0.0, 1.0, out=rumour)
+                rumour *= expectations.rumour_weight
+                evidence += rumour
+            else:
+                evidence += expectations.rumour_weight * seen.army
+        np.maximum(total, 1e-12, out=total)
+        evidence /= total
+        return evidence
 
     # ------------------------------------------------------------------ consequences
 
