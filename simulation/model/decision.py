@@ -120,15 +120,19 @@ def perceived_strength(situation: Situation) -> np.ndarray | float:
     return situation.perceived_strength
 
 
-def social_response(gap: np.ndarray, decision: DecisionConfig) -> np.ndarray:
-    """Response to (seen - threshold): linear, or logistic from -1/2 to 1/2 (a threshold:
-    seeing no one and seeing everyone take the action differ by one weight, as in the
-    linear response over shares). Computed in place: `gap` is overwritten."""
+def social_response(
+    gap: np.ndarray, decision: DecisionConfig, weight: float = 1.0
+) -> np.ndarray:
+    """`weight` times the response to (seen - threshold): linear, or logistic from -1/2 to
+    1/2 (a threshold: seeing no one and seeing everyone take the action differ by one
+    weight, as in the linear response over shares). Computed in place: `gap` is
+    overwritten."""
     if decision.social_response == "linear":
+        gap *= weight
         return gap
     gap *= 0.5 / decision.social_response_width
     np.tanh(gap, out=gap)
-    gap *= 0.5
+    gap *= 0.5 * weight  # exact: halving changes no digit, so this is weight * (tanh / 2)
     return gap
 
 
@@ -146,14 +150,12 @@ def social_term(
         gap = unit - threshold
         if correction:
             gap += correction
-        term = social_response(gap, decision)
-        term *= decision.social_weight
+        term = social_response(gap, decision, decision.social_weight)
     if ties is not None and decision.cross_unit_social_weight:
         gap = ties - threshold
         if correction:
             gap += correction
-        weak = social_response(gap, decision)
-        weak *= decision.cross_unit_social_weight
+        weak = social_response(gap, decision, decision.cross_unit_social_weight)
         if situation.has_ties is not None:
             weak *= situation.has_ties
         if isinstance(term, np.ndarray):
