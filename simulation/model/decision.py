@@ -120,9 +120,7 @@ def perceived_strength(situation: Situation) -> np.ndarray | float:
     return situation.perceived_strength
 
 
-def social_response(
-    gap: np.ndarray, decision: DecisionConfig, weight: float = 1.0
-) -> np.ndarray:
+def social_response(gap: np.ndarray, decision: DecisionConfig, weight: float = 1.0) -> np.ndarray:
     """`weight` times the response to (seen - threshold): linear, or logistic from -1/2 to
     1/2 (a threshold: seeing no one and seeing everyone take the action differ by one
     weight, as in the linear response over shares). Computed in place: `gap` is
