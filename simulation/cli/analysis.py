@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from simulation.cli.options import add_set_option
 
@@ -231,18 +231,8 @@ def tipping_command(args: argparse.Namespace) -> int:
         from simulation.analysis.hysteresis import plan_ramp, write_hysteresis
         from simulation.config.loading import load_config
 
-        plan_ramp(
-            args.config,
-            args.lever,
-            args.low,
-            args.high,
-            args.metric,
-            points=args.points,
-            hold=args.hold,
-            ramp_start=args.ramp_start,
-            reverse=args.reverse,
-            overrides=args.set,
-        )
+        positional, keywords = ramp_request(args)
+        plan_ramp(*positional, **keywords)
         name = load_config(args.config, args.set).name
         tipping_folder_check(out, name, args.lever, overwrite=args.overwrite)
         ramp = run_ramp(args)
@@ -305,24 +295,30 @@ def describe_steepness(steep: dict[str, float]) -> str:
     )
 
 
+def ramp_request(args: argparse.Namespace) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The ramp of --hysteresis as arguments of plan_ramp (and run_hysteresis)."""
+    positional = (args.config, args.lever, args.low, args.high, args.metric)
+    keywords = {
+        "points": args.points,
+        "hold": args.hold,
+        "ramp_start": args.ramp_start,
+        "reverse": args.reverse,
+        "overrides": args.set,
+    }
+    return positional, keywords
+
+
 def run_ramp(args: argparse.Namespace) -> HysteresisResult:
     """Run the up and down sweeps of --hysteresis."""
     from simulation.analysis.hysteresis import run_hysteresis
 
+    positional, keywords = ramp_request(args)
     return run_hysteresis(
-        args.config,
-        args.lever,
-        args.low,
-        args.high,
-        args.metric,
-        points=args.points,
-        hold=args.hold,
-        ramp_start=args.ramp_start,
-        reverse=args.reverse,
+        *positional,
+        **keywords,
         control=not args.no_control,
         replications=args.replications,
         seed=args.seed,
-        overrides=args.set,
         workers=args.workers,
     )
 
