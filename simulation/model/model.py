@@ -84,6 +84,8 @@ from simulation.vocabulary import (
 
 DEFIANCE = np.array([0, 1, 2, 2], dtype=np.int8)
 """How openly each action defies the order: comply 0, evade 1, refuse and exit 2."""
+MORE_DEFIANT = DEFIANCE[:, None] > DEFIANCE[None, :]
+"""[private, public]: the private inclination defies more openly than the public act."""
 
 MONTH = 1.0 / 12.0
 """One step in years (tenure is kept in years)."""
@@ -1086,14 +1088,18 @@ class ArmyModel(mesa.Model):
             )
         stats["seen_defection"] = self.seen_defection
         if "private" in self._stat_blocks:
-            private = self.private[active]
-            inclined = np.bincount(private.astype(np.int64), minlength=len(ACTIONS))
+            # one count of (private inclination, public act) pairs gives every column
+            actions = len(ACTIONS)
+            pairs = np.bincount(
+                self.private[active].astype(np.int64) * actions + choice, minlength=actions**2
+            ).reshape(actions, actions)
+            inclined = pairs.sum(axis=1)
             for code, name in zip((EVADE, REFUSE, EXIT), PRIVATE_COLUMNS, strict=True):
                 stats[name] = inclined[code] / total if total else 0.0
-            public = self.choice[active]
-            hidden = int((DEFIANCE[private] > DEFIANCE[public]).sum())
+            hidden = int(pairs[MORE_DEFIANT].sum())
             stats["hidden_dissent"] = hidden / total if total else 0.0
-            stats["falsifying"] = int((private != public).sum()) / total if total else 0.0
+            falsifying = total - int(np.trace(pairs))
+            stats["falsifying"] = falsifying / total if total else 0.0
         self.stats = stats
 
     def _reporters(self, record: Sequence[str] | None = None) -> dict[str, Any]:
