@@ -1031,32 +1031,30 @@ class ArmyModel(mesa.Model):
         skipped after step 0 (:func:`stat_blocks`)."""
         stats: dict[str, float] = {}
         active = self.active
-        choice = self.choice[active].astype(np.int64)
-        total = choice.shape[0]
-        overall = np.bincount(choice, minlength=3)[:3]
+        # one count of (initial, private, choice, group, rank) over the serving force gives
+        # every table below
+        table = self._serving_table()
+        by_choice = table.sum(axis=(0, 1, 3, 4))
+        total = int(by_choice.sum())
+        overall = by_choice[:3]
         for code, name in enumerate(CHOICES):
             stats[f"count_{name}"] = int(overall[code])
             stats[name] = overall[code] / total if total else 0.0
-        categories = [(self.group[active], GROUPS)]
+        categories = [(table.sum(axis=(0, 1, 4)).T, GROUPS)]
         if "ranks" in self._stat_blocks:
-            categories.append((self.rank[active], RANKS))
-        for labels, names in categories:
-            table = np.bincount(
-                labels.astype(np.int64) * 3 + choice, minlength=3 * len(names)
-            ).reshape(len(names), 3)
+            categories.append((table.sum(axis=(0, 1, 3)).T, RANKS))
+        for by_category, names in categories:
             for row, category in enumerate(names):
-                size = table[row].sum()
+                size = by_category[row, :3].sum()
                 stats[f"n_{category}"] = int(size)
                 for code, name in enumerate(CHOICES):
-                    stats[f"count_{category}_{name}"] = int(table[row, code])
-                    stats[f"{category}_{name}"] = table[row, code] / size if size else 0.0
-        stats["n_active"] = int(total)
+                    stats[f"count_{category}_{name}"] = int(by_category[row, code])
+                    stats[f"{category}_{name}"] = by_category[row, code] / size if size else 0.0
+        stats["n_active"] = total
 
         start = self.n_officers
         if "cohort" in self._stat_blocks:
-            serving_initial = np.bincount(
-                self.choice[active & self.initial].astype(np.int64), minlength=3
-            )[:3]
+            serving_initial = table[1].sum(axis=(0, 2, 3))[:3]
             cohort = dict(zip(CHOICES, serving_initial.tolist(), strict=True))
             cohort["jailed"] = int((self.jailed & self.initial).sum())
             cohort.update(self.cohort_departed)
@@ -1070,29 +1068,28 @@ class ArmyModel(mesa.Model):
             stats[f"{name}_share"] = counts[name] / start
 
         if "means" in self._stat_blocks:
-            stats["mean_russia_alignment"] = (
-                float(self.attitudes["russia_alignment"][active].mean()) if total else 0.0
-            )
-            stats["mean_alignment"] = (
-                float(
-                    alignment(self.attitudes, self.config.decision.russia_alignment_weight)[
-                        active
-                    ].mean()
-                )
-                if total
-                else 0.0
-            )
-            stats["mean_tenure_years"] = float(self.tenure[active].mean()) if total else 0.0
-            stats["mean_perceived_strength"] = (
-                float(self.perceived_strength[active].mean()) if total else 0.0
-            )
+            # the serving officers' values gathered once, in slot order (the same sums)
+            serving = None if total == self.n_officers else np.flatnonzero(active)
+
+            def mean_over_serving(values: np.ndarray) -> float:
+                if not total:
+                    return 0.0
+                return float((values if serving is None else values[serving]).mean())
+
+            attitudes = self.attitudes
+            if serving is not None:
+                attitudes = {
+                    name: attitudes[name][serving]
+                    for name in ("russia_alignment", "regime_alignment")
+                }
+            stats["mean_russia_alignment"] = mean_over_serving(self.attitudes["russia_alignment"])
+            weight = self.config.decision.russia_alignment_weight
+            stats["mean_alignment"] = float(alignment(attitudes, weight).mean()) if total else 0.0
+            stats["mean_tenure_years"] = mean_over_serving(self.tenure)
+            stats["mean_perceived_strength"] = mean_over_serving(self.perceived_strength)
         stats["seen_defection"] = self.seen_defection
         if "private" in self._stat_blocks:
-            # one count of (private inclination, public act) pairs gives every column
-            actions = len(ACTIONS)
-            pairs = np.bincount(
-                self.private[active].astype(np.int64) * actions + choice, minlength=actions**2
-            ).reshape(actions, actions)
+            pairs = table.sum(axis=(0, 3, 4))
             inclined = pairs.sum(axis=1)
             for code, name in zip((EVADE, REFUSE, EXIT), PRIVATE_COLUMNS, strict=True):
                 stats[name] = inclined[code] / total if total else 0.0
@@ -1101,6 +1098,25 @@ class ArmyModel(mesa.Model):
             falsifying = total - int(np.trace(pairs))
             stats["falsifying"] = falsifying / total if total else 0.0
         self.stats = stats
+
+    def _serving_table(self) -> np.ndarray:
+        """Serving officers counted by (initial, private inclination, choice, group, rank):
+        shape (2, 4, 4, 3, 3), from one bincount over a small integer key (instead of one
+        boolean selection and one count per table)."""
+        actions, groups, ranks = len(ACTIONS), len(GROUPS), len(RANKS)
+        shape = (2, actions, actions, groups, ranks)
+        size = int(np.prod(shape))
+        key = self.initial.astype(np.uint16)
+        for values, width in (
+            (self.private, actions),
+            (self.choice, actions),
+            (self.group, groups),
+            (self.rank, ranks),
+        ):
+            key *= width
+            key += values.view(np.uint8)  # small non-negative codes
+        key[~self.active] = size  # one extra bin for those not serving
+        return np.bincount(key, minlength=size + 1)[:size].reshape(shape)
 
     def _reporters(self, record: Sequence[str] | None = None) -> dict[str, Any]:
         """Model reporters: every column, or the columns in `record` (in that order)."""
