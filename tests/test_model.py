@@ -190,3 +190,23 @@ def test_grid_places_every_officer_in_its_own_cell_grouped_by_unit() -> None:
 def test_initial_state_is_everyone_complying() -> None:
     model = ArmyModel(small_config())
     assert (model.choice == COMPLY).all()
+
+
+def test_departing_officers_leave_the_model_and_their_cell_once_the_grid_is_built() -> None:
+    model = ArmyModel(small_config("drivers.war_order_level=3", n_officers=400), seed=3)
+    model.grid  # noqa: B018 (built on first use)
+    cells = {officer.index: officer.cell for officer in model.officers}
+    for _ in range(12):
+        model.step()
+    gone = np.flatnonzero(~model.active & ~model.jailed)
+    assert gone.shape[0] > 0
+    assert len(model.agents) == len(model.officers)
+    assert all(len(cells[slot].agents) == 0 for slot in gone)
+
+
+def test_removing_an_officer_twice_is_a_no_op_as_in_mesa() -> None:
+    model = ArmyModel(small_config(n_officers=50))
+    officer = model.officers[0]
+    officer.remove()
+    officer.remove()
+    assert len(model.agents) == 49

@@ -537,11 +537,13 @@ class ArmyModel(mesa.Model):
         """Officers leave for good by `route` (one of DEPARTURES); their posts fall vacant."""
         if slots.shape[0] == 0:
             return
-        for slot in slots:
-            officer = self._officers[slot]
-            if officer is not None:
-                officer.remove()
-                self._officers[slot] = None
+        if self._views:
+            officers = self._officers
+            for slot in slots.tolist():
+                officer = officers[slot]
+                if officer is not None:
+                    officer.remove()
+                    officers[slot] = None
         self.counts[route] += int(slots.shape[0])
         self.cohort_departed[route] += int(self.initial[slots].sum())
         self._set_active(slots, False)
