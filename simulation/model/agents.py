@@ -101,7 +101,7 @@ class Officer(CellAgent):
         if self.cell is not None:
             super().remove()
             return
-        try:
+        try:  # noqa: SIM105 (a try costs nothing here; contextlib.suppress a context manager)
             self.model.deregister_agent(self)
         except KeyError:  # already removed: a no-op, as with Mesa's Agent.remove
             pass
