@@ -291,8 +291,11 @@ def choice_utilities(
         utilities[:, EXIT] += social_exit
         if parts is not None:
             social[:, EXIT] = social_exit
-            if not np.all(open_route):  # deserters fear detection like refusers (less)
-                closed = ~np.broadcast_to(np.asarray(open_route, dtype=bool), (n,))
+            if not isinstance(open_route, np.ndarray):  # one route for everyone
+                if not open_route:  # deserters fear detection like refusers (less)
+                    fear[:, EXIT] = exit_rules.desertion_visibility * refusal_risk
+            elif not open_route.all():
+                closed = ~open_route
                 fear[closed, EXIT] = exit_rules.desertion_visibility * refusal_risk[closed]
     if situation.taste is not None:
         for action in range(1, len(ACTIONS)):
@@ -372,18 +375,19 @@ def choose(utilities: np.ndarray, temperature: float, rng: np.random.Generator) 
     if temperature <= 0:
         return np.argmax(utilities, axis=1).astype(np.int8)
     # Column by column (not along axis 1): the same arithmetic as a row-wise softmax and
-    # cumulative sum, several times faster on an (n, k) array.
-    columns = utilities.shape[1]
+    # cumulative sum, several times faster on an (n, k) array; in place where it can be.
+    columns, size = utilities.shape[1], utilities.shape[0]
     scaled = [utilities[:, k] * (1.0 / temperature) for k in range(columns)]
-    peak = scaled[0]
+    peak = scaled[0].copy()
     for column in scaled[1:]:
-        peak = np.maximum(peak, column)
-    cumulative = []
-    total = np.zeros_like(peak)
-    for column in scaled:
-        total += np.exp(column - peak)
-        cumulative.append(total.copy())
-    draws = rng.random(utilities.shape[0]) * total
+        np.maximum(peak, column, out=peak)
+    cumulative = np.empty((columns, size))
+    for k, column in enumerate(scaled):
+        column -= peak
+        np.exp(column, out=column)
+        np.add(cumulative[k - 1] if k else 0.0, column, out=cumulative[k])
+    draws = rng.random(size)
+    draws *= cumulative[-1]
     chosen = np.zeros(utilities.shape[0], dtype=np.int8)
     for bound in cumulative[:-1]:
         chosen += (draws >= bound).view(np.int8)

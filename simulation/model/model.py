@@ -337,6 +337,7 @@ class ArmyModel(mesa.Model):
         self.choice = np.zeros(n, dtype=np.int8)
         self._is_commander: np.ndarray | None = None
         self._enforcer_weight: np.ndarray | None = None
+        self._enforcers = self._enforcers_unit = np.empty(0, dtype=np.int64)
         self.counts: dict[str, int] = dict.fromkeys(COUNT_COLUMNS, 0)
         self.cohort_departed: dict[str, int] = dict.fromkeys(DEPARTURES, 0)
         self._vacancies: list[np.ndarray] = []
@@ -864,8 +865,17 @@ class ArmyModel(mesa.Model):
                 decision.complicit_enforcer_weight,
             )
             self._enforcer_weight = weight * (self.group == COMPLICIT)
-        own = self._enforcer_weight * ((self.choice == COMPLY) & self.active)
-        return own, np.bincount(self.unit, own, minlength=self.n_units)
+            # only complicit officers enforce: counted over them alone (the same sums, in
+            # slot order, without the zeros)
+            self._enforcers = np.flatnonzero(self._enforcer_weight)
+            self._enforcers_unit = self.unit[self._enforcers]
+        enforcers = self._enforcers
+        own_enforcers = self._enforcer_weight[enforcers] * (
+            (self.choice[enforcers] == COMPLY) & self.active[enforcers]
+        )
+        own = np.zeros(self.n_officers)
+        own[enforcers] = own_enforcers
+        return own, np.bincount(self._enforcers_unit, own_enforcers, minlength=self.n_units)
 
     def _detection_now(self, slots: np.ndarray) -> np.ndarray:
         """Epstein's detection probability of `slots` on this month's acts (after the
