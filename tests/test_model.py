@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mesa
 import numpy as np
 import pandas as pd
 
@@ -210,3 +211,16 @@ def test_removing_an_officer_twice_is_a_no_op_as_in_mesa() -> None:
     officer.remove()
     officer.remove()
     assert len(model.agents) == 49
+
+
+def test_officer_views_are_built_on_first_use_for_everyone_still_in_the_force() -> None:
+    model = ArmyModel(small_config("drivers.war_order_level=3", n_officers=400), seed=4)
+    for _ in range(6):
+        model.step()
+    assert len(mesa.Model.agents.fget(model)) == 0  # nobody has looked at them yet
+    in_force = np.flatnonzero(model.active | model.jailed)
+    assert in_force.shape[0] < 400
+    assert sorted(officer.index for officer in model.agents) == in_force.tolist()
+    for _ in range(6):
+        model.step()
+    assert len(model.agents) == int((model.active | model.jailed).sum())
