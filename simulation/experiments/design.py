@@ -171,6 +171,9 @@ class DesignPoint:
     base: str | None = None
     """Key of the scenario's own base config in `Experiment.scenario_bases`, or None for
     the experiment's base config."""
+    draw: int | None = None
+    """The draw of a prior design: runs of the same draw and replication have the same
+    seed in every scenario (common random numbers)."""
 
 
 @dataclass
@@ -203,6 +206,8 @@ class Experiment:
     """Scenario name -> its own config file, for scenarios that give `config`."""
     point_steps: list[int] = field(default_factory=list)
     """Steps of each design point's config."""
+    prior: Any = None
+    """The draws of a prior design (:class:`~simulation.experiments.prior_design.PriorDesign`)."""
 
     @property
     def replications(self) -> int:
@@ -242,6 +247,8 @@ class Experiment:
         digest.update(json.dumps(self.base_config.to_dict(), sort_keys=True).encode("utf-8"))
         if self.scenario_bases:  # absent otherwise: earlier results folders still resume
             digest.update(json.dumps(self.scenario_bases, sort_keys=True).encode("utf-8"))
+        if self.prior is not None:
+            digest.update(self.prior.fingerprint().encode("utf-8"))
         return digest.hexdigest()
 
     def point_config(self, index: int) -> SimulationConfig:
@@ -274,7 +281,13 @@ class Experiment:
         return _build(data, text, self.source, self.base_dir, self.name)
 
     def run_seed(self, run_index: int) -> int:
-        """The seed of run `run_index`, from the root seed and the index only."""
+        """The seed of run `run_index`, from the root seed and the index only (in a prior
+        design: from its draw and replication, the same in every scenario)."""
+        point = self.points[run_index // self.replications]
+        if point.draw is not None:
+            from simulation.experiments.prior_design import common_seed
+
+            return common_seed(self.spec.seed, point.draw, run_index % self.replications)
         return run_seed(self.spec.seed, run_index)
 
     def run_spec(self, run_index: int) -> dict[str, Any]:
@@ -508,7 +521,12 @@ def _build(
 
     _check_reserved(spec, path)
 
-    rows, ranges, axes = _factorial(spec, path)
+    prior = None
+    if spec.design.kind == "prior":
+        prior = _prior_draws(spec, path, base_dir, base_data, scenario_bases)
+        rows, ranges, axes = [dict(draw) for draw in prior.draws], [], []
+    else:
+        rows, ranges, axes = _factorial(spec, path)
     clash = [name for name in trees if any(name in row for row in rows[:1])]
     if clash:
         raise ConfigError("a derived parameter is also varied", path, f"expressions.{clash[0]}")
@@ -529,15 +547,24 @@ def _build(
     for scenario, scenario_overrides in scenario_items:
         own = scenario if scenario in scenario_bases else None
         start = scenario_bases[scenario] if own else base_data
-        for row in rows:
-            overrides = _derive({**scenario_overrides, **row}, trees, start, path)
+        for draw, row in enumerate(rows):
+            if prior is not None:
+                overrides = prior.point_overrides(start, scenario, scenario_overrides, draw)
+            else:
+                overrides = _derive({**scenario_overrides, **row}, trees, start, path)
             config = _build_point(start, overrides, path, spec, len(points), scenario, overrides)
             resolved = config.to_dict()
             values.append(
                 {key: _normalise(_lookup_dotted_or_none(resolved, key)) for key in parameter_names}
             )
+            if prior is not None:  # the drawn values, as drawn (kept assumptions as kept)
+                values[-1].update({key: float(value) for key, value in row.items()})
+                for key in prior.kept.get(scenario, []):
+                    values[-1].update(dict.fromkeys(prior.priors.priors[key].columns))
             steps.append(config.steps)
-            points.append(DesignPoint(len(points), scenario, overrides, own))
+            points.append(
+                DesignPoint(len(points), scenario, overrides, own, draw if prior else None)
+            )
     _unify_columns(values, parameter_names)
     return Experiment(
         source=source,
@@ -556,7 +583,33 @@ def _build(
         scenario_bases=scenario_bases,
         scenario_files=scenario_files,
         point_steps=steps,
+        prior=prior,
     )
+
+
+def _prior_draws(
+    spec: ExperimentSpec,
+    source: str,
+    base_dir: Path,
+    base_data: dict[str, Any],
+    scenario_bases: dict[str, dict[str, Any]],
+) -> Any:
+    """The draws of a prior design, valid for every scenario (see prior_design)."""
+    from simulation.experiments.prior_design import build_prior_design
+
+    if spec.vary or spec.expressions:
+        raise ConfigError(
+            "a prior design draws every assumption from its prior: compare levers as "
+            "scenarios, and fix values in base.overrides",
+            source,
+            "vary" if spec.vary else "expressions",
+        )
+    items = {
+        name: {key: value for key, value in entry.items() if key != "config"}
+        for name, entry in spec.scenarios.items()
+    } or {"base": {}}
+    starts = {name: scenario_bases.get(name, base_data) for name in items}
+    return build_prior_design(spec.design, spec.seed, starts, items, base_dir, source)
 
 
 def _config_data(

@@ -287,7 +287,7 @@ def make_figures(
     axes = [axis[0] for axis in manifest["axes"]]
     scenarios: list[str] = manifest["scenarios"]
     written: list[Path] = []
-    if summary.empty:
+    if summary.empty or manifest["design"] == "prior":  # an ensemble draws its own
         return written
     if manifest["design"] != "factorial":
         sampled = [entry["name"] for entry in manifest["sampled"]]

@@ -19,7 +19,15 @@ from simulation.vocabulary import package_versions
 MANIFEST = "manifest.json"
 """Every results folder has one; its `kind` says what wrote the folder."""
 
-KINDS: tuple[str, ...] = ("run", "sweep", "sensitivity", "tipping", "discovery")
+KINDS: tuple[str, ...] = (
+    "run",
+    "sweep",
+    "sensitivity",
+    "tipping",
+    "discovery",
+    "ensemble",
+    "calibration",
+)
 
 
 def prepare_folder(path: str | Path) -> Path:
