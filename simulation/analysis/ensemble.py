@@ -180,17 +180,19 @@ def _as_experiment(
         if "base" in data:
             source = load_experiment(source)
         else:
-            name = Path(source).stem
+            name = str(data.get("name") or Path(source).stem)
+            path = str(Path(source).resolve())
             source = Experiment.from_dict(
-                {"name": f"ensemble_{name}", "base": {"config": str(Path(source).resolve())}},
-                name=f"ensemble_{name}",
+                {"base": {"config": path}, "scenarios": {name: {"config": path}}}, name=name
             )
     elif isinstance(source, dict):
-        source = (
-            Experiment.from_dict(source)
-            if "base" in source
-            else Experiment.from_dict({"base": {"config": source}}, name="ensemble")
-        )
+        if "base" in source:
+            source = Experiment.from_dict(source)
+        else:
+            name = str(source.get("name") or "config")
+            source = Experiment.from_dict(
+                {"base": {"config": source}, "scenarios": {name: {"config": source}}}, name=name
+            )
     experiment: Experiment = source
     data = yaml.safe_load(experiment.text) or {}
     current = data.get("design") or {}
@@ -323,17 +325,6 @@ def read_ensemble(folder: str | Path) -> tuple[dict[str, Any], pd.DataFrame, pd.
     return manifest, distribution, differences
 
 
-HEADLINE: tuple[tuple[str, str], ...] = (
-    ("comply", "all comply"),
-    ("evade", "all evade"),
-    ("refuse", "all refuse"),
-    ("complicit_comply", "complicit comply"),
-    ("passive_evade", "passive evade"),
-    ("dissenting_refuse", "dissenting refuse"),
-)
-"""The outputs of the headline tables: overall shares and each group's key behaviour."""
-
-
 def plot_ensemble(distribution: pd.DataFrame, manifest: dict[str, Any], path: Any) -> None:
     """Per headline output: each scenario's median with its 50% and 90% intervals."""
     import matplotlib
@@ -341,6 +332,7 @@ def plot_ensemble(distribution: pd.DataFrame, manifest: dict[str, Any], path: An
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from simulation.analysis.tables import HEADLINE
     from simulation.vocabulary import CHOICE_COLOURS, split_metric
 
     measure = "final"

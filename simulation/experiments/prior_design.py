@@ -65,7 +65,9 @@ class PosteriorSample:
             raise ConfigError(f"{error.detail}: {folder}", source, where) from None
         if manifest.get("kind") != "calibration":
             raise ConfigError(
-                f"{folder} holds a {manifest.get('kind')}, not a calibration", source, where
+                f"{folder} holds results of kind '{manifest.get('kind')}', not a calibration",
+                source,
+                where,
             )
         path = folder / "posterior.csv"
         if not path.is_file():

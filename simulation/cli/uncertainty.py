@@ -1,0 +1,148 @@
+"""Commands on the uncertainty of the assumptions: `ensemble`, `calibrate` and `table`.
+
+reluctant-army ensemble configs/scenarios/fight_order.yaml --draws 200
+reluctant-army ensemble experiments/scenarios.yaml --draws 200 --posterior results/calibration
+reluctant-army calibrate configs/targets/anchors.yaml
+reluctant-army table results/scenarios_prior --readme README.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from simulation.cli.options import add_set_option
+
+
+def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFormatter]) -> None:
+    """Add `ensemble`, `calibrate` and `table` to the command line."""
+    ensemble = sub.add_parser(
+        "ensemble",
+        help="run a config or experiment over draws from the priors (or a posterior)",
+        description=(
+            "Run a config, or every scenario of an experiment, over draws from the priors "
+            "(configs/priors.yaml) or a calibration's posterior, with replications per draw; "
+            "report every output's median and 50%%/90%% intervals, how much of its variance "
+            "is seed noise and how much the assumptions, and each scenario's difference from "
+            "the reference scenario (same draws, same seeds)."
+        ),
+        formatter_class=formatter,
+    )
+    ensemble.add_argument(
+        "config", help="config or experiment file, e.g. experiments/scenarios.yaml"
+    )
+    ensemble.add_argument(
+        "--draws", type=int, help="parameter sets drawn (default: 100, or the experiment's)"
+    )
+    ensemble.add_argument("--replications", type=int, help="seeds per draw (default: 2)")
+    ensemble.add_argument("--priors", help="priors file (default: configs/priors.yaml)")
+    ensemble.add_argument("--posterior", metavar="DIR", help="calibration results folder")
+    ensemble.add_argument(
+        "--exclude",
+        nargs="+",
+        default=[],
+        metavar="KEY",
+        help="assumptions kept at the config's values",
+    )
+    ensemble.add_argument("--seed", type=int, help="root seed (default: the experiment's, or 0)")
+    ensemble.add_argument("--steps", type=int, help="steps per run (default: the config's)")
+    ensemble.add_argument(
+        "--reference", help="scenario compared with (default: status_quo or the first)"
+    )
+    add_set_option(ensemble)
+    ensemble.add_argument("--workers", type=int, help="local processes (default: all cores)")
+    where = ensemble.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on a Dask cluster")
+    where.add_argument("--scheduler-file", metavar="FILE", help="Dask scheduler file")
+    ensemble.add_argument("--out", help="results folder (default: results/<name>_prior)")
+    ensemble.add_argument("--resume", action="store_true", help="complete an interrupted ensemble")
+    ensemble.add_argument("--overwrite", action="store_true", help="replace earlier results")
+    ensemble.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    ensemble.set_defaults(handler=ensemble_command)
+
+    table = sub.add_parser(
+        "table",
+        help="the headline table of an ensemble or sweep folder (Markdown)",
+        description=(
+            "Print the headline table of a results folder: for an ensemble, medians with 90%% "
+            "intervals and differences from the reference scenario; for a sweep, means with "
+            "95%% confidence half-widths. --readme puts it between the scenario-table markers."
+        ),
+        formatter_class=formatter,
+    )
+    table.add_argument("folder", help="results folder of `ensemble` or `sweep`")
+    table.add_argument("--measure", default="final", help="statistic of each run, e.g. final, peak")
+    table.add_argument("--readme", metavar="FILE", help="write the table into FILE between markers")
+    table.add_argument("--marker", default="scenario-table", help="marker name in FILE")
+    table.set_defaults(handler=table_command)
+
+
+def ensemble_command(args: argparse.Namespace) -> int:
+    """Run an ensemble and print its headline table."""
+    from simulation.analysis.ensemble import run_ensemble
+    from simulation.analysis.tables import ensemble_tables
+    from simulation.config.loading import parse_override, read_yaml
+
+    data = read_yaml(args.config)
+    name = data.get("name") or Path(args.config).stem
+    out = Path(args.out) if args.out else Path("results") / f"{name}_prior"
+    overrides = {".".join(path): value for path, value in map(parse_override, args.set)}
+    try:
+        result = run_ensemble(
+            args.config,
+            draws=args.draws,
+            replications=args.replications,
+            priors=args.priors,
+            posterior=args.posterior,
+            exclude=args.exclude,
+            seed=args.seed,
+            steps=args.steps,
+            overrides=overrides or None,
+            reference=args.reference,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            scheduler_file=args.scheduler_file,
+            out=out,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            progress=not args.no_progress,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: finished runs are kept in {out}; complete them with --resume",
+            file=sys.stderr,
+        )
+        return 130
+    failed = int((result.sweep.runs["status"] != "ok").sum())
+    if failed:
+        print(f"warning: {failed} run(s) failed; tables use complete draws", file=sys.stderr)
+    manifest = result.manifest
+    if manifest["redrawn"]:
+        print(
+            f"note: {manifest['redrawn']} draw(s) gave invalid configs and were drawn again",
+            file=sys.stderr,
+        )
+    for scenario, kept in manifest["kept_by_scenario"].items():
+        print(f"note: {scenario} sets {', '.join(kept)} itself (kept, not drawn)", file=sys.stderr)
+    print(ensemble_tables(out))
+    print(
+        "how much of each output's variance is seed noise and how much the assumptions: "
+        f"seed_share and assumption_share in distribution.csv ({manifest['replications']} "
+        "seeds per draw)"
+    )
+    print(f"results in {out}/: distribution.csv, differences.csv, ensemble.png, runs/")
+    return 0
+
+
+def table_command(args: argparse.Namespace) -> int:
+    """Print (and optionally write into a file) the headline table of a results folder."""
+    from simulation.analysis.tables import replace_between_markers, results_table
+
+    text = results_table(args.folder, args.measure)
+    if args.readme:
+        replace_between_markers(args.readme, args.marker, text)
+        print(f"table written into {args.readme} between the {args.marker} markers")
+    else:
+        print(text)
+    return 0
