@@ -85,6 +85,8 @@ class Problem:
     """What a worker needs to simulate the targets: plain, picklable data."""
 
     scenarios: dict[str, dict[str, Any]]
+    fitted: list[str]
+    """Scenarios the targets need (the checks' others run only in predictive runs)."""
     needs: dict[str, list[tuple[str, str]]]
     """Scenario -> (metric, statistic) pairs its targets and checks read."""
     targets: list[tuple[str, str, str, str]]
@@ -106,13 +108,15 @@ class Problem:
             for scenario in filter(None, (check.scenario, check.versus)):
                 needs[scenario] |= {(m, check.output.statistic) for m in check.output.metrics}
             outputs[f"check:{check.name}"] = check.output
+        fitted = list(dict.fromkeys(target.scenario for target in targets.targets))
         return cls(
             scenarios={key: scenario.data for key, scenario in targets.scenarios.items()},
+            fitted=fitted,
             needs={key: sorted(pairs) for key, pairs in needs.items()},
             targets=[(t.name, t.scenario, t.output.text, t.spec.scale) for t in targets.targets],
             outputs=outputs,
-            priors=targets.priors,
-            others=targets.others,
+            priors=targets.priors.lean(),
+            others=targets.others.lean() if targets.others is not None else None,
             replications=targets.spec.replications,
         )
 
@@ -144,9 +148,12 @@ def statistic_of(values: list[float], statistic: str) -> float:
     return reduce_values(values)[statistic]
 
 
-def run_scenarios(problem: Problem, draw: dict[str, float], seed: int) -> dict[str, Any] | None:
-    """Run every scenario once per replication with one draw; (metric, statistic) values
-    averaged over replications, by scenario. None if the draw gives an invalid config."""
+def run_scenarios(
+    problem: Problem, draw: dict[str, float], seed: int, *, fitted_only: bool = False
+) -> dict[str, Any] | None:
+    """Run every scenario (or only those the targets need) once per replication with one
+    draw; (metric, statistic) values averaged over replications, by scenario. None if the
+    draw gives an invalid config."""
     from simulation.experiments.runner import run_model
 
     rng = np.random.default_rng(seed)
@@ -158,6 +165,8 @@ def run_scenarios(problem: Problem, draw: dict[str, float], seed: int) -> dict[s
     seeds = [int(s) for s in rng.integers(0, 2**32, size=problem.replications)]
     results: dict[str, Any] = {}
     for key, data in problem.scenarios.items():
+        if fitted_only and key not in problem.fitted:
+            continue
         try:
             config = validate_config(priors.apply(data, full), "<calibration>")
         except ConfigError:
@@ -183,7 +192,7 @@ def simulate_targets(problem: Problem, draw: dict[str, float], seed: int) -> dic
     """Each target's output on its comparison scale (FAR when it cannot be computed)."""
     from simulation.config.targets import transform
 
-    results = run_scenarios(problem, draw, seed)
+    results = run_scenarios(problem, draw, seed, fitted_only=True)
     statistics = {}
     for name, scenario, _, scale in problem.targets:
         value = math.nan if results is None else output_value(problem, results, name, scenario)
@@ -749,6 +758,45 @@ def _posterior(history: Any, problem: Problem) -> tuple[pd.DataFrame, pd.DataFra
     )
     generations["acceptance_rate"] = generations["particles"] / generations["simulations"]
     return posterior, generations
+
+
+def format_calibration(result: CalibrationResult) -> str:
+    """The calibration as text: generations, posterior summary, predictive checks."""
+    number = "{:.4g}".format
+    generations = result.generations
+    lines = [
+        f"{result.targets.name}: {len(generations)} generation(s), {result.simulations:,} "
+        f"simulations, final distance threshold {number(generations['epsilon'].iloc[-1])} "
+        "(1 = off by one tolerance on average)",
+        "",
+        "posterior (median and 90% interval) against the prior; shrinkage = 1 - posterior "
+        "width / prior width",
+    ]
+    for _, row in result.summary.iterrows():
+        lines.append(
+            f"  {row['parameter']}: {number(row['posterior_median'])} "
+            f"({number(row['posterior_q05'])} - {number(row['posterior_q95'])}); prior "
+            f"{number(row['prior_median'])} ({number(row['prior_q05'])} - "
+            f"{number(row['prior_q95'])}); shrinkage {row['shrinkage']:.2f}: {row['verdict']}"
+        )
+    lines += ["", "targets: prior and posterior predictive median (90%), share within tolerance"]
+    for _, row in result.predictive.iterrows():
+        lines.append(
+            f"  {row['target']} = {number(row['value'])} ({row['scale']} tolerance "
+            f"{number(row['tolerance'])}): prior {number(row['prior_median'])} "
+            f"({number(row['prior_q05'])} - {number(row['prior_q95'])}), "
+            f"{row['prior_within']:.0%} within; posterior {number(row['posterior_median'])} "
+            f"({number(row['posterior_q05'])} - {number(row['posterior_q95'])}), "
+            f"{row['posterior_within']:.0%} within"
+        )
+    if not result.checks.empty:
+        lines += ["", "stylised facts not fitted: share of runs where each holds"]
+        for _, row in result.checks.iterrows():
+            lines.append(
+                f"  {row['check']} ({row['condition']}): prior {row['prior_holds']:.0%}, "
+                f"posterior {row['posterior_holds']:.0%}"
+            )
+    return "\n".join(lines)
 
 
 def read_calibration(folder: str | Path) -> dict[str, Any]:

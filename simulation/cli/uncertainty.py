@@ -61,6 +61,35 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
     ensemble.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     ensemble.set_defaults(handler=ensemble_command)
 
+    calibrate = sub.add_parser(
+        "calibrate",
+        help="calibrate assumptions against real-world anchors (ABC-SMC, pyabc)",
+        description=(
+            "Approximate Bayesian computation (ABC-SMC, pyabc) of the parameters a targets "
+            "file names, against its anchors; then prior and posterior predictive checks of "
+            "each target and of the stylised facts not fitted. Writes the posterior "
+            "(posterior.csv, usable as `ensemble --posterior DIR`), its summary, marginal "
+            "plots and the pyabc history (history.db) into the results folder."
+        ),
+        formatter_class=formatter,
+    )
+    calibrate.add_argument("targets", help="targets file, e.g. configs/targets/anchors.yaml")
+    calibrate.add_argument("--population-size", type=int, help="particles per generation")
+    calibrate.add_argument("--generations", type=int, help="most generations")
+    calibrate.add_argument("--max-simulations", type=int, help="simulation budget")
+    calibrate.add_argument("--min-epsilon", type=float, help="stop at this distance threshold")
+    calibrate.add_argument("--seed", type=int, help="root seed (default: the file's)")
+    calibrate.add_argument("--predictive-draws", type=int, help="predictive runs per scenario")
+    calibrate.add_argument("--workers", type=int, help="local processes (default: all cores)")
+    where = calibrate.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on a Dask cluster")
+    where.add_argument("--scheduler-file", metavar="FILE", help="Dask scheduler file")
+    calibrate.add_argument("--out", help="results folder (default: results/calibration_<name>)")
+    calibrate.add_argument("--resume", action="store_true", help="continue an interrupted one")
+    calibrate.add_argument("--overwrite", action="store_true", help="replace earlier results")
+    calibrate.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    calibrate.set_defaults(handler=calibrate_command)
+
     table = sub.add_parser(
         "table",
         help="the headline table of an ensemble or sweep folder (Markdown)",
@@ -132,6 +161,45 @@ def ensemble_command(args: argparse.Namespace) -> int:
         "seeds per draw)"
     )
     print(f"results in {out}/: distribution.csv, differences.csv, ensemble.png, runs/")
+    return 0
+
+
+def calibrate_command(args: argparse.Namespace) -> int:
+    """Calibrate, then print the posterior summary and the predictive checks."""
+    from simulation.analysis.calibration import calibrate, format_calibration
+    from simulation.config.targets import load_targets
+
+    targets = load_targets(args.targets)
+    out = Path(args.out) if args.out else Path("results") / f"calibration_{targets.name}"
+    try:
+        result = calibrate(
+            targets,
+            out=out,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            scheduler_file=args.scheduler_file,
+            population_size=args.population_size,
+            generations=args.generations,
+            max_simulations=args.max_simulations,
+            min_epsilon=args.min_epsilon,
+            seed=args.seed,
+            predictive_draws=args.predictive_draws,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            progress=not args.no_progress,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: complete generations are kept in {out}/history.db; continue with "
+            f"`reluctant-army calibrate {args.targets} --out {out} --resume`",
+            file=sys.stderr,
+        )
+        return 130
+    print(format_calibration(result))
+    print(
+        f"results in {out}/: posterior.csv, posterior_summary.csv, marginals.png, "
+        "predictive.csv, predictive.png, checks.csv, generations.csv, history.db"
+    )
     return 0
 
 

@@ -299,7 +299,20 @@ class Prior:
         """`size` draws as (size, columns)."""
         if self.components:
             return rng.dirichlet(self.alphas, size=size)
-        return self._round(self.frozen.rvs(size=size, random_state=rng))[:, None]
+        spec = self.spec
+        low, high = float(spec.low), float(spec.high)  # type: ignore[arg-type]
+        if spec.dist == "uniform":  # numpy directly: a calibration draws thousands of sets
+            values = rng.uniform(low, high, size)
+        elif spec.dist == "loguniform":
+            values = np.exp(rng.uniform(math.log(low), math.log(high), size))
+        elif spec.dist == "triangular":
+            values = rng.triangular(low, float(spec.mode), high, size)  # type: ignore[arg-type]
+        elif spec.dist == "beta":
+            shape = self.frozen.args
+            values = low + (high - low) * rng.beta(shape[0], shape[1], size)
+        else:
+            values = self.frozen.rvs(size=size, random_state=rng)
+        return self._round(values)[:, None]
 
     def log_density(self, values: np.ndarray) -> float:
         """Log prior density at one draw (its columns); -inf outside the support."""
@@ -353,6 +366,13 @@ class Prior:
         if spec.apply != "replace":
             text += f", {spec.apply}s the schedule"
         return text
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the cached scipy objects (rebuilt on use): small for workers."""
+        return {key: self.__dict__[key] for key in ("key", "spec", "default")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
 
     def apply_draw(self, data: dict[str, Any], values: Mapping[str, float]) -> None:
         """Put one draw (column -> value) into raw config data, in place."""
@@ -422,6 +442,10 @@ class Priors:
         return Priors(
             {key: self.priors[key] for key in keys}, {}, self.source, self.text, self.description
         )
+
+    def lean(self) -> Priors:
+        """These priors without the file's text and the fixed keys (small to pickle)."""
+        return Priors(dict(self.priors), {}, self.source, "", "")
 
     def without(self, keys: set[str]) -> Priors:
         """These priors less those of `keys`."""
