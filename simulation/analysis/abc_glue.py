@@ -12,6 +12,7 @@ is the same on any executor and any number of workers, and after a resume.
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import pickle
 import random
@@ -24,6 +25,8 @@ import pyabc
 
 TASK_CAP = 20_000
 """Most simulations one particle's task may take when the budget is unlimited."""
+_LOADED: dict[bytes, Any] = {}
+"""This worker's unpickled simulate function of the current generation."""
 
 
 class PriorDistribution(pyabc.DistributionBase):
@@ -51,7 +54,11 @@ def seeded_task(
     state = sequence.generate_state(2, dtype=np.uint32)
     np.random.seed(int(state[0]))
     random.seed(int(state[1]))
-    function = pickle.loads(simulate_one)
+    digest = hashlib.sha1(simulate_one).digest()
+    function = _LOADED.get(digest)
+    if function is None:  # unpickled once per worker and generation, not per particle
+        _LOADED.clear()
+        function = _LOADED[digest] = pickle.loads(simulate_one)
     sample = sampler._create_empty_sample()
     count = 0
     while count < sampler.task_cap:

@@ -269,10 +269,17 @@ class Prior:
         if spec.dist == "normal":
             mean, sd = float(spec.mean), float(spec.sd)  # type: ignore[arg-type]
             return stats.truncnorm((low - mean) / sd, (high - mean) / sd, loc=mean, scale=sd)
+        return stats.beta(*self.beta_shape, loc=low, scale=width)
+
+    @cached_property
+    def beta_shape(self) -> tuple[float, float]:
+        """A beta prior's (a, b) from its mean and sd on [low, high]."""
+        spec = self.spec
+        low, width = float(spec.low), float(spec.high) - float(spec.low)  # type: ignore[arg-type]
         mean = (float(spec.mean) - low) / width  # type: ignore[arg-type]
         sd = float(spec.sd) / width  # type: ignore[arg-type]
         common = mean * (1 - mean) / sd**2 - 1
-        return stats.beta(mean * common, (1 - mean) * common, loc=low, scale=width)
+        return mean * common, (1 - mean) * common
 
     def from_unit(self, unit: np.ndarray) -> np.ndarray:
         """Values (rows, columns) from unit-cube coordinates (rows, unit_dimensions).
@@ -308,8 +315,7 @@ class Prior:
         elif spec.dist == "triangular":
             values = rng.triangular(low, float(spec.mode), high, size)  # type: ignore[arg-type]
         elif spec.dist == "beta":
-            shape = self.frozen.args
-            values = low + (high - low) * rng.beta(shape[0], shape[1], size)
+            values = low + (high - low) * rng.beta(*self.beta_shape, size)
         else:
             values = self.frozen.rvs(size=size, random_state=rng)
         return self._round(values)[:, None]
