@@ -253,7 +253,7 @@ class Targets:
     def fingerprint(self) -> str:
         import hashlib
 
-        digest = hashlib.sha256(self.text.encode("utf-8"))
+        digest = hashlib.sha256(json.dumps(self.spec.model_dump(), sort_keys=True).encode())
         digest.update(
             json.dumps({k: s.data for k, s in self.scenarios.items()}, sort_keys=True).encode()
         )

@@ -116,9 +116,14 @@ class PriorDesign:
     ) -> dict[str, Any]:
         """Overrides of one (scenario, draw) point: the scenario's, then the draw's."""
         data = apply_overrides(start, scenario_overrides) if scenario_overrides else start
-        active = self.priors.without(set(self.kept.get(scenario, [])))
-        present = {key: value for key, value in self.draws[draw].items() if key in active.columns}
-        return {**scenario_overrides, **active.overrides(data, present)}
+        values = self.draws[draw]
+        kept = set(self.kept.get(scenario, []))
+        drawn = [  # a posterior of some parameters leaves the others at the config's values
+            key
+            for key, prior in self.priors.priors.items()
+            if key not in kept and all(column in values for column in prior.columns)
+        ]
+        return {**scenario_overrides, **self.priors.select(drawn).overrides(data, values)}
 
     def manifest(self) -> dict[str, Any]:
         """What the ensemble's manifest records about the draws."""

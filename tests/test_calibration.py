@@ -1,0 +1,357 @@
+"""Calibration by ABC-SMC: targets files, the procedure, its posterior, and trust in it."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulation import calibrate, load_targets, recovery_study, run_ensemble
+from simulation.cli import main
+from simulation.config.targets import targets_from_dict
+from simulation.errors import ConfigError, ResultsError
+
+REPO = Path(__file__).resolve().parent.parent
+FIGHT = {
+    "config": "configs/scenarios/fight_order.yaml",
+    "overrides": {"drivers.war_order_level": 3, "steps": 6},
+}
+SIMULATED = {"source": "simulated", "figure": "simulated", "analogy": "none: a test"}
+
+
+def tiny_targets(**changes: Any) -> dict[str, Any]:
+    """Two parameters, two targets on one scenario, 80 officers for 6 months."""
+    data: dict[str, Any] = {
+        "name": "tiny",
+        "parameters": ["decision.order_moral_cost.3", "population.group_shares"],
+        "overrides": {"population.n_officers": 80},
+        "abc": {"population_size": 24, "generations": 2, "seed": 3},
+        "predictive_draws": 4,
+        "targets": {
+            "refusal": {**SIMULATED, **FIGHT, "output": "refuse", "value": 0.2, "tolerance": 0.05},
+            "ratio": {
+                **SIMULATED,
+                **FIGHT,
+                "output": "evade / refuse",
+                "value": 3.0,
+                "scale": "log",
+                "tolerance": 0.5,
+                "weight": 0.5,
+            },
+        },
+        "checks": {
+            "support_role_complies": {
+                "description": "pattern 1",
+                "config": "configs/scenarios/status_quo.yaml",
+                "overrides": {"steps": 4},
+                "output": "comply",
+                "above": 0.9,
+            }
+        },
+    }
+    data.update(changes)
+    return data
+
+
+def build(data: dict[str, Any]):
+    return targets_from_dict(data, "t.yaml", REPO)
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("calibration") / "tiny"
+    return calibrate(build(tiny_targets()), out=out, workers=1, progress=False)
+
+
+# ---------------------------------------------------------------------------- targets files
+
+
+def test_the_shipped_anchors_are_documented_targets() -> None:
+    targets = load_targets(REPO / "configs" / "targets" / "anchors.yaml")
+    assert len(targets.targets) >= 4
+    for target in targets.targets:
+        for text in (target.spec.source, target.spec.figure, target.spec.analogy):
+            assert len(text) > 20, target.name
+        assert target.spec.tolerance > 0 and target.spec.weight > 0
+    assert len(targets.checks) >= 4
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            {"parameters": ["decision.social_wieght"]},
+            "parameters.0: 'decision.social_wieght' has no prior in .*priors.yaml "
+            r"\(did you mean 'decision.social_weight'\?\)",
+        ),
+        (
+            {
+                "targets": {
+                    "x": {**SIMULATED, **FIGHT, "output": "refusal", "value": 0.2, "tolerance": 0.1}
+                }
+            },
+            r"targets.x.output: unknown metric 'refusal' \(did you mean 'refuse'\?\)",
+        ),
+        (
+            {
+                "targets": {
+                    "x": {
+                        **SIMULATED,
+                        **FIGHT,
+                        "output": "refuse",
+                        "value": 0.2,
+                        "statistic": "last",
+                        "tolerance": 0.1,
+                    }
+                }
+            },
+            "targets.x.statistic: unknown statistic 'last'",
+        ),
+        (
+            {
+                "targets": {
+                    "x": {
+                        **FIGHT,
+                        "figure": "f",
+                        "analogy": "a",
+                        "output": "refuse",
+                        "value": 0.2,
+                        "tolerance": 0.1,
+                    }
+                }
+            },
+            "targets.x.source: required key is missing",
+        ),
+        (
+            {
+                "targets": {
+                    "x": {
+                        **SIMULATED,
+                        **FIGHT,
+                        "output": "refuse",
+                        "value": 0.0,
+                        "scale": "log",
+                        "tolerance": 0.1,
+                    }
+                }
+            },
+            "targets.x.value: a log scale needs a value above 0",
+        ),
+        (
+            {
+                "targets": {
+                    "x": {
+                        **SIMULATED,
+                        "config": "nope.yaml",
+                        "output": "refuse",
+                        "value": 0.2,
+                        "tolerance": 0.1,
+                    }
+                }
+            },
+            "targets.x.config: config not found: .*nope.yaml",
+        ),
+        (
+            {
+                "targets": {
+                    "x": {**SIMULATED, **FIGHT, "output": "refuse", "value": 0.2, "tolerance": 0.0}
+                }
+            },
+            "targets.x.tolerance: Input should be greater than 0",
+        ),
+        (
+            {
+                "checks": {
+                    "c": {
+                        "description": "d",
+                        "config": "configs/baseline.yaml",
+                        "output": "comply",
+                        "above": 0.5,
+                        "below": 0.9,
+                    }
+                }
+            },
+            "checks.c: give exactly one of 'above' and 'below'",
+        ),
+        ({"abc": {"population_size": 24, "generation": 2}}, "abc.generation: unknown key"),
+    ],
+)
+def test_a_bad_targets_file_is_one_line_naming_the_key(
+    change: dict[str, Any], expected: str
+) -> None:
+    with pytest.raises(ConfigError, match="^t.yaml: " + expected) as caught:
+        build(tiny_targets(**change))
+    assert "\n" not in str(caught.value)
+
+
+def test_a_bad_targets_file_exits_2_on_the_command_line(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("parameters: [decision.temperature]\ntargets: {}\n")
+    assert main(["calibrate", str(path), "--out", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: {path}: targets: ") and error.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------------------- the procedure
+
+
+def test_the_posterior_is_a_weighted_sample_of_the_calibrated_columns(calibrated) -> None:
+    posterior = calibrated.posterior
+    columns = [
+        "decision.order_moral_cost.3",
+        "population.group_shares.complicit",
+        "population.group_shares.passive",
+        "population.group_shares.dissenting",
+    ]
+    assert list(posterior.columns) == [*columns, "weight"]
+    assert len(posterior) == 24
+    assert posterior["weight"].sum() == pytest.approx(1.0)
+    shares = posterior[columns[1:]].sum(axis=1)
+    assert np.allclose(shares, 1.0)
+    assert posterior["decision.order_moral_cost.3"].between(1.4, 3.5).all()
+
+
+def test_the_summary_says_which_parameters_moved(calibrated) -> None:
+    summary = calibrated.summary.set_index("parameter")
+    assert set(summary["verdict"]) <= {"pinned down", "narrowed", "not identified by these targets"}
+    row = summary.loc["decision.order_moral_cost.3"]
+    assert row["prior_q05"] < row["prior_median"] < row["prior_q95"]
+    assert row["posterior_q05"] <= row["posterior_median"] <= row["posterior_q95"]
+
+
+def test_the_folder_holds_history_posterior_plots_and_checks(calibrated) -> None:
+    folder = calibrated.folder
+    for name in (
+        "manifest.json",
+        "targets.yaml",
+        "history.db",
+        "posterior.csv",
+        "generations.csv",
+        "posterior_summary.csv",
+        "marginals.png",
+        "predictive.csv",
+        "predictive.png",
+        "checks.csv",
+    ):
+        assert (folder / name).is_file(), name
+    assert calibrated.manifest["kind"] == "calibration"
+    assert len(calibrated.generations) == 2
+    assert calibrated.generations["epsilon"].is_monotonic_decreasing
+
+
+def test_predictive_checks_compare_prior_and_posterior_runs_with_each_target(calibrated) -> None:
+    table = calibrated.predictive.set_index("target")
+    assert list(table.index) == ["refusal", "ratio"]
+    for label in ("prior", "posterior"):
+        assert table[f"{label}_within"].between(0, 1).all()
+        assert (table[f"{label}_q05"] <= table[f"{label}_q95"]).all()
+    checks = calibrated.checks.set_index("check")
+    assert checks.loc["support_role_complies", "condition"] == "> 0.9"
+    assert 0 <= checks.loc["support_role_complies", "posterior_holds"] <= 1
+
+
+def test_the_same_seed_gives_the_same_posterior_on_any_number_of_workers(calibrated) -> None:
+    again = calibrate(build(tiny_targets()), workers=2, progress=False)
+    pd.testing.assert_frame_equal(again.posterior, calibrated.posterior)
+    other = calibrate(
+        build(tiny_targets(abc={"population_size": 24, "generations": 2, "seed": 4})),
+        workers=1,
+        progress=False,
+    )
+    assert not other.posterior.equals(calibrated.posterior)
+
+
+def test_an_interrupted_calibration_resumes_to_the_same_posterior(
+    calibrated, tmp_path: Path
+) -> None:
+    out = tmp_path / "resumed"
+    calibrate(build(tiny_targets()), out=out, workers=1, generations=1, progress=False)
+    resumed = calibrate(build(tiny_targets()), out=out, workers=1, resume=True, progress=False)
+    assert len(resumed.generations) == 2
+    pd.testing.assert_frame_equal(resumed.posterior, calibrated.posterior)
+
+
+def test_a_resume_with_changed_targets_is_refused(calibrated) -> None:
+    changed = copy.deepcopy(tiny_targets())
+    changed["targets"]["refusal"]["value"] = 0.3
+    with pytest.raises(ResultsError, match="changed since this calibration started"):
+        calibrate(build(changed), out=calibrated.folder, resume=True, progress=False)
+
+
+def test_a_calibration_never_writes_over_other_results(calibrated) -> None:
+    with pytest.raises(ResultsError, match="not empty"):
+        calibrate(build(tiny_targets()), out=calibrated.folder, progress=False)
+
+
+def test_the_posterior_is_the_prior_of_an_ensemble(calibrated, tmp_path: Path) -> None:
+    experiment = {
+        "base": {
+            "config": str(REPO / "configs" / "scenarios" / "fight_order.yaml"),
+            "overrides": {"population.n_officers": 60},
+        },
+        "steps": 3,
+    }
+    result = run_ensemble(
+        experiment,
+        draws=6,
+        replications=1,
+        posterior=calibrated.folder,
+        workers=1,
+        out=tmp_path / "ensemble",
+        progress=False,
+    )
+    drawn = result.sweep.runs["decision.order_moral_cost.3"].to_numpy()
+    particles = set(calibrated.posterior["decision.order_moral_cost.3"].round(12))
+    assert set(np.round(drawn, 12)) <= particles
+    assert result.manifest["posterior"] == str(calibrated.folder.resolve())
+    assert result.manifest["calibrated"] == calibrated.targets.parameters
+    # the calibration kept the other assumptions at the config's values, and so does this
+    assert "decision.social_weight" not in result.sweep.runs
+
+
+# ---------------------------------------------------------------------------- trust
+
+
+def recovery_targets() -> Any:
+    """Two parameters the two targets inform (the moral cost and hardship of fighting)."""
+    return build(
+        {
+            "parameters": ["decision.order_moral_cost.3", "decision.order_hardship.3"],
+            "overrides": {"population.n_officers": 120},
+            "abc": {"population_size": 60, "generations": 4, "seed": 1},
+            "targets": {
+                "refuse": {
+                    **SIMULATED,
+                    **FIGHT,
+                    "output": "refuse",
+                    "value": 0.2,
+                    "tolerance": 0.03,
+                },
+                "comply": {
+                    **SIMULATED,
+                    **FIGHT,
+                    "output": "comply",
+                    "value": 0.1,
+                    "tolerance": 0.03,
+                },
+            },
+        }
+    )
+
+
+def test_parameter_recovery_covers_the_truth_and_narrows_the_prior() -> None:
+    """Simulate with known parameters, calibrate against the outputs: the 90% posterior
+    interval should contain the truth for most parameters over the repeats."""
+    table = recovery_study(recovery_targets(), repeats=3, seed=5, workers=1)
+    coverage = table["covered"].mean()
+    print(f"recovery coverage of the 90% interval: {coverage:.0%} of {len(table)}")
+    assert len(table) == 6
+    assert coverage >= 4 / 6
+    widths = (table["high"] - table["low"]).groupby(table["parameter"]).mean()
+    prior_width = 0.9 * (3.5 - 1.4)  # the uniform prior's 90% interval
+    assert widths["decision.order_moral_cost.3"] < 0.8 * prior_width
