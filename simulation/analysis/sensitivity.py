@@ -29,8 +29,16 @@ from simulation.experiments.files import (
 )
 from simulation.experiments.sweep import SweepResult, run_experiment
 
-OUTPUTS: tuple[str, ...] = ("refuse", "comply", "evade")
-"""Default outputs: the overall final shares (any recorded metric may be asked for)."""
+OUTPUTS: tuple[str, ...] = (
+    "refuse",
+    "comply",
+    "evade",
+    "complicit_comply",
+    "passive_evade",
+    "dissenting_refuse",
+)
+"""Default outputs: the overall final shares and each group's key behaviour (any recorded
+metric may be asked for)."""
 
 
 @dataclass
@@ -99,7 +107,8 @@ def run_sensitivity(
         )
     folder = prepare_folder(out) if out is not None else None
     designs = {"sobol": experiment}
-    if morris:
+    over_priors = experiment.spec.design.priors is not None
+    if morris and not over_priors:  # Morris steps through ranges, not through quantiles
         designs["morris"] = experiment.with_changes(
             name=f"{experiment.name}_morris",
             design={"kind": "morris", "samples": morris_trajectories, "levels": morris_levels},
@@ -146,11 +155,15 @@ def design_indices(summary: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFr
     if design not in ("sobol", "morris") or len(manifest["scenarios"]) != 1:
         return None
     sampled = manifest["sampled"]
-    problem = {
+    problem: dict[str, Any] = {
         "num_vars": len(sampled),
         "names": [entry["name"] for entry in sampled],
         "bounds": [[entry["low"], entry["high"]] for entry in sampled],
     }
+    grouped = any(entry.get("group") for entry in sampled)
+    if grouped:  # a design over the priors: one index per prior (a Dirichlet is one)
+        problem["groups"] = [entry.get("group") or entry["name"] for entry in sampled]
+    labels = list(dict.fromkeys(problem.get("groups", problem["names"])))
     part = summary[summary["measure"] == "final"]
     records = []
     for metric, rows in part.groupby("metric", sort=False):
@@ -177,7 +190,7 @@ def design_indices(summary: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFr
                 "parameter": name,
                 **{key: result[key][index] for key in keys},
             }
-            for index, name in enumerate(problem["names"])
+            for index, name in enumerate(labels)
         ]
     return pd.DataFrame.from_records(records) if records else None
 

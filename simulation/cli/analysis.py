@@ -87,7 +87,14 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
     sensitivity.add_argument(
         "--outputs",
         nargs="+",
-        default=["refuse", "comply", "evade"],
+        default=[
+            "refuse",
+            "comply",
+            "evade",
+            "complicit_comply",
+            "passive_evade",
+            "dissenting_refuse",
+        ],
         metavar="SHARE",
         help="final shares to analyse, e.g. refuse passive_evade dissenting_refuse",
     )

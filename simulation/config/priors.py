@@ -38,6 +38,9 @@ from simulation.errors import ConfigError
 DEFAULT_PRIORS_FILE = Path(__file__).resolve().parents[2] / "configs" / "priors.yaml"
 """The project's priors (``configs/priors.yaml`` in the repository)."""
 
+SD_CAP = 0.95
+"""A drawn attitude sd is capped at this share of the largest a Beta with the drawn mean allows."""
+
 ASSUMPTION = re.compile(r"\bassumption", re.IGNORECASE)
 """How the schema marks an assumed number (its description calls it an assumption)."""
 
@@ -491,7 +494,24 @@ class Priors:
         result = copy.deepcopy(data)
         for prior in self.priors.values():
             prior.apply_draw(result, draw)
+        self._within_joint_limits(result)
         return result
+
+    def _within_joint_limits(self, data: dict[str, Any]) -> None:
+        """Cap drawn values that are valid alone but not together (part of the joint prior):
+        an attitude's sd at SD_CAP of the largest a Beta with its mean allows, and the unit
+        size at the number of officers."""
+        for key in self.priors:
+            parts = key.split(".")
+            if parts[:2] == ["population", "attitudes"] and parts[-1] in ("mean", "sd"):
+                attitude = get_value(data, ".".join(parts[:-1]))
+                limit = SD_CAP * math.sqrt(attitude["mean"] * (1 - attitude["mean"]))
+                attitude["sd"] = min(attitude["sd"], limit)
+            elif key == "structure.unit_size":
+                structure = data["structure"]
+                structure["unit_size"] = min(
+                    structure["unit_size"], data["population"]["n_officers"]
+                )
 
     def overrides(self, data: dict[str, Any], draw: Mapping[str, float]) -> dict[str, Any]:
         """The draw as `{dotted key: value}` overrides of `data` (whole lists, schedules and
@@ -505,6 +525,8 @@ class Priors:
                 parts.pop()
             if _driver(prior.key):
                 parts = parts[:2]
+            elif parts[:2] == ["population", "attitudes"]:  # mean and sd go together (capped)
+                parts = parts[:4]
             dotted = ".".join(parts)
             tops[dotted] = copy.deepcopy(get_value(changed, dotted))
         return tops

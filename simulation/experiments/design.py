@@ -66,6 +66,9 @@ class Bounds:
     low: float
     high: float
     integer: bool = False
+    group: str | None = None
+    """The prior a unit-cube coordinate belongs to (a design over the priors; a Dirichlet
+    takes several coordinates), the group of its Sobol index."""
 
 
 def _stepped(spec: dict[str, Any], where: str, source: str | Path) -> list[Any]:
@@ -349,6 +352,8 @@ def _sample(
             "names": [b.name for b in ranges],
             "bounds": [[b.low, b.high] for b in ranges],
         }
+        if any(b.group is not None for b in ranges):
+            problem["groups"] = [b.group or b.name for b in ranges]
         if kind == "sobol":
             from SALib.sample import sobol
 
@@ -366,22 +371,36 @@ def _sample(
 
 
 def _factorial(
-    spec: ExperimentSpec, source: str | Path
+    spec: ExperimentSpec, source: str | Path, priors: Any = None
 ) -> tuple[list[dict[str, Any]], list[Bounds], list[list[str]]]:
     """The design's parameter combinations (without scenarios and derived values), its
-    sampled ranges, and its axes (parameters varied together share an axis)."""
+    sampled ranges, and its axes (parameters varied together share an axis). With `priors`
+    (a sampled design's `design.priors`) every prior is sampled too, through its quantiles."""
     if spec.design.kind in SAMPLED_DESIGNS:
-        if not spec.vary:
+        if not spec.vary and priors is None:
             raise ConfigError("a sampled design needs parameters in 'vary'", source, "vary")
         if "zip" in spec.vary:
             raise ConfigError("zip groups need a factorial design", source, "vary.zip")
         ranges = [_bounds(name, raw, f"vary.{name}", source) for name, raw in spec.vary.items()]
+        explicit = len(ranges)
+        if priors is not None:
+            ranges += [
+                Bounds(key if size == 1 else f"{key}#{index}", 0.0, 1.0, group=key)
+                for key, size in priors.unit_groups()
+                for index in range(size)
+            ]
         values = _sample(spec.design.kind, ranges, spec.design, spec.seed, source)
         rows = [
-            {b.name: (int(v) if b.integer else float(v)) for b, v in zip(ranges, row, strict=True)}
-            for row in values
+            {
+                b.name: (int(v) if b.integer else float(v))
+                for b, v in zip(ranges[:explicit], row, strict=True)
+            }
+            for row in values[:, :explicit]
         ]
-        return rows, ranges, [[b.name] for b in ranges]
+        if priors is not None:
+            for row, draw in zip(rows, priors.from_unit(values[:, explicit:]), strict=True):
+                row.update(draw)
+        return rows, ranges, [[b.name] for b in ranges[:explicit]]
     factors: list[Factor] = []
     for name, raw in spec.vary.items():
         if name == "zip":
@@ -525,6 +544,12 @@ def _build(
     if spec.design.kind == "prior":
         prior = _prior_draws(spec, path, base_dir, base_data, scenario_bases)
         rows, ranges, axes = [dict(draw) for draw in prior.draws], [], []
+    elif spec.design.priors is not None and spec.design.kind in SAMPLED_DESIGNS:
+        from simulation.experiments.prior_design import sampled_prior_design
+
+        priors = _design_priors(spec, path, base_dir)
+        rows, ranges, axes = _factorial(spec, path, priors)
+        prior = sampled_prior_design(priors, rows, spec, base_data, scenario_bases)
     else:
         rows, ranges, axes = _factorial(spec, path)
     clash = [name for name in trees if any(name in row for row in rows[:1])]
@@ -544,12 +569,15 @@ def _build(
             + list(trees)
         )
     )
+    prior_columns = set(prior.columns) if prior is not None else set()
     for scenario, scenario_overrides in scenario_items:
         own = scenario if scenario in scenario_bases else None
         start = scenario_bases[scenario] if own else base_data
         for draw, row in enumerate(rows):
             if prior is not None:
-                overrides = prior.point_overrides(start, scenario, scenario_overrides, draw)
+                explicit = {k: v for k, v in row.items() if k not in prior_columns}
+                fixed = _derive({**scenario_overrides, **explicit}, trees, start, path)
+                overrides = prior.point_overrides(start, scenario, fixed, draw)
             else:
                 overrides = _derive({**scenario_overrides, **row}, trees, start, path)
             config = _build_point(start, overrides, path, spec, len(points), scenario, overrides)
@@ -558,13 +586,12 @@ def _build(
                 {key: _normalise(_lookup_dotted_or_none(resolved, key)) for key in parameter_names}
             )
             if prior is not None:  # the drawn values, as drawn (kept assumptions as kept)
-                values[-1].update({key: float(value) for key, value in row.items()})
+                values[-1].update({key: float(value) for key, value in prior.draws[draw].items()})
                 for key in prior.kept.get(scenario, []):
                     values[-1].update(dict.fromkeys(prior.priors.priors[key].columns))
             steps.append(config.steps)
-            points.append(
-                DesignPoint(len(points), scenario, overrides, own, draw if prior else None)
-            )
+            common = draw if spec.design.kind == "prior" else None
+            points.append(DesignPoint(len(points), scenario, overrides, own, common))
     _unify_columns(values, parameter_names)
     return Experiment(
         source=source,
@@ -585,6 +612,20 @@ def _build(
         point_steps=steps,
         prior=prior,
     )
+
+
+def _design_priors(spec: ExperimentSpec, source: str, base_dir: Path) -> Any:
+    """The priors file a design names (default: the project's)."""
+    from simulation.experiments.prior_design import priors_for
+
+    priors = priors_for(spec.design, base_dir, source)
+    if spec.design.exclude:
+        unknown = [key for key in spec.design.exclude if key not in priors.priors]
+        if unknown:
+            raise ConfigError(f"'{unknown[0]}' has no prior", source, "design.exclude")
+        priors = priors.without(set(spec.design.exclude))
+    varied = [key for key in spec.vary if key in priors.priors]
+    return priors.without(set(varied))
 
 
 def _prior_draws(

@@ -139,7 +139,8 @@ class PriorDesign:
         }
 
 
-def _priors_for(design: Any, base_dir: Path, source: str) -> Priors:
+def priors_for(design: Any, base_dir: Path, source: str) -> Priors:
+    """The priors file a design names (relative to the experiment), or the project's."""
     if design.priors is None:
         if not DEFAULT_PRIORS_FILE.is_file():
             raise ConfigError(
@@ -172,7 +173,7 @@ def build_prior_design(
     """
     if design.samples is None:
         raise ConfigError("a prior design needs the number of draws", source, "design.samples")
-    priors = _priors_for(design, base_dir, source)
+    priors = priors_for(design, base_dir, source)
     excluded = list(design.exclude)
     if excluded:
         unknown = [key for key in excluded if key not in priors.priors]
@@ -249,3 +250,28 @@ def _valid(data: dict[str, Any], overrides: dict[str, Any]) -> bool:
     except ConfigError:
         return False
     return True
+
+
+def sampled_prior_design(
+    priors: Priors,
+    rows: list[dict[str, Any]],
+    spec: Any,
+    base_data: dict[str, Any],
+    scenario_bases: dict[str, dict[str, Any]],
+) -> PriorDesign:
+    """The prior part of a sampled (Sobol, Morris, LHS) design over the priors: each row's
+    prior columns are a draw; assumptions a scenario sets itself are kept."""
+    columns = priors.columns
+    draws = [{column: row[column] for column in columns} for row in rows]
+    items = {
+        name: {key: value for key, value in entry.items() if key != "config"}
+        for name, entry in spec.scenarios.items()
+    } or {"base": {}}
+    kept = {}
+    for name, overrides in items.items():
+        start = scenario_bases.get(name, base_data)
+        data = apply_overrides(start, overrides) if overrides else start
+        explicit = set(priors.explicit_in(data)) | {k for k in priors.priors if k in overrides}
+        if explicit:
+            kept[name] = sorted(explicit)
+    return PriorDesign(priors, draws, 0, None, kept)
