@@ -355,3 +355,10 @@ def test_parameter_recovery_covers_the_truth_and_narrows_the_prior() -> None:
     widths = (table["high"] - table["low"]).groupby(table["parameter"]).mean()
     prior_width = 0.9 * (3.5 - 1.4)  # the uniform prior's 90% interval
     assert widths["decision.order_moral_cost.3"] < 0.8 * prior_width
+
+
+def test_a_calibration_folder_has_a_report(calibrated) -> None:
+    from simulation import build_report
+
+    text = build_report(calibrated.folder).read_text()
+    assert "Posterior against prior" in text and "Stylised facts not fitted" in text

@@ -200,3 +200,20 @@ def test_an_unknown_reference_scenario_is_one_line(tmp_path: Path, capsys) -> No
     error = capsys.readouterr().err.strip()
     assert code == 2
     assert error == ("error: --reference: no scenario 'nope'; scenarios are status_quo, fight")
+
+
+def test_an_ensemble_folder_has_a_report(ensemble) -> None:
+    from simulation import build_report
+
+    text = build_report(ensemble.folder).read_text()
+    assert "Difference from" in text and "data:image/png;base64" in text
+
+
+def test_the_shipped_scenario_ensemble_runs_every_scenario_file_over_the_priors() -> None:
+    data = yaml.safe_load((REPO / "experiments" / "scenarios_prior.yaml").read_text())
+    assert data["design"]["kind"] == "prior"
+    files = sorted(path.stem for path in (REPO / "configs" / "scenarios").glob("*.yaml"))
+    assert sorted(data["scenarios"]) == files
+    small = {**data, "design": {"kind": "prior", "samples": 2}}
+    experiment = Experiment.from_dict(small, base_dir=REPO / "experiments")
+    assert len(experiment.points) == 2 * len(files)

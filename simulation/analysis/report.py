@@ -211,12 +211,52 @@ def discovery_section(folder: Path) -> str:
     return "\n".join(parts)
 
 
+def ensemble_section(folder: Path) -> str:
+    """An ensemble over the priors: the headline tables with intervals, the chart, and
+    every output's distribution with its seed/assumption variance split."""
+    from simulation.analysis.tables import ensemble_tables
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    origin = html.escape(str(manifest["posterior"] or manifest["priors_file"]))
+    parts = [
+        f"<p>{manifest['draws']} draws from {origin} x {manifest['replications']} seeds per "
+        "scenario; common draws and seeds across scenarios.</p>",
+        f"<pre>{html.escape(ensemble_tables(folder))}</pre>",
+    ]
+    if (folder / "ensemble.png").exists():
+        parts.append(image(folder / "ensemble.png", "Medians with 50% and 90% intervals"))
+    parts += ["<h2>Every output</h2>", table(pd.read_csv(folder / "distribution.csv"))]
+    return "\n".join(parts)
+
+
+def calibration_section(folder: Path) -> str:
+    """A calibration: the posterior summary, predictive checks, stylised facts, plots."""
+    parts = []
+    for name, heading in (
+        ("posterior_summary.csv", "Posterior against prior"),
+        ("predictive.csv", "Targets: prior and posterior predictive runs"),
+        ("checks.csv", "Stylised facts not fitted"),
+        ("generations.csv", "Generations"),
+    ):
+        if (folder / name).exists():
+            parts += [f"<h2>{heading}</h2>", table(pd.read_csv(folder / name), 4)]
+    for name, caption in (
+        ("marginals.png", "Prior (grey) and posterior (blue)"),
+        ("predictive.png", "Predictive runs against the targets"),
+    ):
+        if (folder / name).exists():
+            parts.append(image(folder / name, caption))
+    return "\n".join(parts)
+
+
 SECTIONS = {
     "run": run_section,
     "sweep": sweep_section,
     "sensitivity": sensitivity_section,
     "tipping": tipping_section,
     "discovery": discovery_section,
+    "ensemble": ensemble_section,
+    "calibration": calibration_section,
 }
 
 
