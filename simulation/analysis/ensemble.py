@@ -113,21 +113,7 @@ def summarize_ensemble(
     matrices = _matrices(runs, outputs)
     records = []
     for scenario, (array, _) in matrices.items():
-        for index, output in enumerate(outputs):
-            values = array[:, :, index]
-            values = values[~np.isnan(values).any(axis=1)]
-            if values.size == 0:
-                continue
-            records.append(
-                {
-                    "scenario": scenario,
-                    "output": output,
-                    "draws": values.shape[0],
-                    "replications": values.shape[1],
-                    **_statistics(values),
-                }
-            )
-    distribution = pd.DataFrame.from_records(records)
+        records += _records(array, outputs, {"scenario": scenario})
     differences = []
     if reference is not None and reference in matrices:
         base_array, base_notes = matrices[reference]
@@ -137,23 +123,33 @@ def summarize_ensemble(
             shared = sorted(set(notes["draws"]) & set(base_notes["draws"]))
             mine = array[[notes["draws"].index(d) for d in shared]]
             theirs = base_array[[base_notes["draws"].index(d) for d in shared]]
-            for index, output in enumerate(outputs):
-                values = mine[:, :, index] - theirs[:, :, index]
-                values = values[~np.isnan(values).any(axis=1)]
-                if values.size == 0:
-                    continue
-                differences.append(
-                    {
-                        "scenario": scenario,
-                        "reference": reference,
-                        "output": output,
-                        "draws": values.shape[0],
-                        "replications": values.shape[1],
-                        **_statistics(values),
-                        "share_above_zero": float((values > 0).mean()),
-                    }
-                )
-    return distribution, pd.DataFrame.from_records(differences)
+            identity = {"scenario": scenario, "reference": reference}
+            differences += _records(mine - theirs, outputs, identity, above_zero=True)
+    return pd.DataFrame.from_records(records), pd.DataFrame.from_records(differences)
+
+
+def _records(
+    array: np.ndarray, outputs: list[str], identity: dict[str, str], *, above_zero: bool = False
+) -> list[dict[str, Any]]:
+    """One row per output of a (draws, replications, outputs) array: its statistics over
+    the draws with every replication (and the share above zero, for differences)."""
+    records = []
+    for index, output in enumerate(outputs):
+        values = array[:, :, index]
+        values = values[~np.isnan(values).any(axis=1)]
+        if values.size == 0:
+            continue
+        record = {
+            **identity,
+            "output": output,
+            "draws": values.shape[0],
+            "replications": values.shape[1],
+            **_statistics(values),
+        }
+        if above_zero:
+            record["share_above_zero"] = float((values > 0).mean())
+        records.append(record)
+    return records
 
 
 def outcome_outputs(manifest: dict[str, Any]) -> list[str]:

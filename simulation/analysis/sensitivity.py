@@ -28,15 +28,9 @@ from simulation.experiments.files import (
     write_json,
 )
 from simulation.experiments.sweep import SweepResult, run_experiment
+from simulation.vocabulary import KEY_OUTPUTS
 
-OUTPUTS: tuple[str, ...] = (
-    "refuse",
-    "comply",
-    "evade",
-    "complicit_comply",
-    "passive_evade",
-    "dissenting_refuse",
-)
+OUTPUTS: tuple[str, ...] = KEY_OUTPUTS
 """Default outputs: the overall final shares and each group's key behaviour (any recorded
 metric may be asked for)."""
 

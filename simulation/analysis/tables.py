@@ -17,16 +17,13 @@ import pandas as pd
 
 from simulation.errors import ArgumentError, ResultsError
 from simulation.experiments.files import read_manifest, write_text
+from simulation.vocabulary import KEY_OUTPUTS
 
-HEADLINE: tuple[tuple[str, str], ...] = (
-    ("comply", "all comply"),
-    ("evade", "all evade"),
-    ("refuse", "all refuse"),
-    ("complicit_comply", "complicit comply"),
-    ("passive_evade", "passive evade"),
-    ("dissenting_refuse", "dissenting refuse"),
+HEADLINE: tuple[tuple[str, str], ...] = tuple(
+    (metric, metric.replace("_", " ") if "_" in metric else f"all {metric}")
+    for metric in KEY_OUTPUTS
 )
-"""Outputs of the headline tables: overall shares and each group's key behaviour."""
+"""Columns of the headline tables: (metric, label), e.g. ('passive_evade', 'passive evade')."""
 
 
 def _share(value: float) -> str:

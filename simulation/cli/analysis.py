@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from simulation.cli.options import add_set_option
+from simulation.vocabulary import KEY_OUTPUTS
 
 
 def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFormatter]) -> None:
@@ -87,14 +88,7 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
     sensitivity.add_argument(
         "--outputs",
         nargs="+",
-        default=[
-            "refuse",
-            "comply",
-            "evade",
-            "complicit_comply",
-            "passive_evade",
-            "dissenting_refuse",
-        ],
+        default=list(KEY_OUTPUTS),
         metavar="SHARE",
         help="final shares to analyse, e.g. refuse passive_evade dissenting_refuse",
     )

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from simulation.cli.options import add_set_option
+from simulation.cli.options import add_run_options, add_set_option
 
 
 def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFormatter]) -> None:
@@ -51,14 +51,7 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
         "--reference", help="scenario compared with (default: status_quo or the first)"
     )
     add_set_option(ensemble)
-    ensemble.add_argument("--workers", type=int, help="local processes (default: all cores)")
-    where = ensemble.add_mutually_exclusive_group()
-    where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on a Dask cluster")
-    where.add_argument("--scheduler-file", metavar="FILE", help="Dask scheduler file")
-    ensemble.add_argument("--out", help="results folder (default: results/<name>_prior)")
-    ensemble.add_argument("--resume", action="store_true", help="complete an interrupted ensemble")
-    ensemble.add_argument("--overwrite", action="store_true", help="replace earlier results")
-    ensemble.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_run_options(ensemble, "results/<name>_prior")
     ensemble.set_defaults(handler=ensemble_command)
 
     calibrate = sub.add_parser(
@@ -80,14 +73,7 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
     calibrate.add_argument("--min-epsilon", type=float, help="stop at this distance threshold")
     calibrate.add_argument("--seed", type=int, help="root seed (default: the file's)")
     calibrate.add_argument("--predictive-draws", type=int, help="predictive runs per scenario")
-    calibrate.add_argument("--workers", type=int, help="local processes (default: all cores)")
-    where = calibrate.add_mutually_exclusive_group()
-    where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on a Dask cluster")
-    where.add_argument("--scheduler-file", metavar="FILE", help="Dask scheduler file")
-    calibrate.add_argument("--out", help="results folder (default: results/calibration_<name>)")
-    calibrate.add_argument("--resume", action="store_true", help="continue an interrupted one")
-    calibrate.add_argument("--overwrite", action="store_true", help="replace earlier results")
-    calibrate.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_run_options(calibrate, "results/calibration_<name>")
     calibrate.set_defaults(handler=calibrate_command)
 
     table = sub.add_parser(
