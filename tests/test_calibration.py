@@ -362,3 +362,12 @@ def test_a_calibration_folder_has_a_report(calibrated) -> None:
 
     text = build_report(calibrated.folder).read_text()
     assert "Posterior against prior" in text and "Stylised facts not fitted" in text
+
+
+def test_the_calibration_tables_are_generated_from_its_folder(calibrated) -> None:
+    from simulation import results_table
+
+    text = results_table(calibrated.folder)
+    assert "| `decision.order_moral_cost.3` |" in text
+    assert "| `refusal` | 0.2 |" in text
+    assert "| `support_role_complies` | > 0.9 |" in text

@@ -134,15 +134,68 @@ def sweep_table(folder: str | Path, measure: str = "final") -> str:
     )
 
 
+def calibration_tables(folder: str | Path) -> str:
+    """A calibration's posterior against its prior, its targets in the predictive runs, and
+    the stylised facts not fitted, as Markdown."""
+    from simulation.analysis.calibration import read_calibration
+
+    found = read_calibration(folder)
+    manifest = found["manifest"]
+    number = "{:.3g}".format
+    generations = found["generations"]
+    text = [
+        f"Calibration `{manifest['name']}`: {len(generations)} generations, "
+        f"{int(generations['simulations'].sum()):,} simulations, final distance threshold "
+        f"{number(generations['epsilon'].iloc[-1])} (1 = off by one tolerance on average).",
+        "",
+        "| parameter | prior median (90%) | posterior median (90%) | shrinkage | verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for _, row in found["posterior_summary"].iterrows():
+        text.append(
+            f"| `{row['parameter']}` | {number(row['prior_median'])} "
+            f"({number(row['prior_q05'])}–{number(row['prior_q95'])}) | "
+            f"{number(row['posterior_median'])} ({number(row['posterior_q05'])}–"
+            f"{number(row['posterior_q95'])}) | {row['shrinkage']:.2f} | {row['verdict']} |"
+        )
+    text += [
+        "",
+        "| target | value | prior runs: median (90%), share within tolerance | posterior runs |",
+        "|---|---|---|---|",
+    ]
+    for _, row in found["predictive"].iterrows():
+        cells = [
+            f"{number(row[f'{label}_median'])} ({number(row[f'{label}_q05'])}–"
+            f"{number(row[f'{label}_q95'])}), {row[f'{label}_within']:.0%}"
+            for label in ("prior", "posterior")
+        ]
+        text.append(f"| `{row['target']}` | {number(row['value'])} | {cells[0]} | {cells[1]} |")
+    if not found["checks"].empty:
+        text += [
+            "",
+            "| stylised fact (not fitted) | condition | holds in prior runs | in posterior runs |",
+            "|---|---|---|---|",
+        ]
+        for _, row in found["checks"].iterrows():
+            text.append(
+                f"| `{row['check']}` | {row['condition']} | {row['prior_holds']:.0%} | "
+                f"{row['posterior_holds']:.0%} |"
+            )
+    return "\n".join(text)
+
+
 def results_table(folder: str | Path, measure: str = "final") -> str:
-    """The headline table of an ensemble or sweep folder, as Markdown."""
+    """The headline tables of an ensemble, sweep or calibration folder, as Markdown."""
     manifest = read_manifest(folder)
     if manifest["kind"] == "ensemble":
         return ensemble_tables(folder, measure)
     if manifest["kind"] == "sweep":
         return sweep_table(folder, measure)
+    if manifest["kind"] == "calibration":
+        return calibration_tables(folder)
     raise ResultsError(
-        f"holds a {manifest['kind']}; tables are made of ensembles and sweeps", folder
+        f"holds a {manifest['kind']}; tables are made of ensembles, sweeps and calibrations",
+        folder,
     )
 
 
