@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Regenerates every shipped result of the uncertainty work from scratch, then writes the
+# generated tables into README.md and docs/calibration.md (between their markers). Run it
+# from the repository root after any change to the model, the priors or the targets.
+# About an hour and a half on 2 cores (the calibration is ~20,000 simulations).
+#
+#   bash scripts/uncertainty_results.sh
+set -euo pipefail
+run() { echo "+ $*" >&2; "$@"; }
+
+# the scenario library over the priors: the README's scenario table
+run reluctant-army ensemble experiments/scenarios_prior.yaml --out results/scenarios_prior --overwrite
+run reluctant-army table results/scenarios_prior --readme README.md --marker scenario-table
+
+# calibration against the anchors: docs/calibration.md's posterior summary and checks
+run reluctant-army calibrate configs/targets/anchors.yaml --out results/calibration_anchors --overwrite
+run reluctant-army table results/calibration_anchors --readme docs/calibration.md --marker calibration-results
+
+# the scenario library over the posterior
+run reluctant-army ensemble experiments/scenarios_prior.yaml --posterior results/calibration_anchors \
+    --out results/scenarios_posterior --overwrite
+run reluctant-army table results/scenarios_posterior --readme README.md --marker posterior-table
+
+# sensitivity over every prior and the horizon
+run reluctant-army sensitivity experiments/sensitivity.yaml --out results/sensitivity --overwrite
+
+# trust in the procedure (printed, not written into the docs)
+run python benchmarks/bench_calibration.py recovery --repeats 5
