@@ -120,10 +120,12 @@ def test_differences_are_taken_run_by_run_against_the_reference(ensemble) -> Non
     quo = runs[runs["scenario"] == "status_quo"].sort_values(["point", "replication"])
     assert list(fight["seed"]) == list(quo["seed"])
     expected = fight["final_refuse"].to_numpy() - quo["final_refuse"].to_numpy()
-    row = ensemble.differences.set_index("output").loc["final_refuse"]
-    assert row["scenario"] == "fight" and row["reference"] == "status_quo"
+    table = ensemble.differences.set_index(["scenario", "reference", "output"])
+    row = table.loc[("fight", "status_quo", "final_refuse")]
     assert row["median"] == pytest.approx(float(np.median(expected)))
     assert row["mean"] == pytest.approx(float(expected.mean()))
+    back = table.loc[("status_quo", "fight", "final_refuse")]
+    assert back["median"] == pytest.approx(-row["median"])
 
 
 def test_the_folder_holds_the_tables_and_a_resumable_sweep(ensemble) -> None:
@@ -143,6 +145,8 @@ def test_the_table_shows_intervals_and_differences_never_plus_minus(ensemble) ->
     assert "| status_quo |" in text and "| fight |" in text
     assert "Difference from `status_quo`" in text
     assert "90% interval over the priors" in text
+    other = results_table(ensemble.folder, reference="fight")
+    assert "Difference from `fight`" in other and "| status_quo |" in other.split("Difference")[1]
 
 
 def test_the_table_goes_between_the_readme_markers(ensemble, tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ intervals over all runs, and splits the output's variance by the law of total va
 estimated from R replications per draw by one-way analysis of variance: the seed part is
 the mean within-draw variance ``W``; the assumptions' part is the variance of the draw means
 less ``W / R`` (never below 0). Scenarios share draws and seeds (common random numbers), so
-the difference of a scenario from the reference scenario is computed run by run, and has its
-own, usually much narrower, interval.
+the difference of a scenario from another is computed run by run, and has its own interval,
+usually much narrower than either level when the two scenarios are alike.
 
 This module writes the ensemble folder's own files (``manifest.json``, ``distribution.csv``,
 ``differences.csv``, ``ensemble.png``); its ``runs/`` subfolder is an ordinary sweep folder.
@@ -106,16 +106,18 @@ def _matrices(runs: pd.DataFrame, outputs: list[str]) -> dict[str, tuple[np.ndar
 
 
 def summarize_ensemble(
-    runs: pd.DataFrame, outputs: list[str], reference: str | None
+    runs: pd.DataFrame, outputs: list[str], references: list[str] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The distribution of every output per scenario, and each scenario's difference from
-    `reference` (run by run: same draw, same seed)."""
+    each of `references` (default: every scenario), run by run: same draw, same seed."""
     matrices = _matrices(runs, outputs)
     records = []
     for scenario, (array, _) in matrices.items():
         records += _records(array, outputs, {"scenario": scenario})
     differences = []
-    if reference is not None and reference in matrices:
+    for reference in references if references is not None else list(matrices):
+        if reference not in matrices:
+            continue
         base_array, base_notes = matrices[reference]
         for scenario, (array, notes) in matrices.items():
             if scenario == reference:
@@ -243,9 +245,10 @@ def run_ensemble(
     `source` is a config or experiment (file, data or object). `draws` parameter sets (default
     100, or the experiment's own prior design) times `replications` seeds (default 2) per
     scenario; `posterior` (a calibration results folder) replaces the priors of the
-    calibrated parameters; `exclude` keeps assumptions at the config's values. `reference`
-    names the scenario others are compared with (default: 'status_quo' if present, else the
-    first). With `out` the folder holds the sweep (``runs/``, resumable) and the tables.
+    calibrated parameters; `exclude` keeps assumptions at the config's values. Every
+    scenario's difference from every other is computed; `reference` names the one the
+    tables compare with by default ('status_quo' if present, else the first). With `out`
+    the folder holds the sweep (``runs/``, resumable) and the tables.
     """
     if draws is not None and draws < 2:
         raise ArgumentError(f"must be at least 2, got {draws}", "draws")
@@ -276,7 +279,7 @@ def run_ensemble(
         progress=progress,
     )
     outputs = outcome_outputs(sweep.manifest)
-    distribution, differences = summarize_ensemble(sweep.runs, outputs, reference)
+    distribution, differences = summarize_ensemble(sweep.runs, outputs)
     manifest = new_manifest(
         "ensemble",
         experiment_name=experiment.name,

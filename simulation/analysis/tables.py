@@ -54,8 +54,11 @@ def _markdown(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def ensemble_tables(folder: str | Path, measure: str = "final") -> str:
-    """The levels table and the differences table of an ensemble folder, as Markdown."""
+def ensemble_tables(
+    folder: str | Path, measure: str = "final", reference: str | None = None
+) -> str:
+    """The levels table and the differences table (from `reference`, default the
+    ensemble's) of an ensemble folder, as Markdown."""
     from simulation.analysis.ensemble import read_ensemble
 
     manifest, distribution, differences = read_ensemble(folder)
@@ -69,7 +72,11 @@ def ensemble_tables(folder: str | Path, measure: str = "final") -> str:
             "measure",
         )
     scenarios = list(manifest["scenarios"])
-    reference = manifest["reference"]
+    reference = reference or manifest["reference"]
+    if reference not in scenarios:
+        raise ArgumentError(
+            f"no scenario '{reference}'; scenarios are {', '.join(scenarios)}", "reference"
+        )
     origin = (
         f"the posterior of `{Path(manifest['posterior']).name}`"
         if manifest.get("posterior")
@@ -89,7 +96,8 @@ def ensemble_tables(folder: str | Path, measure: str = "final") -> str:
         _markdown(header, rows),
     ]
     if not differences.empty:
-        changes = differences.set_index(["scenario", "output"])
+        changes = differences[differences["reference"] == reference]
+        changes = changes.set_index(["scenario", "output"])
         rows = [
             [scenario, *[difference_cell(changes.loc[(scenario, name)]) for name, _ in outputs]]
             for scenario in scenarios
@@ -184,11 +192,12 @@ def calibration_tables(folder: str | Path) -> str:
     return "\n".join(text)
 
 
-def results_table(folder: str | Path, measure: str = "final") -> str:
-    """The headline tables of an ensemble, sweep or calibration folder, as Markdown."""
+def results_table(folder: str | Path, measure: str = "final", reference: str | None = None) -> str:
+    """The headline tables of an ensemble, sweep or calibration folder, as Markdown
+    (`reference`: the scenario an ensemble's differences are taken from)."""
     manifest = read_manifest(folder)
     if manifest["kind"] == "ensemble":
-        return ensemble_tables(folder, measure)
+        return ensemble_tables(folder, measure, reference)
     if manifest["kind"] == "sweep":
         return sweep_table(folder, measure)
     if manifest["kind"] == "calibration":

@@ -88,6 +88,7 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
     )
     table.add_argument("folder", help="results folder of `ensemble` or `sweep`")
     table.add_argument("--measure", default="final", help="statistic of each run, e.g. final, peak")
+    table.add_argument("--reference", help="ensemble: the scenario differences are taken from")
     table.add_argument("--readme", metavar="FILE", help="write the table into FILE between markers")
     table.add_argument("--marker", default="scenario-table", help="marker name in FILE")
     table.set_defaults(handler=table_command)
@@ -193,7 +194,7 @@ def table_command(args: argparse.Namespace) -> int:
     """Print (and optionally write into a file) the headline table of a results folder."""
     from simulation.analysis.tables import replace_between_markers, results_table
 
-    text = results_table(args.folder, args.measure)
+    text = results_table(args.folder, args.measure, args.reference)
     if args.readme:
         replace_between_markers(args.readme, args.marker, text)
         print(f"table written into {args.readme} between the {args.marker} markers")
