@@ -157,7 +157,15 @@ def test_batch_run_last_row_equals_the_simulated_last_step() -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [["--help"], ["config", "configs/baseline.yaml"], ["report", "--help"], ["summarize", "-h"]],
+    [
+        ["--help"],
+        ["config", "configs/baseline.yaml"],
+        ["config", "--priors"],
+        ["report", "--help"],
+        ["summarize", "-h"],
+        ["table", "-h"],
+        ["calibrate", "-h"],
+    ],
 )
 def test_commands_that_build_no_model_do_not_import_mesa(argv: list[str], repo: Path) -> None:
     code = (
