@@ -23,6 +23,7 @@ run reluctant-army table results/scenarios_posterior --readme README.md --marker
 
 # sensitivity over every prior and the horizon
 run reluctant-army sensitivity experiments/sensitivity.yaml --out results/sensitivity --overwrite
+run reluctant-army table results/sensitivity --readme README.md --marker sensitivity-table
 
 # trust in the procedure (printed, not written into the docs)
 run python benchmarks/bench_calibration.py recovery --repeats 5

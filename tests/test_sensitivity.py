@@ -185,3 +185,14 @@ def test_a_sobol_design_over_the_priors_gives_one_index_per_prior(repo: Path) ->
     assert set(result.indices["parameter"]) == {*priors.priors, "steps"}
     assert "population.group_shares" in set(result.indices["parameter"])
     assert "mu_star" not in result.indices.columns  # no Morris screen over quantiles
+
+
+def test_the_sensitivity_table_lists_the_most_influential_parameters(
+    tmp_path: Path, repo: Path
+) -> None:
+    from simulation import results_table
+
+    out = tmp_path / "out"
+    assert run_sensitivity(write_experiment(tmp_path, repo), out, "--no-morris") == 0
+    text = results_table(out)
+    assert "| `final_refuse` |" in text and "`drivers.punishment_severity`" in text

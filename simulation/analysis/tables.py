@@ -192,6 +192,29 @@ def calibration_tables(folder: str | Path) -> str:
     return "\n".join(text)
 
 
+def sensitivity_table(folder: str | Path, top: int = 4) -> str:
+    """Per output, the parameters with the largest total Sobol index, as Markdown."""
+    indices = pd.read_csv(Path(folder) / "indices.csv")
+    if "ST" not in indices.columns:
+        raise ResultsError("has no Sobol indices (indices.csv has no ST column)", folder)
+    rows = []
+    for output, part in indices.groupby("output", sort=False):
+        part = part.sort_values("ST", ascending=False).head(top)
+        cells = [
+            f"`{row['parameter']}` {row['ST']:.2f} ± {row['ST_conf']:.2f}"
+            for _, row in part.iterrows()
+        ]
+        rows.append([f"`{output}`", "; ".join(cells)])
+    return "\n".join(
+        [
+            f"Total Sobol index (± 95% confidence half-width) of the {top} most influential "
+            "parameters per output: the share of the output's variance that involves each.",
+            "",
+            _markdown(["output", "most influential (total index ST)"], rows),
+        ]
+    )
+
+
 def results_table(folder: str | Path, measure: str = "final", reference: str | None = None) -> str:
     """The headline tables of an ensemble, sweep or calibration folder, as Markdown
     (`reference`: the scenario an ensemble's differences are taken from)."""
@@ -202,8 +225,11 @@ def results_table(folder: str | Path, measure: str = "final", reference: str | N
         return sweep_table(folder, measure)
     if manifest["kind"] == "calibration":
         return calibration_tables(folder)
+    if manifest["kind"] == "sensitivity":
+        return sensitivity_table(folder)
     raise ResultsError(
-        f"holds a {manifest['kind']}; tables are made of ensembles, sweeps and calibrations",
+        f"holds a {manifest['kind']}; tables are made of ensembles, sweeps, calibrations and "
+        "sensitivity analyses",
         folder,
     )
 
