@@ -106,6 +106,7 @@ def run_model(
         model.step()
         if stop is not None and stop.met(model.steps, float(columns[stop.metric][-1])):
             break
+    release_agent_ids(model)
     return RunOutcome(
         seed=seed,
         steps_run=int(model.steps),
@@ -114,6 +115,18 @@ def run_model(
         seconds=time.perf_counter() - started,
         model=model,
     )
+
+
+def release_agent_ids(model: Any) -> None:
+    """Let a finished model be garbage-collected: Mesa 3.3's ``Agent._ids`` (a class-level
+    dict keyed by model, mesa issue #3179, fixed in later releases) holds every model
+    forever, so a worker running thousands of runs would grow by megabytes per run. Called
+    once the run adds no more agents."""
+    import mesa
+
+    ids = getattr(mesa.Agent, "_ids", None)
+    if isinstance(ids, dict):
+        ids.pop(model, None)
 
 
 def final_and_peak(outcome: RunOutcome, prefix: str = "") -> dict[str, dict[str, float]]:
