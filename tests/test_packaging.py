@@ -94,7 +94,20 @@ def test_the_installed_command_runs_a_config_from_another_folder(
 def test_the_installed_viz_starts_with_the_built_in_defaults_outside_a_checkout(
     installed: Path, tmp_path: Path
 ) -> None:
-    code = "import simulation.viz.app as app; print(app.LAUNCH_SCENARIO)"
+    code = (
+        "import simulation.viz.app; from simulation.viz import scenarios;"
+        "print(scenarios.launch_entry())"
+    )
     done = run_in(installed, "python", "-c", code, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("built-in defaults")
+
+
+def test_the_installed_viz_ships_its_chart_template(installed: Path, tmp_path: Path) -> None:
+    code = (
+        "import pathlib, simulation.viz.figure as f;"
+        "print(pathlib.Path(f.__file__).with_name('echarts.vue').is_file())"
+    )
+    done = run_in(installed, "python", "-c", code, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import html
+import json
+import re
 from pathlib import Path
 
 import pytest
+from explorer_support import HOSTILE, orders_sweep
 
+from simulation.analysis.report import render_report
 from simulation.cli import main
 
 SMALL = ["--set", "population.n_officers=100", "--steps", "5"]
@@ -21,8 +26,9 @@ def test_run_report_has_table_figure_config_and_disclaimer(tmp_path: Path, repo:
     assert main(["run", str(repo / "configs" / "baseline.yaml"), "--out", str(out), *SMALL]) == 0
     page = read_report(out)
     assert "not forecasts" in page
-    assert "passive" in page and "refuse final" in page
-    assert "data:image/svg+xml;base64," in page
+    assert "passive" in page and "final refuse" in page
+    assert "data:image/png;base64," in page
+    assert "<details><summary>config.resolved.yaml</summary>" in page
     assert "war_order_level" in page
 
 
@@ -63,7 +69,7 @@ def test_tipping_report_states_the_answer(tmp_path: Path, repo: Path) -> None:
     )
     assert code == 0
     page = read_report(out)
-    assert "drivers.punishment_severity =" in page and "crosses 0.1" in page
+    assert "drivers.punishment_severity =" in page and "crosses 10.0%" in page
 
 
 def test_sweep_report_shows_rates_with_confidence_intervals(tmp_path: Path, repo: Path) -> None:
@@ -78,7 +84,8 @@ def test_sweep_report_shows_rates_with_confidence_intervals(tmp_path: Path, repo
         main(["sweep", str(experiment), "--workers", "1", "--out", str(out), "--no-progress"]) == 0
     )
     page = read_report(out)
-    assert "± " in page and "By group" in page and "war_order_level" in page
+    assert "By group" in page and "war_order_level" in page
+    assert "<details><summary>experiment.yaml</summary>" in page
 
 
 def test_folder_that_is_not_a_results_folder_exits_2(
@@ -86,3 +93,63 @@ def test_folder_that_is_not_a_results_folder_exits_2(
 ) -> None:
     assert main(["report", str(tmp_path)]) == 2
     assert "not a results folder" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def orders(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small sweep of named scenarios with a description that carries script."""
+    return orders_sweep(tmp_path_factory.mktemp("report") / "orders", description=HOSTILE)
+
+
+@pytest.fixture(scope="module")
+def orders_page(orders: Path) -> str:
+    """The report of that sweep."""
+    return render_report(orders)
+
+
+def test_sweep_report_escapes_a_script_bearing_description(orders_page: str) -> None:
+    assert "<script" not in orders_page and "<img src=x" not in orders_page
+    assert html.escape(HOSTILE) in orders_page
+
+
+def test_sweep_report_forbids_any_script_in_its_page(orders_page: str) -> None:
+    assert "Content-Security-Policy" in orders_page and "default-src 'none'" in orders_page
+
+
+def test_every_sweep_table_names_the_scenario_of_each_row(orders_page: str) -> None:
+    tables = re.findall(r"<table>(.*?)</table>", orders_page, flags=re.S)
+    shares = [t for t in tables if ">comply</th>" in t]
+    assert len(shares) == 6  # final and peak x all officers, by group, by rank
+    assert all("<th class='text'>scenario</th>" in t for t in shares)
+
+
+def test_every_share_in_the_report_is_a_percentage(orders_page: str) -> None:
+    cells = re.findall(r"<td class=''>([^<]*)</td>", orders_page)
+    shares = [cell for cell in cells if "(" in cell]
+    assert shares and all(re.fullmatch(r"-?[\d.]+% \([-\d.]+ to [-\d.]+%\)", c) for c in shares)
+
+
+def test_sweep_report_has_final_and_peak_tables_and_collapsed_configs(orders_page: str) -> None:
+    assert "Final share: mean (95% CI)" in orders_page
+    assert "Peak share: mean (95% CI)" in orders_page
+    assert "<details><summary>scenario_configs.resolved.yaml</summary>" in orders_page
+    assert "<details open" not in orders_page
+
+
+def test_sweep_report_draws_the_explorers_figures(orders: Path, orders_page: str) -> None:
+    from simulation.analysis import results as rs
+
+    sweep = rs.Sweep(rs.open_results(orders))
+    expected = {chart.title for chart in rs.sweep_charts(sweep, "final", "group", "fight")}
+    expected.add(rs.sweep_envelopes(sweep, [0, 1, 2, 3], "overall").title)
+    shown = set(re.findall(r'<img alt="([^"]*)"', orders_page))
+    assert {html.escape(title) for title in expected} <= shown
+
+
+def test_report_of_an_unknown_kind_shows_its_manifest_escaped(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text(
+        json.dumps({"kind": "future_kind", "note": "<b onmouseover=alert(1)>x</b>"})
+    )
+    page = render_report(tmp_path)
+    assert "no section for 'future_kind' folders" in page
+    assert "&lt;b onmouseover=alert(1)&gt;x&lt;/b&gt;" in page

@@ -1,159 +1,363 @@
-"""The browser view without a browser: the model factory, the drawing and the page objects."""
+"""The browser view without a browser: scenarios, controls, the session's actions, the
+model's drawing and its officers' reasons, and the pages rendered by Solara."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-import ipywidgets
 import numpy as np
 import pytest
 import solara
 
 from simulation.config.loading import load_config
 from simulation.config.schema import schedule_value
-from simulation.viz.app import (
+from simulation.model.decision import choice_utilities
+from simulation.viz import scenarios, state
+from simulation.viz.scenarios import (
+    BUILT_IN,
     CONFIG_ENV,
-    LAUNCH_CONTROLS,
+    CONTROLS,
     MAX_VIEW_OFFICERS,
-    ModelViews,
-    Page,
-    UnitRenderer,
-    VizArmyModel,
+    SCENARIOS_ENV,
+    Source,
+    UnlistedScenarioError,
+    build_run,
     clip_group_shares,
-    launch_scenario,
-    model_params,
-    scenario_files,
-    viz_config,
+    control_values,
+    describe_control,
+    driver_changes,
+    launch_entry,
+    scenario_entries,
+    scenario_source,
+)
+from simulation.viz.view_model import (
+    ViewModel,
+    inspect_officer,
+    officers_figure,
+    rates_figure,
+    unit_network,
+    units_figure,
 )
 
 FIGHT_ORDER = "configs/scenarios/fight_order.yaml"
 
 
-def small(**controls: object) -> VizArmyModel:
-    """A view model of 200 officers (moved away from the 2,000 start, so it applies)."""
-    return VizArmyModel(n_officers=200, **controls)
+@pytest.fixture
+def session(monkeypatch: pytest.MonkeyPatch, repo: Path) -> None:
+    """A page session of its own, listing the repository's configs."""
+    monkeypatch.chdir(repo)
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    monkeypatch.delenv(SCENARIOS_ENV, raising=False)
+    solara.render(solara.Text("session"), handle_error=False)
+    for reactive in (state.model, state.source, state.error, state.selected_officer):
+        reactive.value = None
+    state.start(small(FIGHT_ORDER))
 
 
-def test_scenario_list_holds_the_yaml_files_of_configs_and_scenarios(repo: Path) -> None:
-    listed = scenario_files()
+def small(entry: str, officers: int = 200) -> Source:
+    """A listed scenario cut to `officers` officers (fast)."""
+    source = scenario_source(entry)
+    population = source.config.population.model_copy(update={"n_officers": officers})
+    config = source.config.model_copy(update={"population": population})
+    return Source(source.label, config, source.seed)
+
+
+# ---------------------------------------------------------------------------- scenarios
+
+
+def test_the_list_holds_the_yaml_files_of_configs_and_scenarios_then_the_defaults(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(repo)
+    monkeypatch.delenv(SCENARIOS_ENV, raising=False)
+    listed = list(scenario_entries())
     expected = sorted(p.name for p in (repo / "configs").glob("*.yaml"))
     expected += sorted(p.name for p in (repo / "configs" / "scenarios").glob("*.yaml"))
-    assert [Path(entry).name for entry in listed] == expected
-    assert listed[0].startswith("configs/")
+    assert [Path(entry).name for entry in listed[:-1]] == expected
+    assert listed[-1] == BUILT_IN
 
 
-def test_launch_scenario_comes_from_the_environment(
+def test_the_page_starts_with_the_command_lines_scenario(
     monkeypatch: pytest.MonkeyPatch, repo: Path
 ) -> None:
+    monkeypatch.chdir(repo)
     monkeypatch.setenv(CONFIG_ENV, str(repo / FIGHT_ORDER))
-    assert launch_scenario() == FIGHT_ORDER
+    assert launch_entry() == FIGHT_ORDER
 
 
-def test_launch_scenario_defaults_to_the_baseline(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_page_starts_with_the_baseline_by_default(
+    monkeypatch: pytest.MonkeyPatch, repo: Path
+) -> None:
+    monkeypatch.chdir(repo)
     monkeypatch.delenv(CONFIG_ENV, raising=False)
-    assert launch_scenario() == "configs/baseline.yaml"
+    assert launch_entry() == "configs/baseline.yaml"
 
 
-def test_controls_left_at_their_start_keep_the_scenario_as_written(repo: Path) -> None:
-    config, applied, messages = viz_config(FIGHT_ORDER, dict(LAUNCH_CONTROLS), LAUNCH_CONTROLS)
-    assert config == load_config(repo / FIGHT_ORDER)
-    assert (applied, messages) == ([], [])
+@pytest.mark.parametrize(
+    "entry", ["/etc/passwd", "/dev/zero", "configs/../configs/baseline.yaml", "", None]
+)
+def test_a_scenario_that_is_not_listed_is_refused_unread(entry: object, session: None) -> None:
+    with pytest.raises(UnlistedScenarioError):
+        scenario_source(entry)  # type: ignore[arg-type]
 
 
-def test_a_moved_war_order_slider_overrides_the_scenario() -> None:
-    model = small(war_order_level=3)
-    assert schedule_value(model.config.drivers.war_order_level, 0) == 3
-    assert "war_order_level" in model.applied_controls
+def test_choosing_an_unlisted_path_keeps_the_run_and_says_refused(session: None) -> None:
+    before = state.model.value
+    state.choose_scenario("/dev/zero")
+    assert state.model.value is before
+    assert state.error.value == "refused: the browser view opens only the scenarios it lists"
 
 
-def test_group_shares_above_one_are_clipped_with_a_readable_message() -> None:
+def test_a_listed_file_that_fails_validation_runs_the_defaults_with_its_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "broken.yaml").write_text("population: {n_officers: -5}\n")
+    monkeypatch.setenv(SCENARIOS_ENV, str(tmp_path))
+    source = scenario_source(f"{tmp_path.name}/broken.yaml")
+    assert source.config.population.n_officers == 2000
+    assert "defaults used" in source.messages[0] and "n_officers" in source.messages[0]
+
+
+def test_a_listed_file_too_large_to_be_a_config_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "huge.yaml").write_text("# " + "x" * (scenarios.SCENARIO_FILE_LIMIT + 10))
+    monkeypatch.setenv(SCENARIOS_ENV, str(tmp_path))
+    source = scenario_source(f"{tmp_path.name}/huge.yaml")
+    assert source.config.population.n_officers == 2000
+    assert "larger than" in source.messages[0]
+
+
+def test_a_scenario_too_big_to_draw_is_cut_with_a_note(session: None) -> None:
+    source = scenario_source("configs/full_force.yaml")
+    assert source.config.population.n_officers == MAX_VIEW_OFFICERS
+    assert "65,000" in source.messages[0]
+
+
+# ---------------------------------------------------------------------------- controls
+
+
+def test_every_slider_has_a_description_from_the_schema() -> None:
+    assert all(describe_control(control) for control in CONTROLS)
+
+
+def test_choosing_a_scenario_sets_the_sliders_to_its_values(session: None) -> None:
+    state.choose_scenario("configs/full_force.yaml")
+    assert state.controls.value["n_officers"] == MAX_VIEW_OFFICERS
+    assert state.controls.value == control_values(state.model.value.config)
+
+
+def test_controls_left_at_the_sources_values_keep_it_as_written(repo: Path) -> None:
+    source = Source("x", load_config(repo / FIGHT_ORDER), 42)
+    built = build_run(source, control_values(source.config), str(source.seed))
+    assert built.config == source.config
+    assert (built.applied, built.messages) == ([], [])
+
+
+def test_a_moved_war_order_slider_replaces_the_schedule_by_a_constant(repo: Path) -> None:
+    source = Source("x", load_config(repo / FIGHT_ORDER), 42)
+    controls = {**control_values(source.config), "war_order_level": 3}
+    built = build_run(source, controls, "42")
+    assert built.config.drivers.war_order_level == 3
+    assert built.applied == ["war_order_level"]
+
+
+def test_group_shares_above_one_are_clipped_with_a_message() -> None:
     shares, message = clip_group_shares(0.7, 0.5)
     assert shares == {"complicit": 0.7, "passive": 0.0, "dissenting": 0.3}
     assert message is not None and "exceed 1" in message
 
 
-def test_clipped_group_shares_still_build_a_model() -> None:
-    model = small(complicit_share=0.7, dissenting_share=0.5)
-    assert model.config.population.group_shares["passive"] == 0.0
-    assert any("exceed 1" in message for message in model.messages)
+def test_a_seed_that_is_not_a_number_keeps_the_runs_seed_with_a_message(repo: Path) -> None:
+    source = Source("x", load_config(repo / FIGHT_ORDER), 42)
+    built = build_run(source, control_values(source.config), "forty-two")
+    assert built.seed == 42
+    assert "not a whole number" in built.messages[0]
 
 
-def test_moving_one_share_slider_keeps_the_scenarios_other_share(tmp_path: Path) -> None:
-    scenario = tmp_path / "many_complicit.yaml"
-    scenario.write_text(
-        "population:\n  group_shares: {complicit: 0.3, passive: 0.5, dissenting: 0.2}\n"
+def test_a_typed_seed_gives_the_same_run_as_the_number(repo: Path) -> None:
+    source = Source("x", load_config(repo / FIGHT_ORDER), 42)
+    as_text = build_run(source, control_values(source.config), " 7 ")
+    assert as_text.seed == 7 and as_text.applied == ["seed"]
+
+
+# ---------------------------------------------------------------------------- actions
+
+
+def test_reset_starts_the_run_again_at_month_zero_with_a_new_model(session: None) -> None:
+    state.step(5)
+    old = state.model.value
+    state.reset()
+    assert state.model.value is not old
+    assert state.model.value.steps == 0
+    assert json.loads(json.dumps(officers_figure(state.model.value)))["title"]["text"].startswith(
+        "Month 0:"
     )
-    config, applied, _ = viz_config(str(scenario), {"dissenting_share": 0.5}, LAUNCH_CONTROLS)
-    assert config.population.group_shares == {"complicit": 0.3, "passive": 0.2, "dissenting": 0.5}
-    assert applied == ["dissenting_share"]
 
 
-def test_seed_typed_as_text_gives_the_same_run_as_the_number() -> None:
-    as_text, as_number = small(seed="7", war_order_level=3), small(seed=7, war_order_level=3)
-    for model in (as_text, as_number):
+def test_a_slider_changed_then_reset_runs_with_it(session: None) -> None:
+    state.set_control("war_order_level", 3)
+    assert state.pending_changes() == ["war_order_level"]
+    state.reset()
+    assert state.model.value.config.drivers.war_order_level == 3
+    assert state.applied.value == ("war_order_level",)
+    assert state.pending_changes() == []
+
+
+def test_going_back_to_a_month_gives_the_same_state_as_stepping_to_it(session: None) -> None:
+    state.go_to(15)
+    at_fifteen = state.model.value.choice.copy()
+    state.go_to(20)
+    state.go_to(15)
+    assert state.model.value.steps == 15
+    assert np.array_equal(state.model.value.choice, at_fifteen)
+
+
+def test_a_run_stops_at_its_last_month(session: None) -> None:
+    state.go_to(10_000)
+    model = state.model.value
+    assert model.steps == model.horizon == 60
+    state.step()
+    assert model.steps == 60 and model.finished
+
+
+def test_an_unexpected_failure_is_one_line_on_the_page(session: None) -> None:
+    @state.guarded
+    def explode() -> None:
+        raise KeyError("secret internals")
+
+    explode()
+    assert state.error.value == "explode failed (KeyError); the details are in the server's log"
+
+
+# ---------------------------------------------------------------------------- the model
+
+
+def test_the_drawing_has_one_officer_per_serving_officer(repo: Path) -> None:
+    model = ViewModel(load_config(repo / FIGHT_ORDER, {"population.n_officers": 300}), 1)
+    option = officers_figure(model)
+    drawn = [row[2] for series in option["series"][1:] for row in series["data"]]
+    assert sorted(drawn) == list(np.flatnonzero(model.active))
+
+
+def test_inspection_gives_the_utilities_the_decision_rule_computed(repo: Path) -> None:
+    model = ViewModel(load_config(repo / FIGHT_ORDER, {"population.n_officers": 300}), 1)
+    for _ in range(14):
         model.step()
-    assert as_text.seed == as_number.seed == 7
-    assert np.array_equal(as_text.choice, as_number.choice)
+    refusing = int(np.flatnonzero(model.choice == 2)[0])
+    report = inspect_officer(model, refusing)
+    expected = choice_utilities(model.attitudes, model.decided_in, model.config.decision)[refusing]
+    assert list(report.utilities.values()) == pytest.approx(list(expected), abs=0)
+    assert report.choice == "refuse" and "he chose to refuse" in report.verdict
+    assert sum(report.probabilities.values()) == pytest.approx(1.0)
 
 
-def test_seed_that_is_not_a_number_falls_back_with_a_message() -> None:
-    model = small(seed="forty-two")
-    assert model.seed == LAUNCH_CONTROLS["seed"]
-    assert any("not a whole number" in message for message in model.messages)
+def test_inspection_before_any_decision_says_so(repo: Path) -> None:
+    model = ViewModel(load_config(repo / FIGHT_ORDER, {"population.n_officers": 300}), 1)
+    report = inspect_officer(model, 0)
+    assert not report.decided and "everyone starts by complying" in report.verdict
 
 
-def test_scenario_too_big_to_draw_is_capped_with_a_message() -> None:
-    config, _, messages = viz_config("configs/full_force.yaml", {}, LAUNCH_CONTROLS)
-    assert config.population.n_officers == MAX_VIEW_OFFICERS
-    assert any("65,000" in message for message in messages)
+def test_rates_mark_the_month_a_driver_changes(repo: Path) -> None:
+    config = load_config(repo / FIGHT_ORDER, {"population.n_officers": 300})
+    assert driver_changes(config) == [(12, "orders 3: order to fight in Ukraine")]
+    option = rates_figure(ViewModel(config, 1), "rank").option
+    marks = option["series"][0]["markLine"]["data"]
+    assert marks == [
+        {
+            "xAxis": 12.0,
+            "label": {
+                "formatter": "orders 3: order to fight in Ukraine",
+                "position": "insideEndTop",
+                "fontSize": 10,
+            },
+        }
+    ]
+    assert [title["text"] for title in option["title"][1:]] == [
+        "all officers",
+        "senior",
+        "field",
+        "junior",
+    ]
 
 
-def test_unreadable_scenario_falls_back_to_the_defaults_with_a_message(tmp_path: Path) -> None:
-    broken = tmp_path / "broken.yaml"
-    broken.write_text("population: {n_officers: -5}\n")
-    config, _, messages = viz_config(str(broken), {}, LAUNCH_CONTROLS)
-    assert config.population.n_officers == 2000
-    assert any("defaults used" in message for message in messages)
+def test_units_view_counts_every_cross_unit_tie_once(repo: Path) -> None:
+    model = ViewModel(load_config(repo / FIGHT_ORDER, {"population.n_officers": 400}), 3)
+    network = unit_network(model)
+    unit = model.unit
+    ties = model.cross_ties.tocoo()
+    across = sum(1 for a, b in zip(ties.row, ties.col, strict=True) if a < b and unit[a] != unit[b])
+    assert sum(count for _, _, count in network.ties) == across
+    assert len(units_figure(model)["series"][0]["data"]) == model.n_units
 
 
-def test_model_class_accepts_every_control_as_a_keyword() -> None:
-    from mesa.visualization.solara_viz import _check_model_params
-
-    _check_model_params(VizArmyModel.__init__, model_params())
-
-
-def test_drawing_has_one_marker_per_serving_officer() -> None:
-    model = small()
-    renderer = UnitRenderer(model)
-    drawn = sum(len(c.get_offsets()) for c in renderer.canvas.collections[1:])
-    assert drawn == model.stats["n_active"]
+def test_the_view_model_keeps_the_schedule_of_the_model(repo: Path) -> None:
+    config = load_config(repo / FIGHT_ORDER, {"population.n_officers": 200})
+    model = ViewModel(config, 5)
+    for _ in range(13):
+        model.step()
+    assert model.drivers["war_order_level"] == schedule_value(config.drivers.war_order_level, 13)
 
 
-def test_commanders_are_drawn_larger_than_other_officers() -> None:
-    model = small()
-    renderer = UnitRenderer(model)
-    sizes = np.concatenate([c.get_sizes() for c in renderer.canvas.collections[1:]])
-    assert np.sort(sizes)[-model.n_units :].min() > np.median(sizes)
-    assert (sizes > np.median(sizes)).sum() == model.is_commander.sum()
+# ---------------------------------------------------------------------------- pages
 
 
-def test_views_redraw_officers_and_chart_after_a_step() -> None:
-    from mesa.visualization.utils import force_update
+def test_the_model_page_renders_its_views(session: None) -> None:
+    from simulation.viz.figure import EchartsWidget
+    from simulation.viz.model_view import ModelPage
 
-    model = small(war_order_level=3)
-    _, rc = solara.render(ModelViews(model), handle_error=False)
-    before = [bytes(w.value) for w in rc.find(ipywidgets.Image).widgets]
-    model.step()
-    force_update()
-    after = [bytes(w.value) for w in rc.find(ipywidgets.Image).widgets]
-    assert len(before) == 2
-    assert all(b != a for b, a in zip(before, after, strict=True))
+    _, rendered = solara.render(ModelPage(), handle_error=False)
+    classes = {w.attributes["class"] for w in rendered.find(EchartsWidget).widgets}
+    assert classes == {"ra-officers", "ra-rates"}
 
 
-def test_page_renders_its_model_views() -> None:
+def test_the_explorer_page_renders_with_no_results_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from solara.widgets.widgets import HTML
 
-    _, rc = solara.render(Page(), handle_error=False)
-    assert len(rc.find(ipywidgets.Image).widgets) == 2
-    html = "".join(widget.unsafe_innerHTML for widget in rc.find(HTML).widgets)
-    assert "<b>Progress:</b> 0 of 120" in html
+    from simulation.cli.explore import RESULTS_ENV
+    from simulation.viz.explorer import ExplorerPage
+
+    monkeypatch.setenv(RESULTS_ENV, str(tmp_path))
+    _, rendered = solara.render(ExplorerPage(), handle_error=False)
+    assert rendered.find(HTML).widgets
+    assert scenarios.config_dir().name == "configs"
+
+
+def test_a_view_that_fails_shows_one_line_not_a_traceback(
+    session: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ipyvuetify
+
+    from simulation.viz import model_view
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("internal detail")
+
+    monkeypatch.setattr(model_view, "officers_figure", broken)
+    _, rendered = solara.render(model_view.ModelPage(), handle_error=False)
+    alerts = [str(w.children) for w in rendered.find(ipyvuetify.Alert).widgets]
+    assert any("the model view failed (RuntimeError)" in text for text in alerts)
+    assert not any("Traceback" in text or "internal detail" in text for text in alerts)
+
+
+def test_a_damaged_results_folder_is_one_line_in_the_explorer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ipyvuetify
+
+    from simulation.cli.explore import RESULTS_ENV
+    from simulation.viz import explorer
+
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "manifest.json").write_text(json.dumps({"kind": "sweep", "metrics": ["refuse"]}))
+    (damaged / "runs.parquet").write_text("not a parquet file")
+    monkeypatch.setenv(RESULTS_ENV, str(tmp_path))
+    explorer.folder.value = None
+    _, rendered = solara.render(explorer.ExplorerPage(), handle_error=False)
+    alerts = [str(w.children) for w in rendered.find(ipyvuetify.Alert).widgets]
+    assert any("cannot read runs.parquet (" in text for text in alerts)
+    assert not any("Traceback" in text for text in alerts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -70,3 +71,43 @@ def test_viz_without_the_viz_extra_says_what_to_install(
     assert main(["viz"]) == 2
     assert "pip install -e '.[viz]'" in capsys.readouterr().err
     assert launched == []
+
+
+def test_explore_serves_the_app_with_the_results_folders(
+    launched: list, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from simulation.cli.explore import RESULTS_ENV
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    assert main(["explore", str(first), str(second), "--no-open", "--port", "9124"]) == 0
+    command, env = launched[0]
+    assert command[:5] == [sys.executable, "-m", "solara", "run", str(cli_viz.APP)]
+    assert env[RESULTS_ENV].split(os.pathsep) == [str(first), str(second)]
+    assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
+
+
+def test_explore_of_a_missing_folder_exits_2_naming_it(
+    launched: list, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["explore", "no/such/results", "--no-open"]) == 2
+    assert "no/such/results: results folder not found" in capsys.readouterr().err
+    assert launched == []
+
+
+def test_explore_opens_the_explorer_page_not_the_model_view() -> None:
+    from simulation.cli.explore import explorer_url
+
+    assert explorer_url("127.0.0.1", 8765) == "http://localhost:8765/explore"
+
+
+def test_explore_without_folders_offers_the_results_folder_here(
+    launched: list, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from simulation.cli.explore import RESULTS_ENV
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["explore", "--no-open"]) == 0
+    _, env = launched[0]
+    assert env[RESULTS_ENV] == str(tmp_path / "results")

@@ -58,13 +58,19 @@ def free_port() -> int:
 
 @contextmanager
 def viz_server(config: Path | None = None, timeout: float = 90.0) -> Iterator[str]:
-    """Serve the browser view on a free loopback port; yield its URL."""
+    """Serve the browser view (`reluctant-army viz`) on a free loopback port; yield its URL."""
+    with app_server(["viz", *([str(config)] if config is not None else [])], timeout) as url:
+        yield url
+
+
+@contextmanager
+def app_server(arguments: list[str], timeout: float = 90.0, log_name: str = "viz-server.log"):
+    """Run `reluctant-army ARGUMENTS --port P --no-open` (viz or explore) on a free loopback
+    port, in its own process group; yield the server's root URL."""
     port = free_port()
     OUTPUT.mkdir(exist_ok=True)
-    log_path = OUTPUT / "viz-server.log"
-    command = [sys.executable, "-m", "simulation", "viz", "--port", str(port), "--no-open"]
-    if config is not None:
-        command.insert(4, str(config))
+    log_path = OUTPUT / log_name
+    command = [sys.executable, "-m", "simulation", *arguments, "--port", str(port), "--no-open"]
     env = {key: value for key, value in os.environ.items() if key != "RELUCTANT_ARMY_VIZ_CONFIG"}
     with log_path.open("w") as log:
         process = subprocess.Popen(
@@ -151,3 +157,70 @@ def colour_counts(png: bytes, colours: dict[str, str], tolerance: int = 40) -> d
         distance = np.abs(pixels - target).sum(axis=2)
         counts[name] = int((distance <= tolerance).sum())
     return counts
+
+
+# ---------------------------------------------------------------------------- charts
+
+CHART_OPTION_JS = """(selector) => {
+    const element = document.querySelector(selector);
+    const chart = element && element.__vue__ && element.__vue__.chart;
+    return chart ? JSON.parse(JSON.stringify(chart.getOption(), (k, v) =>
+        typeof v === 'function' ? undefined : v)) : null;
+}"""
+"""The option an ECharts chart on the page is drawing now (from its instance)."""
+
+POINT_PIXEL_JS = """([selector, seriesIndex, dataIndex]) => {
+    const chart = document.querySelector(selector).__vue__.chart;
+    const series = chart.getOption().series[seriesIndex];
+    const value = series.data[dataIndex];
+    const pixel = chart.convertToPixel({seriesIndex: seriesIndex}, [value[0], value[1]]);
+    return [pixel[0], pixel[1]];
+}"""
+
+
+def chart_option(page, selector: str) -> dict | None:
+    """What the chart at `selector` draws (its ECharts option), or None before it loads."""
+    return page.evaluate(CHART_OPTION_JS, selector)
+
+
+def drawn_key(page, selector: str) -> str:
+    """The key the chart template stamped after its latest drawing ('' before any)."""
+    return page.evaluate(
+        "(s) => (document.querySelector(s) || {dataset: {}}).dataset.drawn || ''", selector
+    )
+
+
+def wait_drawn_month(page, selector: str, month: int, timeout_ms: int = 20_000) -> None:
+    """Wait until the chart at `selector` has drawn month `month` (key 'model-month-...')."""
+    page.wait_for_function(
+        """([s, m]) => ((document.querySelector(s) || {dataset: {}}).dataset.drawn || '')
+            .split('-')[1] === String(m)""",
+        arg=[selector, month],
+        timeout=timeout_ms,
+    )
+
+
+def click_chart_point(page, selector: str, series_index: int, data_index: int) -> None:
+    """Click the point `data_index` of series `series_index` of an ECharts chart."""
+    x, y = page.evaluate(POINT_PIXEL_JS, [selector, series_index, data_index])
+    box = page.locator(selector).bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)
+
+
+def launch_browser(playwright):
+    """Debian's Chromium, headless, with background networking off."""
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+
+
+def playwright_api():
+    """Playwright's sync API; missing it (or Chromium) fails in CI and skips locally."""
+    require_chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("playwright is not installed (it is in the dev extra)")
+        pytest.skip("playwright is not installed: pip install -e '.[dev]'")
+    return sync_playwright

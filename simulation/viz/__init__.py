@@ -1,1 +1,2 @@
-"""The browser view (Mesa SolaraViz): :mod:`.app` is the page Solara serves."""
+"""The browser app (Solara): the model view and the experiment explorer; :mod:`.app` is
+what Solara serves."""
