@@ -266,6 +266,18 @@ def test_the_same_seed_gives_the_same_posterior_on_any_number_of_workers(calibra
     assert not other.posterior.equals(calibrated.posterior)
 
 
+def test_a_dask_cluster_gives_the_same_posterior(calibrated) -> None:
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        remote = calibrate(
+            build(tiny_targets()), scheduler=cluster.scheduler_address, progress=False
+        )
+    pd.testing.assert_frame_equal(remote.posterior, calibrated.posterior)
+
+
 def test_an_interrupted_calibration_resumes_to_the_same_posterior(
     calibrated, tmp_path: Path
 ) -> None:
@@ -371,3 +383,16 @@ def test_the_calibration_tables_are_generated_from_its_folder(calibrated) -> Non
     assert "| `decision.order_moral_cost.3` |" in text
     assert "| `refusal` | 0.2 |" in text
     assert "| `support_role_complies` | > 0.9 |" in text
+
+
+def test_the_simulation_budget_holds_within_a_generation() -> None:
+    """pyabc checks its budget only between generations; the sampler stops a generation
+    that would overshoot it, and the posterior is the last whole generation."""
+    targets = build(
+        tiny_targets(
+            abc={"population_size": 24, "generations": 10, "seed": 3, "max_simulations": 150}
+        )
+    )
+    result = calibrate(targets, workers=1, predictive_draws=2, progress=False)
+    assert result.simulations <= 150
+    assert result.simulations >= int(result.generations["simulations"].sum()) + 24

@@ -78,12 +78,19 @@ class SeededMapSampler(pyabc.sampler.Sampler):
         map_function: Callable[..., Iterator[Any]],
         root: int,
         report: Callable[[int, int], None] | None = None,
+        budget: float = math.inf,
+        used: int = 0,
     ) -> None:
         super().__init__()
         self.map_function = map_function
         self.root = root
         self.report = report
         self.task_cap = TASK_CAP
+        self.budget = budget
+        """Most simulations of the whole calibration (pyabc checks its own limit only
+        between generations, so one generation could overshoot it many times)."""
+        self.used = used
+        """Simulations run so far (by earlier sessions too, on a resume)."""
 
     def __getstate__(self) -> dict[str, Any]:
         """What a worker needs (not the executor or the progress bar)."""
@@ -107,7 +114,8 @@ class SeededMapSampler(pyabc.sampler.Sampler):
         all_accepted: bool = False,
         ana_vars: Any = None,
     ) -> Any:
-        self.task_cap = TASK_CAP if not math.isfinite(max_eval) else max(1, math.ceil(max_eval / n))
+        left = min(max_eval, self.budget - self.used)
+        self.task_cap = TASK_CAP if math.isinf(left) else max(1, math.ceil(max(left, 0) / n))
         work = functools.partial(seeded_task, self, cloudpickle.dumps(simulate_one))
         sample = self._create_empty_sample()
         total = 0
@@ -117,6 +125,7 @@ class SeededMapSampler(pyabc.sampler.Sampler):
             if self.report is not None:
                 self.report(t, count)
         self.nr_evaluations_ = total
-        if sample.n_accepted < n:
+        self.used += total
+        if sample.n_accepted < n:  # the budget ran out: pyabc keeps the last whole generation
             sample.ok = False
         return sample

@@ -482,7 +482,9 @@ class CalibrationResult:
 
     @property
     def simulations(self) -> int:
-        return int(self.generations["simulations"].sum()) if not self.generations.empty else 0
+        """Every simulation run: the prior sample, every generation, and a last one cut
+        short by the budget."""
+        return int(self.manifest.get("simulations", 0))
 
 
 def _open_folder(out: Path, targets: Targets, resume: bool, overwrite: bool) -> bool:
@@ -664,7 +666,8 @@ def _calibrate_into(
     abc_logger.setLevel(logging.WARNING)
     try:
         mapper = _executor_map(executor, backend.slots)
-        sampler = SeededMapSampler(mapper, settings.seed, report)
+        used = _simulations_so_far(out / HISTORY) if resumed else 0
+        sampler = SeededMapSampler(mapper, settings.seed, report, settings.max_simulations, used)
         abc = pyabc.ABCSMC(
             AbcModel(problem),
             PriorDistribution(problem),
@@ -714,7 +717,8 @@ def _calibrate_into(
     manifest.update(
         status="complete",
         generations=int(history.max_t + 1),
-        simulations=int(generations_table["simulations"].sum()),
+        simulations=sampler.used,
+        simulations_in_generations=int(generations_table["simulations"].sum()),
         final_epsilon=float(generations_table["epsilon"].iloc[-1]),
         seconds_this_session=seconds,
         simulations_per_second_this_session=counts["simulations"] / seconds if seconds else None,
@@ -736,6 +740,17 @@ def _calibrate_into(
     return CalibrationResult(
         targets, posterior, summary, generations_table, table, checks, out, manifest
     )
+
+
+def _simulations_so_far(database: Path) -> int:
+    """Simulations an earlier session ran (complete generations and the prior sample)."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(database)) as connection:
+        query = "SELECT COALESCE(SUM(nr_samples), 0) FROM populations"
+        (total,) = connection.execute(query).fetchone()
+    return int(total)
 
 
 def _posterior(history: Any, problem: Problem) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -766,7 +781,7 @@ def format_calibration(result: CalibrationResult) -> str:
     generations = result.generations
     lines = [
         f"{result.targets.name}: {len(generations)} generation(s), {result.simulations:,} "
-        f"simulations, final distance threshold {number(generations['epsilon'].iloc[-1])} "
+        f"simulations in all, final distance threshold {number(generations['epsilon'].iloc[-1])} "
         "(1 = off by one tolerance on average)",
         "",
         "posterior (median and 90% interval) against the prior; shrinkage = 1 - posterior "

@@ -153,7 +153,9 @@ def calibration_tables(folder: str | Path) -> str:
     generations = found["generations"]
     text = [
         f"Calibration `{manifest['name']}`: {len(generations)} generations, "
-        f"{int(generations['simulations'].sum()):,} simulations, final distance threshold "
+        f"{int(manifest.get('simulations', generations['simulations'].sum())):,} simulations "
+        "(with the prior sample and any generation cut short by the budget), final distance "
+        "threshold "
         f"{number(generations['epsilon'].iloc[-1])} (1 = off by one tolerance on average).",
         "",
         "| parameter | prior median (90%) | posterior median (90%) | shrinkage | verdict |",
