@@ -67,10 +67,12 @@ def full_force_run(steps: int = 100) -> None:
         model.step()
 
 
-def step_seconds(n_officers: int, steps: int, repeats: int = 3) -> tuple[float, float]:
+def step_seconds(
+    n_officers: int, steps: int, repeats: int = 3, overrides: tuple[str, ...] = ()
+) -> tuple[float, float]:
     """(median set-up seconds, median seconds per step) at `n_officers`."""
     config = load_config(
-        REPO / "configs" / "baseline.yaml", [f"population.n_officers={n_officers}"]
+        REPO / "configs" / "baseline.yaml", [f"population.n_officers={n_officers}", *overrides]
     )
     setups, per_step = [], []
     for repeat in range(repeats):
@@ -104,6 +106,28 @@ def ours_rate(n_officers: int, steps: int = 100, repeats: int = 3) -> float:
     """Agent-steps per second of this model at `n_officers` (set-up excluded, as for Epstein)."""
     _, per_step = step_seconds(n_officers, steps, repeats)
     return n_officers / per_step
+
+
+def step_rate_without_kept_memory() -> float:
+    """Agent-steps per second at 65,000 officers in a fresh process where freed memory is
+    returned to the system after every step (glibc's default), for comparison."""
+    import os
+
+    code = (
+        f"import sys; sys.path.insert(0, {str(REPO)!r});"
+        "from benchmarks.bench_model import step_seconds;"
+        "print(65_000 / step_seconds(65_000, 50, 2)[1])"
+    )
+    environment = {**os.environ, "RELUCTANT_ARMY_KEEP_MEMORY": "0"}
+    output = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+        env=environment,
+    ).stdout
+    return float(output.strip().splitlines()[-1])
 
 
 def peak_rss_megabytes() -> float:
@@ -140,6 +164,17 @@ def measure(quick: bool = False) -> list[Figure]:
         Figure("model step alone at 65,000: agent-steps per second", 65_000 / per_step, 1e7, "/s")
     )
     print(f"  (65,000 officers: set-up {setup * 1000:.0f} ms, step {per_step * 1000:.2f} ms)")
+    _, fight_step = step_seconds(65_000, 50, repeats, ("drivers.war_order_level=3",))
+    print(
+        f"  order to fight (arrests, jail, sanctions, desertion every month): step "
+        f"{fight_step * 1000:.2f} ms = {65_000 / fight_step / 1e6:.1f} M agent-steps/s"
+    )
+    released = step_rate_without_kept_memory()
+    print(
+        f"  the same step with freed memory returned to the system "
+        f"(RELUCTANT_ARMY_KEEP_MEMORY=0): {released / 1e6:.1f} M agent-steps/s, "
+        f"{65_000 / per_step / released:.2f}x slower than kept (simulation/model/memory.py)"
+    )
 
     print("  scaling, time per step (median):")
     sizes = [1_000, 3_000, 10_000, 30_000, 100_000]

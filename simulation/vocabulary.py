@@ -18,6 +18,12 @@ CHOICES: tuple[str, ...] = ("comply", "evade", "refuse")
 """What an officer does with an order: carry it out, quietly stall, or openly refuse."""
 
 COMPLY, EVADE, REFUSE = 0, 1, 2
+EXIT = 3
+
+ACTIONS: tuple[str, ...] = (*CHOICES, "exit")
+"""What a serving officer can do each month: the three choices, or leave the force (exit:
+resignation while the route is open, desertion when it is closed). An officer who exits is
+gone, so the shares of the serving force are over CHOICES only."""
 COMPLICIT, PASSIVE, DISSENTING = 0, 1, 2
 SENIOR, FIELD, JUNIOR = 0, 1, 2
 
@@ -43,14 +49,61 @@ ATTITUDES: tuple[str, ...] = (
 CATEGORIES: tuple[str, ...] = (*GROUPS, *RANKS)
 """Sub-populations whose shares are recorded besides the overall ones."""
 
+DEPARTURES: tuple[str, ...] = (
+    "dismissed",
+    "resigned",
+    "deserted",
+    "retired",
+    "recruited_by_russia",
+)
+"""Routes by which an officer leaves the force for good: dismissal (after detection, at the
+end of a jail term, or as the sanction of caught evasion), resignation and desertion (the
+two exit routes), retirement, and recruitment by the Russian army."""
+
+EXIT_ROUTES: tuple[str, ...] = ("resigned", "deserted")
+"""Departures chosen by the officer (the exit action), by route."""
+
+COHORT_STATES: tuple[str, ...] = (*CHOICES, "jailed", *DEPARTURES)
+"""Where each officer of the starting force is now: serving (by choice), in jail, or gone by
+one route. The cohort shares `cohort_<state>` sum to 1 at every step: leaving and arrests
+do not shrink their denominator (the force present at step 0)."""
+
+COUNT_COLUMNS: tuple[str, ...] = (
+    "arrested",
+    "caught_deserting",
+    "jailed",
+    "released",
+    "dismissed",
+    "resigned",
+    "deserted",
+    "exited",
+    "reprimanded",
+    "lost_benefits",
+    "recruited_by_russia",
+    "retired",
+    "entered",
+)
+"""Counts recorded every step: `jailed` is the number in jail now, every other is cumulative
+since step 0 (arrests include caught deserters; `exited` = resigned + deserted)."""
+
+FORCE_SHARES: tuple[str, ...] = (
+    "arrested_share",
+    "dismissed_share",
+    "resigned_share",
+    "deserted_share",
+    "exited_share",
+    "jailed_share",
+)
+"""Counts as shares of the starting force (n_officers): cumulative arrests, dismissals,
+resignations, desertions and exits, and the number in jail now."""
+
 SERIES_EXTRA: tuple[str, ...] = (
     "n_active",
     "mean_russia_alignment",
     "mean_alignment",
     "mean_detection_probability",
-    "recruited_by_russia",
-    "retired",
-    "entered",
+    "mean_tenure_years",
+    *COUNT_COLUMNS,
 )
 """Per-step columns besides the shares that a sweep may record as metrics."""
 
@@ -60,9 +113,14 @@ def share_columns() -> list[str]:
     return [*CHOICES, *(f"{category}_{choice}" for category in CATEGORIES for choice in CHOICES)]
 
 
+def cohort_columns() -> list[str]:
+    """Shares of the starting force in each cohort state (e.g. 'cohort_deserted')."""
+    return [f"cohort_{state}" for state in COHORT_STATES]
+
+
 def metric_names() -> list[str]:
     """Every per-step column a run can report as a metric."""
-    return [*share_columns(), *SERIES_EXTRA]
+    return [*share_columns(), *cohort_columns(), *FORCE_SHARES, *SERIES_EXTRA]
 
 
 DEFAULT_METRICS: tuple[str, ...] = (
@@ -84,7 +142,7 @@ account (the complicit comply, the passive evade, the dissenting refuse)."""
 
 def split_metric(metric: str) -> tuple[str, str]:
     """'passive_refuse' -> ('passive', 'refuse'); 'refuse' -> ('overall', 'refuse')."""
-    for choice in CHOICES:
+    for choice in (*CHOICES, *COHORT_STATES[len(CHOICES) :]):
         if metric == choice:
             return "overall", choice
         if metric.endswith(f"_{choice}"):

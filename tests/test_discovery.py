@@ -79,7 +79,9 @@ def test_discover_command_on_a_latin_hypercube_sweep(
         main(["sweep", str(experiment), "--workers", "1", "--out", str(results), "--no-progress"])
         == 0
     )
-    assert main(["discover", str(results), "--metric", "refuse", "--above", "0.15"]) == 0
+    # refusal a month after the order, before arrests and dismissals thin the refusers
+    metric = ["--metric", "at_order_plus_1_refuse", "--above", "0.15"]
+    assert main(["discover", str(results), *metric]) == 0
     data = json.loads((results / "discovery" / "discovery.json").read_text())
     assert data["runs"] == 30 and data["regions"]
     assert any("dissenting" in region["rule"] for region in data["regions"])

@@ -47,3 +47,12 @@ def test_every_decision_parameter_appears_in_the_choice_equations(repo: Path) ->
         if key not in described_elsewhere and key.removeprefix("decision.") not in equations
     ]
     assert missing == []
+
+
+def test_every_consequence_exit_and_career_parameter_is_described_in_the_text(repo: Path) -> None:
+    text = odd_text(repo)
+    prose = text[: text.index("<!-- schema:start -->")]
+    sections = ("consequences.", "exit.", "career.")
+    keys = [row["key"] for row in schema_rows() if row["key"].startswith(sections)]
+    missing = [key for key in keys if key.rsplit(".", 1)[-1] not in prose]
+    assert keys and missing == []

@@ -54,11 +54,19 @@ def test_incentives_raise_compliance_among_the_passive() -> None:
 
 
 def test_russian_propaganda_raises_alignment_and_compliance() -> None:
+    """Compliance of the starting force (cohort view). The serving force's share alone can
+    fall: with fewer refusers arrested, fewer non-compliant officers are removed from it."""
     quiet = mean_final(
-        "drivers.war_order_level=3", "drivers.russian_propaganda=0", metric="comply", steps=120
+        "drivers.war_order_level=3",
+        "drivers.russian_propaganda=0",
+        metric="cohort_comply",
+        steps=120,
     )
     surge = mean_final(
-        "drivers.war_order_level=3", "drivers.russian_propaganda=0.03", metric="comply", steps=120
+        "drivers.war_order_level=3",
+        "drivers.russian_propaganda=0.03",
+        metric="cohort_comply",
+        steps=120,
     )
     assert surge > quiet
 

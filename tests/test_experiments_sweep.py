@@ -188,12 +188,13 @@ def test_summary_gives_mean_sd_and_95_percent_t_interval(tmp_path: Path) -> None
     )
 
 
-def test_summary_covers_final_and_peak_overall_and_by_group(tmp_path: Path) -> None:
+def test_summary_covers_final_peak_and_lags_overall_and_by_group(tmp_path: Path) -> None:
     out = sweep(experiment_file(tmp_path), tmp_path / "out", "--workers", "1")
     summary = pd.read_csv(out / "summary.csv")
-    assert set(summary["measure"]) == {"final", "peak"}
+    measures = {"final", "peak", "at_order_plus_1", "at_order_plus_12"}
+    assert set(summary["measure"]) == measures
     assert set(summary["category"]) == {"overall", "complicit", "passive", "dissenting"}
-    assert len(summary) == 4 * 2 * 4 * 3
+    assert len(summary) == 4 * len(measures) * 4 * 3
 
 
 def test_sweep_prints_the_summary_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,7 +8,7 @@ import pandas as pd
 from simulation.experiments.runner import simulate
 from simulation.model.decision import choice_utilities, choose
 from simulation.model.model import ArmyModel
-from simulation.vocabulary import CHOICES, COMPLY, GROUPS, RANKS, REFUSE
+from simulation.vocabulary import CHOICES, COMPLY, DEPARTURES, GROUPS, RANKS, REFUSE
 from tests.conftest import small_config
 
 
@@ -34,8 +34,10 @@ def test_shares_are_in_unit_interval_and_sum_to_one_every_step() -> None:
         np.testing.assert_allclose(shares.sum(axis=1), 1.0)
 
 
-def test_group_counts_are_conserved_without_turnover() -> None:
-    series = simulate(small_config("drivers.war_order_level=3")).series
+def test_group_counts_are_conserved_when_nobody_leaves() -> None:
+    """No turnover, no consequences of detection, no exit: every officer stays."""
+    quiet = ("consequences.enabled=false", "exit.enabled=false")
+    series = simulate(small_config("drivers.war_order_level=3", *quiet)).series
     for group in GROUPS:
         assert series[f"n_{group}"].nunique() == 1
 
@@ -67,19 +69,28 @@ def test_commanders_are_the_most_senior_officers_of_their_unit() -> None:
 
 
 def test_choices_use_only_the_previous_step_state() -> None:
-    """Synchronous update: recomputing from a snapshot of the state gives the same choices."""
+    """Synchronous update: recomputing from a snapshot of the state gives the same choices.
+
+    (Consequences off, so that no one is arrested between the choice and the snapshot.)
+    """
     config = small_config(
         "drivers.war_order_level=3",
         "decision.temperature=0",
         "drivers.russian_propaganda=0",
         "drivers.russian_contact=0",
+        "consequences.enabled=false",
+        "exit.enabled=false",
     )
     model = ArmyModel(config, seed=3)
     for _ in range(3):
         model.step()
     model.drivers = model._drivers_at(model.steps + 1)
+    model.tenure += 1 / 12  # the month that passes before the choice
+    situation = model.situation()
+    model.tenure -= 1 / 12
+    rules = (None, config.exit, config.consequences.evader_sanctions)
     expected = choose(
-        choice_utilities(model.attitudes, model.situation(), config.decision), 0.0, model.rng
+        choice_utilities(model.attitudes, situation, config.decision, *rules), 0.0, model.rng
     )
     model.step()
     assert (model.choice == expected).all()
@@ -125,9 +136,10 @@ def test_turnover_replaces_under_half_of_vacancies_with_juniors() -> None:
     config = small_config("turnover.enabled=true", n_officers=2000, steps=120)
     series = simulate(config, seed=5).series
     last = series.iloc[-1]
+    vacated = sum(last[route] for route in DEPARTURES)
     assert last["retired"] > 0
-    assert 0.3 * last["retired"] < last["entered"] < 0.6 * last["retired"]
-    assert last["n_active"] == 2000 - last["retired"] + last["entered"]
+    assert 0.3 * vacated < last["entered"] < 0.6 * vacated
+    assert last["n_active"] == 2000 - vacated - last["jailed"] + last["entered"]
 
 
 def test_new_cohorts_are_less_aligned_with_russia() -> None:
@@ -145,7 +157,13 @@ def test_new_cohorts_are_less_aligned_with_russia() -> None:
 
 
 def test_russian_recruitment_removes_pro_russian_seniors() -> None:
-    config = small_config("drivers.russian_recruitment_rate=0.05", n_officers=2000, steps=24)
+    config = small_config(
+        "drivers.russian_recruitment_rate=0.05",
+        "consequences.enabled=false",
+        "exit.enabled=false",
+        n_officers=2000,
+        steps=24,
+    )
     model = ArmyModel(config, seed=2)
     seniors_before = int((model.rank == RANKS.index("senior")).sum())
     for _ in range(24):

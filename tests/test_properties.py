@@ -8,7 +8,8 @@ up, group sizes conserved when nobody enters or leaves, and determinism.
 
 The levers are checked on fixed representative configs averaged over 12 seeds (common
 random numbers: the same seeds at each lever value), with a tolerance: war-order level up
--> compliance down; punishment up -> refusal down; incentives up -> passive compliance up;
+-> compliance down; punishment up -> refusal down, evasion and exits up; closing resignation
+-> exits down, evasion or desertion up; incentives up -> passive compliance up;
 propaganda up -> compliance not down; disillusion up -> compliance not up.
 """
 
@@ -26,7 +27,7 @@ from simulation.config.loading import load_config
 from simulation.config.schema import SimulationConfig
 from simulation.experiments.runner import simulate
 from simulation.model.population import apportion
-from simulation.vocabulary import CHOICES, GROUPS, RANKS
+from simulation.vocabulary import CHOICES, COHORT_STATES, DEPARTURES, GROUPS, RANKS
 
 # ---------------------------------------------------------------------- random configs
 
@@ -86,9 +87,20 @@ def configs(draw: st.DrawFn, movement: bool = True) -> SimulationConfig:
         overrides["drivers.russian_recruitment_rate"] = draw(
             st.just(0.0) | schedule(st.floats(0.0, 0.5), steps)
         )
+        overrides["consequences.enabled"] = draw(st.booleans())
+        overrides["consequences.jail_term_months"] = draw(st.integers(0, 12))
+        overrides["consequences.return_after_jail"] = draw(st.booleans())
+        overrides["consequences.arrest_rule"] = draw(st.sampled_from(["detection", "capacity"]))
+        overrides["exit.enabled"] = draw(st.booleans())
+        overrides["exit.stop_loss_from_level"] = draw(st.integers(0, 4))
+        overrides["drivers.desertion_opportunity"] = draw(schedule(st.floats(0.0, 1.0), steps))
+        overrides["decision.taste_sd"] = draw(st.just(0.0) | st.floats(0.0, 0.5))
+        overrides["decision.activation"] = draw(st.sampled_from(["synchronous", "random"]))
     else:
         overrides["turnover.enabled"] = False
         overrides["drivers.russian_recruitment_rate"] = 0.0
+        overrides["consequences.enabled"] = False
+        overrides["exit.enabled"] = False
     return load_config(None, overrides)
 
 
@@ -119,6 +131,13 @@ def check_bookkeeping(series: pd.DataFrame, config: SimulationConfig) -> None:
             np.testing.assert_array_equal(category_counts, size)
     if not config.decision.enable_evasion:
         assert (series["count_evade"] == 0).all()
+    cohort = series[[f"cohort_{state}" for state in COHORT_STATES]].to_numpy()
+    assert ((cohort >= 0) & (cohort <= 1)).all()
+    np.testing.assert_allclose(cohort.sum(axis=1), 1.0, atol=1e-9)
+    start = config.population.n_officers
+    gone = sum(series[route] for route in DEPARTURES)
+    np.testing.assert_array_equal(n_active + series["jailed"] + gone - series["entered"], start)
+    np.testing.assert_array_equal(series["exited"], series["resigned"] + series["deserted"])
 
 
 @settings(max_examples=30, deadline=None)
@@ -143,6 +162,8 @@ def test_group_and_rank_sizes_conserved_without_movement(config, seed):
         assert series[f"n_{category}"].nunique() == 1, category
     assert (series["recruited_by_russia"] == 0).all()
     assert (series["retired"] == 0).all() and (series["entered"] == 0).all()
+    for route in DEPARTURES:
+        assert (series[route] == 0).all(), route
 
 
 @settings(max_examples=25, deadline=None)
@@ -212,3 +233,29 @@ def test_disillusion_does_not_raise_compliance(level):
     base = [f"drivers.war_order_level={level}"]
     means = ladder("drivers.disillusion", [0.0, 0.01, 0.03], "comply", base)
     assert_non_increasing(means)
+
+
+def test_punishment_lowers_refusal_and_raises_evasion_and_exit():
+    """More punishment: fewer refusers, more evaders and leavers (starting-force view)."""
+    base = ["drivers.war_order_level=3"]
+    values = [0.0, 1.0, 2.0, 4.0]
+    refusing = ladder("drivers.punishment_severity", values, "cohort_refuse", base)
+    evading = ladder("drivers.punishment_severity", values, "cohort_evade", base)
+    leaving = ladder("drivers.punishment_severity", values, "exited_share", base)
+    assert_non_increasing(refusing)
+    assert refusing[-1] < refusing[0] - TOLERANCE, refusing
+    quiet_or_gone = [evade + exit for evade, exit in zip(evading, leaving, strict=True)]
+    assert_non_decreasing(quiet_or_gone)
+    assert quiet_or_gone[-1] > quiet_or_gone[0] + TOLERANCE, quiet_or_gone
+
+
+@pytest.mark.parametrize("level", [2, 3])
+def test_closing_resignation_lowers_exits_and_raises_evasion_or_desertion(level):
+    """Resignation open (no stop-loss) against closed: fewer leave, more stay and evade."""
+    base = [f"drivers.war_order_level={level}", "exit.stop_loss_from_level=4"]
+    opened = {c: mean_share(base, c) for c in ("exited_share", "cohort_evade", "deserted_share")}
+    closed_base = [*base, "drivers.resignation_open=0"]
+    closed = {c: mean_share(closed_base, c) for c in opened}
+    assert closed["exited_share"] < opened["exited_share"] - TOLERANCE, (opened, closed)
+    evade_or_desert = closed["cohort_evade"] + closed["deserted_share"]
+    assert evade_or_desert > opened["cohort_evade"] + opened["deserted_share"] + TOLERANCE

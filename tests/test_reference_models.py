@@ -4,7 +4,7 @@
   granovetter.yaml (riot example) and granovetter_normal.yaml (normal thresholds).
 * Epstein (2002), civil-violence agent rule: configs/reference/epstein.yaml.
 
-See docs/ODD.md §7.7 for the reductions and their equations.
+See docs/ODD.md §7.8 for the reductions and their equations.
 """
 
 from __future__ import annotations
@@ -162,6 +162,15 @@ def test_granovetter_normal_critical_sigma():
 # ------------------------------------------------------------------------------ Epstein
 
 
+RULE_ALONE = {
+    "consequences.enabled": False,
+    "decision.activation": "synchronous",
+    "population.n_officers": 400,
+    "steps": 30,
+}
+"""Epstein's agent rule without his jail and random activation (the older reduction)."""
+
+
 def epstein_decision():
     return load_config(EPSTEIN).decision
 
@@ -300,10 +309,12 @@ def test_epstein_rule_matches_formula(officers):
 def test_epstein_model_matches_hand_computation(legitimacy, cops, unit_size):
     """Each officer's choice each step, computed by hand from his H, R and his unit's counts.
 
-    A = 1 + officers of his unit refusing last step (not counting himself), C = enforcers
-    per unit; he refuses iff H (1 - L) - R (1 - exp(-2.3 floor(C / A))) > 0.1.
+    The rule alone (no jail, synchronous updating): A = 1 + officers of his unit refusing
+    last step (not counting himself), C = enforcers per unit; he refuses iff
+    H (1 - L) - R (1 - exp(-2.3 floor(C / A))) > 0.1.
     """
     overrides = {
+        **RULE_ALONE,
         "population.attitudes.passive.regime_alignment.mean": legitimacy,
         "population.attitudes.passive.russia_alignment.mean": legitimacy,
         "decision.external_enforcers_per_unit": cops,

@@ -57,6 +57,8 @@ def test_tipping_report_states_the_answer(tmp_path: Path, repo: Path) -> None:
             "2",
             "--level",
             "0.1",
+            "--statistic",
+            "peak",
             "--workers",
             "1",
             "--out",
@@ -119,7 +121,8 @@ def test_sweep_report_forbids_any_script_in_its_page(orders_page: str) -> None:
 def test_every_sweep_table_names_the_scenario_of_each_row(orders_page: str) -> None:
     tables = re.findall(r"<table>(.*?)</table>", orders_page, flags=re.S)
     shares = [t for t in tables if ">comply</th>" in t]
-    assert len(shares) == 6  # final and peak x all officers, by group, by rank
+    # final, peak and 1 and 12 months after the order x all officers, by group, by rank
+    assert len(shares) == 12
     assert all("<th class='text'>scenario</th>" in t for t in shares)
 
 

@@ -3,6 +3,11 @@
 Each fact is stated in docs/ODD.md (section 1) with the passage it comes from. Differences
 are judged by their 95% confidence interval (normal approximation over seeds): a fact
 holds when the whole interval lies on the claimed side.
+
+Facts about the response to an order are measured 12 months after the order (the common
+lag at which scenarios are compared); refusers are arrested and dismissed over the
+following years, so a scenario's last month shows who is left, not how officers responded.
+Facts about the support role (no order) are measured at the scenario's last month.
 """
 
 from __future__ import annotations
@@ -13,18 +18,25 @@ from pathlib import Path
 import numpy as np
 
 from simulation.config.loading import load_config
-from simulation.experiments.runner import simulate
+from simulation.experiments.runner import order_change_step, simulate
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "configs" / "scenarios"
 SEEDS = range(20)
 
 
 @cache
-def finals(scenario: str, overrides: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
-    """Final shares of every column over SEEDS for a scenario file plus overrides."""
+def finals(scenario: str, overrides: tuple[str, ...] = (), lag: int | None = None):
+    """Shares of every column over SEEDS for a scenario file plus overrides: at the last
+    month, or `lag` months after the scenario's change of war-order level."""
     config = load_config(SCENARIOS / f"{scenario}.yaml", list(overrides))
-    rows = [simulate(config, seed=seed).series.iloc[-1] for seed in SEEDS]
+    step = -1 if lag is None else order_change_step(config) + lag
+    rows = [simulate(config, seed=seed).series.iloc[step] for seed in SEEDS]
     return {column: np.array([row[column] for row in rows]) for column in rows[0].index}
+
+
+def at_order(scenario: str, overrides: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Shares 12 months after the scenario's order."""
+    return finals(scenario, overrides, lag=12)
 
 
 def interval(values: np.ndarray) -> tuple[float, float]:
@@ -51,23 +63,25 @@ def test_support_role_has_no_refusal_cascade() -> None:
 
 
 def test_fight_order_complicit_mostly_comply() -> None:
-    low, _ = interval(finals("fight_order")["complicit_comply"])
+    low, _ = interval(at_order("fight_order")["complicit_comply"])
     assert low > 0.5
 
 
 def test_fight_order_passive_majority_mostly_evade() -> None:
-    low, _ = interval(finals("fight_order")["passive_evade"])
+    low, _ = interval(at_order("fight_order")["passive_evade"])
     assert low > 0.5
 
 
-def test_fight_order_dissenters_mostly_refuse() -> None:
-    low, _ = interval(finals("fight_order")["dissenting_refuse"])
+def test_fight_order_dissenters_mostly_refuse_when_the_order_comes() -> None:
+    """A month after the order. A year later fewer than half of the dissenters still serving
+    refuse: the refusers have been arrested or dismissed meanwhile (docs/ODD.md §8)."""
+    low, _ = interval(finals("fight_order", lag=1)["dissenting_refuse"])
     assert low > 0.5
 
 
 def test_fight_order_compliance_is_far_below_support_role() -> None:
     _, high = difference_interval(
-        finals("status_quo", ("steps=60",))["comply"], finals("fight_order")["comply"]
+        finals("status_quo", ("steps=24",))["comply"], at_order("fight_order")["comply"]
     )
     assert high < -0.5
 
@@ -82,8 +96,8 @@ def test_incentives_raise_passive_compliance_in_support_role() -> None:
 
 def test_incentives_help_little_once_the_order_is_to_fight() -> None:
     _, high = difference_interval(
-        finals("fight_order")["passive_comply"],
-        finals("fight_order", ("drivers.incentive_level=1",))["passive_comply"],
+        at_order("fight_order")["passive_comply"],
+        at_order("fight_order", ("drivers.incentive_level=1",))["passive_comply"],
     )
     assert high < 0.02
 
@@ -104,13 +118,13 @@ def test_russian_propaganda_raises_compliance_slowly() -> None:
 
 def test_disillusion_shocks_lower_compliance() -> None:
     _, high = difference_interval(
-        finals("fight_order")["comply"], finals("russian_setbacks")["comply"]
+        at_order("fight_order")["cohort_comply"], at_order("russian_setbacks")["cohort_comply"]
     )
     assert high < 0
 
 
 def test_crackdown_lowers_refusal_more_than_evasion() -> None:
-    base, crackdown = finals("fight_order"), finals("crackdown")
+    base, crackdown = at_order("fight_order"), at_order("crackdown")
     refusal_drop = base["refuse"] - crackdown["refuse"]
     evasion_drop = base["evade"] - crackdown["evade"]
     low, _ = interval(refusal_drop - evasion_drop)

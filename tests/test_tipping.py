@@ -21,8 +21,9 @@ def at_repo(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def punishment_search(**changes: object):
-    """Search punishment severity in [0, 12] for refusal crossing 0.1 on a small force."""
-    arguments: dict = dict(replications=3, iterations=5, seed=1, overrides=SMALL)
+    """Search punishment severity in [0, 12] for peak refusal crossing 0.1 on a small force
+    (the peak: the response to the order, before arrests and dismissals thin the refusers)."""
+    arguments: dict = dict(replications=3, iterations=5, seed=1, overrides=SMALL, statistic="peak")
     arguments.update(changes)
     return find_tipping_point(
         FIGHT, "drivers.punishment_severity", 0.0, 12.0, "refuse", 0.1, **arguments
@@ -99,6 +100,8 @@ def test_cli_writes_json_probes_and_figure_with_two_workers(tmp_path: Path) -> N
             "refuse",
             "--level",
             "0.1",
+            "--statistic",
+            "peak",
             "--replications",
             "2",
             "--iterations",

@@ -247,7 +247,9 @@ def test_inspection_gives_the_utilities_the_decision_rule_computed(repo: Path) -
         model.step()
     refusing = int(np.flatnonzero(model.choice == 2)[0])
     report = inspect_officer(model, refusing)
-    expected = choice_utilities(model.attitudes, model.decided_in, model.config.decision)[refusing]
+    rules = (None, model.config.exit, model.config.consequences.evader_sanctions)
+    decision = model.config.decision
+    expected = choice_utilities(model.attitudes, model.decided_in, decision, *rules)[refusing]
     assert list(report.utilities.values()) == pytest.approx(list(expected), abs=0)
     assert report.choice == "refuse" and "he chose to refuse" in report.verdict
     assert sum(report.probabilities.values()) == pytest.approx(1.0)

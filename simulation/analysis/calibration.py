@@ -96,6 +96,9 @@ class Problem:
     priors: Priors
     others: Priors | None
     replications: int
+    kept: dict[str, list[str]] = field(default_factory=dict)
+    """Scenario -> assumptions it sets itself (a value other than the schema default): kept,
+    not drawn, as in an ensemble."""
 
     @classmethod
     def from_targets(cls, targets: Targets) -> Problem:
@@ -118,6 +121,11 @@ class Problem:
             priors=targets.priors.lean(),
             others=targets.others.lean() if targets.others is not None else None,
             replications=targets.spec.replications,
+            kept={
+                key: kept
+                for key, scenario in targets.scenarios.items()
+                if (kept := targets.all_priors.explicit_in(scenario.data))
+            },
         )
 
     @property
@@ -138,14 +146,14 @@ class Problem:
         return draw
 
 
-def statistic_of(values: list[float], statistic: str) -> float:
-    """A per-step column reduced to one number (see simulation.config.targets)."""
-    from simulation.experiments.runner import reduce_values
-
+def statistic_of(outcome: Any, metric: str, statistic: str) -> float:
+    """A run's per-step column reduced to one number: final, peak, mean, at_order_plus_N
+    (the runner's reduction) or step_N (the value at step N, the last if the run ended)."""
+    values = outcome.columns[metric]
     if statistic.startswith("step_"):
         step = int(statistic.removeprefix("step_"))
         return float(values[min(step, len(values) - 1)])
-    return reduce_values(values)[statistic]
+    return float(outcome.reduce(metric, [statistic])[statistic])
 
 
 def run_scenarios(
@@ -167,15 +175,16 @@ def run_scenarios(
     for key, data in problem.scenarios.items():
         if fitted_only and key not in problem.fitted:
             continue
+        drawn = priors.without(set(problem.kept.get(key, []))) if key in problem.kept else priors
         try:
-            config = validate_config(priors.apply(data, full), "<calibration>")
+            config = validate_config(drawn.apply(data, full), "<calibration>")
         except ConfigError:
             return None
         sums: dict[tuple[str, str], float] = {}
         for run_seed in seeds:
             outcome = run_model(config, run_seed)
             for metric, statistic in problem.needs[key]:
-                value = statistic_of(outcome.columns[metric], statistic)
+                value = statistic_of(outcome, metric, statistic)
                 sums[(metric, statistic)] = sums.get((metric, statistic), 0.0) + value
         results[key] = {pair: total / len(seeds) for pair, total in sums.items()}
     return results

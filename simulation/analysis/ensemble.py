@@ -158,7 +158,7 @@ def outcome_outputs(manifest: dict[str, Any]) -> list[str]:
     """Every outcome column of a sweep's runs table (each statistic of each metric)."""
     from simulation.experiments.storage import outcome_columns
 
-    return outcome_columns(manifest["metrics"])
+    return outcome_columns(manifest["metrics"], manifest.get("measures"))
 
 
 def _as_experiment(
@@ -325,47 +325,49 @@ def read_ensemble(folder: str | Path) -> tuple[dict[str, Any], pd.DataFrame, pd.
 
 
 def plot_ensemble(distribution: pd.DataFrame, manifest: dict[str, Any], path: Any) -> None:
-    """Per headline output: each scenario's median with its 50% and 90% intervals."""
+    """Per column of the scenario comparison: each scenario's median with its 50% and 90%
+    intervals, a year after the order (or at the last month if the runs had no lags)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from simulation.analysis.tables import HEADLINE
-    from simulation.vocabulary import CHOICE_COLOURS, split_metric
+    from simulation.analysis.scenario_table import COLUMNS
+    from simulation.analysis.tables import DEFAULT_MEASURE
+    from simulation.vocabulary import CHOICE_COLOURS, CHOICES, split_metric
 
-    measure = "final"
+    present = set(distribution["output"])
+    measure = DEFAULT_MEASURE if f"{DEFAULT_MEASURE}_comply" in present else "final"
+    shown = [column for column in COLUMNS if f"{measure}_{column.metric}" in present]
     scenarios = list(manifest["scenarios"])
-    shown = [
-        (metric, label)
-        for metric, label in HEADLINE
-        if f"{measure}_{metric}" in set(distribution["output"])
-    ]
+    count = max(len(shown), 1)
     figure, axes = plt.subplots(
         1,
-        max(len(shown), 1),
-        figsize=(2.6 * max(len(shown), 1) + 1.5, 0.35 * len(scenarios) + 1.6),
+        count,
+        figsize=(2.3 * count + 1.5, 0.35 * len(scenarios) + 1.8),
         sharey=True,
         squeeze=False,
     )
     positions = np.arange(len(scenarios))
-    for axis, (metric, label) in zip(axes[0], shown, strict=False):
-        part = distribution[distribution["output"] == f"{measure}_{metric}"].set_index("scenario")
-        part = part.reindex(scenarios)
-        colour = CHOICE_COLOURS[split_metric(metric)[1]]
+    for axis, column in zip(axes[0], shown, strict=False):
+        part = distribution[distribution["output"] == f"{measure}_{column.metric}"]
+        part = part.set_index("scenario").reindex(scenarios)
+        choice = split_metric(column.metric)[1]
+        colour = CHOICE_COLOURS[choice] if choice in CHOICES else "#8172B3"
         axis.hlines(positions, part["q05"], part["q95"], color=colour, linewidth=1.2)
         axis.hlines(positions, part["q25"], part["q75"], color=colour, linewidth=5, alpha=0.6)
         axis.plot(part["median"], positions, "o", color="black", markersize=3)
-        axis.set_title(label, fontsize=9)
+        axis.set_title(column.heading, fontsize=8)
         axis.set_xlim(-0.02, 1.02)
         axis.grid(alpha=0.3, axis="x")
+        axis.tick_params(labelsize=7)
     axes[0][0].set_yticks(positions, scenarios, fontsize=8)
     axes[0][0].invert_yaxis()
     origin = "posterior" if manifest.get("posterior") else "priors"
     figure.suptitle(
-        f"{manifest['experiment_name']}: final shares over the {origin} "
-        f"({manifest['draws']} draws x {manifest['replications']} seeds); "
-        "median, 50% and 90% intervals",
+        f"{manifest['experiment_name']} ({measure}) over the {origin} "
+        f"({manifest['draws']} draws x {manifest['replications']} seeds): median, 50% and 90% "
+        "intervals",
         fontsize=9,
     )
     figure.tight_layout()

@@ -1,9 +1,12 @@
 """Tables of results for README and reports, generated from a results folder (never pasted).
 
 For an ensemble folder: each scenario's median with its 90% interval over the priors (or
-the posterior) and seeds, and each scenario's difference from the reference scenario, run
-by run (same draws, same seeds), with its own 90% interval. For a sweep folder: mean and
-95% confidence half-width over replications (seed noise only, said under the table).
+the posterior) and seeds, and each scenario's difference from a reference scenario, run by
+run (same draws, same seeds), with its own 90% interval; the columns are those of the
+scenario comparison (:data:`simulation.analysis.scenario_table.COLUMNS`), at the same
+default lag after the order. A sweep folder gives that comparison itself
+(:mod:`simulation.analysis.scenario_table`); a calibration its posterior, targets and
+stylised facts; a sensitivity analysis its most influential assumptions.
 :func:`replace_between_markers` puts a table into a file between
 ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``.
 """
@@ -19,11 +22,8 @@ from simulation.errors import ArgumentError, ResultsError
 from simulation.experiments.files import read_manifest, write_text
 from simulation.vocabulary import KEY_OUTPUTS
 
-HEADLINE: tuple[tuple[str, str], ...] = tuple(
-    (metric, metric.replace("_", " ") if "_" in metric else f"all {metric}")
-    for metric in KEY_OUTPUTS
-)
-"""Columns of the headline tables: (metric, label), e.g. ('passive_evade', 'passive evade')."""
+DEFAULT_MEASURE = "at_order_plus_12"
+"""Scenarios end at different months: they are compared a year after their order."""
 
 
 def _share(value: float) -> str:
@@ -55,20 +55,25 @@ def _markdown(header: list[str], rows: list[list[str]]) -> str:
 
 
 def ensemble_tables(
-    folder: str | Path, measure: str = "final", reference: str | None = None
+    folder: str | Path, measure: str = DEFAULT_MEASURE, reference: str | None = None
 ) -> str:
     """The levels table and the differences table (from `reference`, default the
     ensemble's) of an ensemble folder, as Markdown."""
     from simulation.analysis.ensemble import read_ensemble
+    from simulation.analysis.scenario_table import COLUMNS
 
     manifest, distribution, differences = read_ensemble(folder)
-    outputs = [(f"{measure}_{metric}", label) for metric, label in HEADLINE]
     known = set(distribution["output"])
+    outputs = [
+        (f"{measure}_{column.metric}", column.heading)
+        for column in COLUMNS
+        if f"{measure}_{column.metric}" in known or column.metric in KEY_OUTPUTS
+    ]
     missing = [name for name, _ in outputs if name not in known]
     if missing:
         raise ArgumentError(
             f"the ensemble has no output {missing[0]}; measures it has: "
-            + ", ".join(sorted({name.split("_", 1)[0] for name in known})),
+            + ", ".join(sorted({name.rsplit("_", 1)[0] for name in known if "comply" in name})),
             "measure",
         )
     scenarios = list(manifest["scenarios"])
@@ -88,10 +93,12 @@ def ensemble_tables(
         [scenario, *[level_cell(levels.loc[(scenario, name)]) for name, _ in outputs]]
         for scenario in scenarios
     ]
+    when = _when(measure)
     text = [
-        f"{measure.capitalize()} share of officers: median and 90% interval over {origin} "
-        f"and seeds ({manifest['draws']} draws x {manifest['replications']} seeds per "
-        "scenario).",
+        f"Shares {when}: median and 90% interval over {origin} and seeds "
+        f"({manifest['draws']} draws x {manifest['replications']} seeds per scenario). "
+        "Shares of the officers serving then, except 'left', 'arrested' and 'dismissed': "
+        "cumulative shares of the force at month 0.",
         "",
         _markdown(header, rows),
     ]
@@ -105,41 +112,22 @@ def ensemble_tables(
         ]
         text += [
             "",
-            f"Difference from `{reference}` in percentage points, run by run (the same draws "
-            "and seeds in both): median and 90% interval.",
+            f"Difference from `{reference}` in percentage points {when}, run by run (the same "
+            "draws and seeds in both): median and 90% interval.",
             "",
             _markdown(header, rows),
         ]
     return "\n".join(text)
 
 
-def sweep_table(folder: str | Path, measure: str = "final") -> str:
-    """Mean ± 95% CI half-width per scenario of a sweep folder (seed noise only)."""
-    from simulation.experiments.summary import _cell
+def _when(measure: str) -> str:
+    """'12 months after each scenario's order' for at_order_plus_12; 'final' as it is."""
+    from simulation.experiments.runner import measure_lag
 
-    summary = pd.read_csv(Path(folder) / "summary.csv")
-    part = summary[summary["measure"] == measure]
-    if part.empty:
-        raise ArgumentError(f"the sweep has no measure '{measure}'", "measure")
-    header = ["scenario", *[label for _, label in HEADLINE]]
-    cells = part.set_index(["scenario", "metric"])
-    rows = []
-    for scenario in dict.fromkeys(part["scenario"]):
-        row = [str(scenario)]
-        for metric, _ in HEADLINE:
-            row.append(
-                _cell(cells.loc[(scenario, metric)]) if (scenario, metric) in cells.index else "-"
-            )
-        rows.append(row)
-    return "\n".join(
-        [
-            f"{measure.capitalize()} share of officers, mean ± 95% CI half-width over "
-            "replications: seed noise only, at the config's assumptions (an ensemble over the "
-            "priors shows the uncertainty of the assumptions).",
-            "",
-            _markdown(header, rows),
-        ]
-    )
+    lag = measure_lag(measure)
+    if lag is None:
+        return f"at the {measure} month" if measure == "final" else f"({measure})"
+    return f"{lag} months after each scenario's change of war-order level"
 
 
 def calibration_tables(folder: str | Path) -> str:
@@ -224,7 +212,10 @@ def results_table(folder: str | Path, measure: str = "final", reference: str | N
     if manifest["kind"] == "ensemble":
         return ensemble_tables(folder, measure, reference)
     if manifest["kind"] == "sweep":
-        return sweep_table(folder, measure)
+        from simulation.analysis.scenario_table import caption, markdown_table, scenario_table
+
+        table = scenario_table(folder, measure)
+        return markdown_table(table) + "\n\n" + caption(folder, measure)
     if manifest["kind"] == "calibration":
         return calibration_tables(folder)
     if manifest["kind"] == "sensitivity":
@@ -233,6 +224,17 @@ def results_table(folder: str | Path, measure: str = "final", reference: str | N
         f"holds a {manifest['kind']}; tables are made of ensembles, sweeps, calibrations and "
         "sensitivity analyses",
         folder,
+    )
+
+
+def default_marker(folder: str | Path) -> str:
+    """Where a folder's table goes in README.md or docs/calibration.md, by its kind."""
+    manifest = read_manifest(folder)
+    kind = manifest["kind"]
+    if kind == "ensemble":
+        return "scenario-posterior-table" if manifest.get("posterior") else "scenario-prior-table"
+    return {"calibration": "calibration-results", "sensitivity": "sensitivity-table"}.get(
+        kind, "scenario-table"
     )
 
 

@@ -18,13 +18,13 @@ import sys
 from typing import NoReturn
 
 from simulation import __version__
-from simulation.cli import analysis, explore, run, sweep, uncertainty, viz
+from simulation.cli import analysis, explore, run, sweep, tables, uncertainty, viz
 from simulation.errors import ArgumentError, ReluctantArmyError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
-COMMAND_MODULES = (run, sweep, analysis, uncertainty, viz, explore)
+COMMAND_MODULES = (run, sweep, analysis, uncertainty, tables, viz, explore)
 """Modules that add subcommands, in the order `--help` lists them."""
 
 

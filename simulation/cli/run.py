@@ -68,6 +68,17 @@ def format_rates_table(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def format_departures(summary: dict[str, Any]) -> str:
+    """One line: what became of the force present at step 0 by the end of the run."""
+    final = summary["force_shares"]["final"]
+    return (
+        f"of the force at month 0: left {final['exited_share']:.1%} (resigned "
+        f"{final['resigned_share']:.1%}, deserted {final['deserted_share']:.1%}), arrested "
+        f"{final['arrested_share']:.1%}, dismissed {final['dismissed_share']:.1%}, "
+        f"in jail now {final['jailed_share']:.1%}"
+    )
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Run one simulation from a config file and write its results."""
     from simulation.config.loading import load_config
@@ -91,6 +102,7 @@ def run_command(args: argparse.Namespace) -> int:
         f"seed {summary['seed']} ({summary['wall_time_seconds']:.2f} s)"
     )
     print(format_rates_table(summary))
+    print(format_departures(summary))
     print(f"results in {out}/: " + ", ".join(p.name for p in written.values()))
     return 0
 

@@ -1,4 +1,5 @@
-"""Commands on the uncertainty of the assumptions: `ensemble`, `calibrate` and `table`.
+"""Commands on the uncertainty of the assumptions: `ensemble` and `calibrate` (their tables:
+`table`, in :mod:`simulation.cli.tables`).
 
 reluctant-army ensemble configs/scenarios/fight_order.yaml --draws 200
 reluctant-army ensemble experiments/scenarios.yaml --draws 200 --posterior results/calibration
@@ -16,7 +17,7 @@ from simulation.cli.options import add_run_options, add_set_option
 
 
 def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFormatter]) -> None:
-    """Add `ensemble`, `calibrate` and `table` to the command line."""
+    """Add `ensemble` and `calibrate` to the command line."""
     ensemble = sub.add_parser(
         "ensemble",
         help="run a config or experiment over draws from the priors (or a posterior)",
@@ -75,23 +76,6 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
     calibrate.add_argument("--predictive-draws", type=int, help="predictive runs per scenario")
     add_run_options(calibrate, "results/calibration_<name>")
     calibrate.set_defaults(handler=calibrate_command)
-
-    table = sub.add_parser(
-        "table",
-        help="the headline table of an ensemble or sweep folder (Markdown)",
-        description=(
-            "Print the headline table of a results folder: for an ensemble, medians with 90%% "
-            "intervals and differences from the reference scenario; for a sweep, means with "
-            "95%% confidence half-widths. --readme puts it between the scenario-table markers."
-        ),
-        formatter_class=formatter,
-    )
-    table.add_argument("folder", help="results folder of `ensemble` or `sweep`")
-    table.add_argument("--measure", default="final", help="statistic of each run, e.g. final, peak")
-    table.add_argument("--reference", help="ensemble: the scenario differences are taken from")
-    table.add_argument("--readme", metavar="FILE", help="write the table into FILE between markers")
-    table.add_argument("--marker", default="scenario-table", help="marker name in FILE")
-    table.set_defaults(handler=table_command)
 
 
 def ensemble_command(args: argparse.Namespace) -> int:
@@ -187,17 +171,4 @@ def calibrate_command(args: argparse.Namespace) -> int:
         f"results in {out}/: posterior.csv, posterior_summary.csv, marginals.png, "
         "predictive.csv, predictive.png, checks.csv, generations.csv, history.db"
     )
-    return 0
-
-
-def table_command(args: argparse.Namespace) -> int:
-    """Print (and optionally write into a file) the headline table of a results folder."""
-    from simulation.analysis.tables import replace_between_markers, results_table
-
-    text = results_table(args.folder, args.measure, args.reference)
-    if args.readme:
-        replace_between_markers(args.readme, args.marker, text)
-        print(f"table written into {args.readme} between the {args.marker} markers")
-    else:
-        print(text)
     return 0

@@ -212,6 +212,19 @@ class ThresholdOverride(StrictModel):
         return self
 
 
+class TenureRange(StrictModel):
+    """Years of service drawn uniformly in [low, high]."""
+
+    low: Annotated[float, Field(ge=0.0, le=60.0)] = Field(description="Fewest years (>= 0).")
+    high: Annotated[float, Field(ge=0.0, le=60.0)] = Field(description="Most years (>= low).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TenureRange:
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must be at least low ({self.low})")
+        return self
+
+
 class PopulationConfig(StrictModel):
     """Who the officers are."""
 
@@ -250,6 +263,18 @@ class PopulationConfig(StrictModel):
     threshold_override: ThresholdOverride | None = Field(
         None, description="Optional thresholds for every officer (reference reductions)."
     )
+    tenure_years_by_rank: dict[str, TenureRange] = Field(
+        default_factory=lambda: {
+            "senior": {"low": 18.0, "high": 30.0},
+            "field": {"low": 5.0, "high": 18.0},
+            "junior": {"low": 0.0, "high": 5.0},
+        },
+        description=(
+            "Assumption: years of service at the start, uniform in [low, high] by rank "
+            "(lieutenants in their first years, majors and captains mid-career, colonels and "
+            "generals near or past the pension threshold)."
+        ),
+    )
 
     @field_validator("group_shares")
     @classmethod
@@ -283,6 +308,14 @@ class PopulationConfig(StrictModel):
         missing = [group for group in GROUPS if group not in table]
         if missing:
             raise ValueError(f"attitudes missing for groups {missing}")
+        return table
+
+    @field_validator("tenure_years_by_rank")
+    @classmethod
+    def _every_rank(cls, table: dict[str, TenureRange]) -> dict[str, TenureRange]:
+        bad = sorted(set(table) ^ set(RANKS))
+        if bad:
+            raise ValueError(f"give a range for exactly the ranks {list(RANKS)} (problem: {bad})")
         return table
 
     @model_validator(mode="after")
@@ -365,7 +398,27 @@ class DecisionConfig(StrictModel):
 
     temperature: NonNegative = Field(
         0.02,
-        description="Assumption: logit temperature (utility units); 0 = deterministic best choice.",
+        description=(
+            "Assumption: scale of the month-to-month idiosyncratic shocks (logit temperature, "
+            "utility units); 0 = deterministic best choice. See docs/ODD.md 'Choice noise'."
+        ),
+    )
+    taste_sd: NonNegative = Field(
+        0.03,
+        le=10,
+        description=(
+            "Assumption: standard deviation of each officer's persistent taste for each action "
+            "(evade, refuse, exit; utility units), drawn once when he enters: the unobserved "
+            "heterogeneity between officers, made explicit. 0 = none."
+        ),
+    )
+    activation: Literal["synchronous", "random"] = Field(
+        "synchronous",
+        description=(
+            "synchronous: everyone decides from last month's state; random: within each unit, "
+            "officers decide one after another in a random order, each seeing the choices made "
+            "before him (Epstein's random activation; slower, for the reference reduction)."
+        ),
     )
     order_moral_cost: list[NonNegative] = Field(
         default_factory=lambda: [0.0, 0.2, 0.8, 2.0],
@@ -437,7 +490,28 @@ class DecisionConfig(StrictModel):
         description="Assumption: utility per unit of benefits forfeited (refusal, caught evasion).",
     )
     exit_cost_weight: NonNegative = Field(
-        0.5, description="Assumption: utility per unit of exit cost paid on refusal/resignation."
+        0.3,
+        description=(
+            "Assumption: utility per unit of the attitude exit_cost (fear of civilian life: "
+            "'people with a military past won't find a place in civil life'), paid by an "
+            "officer whose career ends (refusal, exit, dismissal)."
+        ),
+    )
+    training_debt_weight: NonNegative = Field(
+        0.4,
+        description=(
+            "Assumption: utility of the full training debt, repaid by an officer who leaves "
+            "before the end of his obligation (seed: 'pay an enormous sum to compensate the "
+            "government'); the debt left falls linearly with tenure (career section)."
+        ),
+    )
+    pension_weight: NonNegative = Field(
+        0.4,
+        description=(
+            "Assumption: utility of the full service pension (seed: 'retirement plans'), "
+            "forfeited by an officer who leaves before he is entitled to it (or by desertion "
+            "and dismissal at any tenure); the stake rises with tenure."
+        ),
     )
     lock_in_weight: NonNegative = Field(
         5.0, description="Assumption: weight of the complicit's fear of prosecution."
@@ -475,6 +549,158 @@ class DecisionConfig(StrictModel):
         if len(values) != len(WAR_ORDER_LEVELS):
             raise ValueError(f"give one value per war-order level 0-3 ({len(WAR_ORDER_LEVELS)})")
         return values
+
+
+# ---------------------------------------------------------------------------- career
+
+
+class CareerConfig(StrictModel):
+    """What an officer's years of service are worth: training debt and pension."""
+
+    training_obligation_years: Annotated[float, Field(gt=0.0, le=40.0)] = Field(
+        5.0,
+        description=(
+            "Years of service after the academy during which leaving means repaying the "
+            "training debt; the debt left falls linearly to zero at this tenure. Seed: "
+            "graduates 'are obliged to serve for an extended amount of time'; 5 years is an "
+            "assumption."
+        ),
+    )
+    pension_service_years: Annotated[float, Field(gt=0.0, le=50.0)] = Field(
+        20.0,
+        description=(
+            "Assumption: years of service that entitle an officer to a service pension; the "
+            "pension stake rises linearly to 1 at this tenure, and retirement is open from it."
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------- consequences
+
+
+class EvaderSanctions(StrictModel):
+    """What happens to a detected evader: one of three sanctions, with these probabilities."""
+
+    reprimand: Share = Field(0.25, description="Assumption: a reprimand (no lasting effect).")
+    benefit_loss: Share = Field(
+        0.7, description="Assumption: loss of benefits for benefit_loss_months."
+    )
+    dismissal: Share = Field(
+        0.05,
+        description=(
+            "Assumption: dismissal from the force (rare: a command short of officers keeps "
+            "its evaders)."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _sum(self) -> EvaderSanctions:
+        total = self.reprimand + self.benefit_loss + self.dismissal
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"sanction probabilities must sum to 1, got {total:.6g}")
+        return self
+
+
+class ConsequencesConfig(StrictModel):
+    """What detection brings: arrest and jail for refusers, sanctions for evaders."""
+
+    enabled: bool = Field(
+        True,
+        description=(
+            "If false, detection has no consequences (no arrest, jail, dismissal or sanction): "
+            "the decision rule alone, as before consequences existed."
+        ),
+    )
+    arrest_rule: Literal["detection", "capacity"] = Field(
+        "detection",
+        description=(
+            "detection: each refuser is detected with his Epstein probability P, then arrested "
+            "with arrest_probability (else dismissed); capacity: each enforcer arrests one "
+            "refuser of his unit per month, chosen at random (Epstein's cops)."
+        ),
+    )
+    arrest_probability: Share = Field(
+        0.8,
+        description=(
+            "Assumption: chance that a detected refuser is arrested (the others are dismissed). "
+            "Epstein: 1."
+        ),
+    )
+    jail_term_months: int = Field(
+        24,
+        ge=0,
+        le=1200,
+        description=(
+            "Assumption: months an arrested officer is held (Epstein's J); 0 = dismissed for "
+            "good at arrest. His post is kept for him while he is held."
+        ),
+    )
+    jail_term_draw: Literal["fixed", "uniform"] = Field(
+        "fixed",
+        description=(
+            "fixed: every term is jail_term_months; uniform: each arrest draws a term uniformly "
+            "from 1 to jail_term_months (Epstein draws from U(0, J_max))."
+        ),
+    )
+    return_after_jail: bool = Field(
+        False,
+        description=(
+            "Whether an officer returns to his post at the end of his term (Epstein: yes); "
+            "if not he is dismissed then."
+        ),
+    )
+    jail_grievance_increase: Share = Field(
+        0.3,
+        description=(
+            "Assumption: on return from jail, share of the gap to 1 added to his war aversion "
+            "and share of his regime alignment lost (grievance raised). Epstein: 0."
+        ),
+    )
+    evader_sanctions: EvaderSanctions = Field(default_factory=EvaderSanctions)
+    benefit_loss_months: int = Field(
+        12,
+        ge=0,
+        le=1200,
+        description="Assumption: months a sanctioned evader goes without his benefits.",
+    )
+
+
+class ExitConfig(StrictModel):
+    """Leaving the force as a fourth action: resignation while open, desertion when closed."""
+
+    enabled: bool = Field(
+        True, description="If false, officers choose among comply, evade and refuse only."
+    )
+    exit_threshold: float = Field(
+        0.1,
+        ge=-10,
+        le=10,
+        description="Assumption: fixed cost of leaving (procedure, moving, finding work).",
+    )
+    stop_loss_from_level: int = Field(
+        2,
+        ge=0,
+        le=4,
+        description=(
+            "Assumption: resignation is closed (stop-loss) from this war-order level on; 4 = "
+            "never. It is also closed whenever the driver resignation_open is 0."
+        ),
+    )
+    desertion_cost: NonNegative = Field(
+        0.3,
+        le=10,
+        description=(
+            "Assumption: extra cost of deserting rather than resigning (flight, possibly "
+            "abroad, family left behind, criminal record)."
+        ),
+    )
+    desertion_visibility: Share = Field(
+        0.5,
+        description=(
+            "Assumption: chance of detecting a deserter relative to an open refuser; a caught "
+            "deserter is arrested."
+        ),
+    )
 
 
 # ---------------------------------------------------------------------------- drivers
@@ -571,6 +797,25 @@ class DriversConfig(StrictModel):
             "(seed: 'efforts were made to recruit Belarusian generals ... high income')."
         ),
     )
+    resignation_open: Schedule = driver(
+        1,
+        0,
+        1,
+        (
+            "1: officers may resign (at war-order levels below exit.stop_loss_from_level); 0: "
+            "resignation closed, exit only by desertion. Belarusian officials quit after 2020 "
+            "despite financial penalties (docs/ODD.md)."
+        ),
+    )
+    desertion_opportunity: Schedule = driver(
+        0.05,
+        0,
+        1,
+        (
+            "Assumption: per-month chance that an officer has a practical opportunity to "
+            "desert (leave, a posting near the border); without one he cannot desert that month."
+        ),
+    )
 
     @model_validator(mode="after")
     def _ranges(self) -> DriversConfig:
@@ -583,6 +828,10 @@ class DriversConfig(StrictModel):
         values = [c.value for c in level] if isinstance(level, list) else [level]
         if any(float(v) != int(v) for v in values):
             raise ValueError("war_order_level: levels are whole numbers 0, 1, 2 or 3")
+        opening = self.resignation_open
+        values = [c.value for c in opening] if isinstance(opening, list) else [opening]
+        if any(float(v) not in (0.0, 1.0) for v in values):
+            raise ValueError("resignation_open: values are 0 (closed) or 1 (open)")
         return self
 
 
@@ -616,11 +865,27 @@ class TurnoverConfig(StrictModel):
     enabled: bool = Field(False, description="Switch retirement, promotion and academy intake on.")
     retirement_rate_per_year: dict[str, Share] = Field(
         default_factory=lambda: {"senior": 0.08, "field": 0.02, "junior": 0.02},
-        description="Assumption: yearly share of officers of each rank who retire or leave.",
+        description=(
+            "Assumption: yearly share of officers of each rank entitled to a pension (tenure at "
+            "least career.pension_service_years) who retire."
+        ),
+    )
+    max_service_years: Annotated[float, Field(gt=0.0, le=60.0)] = Field(
+        35.0, description="Assumption: tenure at which every officer retires."
     )
     promotion_rate_per_year: dict[str, Share] = Field(
         default_factory=lambda: {"field": 0.06, "junior": 0.12},
-        description="Assumption: yearly share promoted (field -> senior, junior -> field).",
+        description=(
+            "Assumption: yearly share promoted among those with enough tenure (field -> senior, "
+            "junior -> field)."
+        ),
+    )
+    promotion_min_years: dict[str, Annotated[float, Field(ge=0.0, le=60.0)]] = Field(
+        default_factory=lambda: {"field": 12.0, "junior": 4.0},
+        description=(
+            "Assumption: least tenure for promotion (field -> senior after 12 years, junior -> "
+            "field after 4)."
+        ),
     )
     academy_fill_share: Share = Field(
         0.45,
@@ -639,7 +904,7 @@ class TurnoverConfig(StrictModel):
             raise ValueError(f"give a rate for exactly the ranks {list(RANKS)} (problem: {bad})")
         return rates
 
-    @field_validator("promotion_rate_per_year")
+    @field_validator("promotion_rate_per_year", "promotion_min_years")
     @classmethod
     def _promotable(cls, rates: dict[str, float]) -> dict[str, float]:
         bad = sorted(set(rates) ^ {"field", "junior"})
@@ -660,6 +925,28 @@ class OutputConfig(StrictModel):
         False, description="Record each officer's choice every step (large at 65,000 officers)."
     )
     figure: bool = Field(True, description="Write a PNG of the rates over time.")
+    order_lags: list[Annotated[int, Field(ge=0, le=100_000)]] = Field(
+        default_factory=lambda: [1, 12],
+        max_length=12,
+        description=(
+            "Months after the change of the war-order level at which outcomes are also "
+            "reported (at_order_plus_<lag>), besides final and peak."
+        ),
+    )
+    lag_reference: Literal["first_change", "last_change"] = Field(
+        "first_change",
+        description=(
+            "Which change of the war-order level the lags count from (within the run); "
+            "with no change, step 0 (the standing order)."
+        ),
+    )
+
+    @field_validator("order_lags")
+    @classmethod
+    def _distinct(cls, lags: list[int]) -> list[int]:
+        if len(set(lags)) != len(lags):
+            raise ValueError(f"lags must be distinct, got {lags}")
+        return sorted(lags)
 
 
 class SimulationConfig(StrictModel):
@@ -672,6 +959,9 @@ class SimulationConfig(StrictModel):
     population: PopulationConfig = Field(default_factory=PopulationConfig)
     structure: StructureConfig = Field(default_factory=StructureConfig)
     decision: DecisionConfig = Field(default_factory=DecisionConfig)
+    career: CareerConfig = Field(default_factory=CareerConfig)
+    consequences: ConsequencesConfig = Field(default_factory=ConsequencesConfig)
+    exit: ExitConfig = Field(default_factory=ExitConfig)
     drivers: DriversConfig = Field(default_factory=DriversConfig)
     turnover: TurnoverConfig = Field(default_factory=TurnoverConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)

@@ -34,7 +34,10 @@ from simulation.config.schema import DEFAULT_DATA
 from simulation.errors import ConfigError
 from simulation.vocabulary import metric_names
 
-STATISTIC_HELP = "final, peak, mean, or step_N (the value at step N)"
+STATISTIC_HELP = (
+    "final, peak, mean, at_order_plus_N (N months after the change of war-order level) or "
+    "step_N (the value at step N)"
+)
 SCALES: dict[str, str] = {
     "linear": "the value itself",
     "log": "natural logarithm (ratios and small shares: a tolerance of 0.7 is a factor of 2)",
@@ -282,9 +285,11 @@ def _output(text: str, statistic: str, source: str, where: str) -> Output:
             raise ConfigError(f"unknown metric '{name}'{hint}", source, f"{where}.output")
     if not names:
         raise ConfigError("the output names no metric", source, f"{where}.output")
-    if statistic not in ("final", "peak", "mean") and not (
-        statistic.startswith("step_") and statistic.removeprefix("step_").isdigit()
-    ):
+    lagged = any(
+        statistic.startswith(prefix) and statistic.removeprefix(prefix).isdigit()
+        for prefix in ("step_", "at_order_plus_")
+    )
+    if statistic not in ("final", "peak", "mean") and not lagged:
         raise ConfigError(
             f"unknown statistic '{statistic}'; use {STATISTIC_HELP}", source, f"{where}.statistic"
         )

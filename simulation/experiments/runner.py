@@ -3,9 +3,12 @@
 :func:`run_model` steps a model to its horizon (or an early stop) and keeps its per-step
 columns; :func:`reduce_values` turns one column into its final, peak and mean value with
 one rule for "after step 0" (step 0 is the initial state, when everyone complies, so peaks
-and means are taken over steps >= 1). :func:`simulate` is the notebook-friendly form:
-a :class:`RunResult` with the series as a DataFrame, the summary and ``write(folder)``.
-Nothing here touches files; :mod:`simulation.experiments.run_folder` writes them.
+and means are taken over steps >= 1), and into its value at fixed lags after the war-order
+level changed (``at_order_plus_12``: twelve months after the order), so that scenarios of
+different lengths are compared at the same time since their order. :func:`simulate` is
+the notebook-friendly form: a :class:`RunResult` with the series as a DataFrame, the
+summary and ``write(folder)``. Nothing here touches files;
+:mod:`simulation.experiments.run_folder` writes them.
 """
 
 from __future__ import annotations
@@ -20,13 +23,58 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simulation.config.schema import SimulationConfig
-from simulation.vocabulary import CHOICES, GROUPS, RANKS, package_versions
+from simulation.vocabulary import (
+    CHOICES,
+    COHORT_STATES,
+    COUNT_COLUMNS,
+    FORCE_SHARES,
+    GROUPS,
+    RANKS,
+    package_versions,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
 STATISTICS: tuple[str, ...] = ("final", "peak", "mean")
-"""How a per-step column is reduced to one number."""
+"""How a per-step column is reduced to one number (besides the lags after the order)."""
+
+LAG_PREFIX = "at_order_plus_"
+"""Name of the value a lag after the change of the war-order level: at_order_plus_<months>."""
+
+
+def lag_measure(lag: int) -> str:
+    """'at_order_plus_12' for a lag of 12 months."""
+    return f"{LAG_PREFIX}{lag}"
+
+
+def measure_lag(measure: str) -> int | None:
+    """The lag of a lag measure ('at_order_plus_12' -> 12), None for final, peak, mean."""
+    if measure.startswith(LAG_PREFIX) and measure[len(LAG_PREFIX) :].isdigit():
+        return int(measure[len(LAG_PREFIX) :])
+    return None
+
+
+def outcome_measures(config: SimulationConfig) -> list[str]:
+    """What a sweep records of each metric: final, peak and the config's lags after the order."""
+    return ["final", "peak", *(lag_measure(lag) for lag in config.output.order_lags)]
+
+
+def order_change_step(config: SimulationConfig) -> int:
+    """The step from which the lags count: the first (or last, by output.lag_reference)
+    change of the war-order level within the run; 0 when the level never changes."""
+    schedule = config.drivers.war_order_level
+    if not isinstance(schedule, list):
+        return 0
+    changes = [
+        change.step
+        for previous, change in zip(schedule, schedule[1:], strict=False)
+        if change.value != previous.value and change.step <= config.steps
+    ]
+    if not changes:
+        return 0
+    return changes[0] if config.output.lag_reference == "first_change" else changes[-1]
+
 
 STOP_OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
@@ -50,14 +98,21 @@ class StopRule:
         return step >= self.after and STOP_OPERATORS[self.op](current, self.value)
 
 
-def reduce_values(values: list[float]) -> dict[str, float]:
-    """Final, peak and mean of a per-step column; peak and mean over steps >= 1."""
+def reduce_values(
+    values: list[float], order_step: int = 0, lags: tuple[int, ...] | list[int] = ()
+) -> dict[str, float]:
+    """Final, peak and mean of a per-step column (peak and mean over steps >= 1), and its
+    value `lag` steps after `order_step` for each lag (NaN when the run stopped before)."""
     after_start = values[1:] if len(values) > 1 else values
-    return {
+    reduced = {
         "final": float(values[-1]),
         "peak": float(max(after_start)),
         "mean": float(np.mean(after_start)),
     }
+    for lag in lags:
+        step = order_step + lag
+        reduced[lag_measure(lag)] = float(values[step]) if step < len(values) else float("nan")
+    return reduced
 
 
 @dataclass
@@ -70,10 +125,18 @@ class RunOutcome:
     setup_seconds: float
     seconds: float
     model: Any = field(default=None, repr=False)
+    order_step: int = 0
+    lags: tuple[int, ...] = ()
 
-    def reduce(self, metric: str) -> dict[str, float]:
-        """Final, peak and mean of one column (see :func:`reduce_values`)."""
-        return reduce_values(self.columns[metric])
+    def reduce(self, metric: str, measures: list[str] | None = None) -> dict[str, float]:
+        """Final, peak, mean and the lags after the order of one column (see
+        :func:`reduce_values`); `measures` may ask for other lags than the config's."""
+        lags = set(self.lags)
+        for measure in measures or ():
+            lag = measure_lag(measure)
+            if lag is not None:
+                lags.add(lag)
+        return reduce_values(self.columns[metric], self.order_step, sorted(lags))
 
     def thinned(self, metrics: list[str], every: int) -> dict[str, list]:
         """Columns at steps 0, every, 2*every, ... and always the last step."""
@@ -114,6 +177,8 @@ def run_model(
         setup_seconds=setup,
         seconds=time.perf_counter() - started,
         model=model,
+        order_step=order_change_step(config),
+        lags=tuple(config.output.order_lags),
     )
 
 
@@ -129,12 +194,19 @@ def release_agent_ids(model: Any) -> None:
         ids.pop(model, None)
 
 
-def final_and_peak(outcome: RunOutcome, prefix: str = "") -> dict[str, dict[str, float]]:
-    """Final and peak share of each choice for one category (e.g. prefix 'passive_')."""
+def _json_number(value: float) -> float | None:
+    """A number for summary.json: NaN (a lag the run did not reach) becomes null."""
+    return None if value != value else value
+
+
+def final_and_peak(outcome: RunOutcome, prefix: str = "") -> dict[str, dict[str, float | None]]:
+    """Final and peak share of each choice for one category (e.g. prefix 'passive_'), and
+    the shares at each lag after the order (key at_order_plus_<lag>; null if not reached)."""
     reduced = {choice: outcome.reduce(f"{prefix}{choice}") for choice in CHOICES}
+    measures = ["final", "peak", *(lag_measure(lag) for lag in outcome.lags)]
     return {
-        "final": {choice: values["final"] for choice, values in reduced.items()},
-        "peak": {choice: values["peak"] for choice, values in reduced.items()},
+        measure: {choice: _json_number(values[measure]) for choice, values in reduced.items()}
+        for measure in measures
     }
 
 
@@ -145,15 +217,28 @@ def summarise(outcome: RunOutcome, config: SimulationConfig) -> dict[str, Any]:
     def last(name: str) -> int:
         return int(columns[name][-1])
 
+    measures = ["final", *(lag_measure(lag) for lag in outcome.lags)]
+    cohort = {f"cohort_{state}": outcome.reduce(f"cohort_{state}") for state in COHORT_STATES}
+    force = {name: outcome.reduce(name) for name in FORCE_SHARES}
     return {
         "name": config.name,
         "seed": outcome.seed,
         "steps": outcome.steps_run,
         "n_officers": config.population.n_officers,
         "officers_serving_at_end": last("n_active"),
+        "order_change_step": outcome.order_step,
         "overall": final_and_peak(outcome),
         "by_group": {group: final_and_peak(outcome, f"{group}_") for group in GROUPS},
         "by_rank": {rank: final_and_peak(outcome, f"{rank}_") for rank in RANKS},
+        "cohort": {
+            measure: {state: _json_number(values[measure]) for state, values in cohort.items()}
+            for measure in measures
+        },
+        "force_shares": {
+            measure: {name: _json_number(values[measure]) for name, values in force.items()}
+            for measure in measures
+        },
+        "counts": {name: last(name) for name in COUNT_COLUMNS},
         "recruited_by_russia": last("recruited_by_russia"),
         "retired": last("retired"),
         "entered": last("entered"),

@@ -44,9 +44,13 @@ from simulation.experiments.files import (
     write_json,
     write_text,
 )
+from simulation.experiments.runner import outcome_measures
 
 PARTS = "parts"
 TIMING_COLUMNS: tuple[str, ...] = ("seconds", "worker")
+MEASURES: tuple[str, ...] = ("final", "peak")
+"""Measures of a folder whose manifest does not list them (written before lags existed)."""
+
 OWNED_FILES: tuple[str, ...] = (
     MANIFEST,
     "experiment.yaml",
@@ -61,9 +65,10 @@ OWNED_FILES: tuple[str, ...] = (
 OWNED_FOLDERS: tuple[str, ...] = (PARTS, "figures")
 
 
-def outcome_columns(metrics: list[str]) -> list[str]:
-    """Outcome columns of the runs table: final and peak value of every metric."""
-    return [f"{kind}_{metric}" for kind in ("final", "peak") for metric in metrics]
+def outcome_columns(metrics: list[str], measures: list[str] | None = None) -> list[str]:
+    """Outcome columns of the runs table: final, peak (and lags after the order) of every
+    metric, e.g. final_refuse, at_order_plus_12_refuse."""
+    return [f"{kind}_{metric}" for kind in (measures or MEASURES) for metric in metrics]
 
 
 def _parameter_type(values: list[Any]) -> pa.DataType:
@@ -88,7 +93,10 @@ def runs_schema(manifest: dict[str, Any]) -> pa.Schema:
         pa.field(name, pa.type_for_alias(kind))
         for name, kind in manifest["parameter_types"].items()
     ]
-    fields += [pa.field(name, pa.float64()) for name in outcome_columns(manifest["metrics"])]
+    fields += [
+        pa.field(name, pa.float64())
+        for name in outcome_columns(manifest["metrics"], manifest.get("measures"))
+    ]
     fields += [
         pa.field("steps_run", pa.int64()),
         pa.field("status", pa.string()),
@@ -225,6 +233,7 @@ class ResultsFolder:
             ],
             second_order=spec.design.second_order,
             metrics=experiment.metrics,
+            measures=outcome_measures(experiment.base_config),
             record_every=experiment.record_every,
             status="running",
         )

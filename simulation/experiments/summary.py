@@ -15,6 +15,7 @@ from scipy import stats
 
 from simulation.experiments.figures import make_figures
 from simulation.experiments.files import write_atomic
+from simulation.experiments.precision import format_share
 from simulation.vocabulary import CHOICES, GROUPS, split_metric
 
 SUMMARY_COLUMNS: tuple[str, ...] = ("n", "n_failed", "mean", "sd", "ci_low", "ci_high")
@@ -46,7 +47,7 @@ def summarize_runs(runs: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame
             "scenario": first["scenario"],
             **{name: first[name] for name in parameters},
         }
-        for measure in ("final", "peak"):
+        for measure in manifest.get("measures", ("final", "peak")):
             for metric in manifest["metrics"]:
                 category, choice = split_metric(metric)
                 mean, sd, low, high = confidence_interval(
@@ -84,11 +85,8 @@ def point_label(row: pd.Series, manifest: dict[str, Any]) -> str:
 
 
 def _cell(row: pd.Series) -> str:
-    """'mean ± half-width' of one summary row (just the mean for one replication)."""
-    if math.isnan(row["mean"]):
-        return "-"
-    half = (row["ci_high"] - row["ci_low"]) / 2
-    return f"{row['mean']:.1%}" if math.isnan(half) else f"{row['mean']:.1%} ± {half:.1%}"
+    """'mean ± half-width' of one summary row, to the precision its interval allows."""
+    return format_share(row["mean"], row["ci_low"], row["ci_high"], row["sd"])
 
 
 def format_summary(summary: pd.DataFrame, manifest: dict[str, Any], limit: int = 20) -> str:

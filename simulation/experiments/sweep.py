@@ -48,7 +48,7 @@ from simulation.experiments.backends import (
     shutdown,
 )
 from simulation.experiments.design import Experiment
-from simulation.experiments.runner import StopRule, run_model
+from simulation.experiments.runner import StopRule, outcome_measures, run_model
 from simulation.experiments.storage import ResultsFolder, outcome_columns
 
 FAULT_ENV = "RELUCTANT_ARMY_FAULT_INJECT"
@@ -76,10 +76,10 @@ def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def failed_row(spec: dict[str, Any], metrics: list[str], error: str) -> dict[str, Any]:
+def failed_row(spec: dict[str, Any], task: dict[str, Any], error: str) -> dict[str, Any]:
     """The outcome row of a run that did not complete."""
     row = _identity(spec)
-    row.update({column: None for column in outcome_columns(metrics)})
+    row.update({column: None for column in outcome_columns(task["metrics"], task["measures"])})
     row.update(steps_run=None, status="failed", error=error, seconds=None, worker=_worker_name())
     return row
 
@@ -105,8 +105,9 @@ def run_one(
     stop = StopRule(**task["stop"]) if task["stop"] else None
     outcome = run_model(config, spec["seed"], stop=stop)
     row = _identity(spec)
-    reduced = {metric: outcome.reduce(metric) for metric in metrics}
-    for statistic in ("final", "peak"):
+    measures: list[str] = task["measures"]
+    reduced = {metric: outcome.reduce(metric, measures) for metric in metrics}
+    for statistic in measures:
         for metric in metrics:
             row[f"{statistic}_{metric}"] = reduced[metric][statistic]
     row.update(
@@ -138,7 +139,7 @@ def run_batch(task: dict[str, Any]) -> dict[str, Any]:
                 config = configs[spec["point"]] = validate_config(data, "design point")
             row, run_series = run_one(spec, config, task)
         except Exception as error:  # noqa: BLE001 - a failing run is data, not a crash
-            rows.append(failed_row(spec, task["metrics"], f"{type(error).__name__}: {error}"))
+            rows.append(failed_row(spec, task, f"{type(error).__name__}: {error}"))
             continue
         rows.append(row)
         if run_series is not None:
@@ -187,6 +188,7 @@ def _task(experiment: Experiment, runs: list[int]) -> dict[str, Any]:
         "bases": {scenario: experiment.scenario_bases[scenario] for scenario in own},
         "runs": specs,
         "metrics": experiment.metrics,
+        "measures": outcome_measures(experiment.base_config),
         "stop": stop.model_dump() if stop else None,
         "record_every": experiment.record_every,
         "fault": os.environ.get(FAULT_ENV, ""),
@@ -282,7 +284,7 @@ def run_sweep(
                     spec = experiment.run_spec(index)
                     reason = f"worker process died ({type(error).__name__})"
                     result = {
-                        "rows": [failed_row(spec, experiment.metrics, reason)],
+                        "rows": [failed_row(spec, _task(experiment, [index]), reason)],
                         "series": None,
                     }
                     if backend.recreate_on_break:

@@ -10,11 +10,16 @@ Schedule of one step (docs/ODD.md, "Process overview and scheduling"):
 1. read the drivers for this step;
 2. attitudes drift: Russian propaganda and contact raise Russia alignment, disillusion
    lowers it;
-3. officers leave and enter: Russian recruitment of seniors, then (if enabled)
-   retirement, promotion and academy intake;
-4. every officer chooses comply / evade / refuse from the previous step's choices
-   (synchronous update);
-5. the DataCollector records counts and shares.
+3. time passes: serving officers gain a month of tenure; jail terms and benefit losses that
+   end now end (the released return to their posts, or are dismissed);
+4. officers leave and enter: Russian recruitment of seniors, then (if enabled)
+   retirement and promotion by tenure, and academy intake into vacant posts;
+5. every serving officer chooses comply / evade / refuse / exit from the previous step's
+   state (synchronously, or one after another within units with random activation);
+6. consequences: those who exit leave (resignation, or desertion — caught deserters are
+   arrested); refusers, evaders and deserters are detected with Epstein's probability on
+   this month's state; refusers are arrested (jail) or dismissed, evaders sanctioned;
+7. the DataCollector records counts and shares.
 """
 
 from __future__ import annotations
@@ -38,24 +43,38 @@ from simulation.model.decision import (
     choose,
     detection_probability,
 )
+from simulation.model.memory import keep_freed_memory
 from simulation.model.population import (
+    UnitIndex,
     build_structure,
     choose_commanders,
     draw_attitudes,
     draw_groups,
     draw_ranks,
+    draw_tastes,
+    draw_tenure,
     override_thresholds,
 )
 from simulation.vocabulary import (
     ATTITUDES,
     CHOICES,
+    COHORT_STATES,
     COMPLICIT,
     COMPLY,
+    COUNT_COLUMNS,
+    DEPARTURES,
+    EVADE,
+    EXIT,
+    FIELD,
     GROUPS,
+    JUNIOR,
     RANKS,
     REFUSE,
     SENIOR,
 )
+
+MONTH = 1.0 / 12.0
+"""One step in years (tenure is kept in years)."""
 
 
 def monthly(rate_per_year: float) -> float:
@@ -101,6 +120,34 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def bernoulli_mask(size: int, probability: float, rng: np.random.Generator) -> np.ndarray:
+    """Independent Bernoulli(probability) draws for `size` officers, as a boolean mask.
+
+    Drawn as geometric gaps between successes, so the cost follows the number of successes
+    rather than `size` (a few percent of officers get an opportunity each month).
+    """
+    mask = np.zeros(size, dtype=bool)
+    if probability <= 0 or size == 0:
+        return mask
+    if probability >= 0.2:
+        return rng.random(size) < probability
+    if probability < 1e-6:  # gaps too long for geometric draws: a binomial count instead
+        mask[rng.choice(size, rng.binomial(size, probability), replace=False)] = True
+        return mask
+    positions: list[np.ndarray] = []
+    last = -1
+    while True:
+        expected = int((size - last) * probability * 1.2) + 16
+        gaps = rng.geometric(probability, expected)
+        found = last + np.cumsum(gaps)
+        positions.append(found[found < size])
+        if found[-1] >= size:
+            break
+        last = int(found[-1])
+    mask[np.concatenate(positions)] = True
+    return mask
+
+
 def fresh_seed() -> int:
     """A new 32-bit seed from the operating system's entropy (Mesa's behaviour for seed=None)."""
     return secrets.randbits(32)
@@ -141,6 +188,7 @@ class ArmyModel(mesa.Model):
         if levers or overrides or not isinstance(config, SimulationConfig):
             config = configure(config, overrides, levers)
         seed = fresh_seed() if seed is None else int(seed)
+        keep_freed_memory()
         # `rng=` rather than the deprecated `seed=` (Mesa >= 3.4); on 3.3 both seed numpy
         # and the stdlib generator identically.
         super().__init__(rng=seed)
@@ -180,14 +228,27 @@ class ArmyModel(mesa.Model):
             unit_type
         ]
         self._neighbours: np.ndarray | None = None
+        self._neighbour_raw: np.ndarray | None = None
         self._tiebreak = rng.random(n)
+        self._unit_index = UnitIndex.of(self.unit, self.n_units)
+        # drawn after everything the model had before tenure, so that switching the new
+        # mechanisms off leaves the older draws as they were
+        self.tenure = draw_tenure(population, self.rank, rng)
+        self.taste = draw_tastes(n, config.decision.taste_sd, rng)
 
         self.active = np.ones(n, dtype=bool)
+        self.jailed = np.zeros(n, dtype=bool)
+        self.release_step = np.zeros(n, dtype=np.int64)
+        self.initial = np.ones(n, dtype=bool)
+        self.benefit_held = np.ones(n)
+        self._benefits_lost = 0
+        self.benefit_restore_step = np.zeros(n, dtype=np.int64)
         self.choice = np.zeros(n, dtype=np.int8)
-        self.is_commander = choose_commanders(self.unit, self.rank, self.active, self._tiebreak)
-        self.recruited_by_russia = 0
-        self.retired = 0
-        self.entered = 0
+        self._is_commander: np.ndarray | None = None
+        self._enforcer_weight: np.ndarray | None = None
+        self.counts: dict[str, int] = dict.fromkeys(COUNT_COLUMNS, 0)
+        self.cohort_departed: dict[str, int] = dict.fromkeys(DEPARTURES, 0)
+        self._vacancies: list[np.ndarray] = []
         self.drivers: dict[str, float] = self._drivers_at(0)
         self.mean_detection_probability = 0.0
 
@@ -205,10 +266,28 @@ class ArmyModel(mesa.Model):
         self.running = True
         self.datacollector.collect(self)
 
+    # ------------------------------------------------------------------ compatibility
+
+    @property
+    def recruited_by_russia(self) -> int:
+        """Senior officers recruited by the Russian army so far."""
+        return self.counts["recruited_by_russia"]
+
+    @property
+    def retired(self) -> int:
+        """Officers retired so far."""
+        return self.counts["retired"]
+
+    @property
+    def entered(self) -> int:
+        """New officers from the academy so far."""
+        return self.counts["entered"]
+
     # ------------------------------------------------------------------ schedule
 
     def step(self) -> None:
-        """Advance one step (one month): drivers, attitudes, turnover, choices, data.
+        """Advance one step (one month): drivers, attitudes, time, turnover, choices,
+        consequences, data.
 
         A call past the config's horizon (``steps``) changes nothing and sets ``running`` to
         False. So a loop that steps while the model runs, as ``mesa.batch_run`` does, stops
@@ -219,8 +298,10 @@ class ArmyModel(mesa.Model):
             return
         self.drivers = self._drivers_at(self.steps)
         self._drift_attitudes()
+        self._pass_time()
         self._turnover()
         self._decide()
+        self._consequences()
         self._update_stats()
         self.datacollector.collect(self)
 
@@ -237,10 +318,39 @@ class ArmyModel(mesa.Model):
             russia += pull * (1.0 - russia) - d["disillusion"] * russia
             np.clip(russia, 0.0, 1.0, out=russia)
 
+    def _pass_time(self) -> None:
+        """A month of tenure for serving officers; ends of jail terms and benefit losses."""
+        np.add(self.tenure, MONTH, out=self.tenure, where=self.active)
+        now = self.steps
+        if self.jailed.any():
+            ending = np.flatnonzero(self.jailed & (self.release_step <= now))
+            if ending.shape[0]:
+                self._release(ending)
+        if self._benefits_lost:
+            restoring = (self.benefit_held < 1.0) & (self.benefit_restore_step <= now)
+            self.benefit_held[restoring] = 1.0
+            self._benefits_lost = int((self.benefit_held < 1.0).sum())
+
+    def _release(self, slots: np.ndarray) -> None:
+        """Jail terms end: the officers return to their posts with grievance raised, or are
+        dismissed (consequences.return_after_jail)."""
+        rules = self.config.consequences
+        self.jailed[slots] = False
+        if not rules.return_after_jail:
+            self._vacate(slots, "dismissed")
+            return
+        raised = rules.jail_grievance_increase
+        if raised:
+            aversion = self.attitudes["war_aversion"]
+            aversion[slots] += raised * (1.0 - aversion[slots])
+            self.attitudes["regime_alignment"][slots] *= 1.0 - raised
+        self._set_active(slots, True)
+        self.choice[slots] = COMPLY
+        self.counts["released"] += int(slots.shape[0])
+
     def _turnover(self) -> None:
-        """Russian recruitment of seniors; retirement, promotion and academy intake."""
+        """Russian recruitment of seniors; retirement and promotion by tenure; academy intake."""
         rng = self.rng
-        leaving = np.zeros(self.n_officers, dtype=bool)
         rate = self.drivers["russian_recruitment_rate"]
         if rate > 0:
             draws = rng.random(self.n_officers)
@@ -249,42 +359,93 @@ class ArmyModel(mesa.Model):
                 & (self.rank == SENIOR)
                 & (draws < rate * self.attitudes["russia_alignment"])
             )
-            self.recruited_by_russia += int(recruited.sum())
-            leaving |= recruited
+            self._vacate(np.flatnonzero(recruited), "recruited_by_russia")
         turnover = self.config.turnover
-        if turnover.enabled:
-            retire_p = np.array([monthly(turnover.retirement_rate_per_year[r]) for r in RANKS])
-            retiring = self.active & ~leaving & (rng.random(self.n_officers) < retire_p[self.rank])
-            self.retired += int(retiring.sum())
-            leaving |= retiring
-        if not leaving.any() and not turnover.enabled:
+        if not turnover.enabled:
+            self._vacancies.clear()
             return
-        self._vacate(np.flatnonzero(leaving))
-        self._neighbours = None
-        if turnover.enabled:
-            self._promote()
-            self._recruit_from_academy(np.flatnonzero(leaving))
-        self.is_commander = choose_commanders(self.unit, self.rank, self.active, self._tiebreak)
+        retire_p = np.array([monthly(turnover.retirement_rate_per_year[r]) for r in RANKS])
+        entitled = self.tenure >= self.config.career.pension_service_years
+        retiring = self.active & (
+            (entitled & (rng.random(self.n_officers) < retire_p[self.rank]))
+            | (self.tenure >= turnover.max_service_years)
+        )
+        self._vacate(np.flatnonzero(retiring), "retired")
+        self._promote()
+        vacancies = np.concatenate(self._vacancies) if self._vacancies else np.empty(0, int)
+        self._vacancies.clear()
+        self._recruit_from_academy(vacancies)
 
-    def _vacate(self, slots: np.ndarray) -> None:
+    def _structure_changed(self) -> None:
+        """Ranks or groups changed (promotion, new officers): commanders and enforcer weights
+        are recomputed when next needed (once, however many changes a step brings)."""
+        self._is_commander = None
+        self._enforcer_weight = None
+
+    def _set_active(self, slots: np.ndarray, serving: bool) -> None:
+        """Officers start or stop serving in their units (leaving, arrest, return, entry).
+
+        Neighbour counts are updated for the changed officers only (their units and ties);
+        commanders are recomputed only if one of them left a command or someone arrived.
+        """
+        changed = slots[self.active[slots] != serving]
+        if changed.shape[0] == 0:
+            return
+        if serving or self._is_commander is None or self._is_commander[changed].any():
+            self._structure_changed()
+        self.active[changed] = serving
+        if self._neighbour_raw is not None:
+            sign = 1.0 if serving else -1.0
+            raw = self._neighbour_raw
+            unit_delta = np.bincount(self.unit[changed], minlength=self.n_units) * sign
+            raw += unit_delta[self.unit]
+            raw[changed] -= sign
+            rows = self.cross_ties[changed]
+            if rows.nnz:
+                np.add.at(raw, rows.indices, sign * rows.data)
+            self._neighbours = None
+
+    @property
+    def is_commander(self) -> np.ndarray:
+        """Whether each slot holds its unit's commander: its most senior serving officer."""
+        if self._is_commander is None:
+            self._is_commander = choose_commanders(
+                self.unit, self.rank, self.active, self._tiebreak, self._unit_index
+            )
+        return self._is_commander
+
+    def _vacate(self, slots: np.ndarray, route: str) -> None:
+        """Officers leave for good by `route` (one of DEPARTURES); their posts fall vacant."""
+        if slots.shape[0] == 0:
+            return
         for slot in slots:
             officer = self._officers[slot]
             if officer is not None:
                 officer.remove()
                 self._officers[slot] = None
-        self.active[slots] = False
+        self.counts[route] += int(slots.shape[0])
+        self.cohort_departed[route] += int(self.initial[slots].sum())
+        self._set_active(slots, False)
+        self.jailed[slots] = False
+        self.initial[slots] = False
         self.choice[slots] = COMPLY
+        self._vacancies.append(slots)
 
     def _promote(self) -> None:
-        rates = self.config.turnover.promotion_rate_per_year
+        turnover = self.config.turnover
+        rates, least = turnover.promotion_rate_per_year, turnover.promotion_min_years
         draws = self.rng.random(self.n_officers)
-        field = self.active & (self.rank == RANKS.index("field"))
-        junior = self.active & (self.rank == RANKS.index("junior"))
-        self.rank[field & (draws < monthly(rates["field"]))] = SENIOR
-        self.rank[junior & (draws < monthly(rates["junior"]))] = RANKS.index("field")
+        field = self.active & (self.rank == FIELD) & (self.tenure >= least["field"])
+        junior = self.active & (self.rank == JUNIOR) & (self.tenure >= least["junior"])
+        to_senior = field & (draws < monthly(rates["field"]))
+        to_field = junior & (draws < monthly(rates["junior"]))
+        self.rank[to_senior] = SENIOR
+        self.rank[to_field] = FIELD
+        if to_senior.any() or to_field.any():
+            self._structure_changed()
 
     def _recruit_from_academy(self, vacancies: np.ndarray) -> None:
-        """Fill a share of this step's vacancies with young, more nation-oriented juniors."""
+        """Fill a share of the vacant posts with young, more nation-oriented juniors."""
         turnover = self.config.turnover
         filled = vacancies[self.rng.random(vacancies.shape[0]) < turnover.academy_fill_share]
         if filled.shape[0] == 0:
@@ -292,7 +453,7 @@ class ArmyModel(mesa.Model):
         cohort = turnover.new_cohort
         probabilities = np.array([cohort.group_shares[g] for g in GROUPS])
         groups = self.rng.choice(len(GROUPS), size=filled.shape[0], p=probabilities).astype(np.int8)
-        ranks = np.full(filled.shape[0], RANKS.index("junior"), dtype=np.int8)
+        ranks = np.full(filled.shape[0], JUNIOR, dtype=np.int8)
         fresh = draw_attitudes(
             self.config.population, groups, ranks, self.rng, cohort.russia_alignment_shift
         )
@@ -300,69 +461,277 @@ class ArmyModel(mesa.Model):
             self.attitudes[name][filled] = fresh[name]
         self.group[filled] = groups
         self.rank[filled] = ranks
-        self.active[filled] = True
+        self._set_active(filled, True)
+        self._structure_changed()
         self.choice[filled] = COMPLY
-        self.entered += int(filled.shape[0])
+        self.tenure[filled] = 0.0
+        self.benefit_held[filled] = 1.0
+        if self.taste is not None:
+            tastes = draw_tastes(filled.shape[0], self.config.decision.taste_sd, self.rng)
+            self.taste[:, filled] = tastes
+        self.counts["entered"] += int(filled.shape[0])
         for slot in filled:
             self._officers[slot] = Officer(self, int(slot))
             if self._grid is not None:
                 self._officers[slot].cell = self._grid_cells[slot]
 
+    # ------------------------------------------------------------------ choice
+
     def _decide(self) -> None:
-        """Every officer chooses from the previous step's choices (synchronous update)."""
-        situation = self.situation()
+        """Every serving officer chooses: synchronously from the previous step's state, or
+        (random activation) one position of every unit after another."""
+        if self.config.decision.activation == "random":
+            self._decide_in_random_order()
+            return
+        utilities, detection = self._utilities()
+        new_choice = choose(utilities, self.config.decision.temperature, self.rng)
+        new_choice[~self.active] = COMPLY
+        active_count = max(int(self.active.sum()), 1)
+        self.mean_detection_probability = float(detection[self.active].sum() / active_count)
+        self.choice = new_choice
+
+    def _utilities(self, slots: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Utilities of every action for every slot (or for `slots`), and the refusal
+        detection probability."""
+        situation = self.situation() if slots is None else self.situation(slots)
         decision = self.config.decision
+        attitudes = (
+            self.attitudes
+            if slots is None
+            else {name: values[slots] for name, values in self.attitudes.items()}
+        )
         detection = detection_probability(
             situation.enforcers,
             situation.noncompliant_peers,
             decision.detection_steepness,
             decision.detection_ratio_rounding,
         )
-        utilities = choice_utilities(self.attitudes, situation, decision, detection)
-        new_choice = choose(utilities, decision.temperature, self.rng)
-        new_choice[~self.active] = COMPLY
-        active_count = max(int(self.active.sum()), 1)
-        self.mean_detection_probability = float(detection[self.active].sum() / active_count)
-        self.choice = new_choice
+        utilities = choice_utilities(
+            attitudes,
+            situation,
+            decision,
+            detection,
+            self.config.exit,
+            self.config.consequences.evader_sanctions,
+        )
+        return utilities, detection
+
+    def _decide_in_random_order(self) -> None:
+        """Random activation (Epstein): within each unit officers decide one after another in
+        a fresh random order, each seeing the choices of those before him.
+
+        Units do not see each other within a step when there are no cross-unit ties, so the
+        k-th officer of every unit can decide at the same time: the loop runs over positions
+        in a unit (unit_size iterations), each vectorised over all units.
+        """
+        order = np.lexsort((self.rng.random(self.n_officers), self.unit))
+        starts = np.searchsorted(self.unit[order], np.arange(self.n_units))
+        position = np.empty(self.n_officers, dtype=np.int64)
+        position[order] = np.arange(self.n_officers) - starts[self.unit[order]]
+        detection_sum = 0.0
+        choice = self.choice.copy()
+        choice[~self.active] = COMPLY
+        self.choice = choice
+        for k in range(int(position.max()) + 1):
+            movers = np.flatnonzero(self.active & (position == k))
+            if movers.shape[0] == 0:
+                continue
+            utilities, detection = self._utilities(movers)
+            self.choice[movers] = choose(utilities, self.config.decision.temperature, self.rng)
+            detection_sum += float(detection.sum())
+        self.mean_detection_probability = detection_sum / max(int(self.active.sum()), 1)
+
+    # ------------------------------------------------------------------ consequences
+
+    def _consequences(self) -> None:
+        """Exits leave; detection of this month's acts brings arrest, jail, sanctions."""
+        rng = self.rng
+        choice = self.choice
+        exiting = np.flatnonzero(choice == EXIT)
+        rules = self.config.consequences
+        if not rules.enabled:
+            if exiting.shape[0]:
+                route = "resigned" if self._resignation_open() else "deserted"
+                self._vacate(exiting, route)
+            return
+        refusing = np.flatnonzero(choice == REFUSE)
+        evading = np.flatnonzero(choice == EVADE)
+        if exiting.shape[0] == 0 and refusing.shape[0] == 0 and evading.shape[0] == 0:
+            return
+        acting = np.concatenate([exiting, refusing, evading])
+        detection = np.empty(self.n_officers)
+        detection[acting] = self._detection_now(acting)
+        arrests: list[np.ndarray] = []
+        if exiting.shape[0]:
+            if self._resignation_open():
+                self._vacate(exiting, "resigned")
+            else:
+                visibility = self.config.exit.desertion_visibility
+                caught = rng.random(exiting.shape[0]) < visibility * detection[exiting]
+                self.counts["caught_deserting"] += int(caught.sum())
+                arrests.append(exiting[caught])
+                self._vacate(exiting[~caught], "deserted")
+        if refusing.shape[0]:
+            if rules.arrest_rule == "capacity":
+                arrests.append(self._arrests_by_capacity(refusing))
+            else:
+                detected = refusing[rng.random(refusing.shape[0]) < detection[refusing]]
+                arrested = rng.random(detected.shape[0]) < rules.arrest_probability
+                arrests.append(detected[arrested])
+                self._vacate(detected[~arrested], "dismissed")
+        if evading.shape[0]:
+            visibility = self.config.decision.evasion_visibility
+            detected = evading[rng.random(evading.shape[0]) < visibility * detection[evading]]
+            self._sanction_evaders(detected)
+        if arrests:
+            self._arrest(np.concatenate(arrests))
+
+    def _resignation_open(self) -> bool:
+        """Resignation is open unless the driver closes it or the stop-loss level is reached."""
+        return (
+            self.drivers["resignation_open"] >= 0.5
+            and self.drivers["war_order_level"] < self.config.exit.stop_loss_from_level
+        )
+
+    def _unit_enforcement(self) -> tuple[np.ndarray, np.ndarray]:
+        """Enforcement each officer contributes now, and each unit's total (before D):
+        complying complicit officers enforce, commanders with their own weight."""
+        if self._enforcer_weight is None:
+            decision = self.config.decision
+            weight = np.where(
+                self.is_commander,
+                decision.commander_enforcer_weight,
+                decision.complicit_enforcer_weight,
+            )
+            self._enforcer_weight = weight * (self.group == COMPLICIT)
+        own = self._enforcer_weight * ((self.choice == COMPLY) & self.active)
+        return own, np.bincount(self.unit, own, minlength=self.n_units)
+
+    def _detection_now(self, slots: np.ndarray) -> np.ndarray:
+        """Epstein's detection probability of `slots` on this month's acts (after the
+        choices): the enforcers and non-compliant peers of their units now."""
+        decision = self.config.decision
+        own, unit_enforcement = self._unit_enforcement()
+        unit = self.unit[slots]
+        enforcers = self.drivers["detection_capacity"] * (
+            decision.external_enforcers_per_unit + unit_enforcement[unit] - own[slots]
+        )
+        noncompliant = ((self.choice == EVADE) | (self.choice == REFUSE)) & self.active
+        unit_noncompliant = self._unit_count(noncompliant)
+        peers = unit_noncompliant[unit] - noncompliant[slots] + 1.0
+        return detection_probability(
+            enforcers, peers, decision.detection_steepness, decision.detection_ratio_rounding
+        )
+
+    def _arrests_by_capacity(self, refusing: np.ndarray) -> np.ndarray:
+        """Epstein's cops: each enforcer of a unit arrests one of its refusers this month
+        (a fractional enforcer with that probability), chosen at random."""
+        _, unit_enforcement = self._unit_enforcement()
+        capacity = self.drivers["detection_capacity"] * (
+            self.config.decision.external_enforcers_per_unit + unit_enforcement
+        )
+        whole = np.floor(capacity)
+        capacity = whole + (self.rng.random(self.n_units) < capacity - whole)
+        units = self.unit[refusing]
+        order = np.lexsort((self.rng.random(refusing.shape[0]), units))
+        ordered_units = units[order]
+        starts = np.searchsorted(ordered_units, ordered_units, side="left")
+        rank_in_unit = np.arange(order.shape[0]) - starts
+        return refusing[order[rank_in_unit < capacity[ordered_units]]]
+
+    def _arrest(self, slots: np.ndarray) -> None:
+        """Arrested officers leave their units for their jail term (0: dismissed at once)."""
+        if slots.shape[0] == 0:
+            return
+        rules = self.config.consequences
+        self.counts["arrested"] += int(slots.shape[0])
+        if rules.jail_term_months == 0:
+            self._vacate(slots, "dismissed")
+            return
+        if rules.jail_term_draw == "uniform":
+            terms = self.rng.integers(1, rules.jail_term_months + 1, slots.shape[0])
+        else:
+            terms = np.full(slots.shape[0], rules.jail_term_months)
+        self._set_active(slots, False)
+        self.jailed[slots] = True
+        self.choice[slots] = COMPLY
+        self.release_step[slots] = self.steps + terms + 1
+
+    def _sanction_evaders(self, slots: np.ndarray) -> None:
+        """Detected evaders: a reprimand, a loss of benefits, or dismissal."""
+        if slots.shape[0] == 0:
+            return
+        sanctions = self.config.consequences.evader_sanctions
+        draws = self.rng.random(slots.shape[0])
+        reprimanded = draws < sanctions.reprimand
+        dismissed = draws >= sanctions.reprimand + sanctions.benefit_loss
+        losing = ~reprimanded & ~dismissed
+        self.counts["reprimanded"] += int(reprimanded.sum())
+        self.counts["lost_benefits"] += int(losing.sum())
+        lost = slots[losing]
+        self.benefit_held[lost] = 0.0
+        self._benefits_lost += int(lost.shape[0])
+        self.benefit_restore_step[lost] = (
+            self.steps + self.config.consequences.benefit_loss_months + 1
+        )
+        self._vacate(slots[dismissed], "dismissed")
 
     # ------------------------------------------------------------------ neighbourhoods
 
-    def situation(self) -> Situation:
-        """What each officer sees now: enforcers, non-compliant peers, neighbours' choices."""
+    def situation(self, slots: np.ndarray | None = None) -> Situation:
+        """What each officer sees now: enforcers, non-compliant peers, neighbours' choices,
+        his career stake and the exit routes open to him (for `slots` only, if given)."""
         d = self.drivers
         decision = self.config.decision
         active = self.active
         refusing = ((self.choice == REFUSE) & active).astype(float)
-        noncompliant = ((self.choice != COMPLY) & active).astype(float)
-
-        complying_complicit = active & (self.group == COMPLICIT) & (self.choice == COMPLY)
-        own_enforcement = np.where(
-            complying_complicit,
-            np.where(
-                self.is_commander,
-                decision.commander_enforcer_weight,
-                decision.complicit_enforcer_weight,
-            ),
-            0.0,
-        )
-        unit_enforcement = np.bincount(self.unit, own_enforcement, minlength=self.n_units)
+        noncompliant = (((self.choice == EVADE) | (self.choice == REFUSE)) & active).astype(float)
+        all_refusing, all_noncompliant = refusing, noncompliant
+        own_enforcement, unit_enforcement = self._unit_enforcement()
+        unit_noncompliant = self._unit_count(noncompliant)
+        unit_refusing = self._unit_count(refusing)
+        unit = self.unit
+        if slots is not None:
+            unit = unit[slots]
+            refusing, noncompliant, own_enforcement = (
+                refusing[slots],
+                noncompliant[slots],
+                own_enforcement[slots],
+            )
         enforcers = d["detection_capacity"] * (
-            decision.external_enforcers_per_unit + unit_enforcement[self.unit] - own_enforcement
+            decision.external_enforcers_per_unit + unit_enforcement[unit] - own_enforcement
         )
-
-        unit_noncompliant = np.bincount(self.unit, noncompliant, minlength=self.n_units)
-        noncompliant_peers = unit_noncompliant[self.unit] - noncompliant + 1.0
-
-        unit_refusing = np.bincount(self.unit, refusing, minlength=self.n_units)
-        refusing_count = unit_refusing[self.unit] - refusing + self.cross_ties @ refusing
-        noncompliant_count = noncompliant_peers - 1.0 + self.cross_ties @ noncompliant
+        noncompliant_peers = unit_noncompliant[unit] - noncompliant + 1.0
+        refusing_count = unit_refusing[unit] - refusing
+        noncompliant_count = noncompliant_peers - 1.0
+        if self.cross_ties.nnz:
+            ties = self.cross_ties if slots is None else self.cross_ties[slots]
+            refusing_count = refusing_count + ties @ all_refusing
+            noncompliant_count = noncompliant_count + ties @ all_noncompliant
         if decision.social_threshold_unit == "count":
             refusing_neighbours, noncompliant_neighbours = refusing_count, noncompliant_count
         else:
             neighbours = self._neighbour_count()
+            if slots is not None:
+                neighbours = neighbours[slots]
             refusing_neighbours = refusing_count / neighbours
             noncompliant_neighbours = noncompliant_count / neighbours
 
+        career = self.config.career
+        tenure = self.tenure if slots is None else self.tenure[slots]
+        size = tenure.shape[0]
+        resignation_open = self._resignation_open()
+        desertion_possible: np.ndarray | bool = False
+        if self.config.exit.enabled and not resignation_open:
+            desertion_possible = bernoulli_mask(size, d["desertion_opportunity"], self.rng)
+        benefit = self._benefit_multiplier
+        if self._benefits_lost:
+            benefit = benefit * self.benefit_held
+        hardship = self._hardship_multiplier
+        taste = self.taste
+        if slots is not None:
+            benefit, hardship = benefit[slots], hardship[slots]
+            taste = None if taste is None else taste[:, slots]
         return Situation(
             war_order_level=int(d["war_order_level"]),
             punishment_severity=d["punishment_severity"],
@@ -373,28 +742,45 @@ class ArmyModel(mesa.Model):
             noncompliant_peers=noncompliant_peers,
             refusing_neighbours=refusing_neighbours,
             noncompliant_neighbours=noncompliant_neighbours,
-            benefit_multiplier=self._benefit_multiplier,
-            hardship_multiplier=self._hardship_multiplier,
+            benefit_multiplier=benefit,
+            hardship_multiplier=hardship,
+            training_debt=np.maximum(1.0 - tenure / career.training_obligation_years, 0.0),
+            pension_stake=np.minimum(tenure / career.pension_service_years, 1.0),
+            resignation_open=resignation_open,
+            desertion_possible=desertion_possible,
+            taste=taste,
         )
 
+    def _unit_count(self, flags: np.ndarray) -> np.ndarray:
+        """Number of flagged officers (flags 0 or 1) in each unit: counted over the flagged
+        ones only when they are few (a bincount over all officers otherwise)."""
+        flagged = np.flatnonzero(flags)
+        if flagged.shape[0] * 4 < flags.shape[0]:
+            return np.bincount(self.unit[flagged], minlength=self.n_units).astype(float)
+        return np.bincount(self.unit, flags, minlength=self.n_units)
+
     def _neighbour_count(self) -> np.ndarray:
-        """Serving neighbours of each officer (at least 1); recomputed only after turnover."""
-        if self._neighbours is None:
+        """Serving neighbours of each officer (at least 1). Counted once, then kept up to
+        date as officers start or stop serving (:meth:`_set_active`)."""
+        if self._neighbour_raw is None:
             active = self.active.astype(float)
             unit_active = np.bincount(self.unit, active, minlength=self.n_units)
-            neighbours = unit_active[self.unit] - active + self.cross_ties @ active
-            self._neighbours = np.maximum(neighbours, 1.0)
+            self._neighbour_raw = unit_active[self.unit] - active + self.cross_ties @ active
+            self._neighbours = None
+        if self._neighbours is None:
+            self._neighbours = np.maximum(self._neighbour_raw, 1.0)
         return self._neighbours
 
     # ------------------------------------------------------------------ data
 
     def _update_stats(self) -> None:
-        """Counts and shares of each choice overall, by group and by rank."""
+        """Counts and shares of each choice overall, by group and by rank (over the serving
+        force); cohort shares (over the force at step 0); counts of consequences and exits."""
         stats: dict[str, float] = {}
         active = self.active
         choice = self.choice[active].astype(np.int64)
         total = choice.shape[0]
-        overall = np.bincount(choice, minlength=3)
+        overall = np.bincount(choice, minlength=3)[:3]
         for code, name in enumerate(CHOICES):
             stats[f"count_{name}"] = int(overall[code])
             stats[name] = overall[code] / total if total else 0.0
@@ -409,6 +795,23 @@ class ArmyModel(mesa.Model):
                     stats[f"count_{category}_{name}"] = int(table[row, code])
                     stats[f"{category}_{name}"] = table[row, code] / size if size else 0.0
         stats["n_active"] = int(total)
+
+        start = self.n_officers
+        serving_initial = np.bincount(
+            self.choice[active & self.initial].astype(np.int64), minlength=3
+        )[:3]
+        cohort = dict(zip(CHOICES, serving_initial.tolist(), strict=True))
+        cohort["jailed"] = int((self.jailed & self.initial).sum())
+        cohort.update(self.cohort_departed)
+        for state in COHORT_STATES:
+            stats[f"cohort_{state}"] = cohort[state] / start
+        counts = self.counts
+        counts["jailed"] = int(self.jailed.sum())
+        counts["exited"] = counts["resigned"] + counts["deserted"]
+        stats.update(counts)
+        for name in ("arrested", "dismissed", "resigned", "deserted", "exited", "jailed"):
+            stats[f"{name}_share"] = counts[name] / start
+
         stats["mean_russia_alignment"] = (
             float(self.attitudes["russia_alignment"][active].mean()) if total else 0.0
         )
@@ -421,6 +824,7 @@ class ArmyModel(mesa.Model):
             if total
             else 0.0
         )
+        stats["mean_tenure_years"] = float(self.tenure[active].mean()) if total else 0.0
         self.stats = stats
 
     def _reporters(self) -> dict[str, Any]:
@@ -434,9 +838,6 @@ class ArmyModel(mesa.Model):
         reporters: dict[str, Any] = {key: reporter(key) for key in keys}
         reporters.update({name: driver(name) for name in DRIVER_NAMES})
         reporters["mean_detection_probability"] = lambda model: model.mean_detection_probability
-        reporters["recruited_by_russia"] = lambda model: model.recruited_by_russia
-        reporters["retired"] = lambda model: model.retired
-        reporters["entered"] = lambda model: model.entered
         return reporters
 
     # ------------------------------------------------------------------ space

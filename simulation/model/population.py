@@ -84,6 +84,29 @@ def draw_attitudes(
     return attitudes
 
 
+def draw_tenure(
+    config: PopulationConfig, ranks: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Years of service per officer, uniform in his rank's range."""
+    low = np.array([config.tenure_years_by_rank[r].low for r in RANKS])[ranks]
+    high = np.array([config.tenure_years_by_rank[r].high for r in RANKS])[ranks]
+    return low + (high - low) * rng.random(ranks.shape[0])
+
+
+def draw_tastes(n: int, sd: float, rng: np.random.Generator) -> np.ndarray | None:
+    """Persistent taste of each officer for each action, shape (4, n): one row per action
+    (comply, evade, refuse, exit), comply's 0.
+
+    Unobserved heterogeneity made explicit: N(0, sd) per officer and action (evade, refuse,
+    exit), drawn once. None when sd is 0 (nothing drawn, so other draws are unchanged).
+    """
+    if sd <= 0:
+        return None
+    tastes = np.zeros((4, n))
+    tastes[1:] = rng.normal(0.0, sd, (n, 3)).T
+    return tastes
+
+
 def override_thresholds(config: PopulationConfig, rng: np.random.Generator) -> np.ndarray | None:
     """Thresholds set for every officer by `threshold_override` (reference reductions)."""
     override = config.threshold_override
@@ -147,18 +170,37 @@ def build_structure(
     return Structure(unit, unit_type_of_unit, n_units, ties)
 
 
+@dataclass(frozen=True)
+class UnitIndex:
+    """Slots grouped by unit (units of slots never change): `order` lists the slots unit by
+    unit, `starts` where each unit begins in it. Built once, used for per-unit minima."""
+
+    order: np.ndarray
+    starts: np.ndarray
+
+    @classmethod
+    def of(cls, unit: np.ndarray, n_units: int) -> UnitIndex:
+        order = np.argsort(unit, kind="stable")
+        return cls(order, np.searchsorted(unit[order], np.arange(n_units)))
+
+
 def choose_commanders(
-    unit: np.ndarray, rank: np.ndarray, active: np.ndarray, tiebreak: np.ndarray
+    unit: np.ndarray,
+    rank: np.ndarray,
+    active: np.ndarray,
+    tiebreak: np.ndarray,
+    index: UnitIndex | None = None,
 ) -> np.ndarray:
-    """One commander per unit: its most senior active officer (ties broken by `tiebreak`)."""
-    n = unit.shape[0]
-    is_commander = np.zeros(n, dtype=bool)
-    candidates = np.flatnonzero(active)
-    if candidates.shape[0] == 0:
-        return is_commander
-    order = np.lexsort((tiebreak[candidates], rank[candidates], unit[candidates]))
-    ordered = candidates[order]
-    first = np.ones(ordered.shape[0], dtype=bool)
-    first[1:] = unit[ordered[1:]] != unit[ordered[:-1]]
-    is_commander[ordered[first]] = True
-    return is_commander
+    """One commander per unit: its most senior active officer (ties broken by `tiebreak`).
+
+    A unit with no active officer has none. Rank comes first, the tiebreak (in [0, 1))
+    second: the key rank + tiebreak / 2 orders officers exactly so, and each unit's least
+    key is found with one reduction over the slots grouped by unit.
+    """
+    if index is None:
+        index = UnitIndex.of(unit, int(unit.max()) + 1 if unit.shape[0] else 0)
+    if unit.shape[0] == 0:
+        return np.zeros(0, dtype=bool)
+    key = np.where(active, rank + 0.5 * tiebreak, np.inf)
+    least = np.minimum.reduceat(key[index.order], index.starts)
+    return active & (key == least[unit])

@@ -29,7 +29,7 @@ from simulation.model.decision import (
 from simulation.model.model import ArmyModel
 from simulation.viz import echarts
 from simulation.viz.scenarios import driver_changes
-from simulation.vocabulary import ATTITUDES, CHOICES, GROUPS, RANKS, WAR_ORDER_LEVELS
+from simulation.vocabulary import ACTIONS, ATTITUDES, CHOICES, GROUPS, RANKS, WAR_ORDER_LEVELS
 
 UNIT_COLOURS: dict[str, str] = {"regular": "#F2F2F2", "special_operations": "#DCE7F3"}
 
@@ -209,7 +209,8 @@ def inspect_officer(model: ViewModel, slot: int) -> OfficerReport:
     decided = model.decided_in is not None and model.steps > 0
     situation = model.decided_in if decided else model.situation_now()
     decision = model.config.decision
-    utilities = choice_utilities(model.attitudes, situation, decision)[slot]
+    rules = (None, model.config.exit, model.config.consequences.evader_sanctions)
+    utilities = choice_utilities(model.attitudes, situation, decision, *rules)[slot]
     detection = detection_probability(
         situation.enforcers[slot : slot + 1],
         situation.noncompliant_peers[slot : slot + 1],
@@ -238,8 +239,8 @@ def inspect_officer(model: ViewModel, slot: int) -> OfficerReport:
         ("non-compliant neighbours", f"{situation.noncompliant_neighbours[slot]:.3g}"),
     ]
     choice = CHOICES[int(model.choice[slot])]
-    values = {name: float(u) for name, u in zip(CHOICES, utilities, strict=True)}
-    odds = {name: float(p) for name, p in zip(CHOICES, chances, strict=True)}
+    values = {name: float(u) for name, u in zip(ACTIONS, utilities, strict=True)}
+    odds = {name: float(p) for name, p in zip(ACTIONS, chances, strict=True)}
     return OfficerReport(
         slot=slot,
         serving=bool(model.active[slot]),

@@ -1,0 +1,202 @@
+"""The scenario comparison table and figure, generated from a sweep's results.
+
+Scenarios end at different months (60, 120, 132), so their last months are not
+comparable; this table compares them at a common lag after their change of war-order level
+(`at_order_plus_12` by default: a year after the order; a scenario without a change counts
+from month 0). It shows the serving force's shares, the groups' signature behaviours, and
+what left the force or was arrested, as shares of the starting force.
+
+Every number comes from the sweep's `summary.csv` (mean and 95% Student-t interval over
+replications); nothing is typed by hand. `write_readme_table` replaces the README block
+between the markers, so the README always shows what the command produced.
+
+Precision follows the uncertainty (:func:`simulation.experiments.precision.format_share`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from simulation.errors import ArgumentError, ResultsError
+from simulation.experiments.files import read_manifest, write_atomic
+from simulation.experiments.precision import format_share
+
+DEFAULT_MEASURE = "at_order_plus_12"
+README_START = "<!-- scenario-table:start -->"
+README_END = "<!-- scenario-table:end -->"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the table: a recorded metric and its heading."""
+
+    metric: str
+    heading: str
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("comply", "comply"),
+    Column("evade", "evade"),
+    Column("refuse", "refuse"),
+    Column("complicit_comply", "complicit comply"),
+    Column("passive_evade", "passive evade"),
+    Column("dissenting_refuse", "dissenting refuse"),
+    Column("exited_share", "left (resigned + deserted)"),
+    Column("arrested_share", "arrested"),
+    Column("dismissed_share", "dismissed"),
+)
+"""Shares of the serving force (first six) and of the starting force (last three)."""
+
+
+def scenario_table(
+    folder: str | Path, measure: str = DEFAULT_MEASURE, columns: tuple[Column, ...] = COLUMNS
+) -> pd.DataFrame:
+    """One row per scenario (in the experiment's order), one formatted cell per column.
+
+    Raises ResultsError when the folder is not a scenario sweep or lacks the measure or a
+    metric, naming what is missing and how to get it.
+    """
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    if manifest.get("kind") != "sweep":
+        raise ResultsError(f"holds a {manifest.get('kind')}, not a sweep", folder)
+    measures = manifest.get("measures", ["final", "peak"])
+    if measure not in measures:
+        raise ArgumentError(f"the sweep recorded {', '.join(measures)}; not '{measure}'", "measure")
+    missing = [c.metric for c in columns if c.metric not in manifest["metrics"]]
+    if missing:
+        raise ResultsError(
+            f"the sweep did not record {', '.join(missing)}: list them under 'metrics' in the "
+            "experiment file and run it again",
+            folder,
+        )
+    summary = pd.read_csv(folder / "summary.csv")
+    part = summary[summary["measure"] == measure]
+    scenarios = list(dict.fromkeys(part.sort_values("point")["scenario"]))
+    rows: list[dict[str, Any]] = []
+    for scenario in scenarios:
+        mine = part[part["scenario"] == scenario].set_index("metric")
+        row: dict[str, Any] = {"scenario": scenario, "runs": int(mine["n"].iloc[0])}
+        for column in columns:
+            cell = mine.loc[column.metric]
+            row[column.heading] = format_share(
+                cell["mean"], cell["ci_low"], cell["ci_high"], cell["sd"]
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """The table as Markdown (pipes), without the runs column when all counts agree."""
+    shown = table.drop(columns=["runs"]) if table["runs"].nunique() == 1 else table
+    header = "| " + " | ".join(shown.columns) + " |"
+    rule = "|" + "|".join("---" for _ in shown.columns) + "|"
+    lines = [header, rule]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in shown.to_numpy()]
+    return "\n".join(lines)
+
+
+def caption(folder: str | Path, measure: str) -> str:
+    """What the table shows, read from the sweep's manifest."""
+    manifest = read_manifest(folder)
+    months = measure.removeprefix("at_order_plus_")
+    when = (
+        f"{months} months after each scenario's change of war-order level (month {months} "
+        "for scenarios without one)"
+        if months != measure
+        else f"the '{measure}' value"
+    )
+    return (
+        f"`{manifest['experiment_name']}`: {manifest['n_points']} scenarios x "
+        f"{manifest['replications']} replications, at {when}. Mean ± half-width of the 95% "
+        "interval over replications (bounds in brackets where the interval is clipped to "
+        "[0, 100%]). The first six columns are shares of the officers serving then; "
+        "'left', 'arrested' and 'dismissed' are cumulative shares of the force at month 0."
+    )
+
+
+def write_readme_table(readme: str | Path, block: str) -> Path:
+    """Replace the README's block between the scenario-table markers with `block`."""
+    from simulation.analysis.tables import replace_between_markers
+
+    return replace_between_markers(readme, "scenario-table", block)
+
+
+def plot_scenario_table(folder: str | Path, path: str | Path, measure: str = DEFAULT_MEASURE):
+    """Horizontal bars per scenario at `measure`: the serving force's choices overall and by
+    group, and the shares of the starting force that left, were arrested or dismissed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from simulation.vocabulary import CHOICE_COLOURS, CHOICES, GROUPS
+
+    folder = Path(folder)
+    summary = pd.read_csv(folder / "summary.csv")
+    part = summary[summary["measure"] == measure]
+    scenarios = list(dict.fromkeys(part.sort_values("point")["scenario"]))
+    leaving = {
+        "exited_share": ("left", "#8172B3"),
+        "arrested_share": ("arrested", "#555555"),
+        "dismissed_share": ("dismissed", "#937860"),
+    }
+    panels: list[tuple[str, dict[str, tuple[str, str]]]] = [
+        (
+            category,
+            {
+                (choice if category == "overall" else f"{category}_{choice}"): (
+                    choice,
+                    CHOICE_COLOURS[choice],
+                )
+                for choice in CHOICES
+            },
+        )
+        for category in ("overall", *GROUPS)
+    ]
+    panels.append(("left, arrested, dismissed\n(share of the force at month 0)", leaving))
+    figure, axes = plt.subplots(
+        1, len(panels), figsize=(3.3 * len(panels), 0.38 * len(scenarios) + 2.2), sharey=True
+    )
+    positions = np.arange(len(scenarios))
+    for axis, (title, metrics) in zip(axes, panels, strict=True):
+        height = 0.8 / len(metrics)
+        for offset, (metric, (label, colour)) in enumerate(metrics.items()):
+            rows = part[part["metric"] == metric].set_index("scenario").reindex(scenarios)
+            low = np.clip(rows["ci_low"].to_numpy(float), 0, 1)
+            high = np.clip(rows["ci_high"].to_numpy(float), 0, 1)
+            mean = rows["mean"].to_numpy(float)
+            errors = np.nan_to_num(np.vstack([mean - low, high - mean]))
+            axis.barh(
+                positions + (offset - (len(metrics) - 1) / 2) * height,
+                mean,
+                height,
+                xerr=errors,
+                capsize=1.5,
+                error_kw={"elinewidth": 0.8},
+                color=colour,
+                label=label,
+            )
+        axis.set_title(title, fontsize=9)
+        axis.set_xlim(0, 1.02 if title != panels[-1][0] else None)
+        axis.grid(alpha=0.3, axis="x")
+        axis.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+        axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=3)
+    axes[0].set_yticks(positions, scenarios)
+    axes[0].invert_yaxis()
+    months = measure.removeprefix("at_order_plus_")
+    figure.suptitle(
+        f"scenarios {months} months after the order (mean, 95% CI over replications)",
+        x=0.02,
+        ha="left",
+    )
+    figure.tight_layout()
+    path = Path(path)
+    write_atomic(path, lambda tmp: figure.savefig(tmp, dpi=110, format="png"))
+    plt.close(figure)
+    return path

@@ -1,0 +1,120 @@
+"""The scenario comparison table and figure: generated from a sweep, at a lag after the order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simulation import run_experiment
+from simulation.analysis.scenario_table import (
+    COLUMNS,
+    README_END,
+    README_START,
+    scenario_table,
+    write_readme_table,
+)
+from simulation.cli import main
+from simulation.errors import ArgumentError, ResultsError
+from simulation.experiments.precision import format_share
+
+METRICS = [column.metric for column in COLUMNS]
+
+
+@pytest.fixture(scope="module")
+def sweep_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("scenarios") / "out"
+    run_experiment(
+        {
+            "name": "tiny_scenarios",
+            "base": {
+                "config": str(Path(__file__).resolve().parent.parent / "configs/baseline.yaml"),
+                "overrides": {"population.n_officers": 200, "steps": 20},
+            },
+            "scenarios": {
+                "status_quo": {},
+                "fight": {
+                    "drivers.war_order_level": [{"step": 0, "value": 1}, {"step": 5, "value": 3}]
+                },
+            },
+            "replications": 3,
+            "metrics": METRICS,
+            "seed": 1,
+        },
+        workers=1,
+        out=out,
+        progress=False,
+    )
+    return out
+
+
+def test_table_compares_scenarios_at_the_lag_after_their_order(sweep_folder: Path) -> None:
+    table = scenario_table(sweep_folder)
+    assert table["scenario"].tolist() == ["status_quo", "fight"]
+    assert {column.heading for column in COLUMNS} <= set(table.columns)
+    import pandas as pd
+
+    runs = pd.read_parquet(sweep_folder / "runs.parquet")
+    fight = runs[runs["scenario"] == "fight"]["at_order_plus_12_refuse"]
+    shown = table.set_index("scenario").loc["fight", "refuse"]
+    assert shown.startswith(f"{100 * fight.mean():.0f}") or f"{100 * fight.mean():.1f}" in shown
+
+
+def test_command_prints_the_table_and_writes_figure_and_readme(sweep_folder, tmp_path, capsys):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{README_START}\nold\n{README_END}\nrest\n")
+    figure = tmp_path / "scenarios.png"
+    args = ["scenario-table", str(sweep_folder), "--figure", str(figure), "--readme", str(readme)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "| scenario |" in printed and "12 months after" in printed
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("rest\n") and "old" not in text
+    assert "| fight |" in text
+    assert figure.stat().st_size > 10_000
+
+
+def test_a_measure_the_sweep_did_not_record_is_refused(sweep_folder: Path) -> None:
+    with pytest.raises(ArgumentError, match="at_order_plus_24"):
+        scenario_table(sweep_folder, "at_order_plus_24")
+
+
+def test_a_readme_without_markers_is_refused(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("no markers\n")
+    with pytest.raises(ResultsError, match="scenario-table"):
+        write_readme_table(readme, "table")
+    assert readme.read_text() == "no markers\n"
+
+
+def test_cli_error_for_a_folder_without_the_metrics(tmp_path, capsys) -> None:
+    out = tmp_path / "plain"
+    run_experiment(
+        {
+            "base": {"config": {"population": {"n_officers": 50}, "steps": 3}},
+            "scenarios": {"a": {}, "b": {"drivers.war_order_level": 2}},
+            "replications": 2,
+        },
+        workers=1,
+        out=out,
+        progress=False,
+    )
+    assert main(["scenario-table", str(out)]) == 2
+    assert "exited_share" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("mean", "low", "high", "sd", "shown"),
+    [
+        (0.123, 0.119, 0.127, 0.01, "12.3% ± 0.4%"),
+        (0.5, 0.45, 0.55, 0.1, "50% ± 5%"),
+        (0.9883, 0.98826, 0.98834, 0.0001, "98.830% ± 0.004%"),
+        (1.0, 1.0, 1.0, 0.0, "all runs 100.0%"),
+        (0.002, -0.001, 0.005, 0.004, "0.2% [0.0%, 0.5%]"),
+        (0.999, 0.997, 1.001, 0.002, "99.9% [99.7%, 100.0%]"),
+    ],
+)
+def test_precision_follows_the_uncertainty_and_intervals_stay_in_bounds(
+    mean, low, high, sd, shown
+) -> None:
+    assert format_share(mean, low, high, sd) == shown
