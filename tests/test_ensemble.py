@@ -33,7 +33,7 @@ def prior_experiment(draws: int = 4, replications: int = 2, **design: Any) -> di
         },
         "design": {"kind": "prior", "samples": draws, **design},
         "replications": replications,
-        "steps": 14,
+        "steps": 25,
         "seed": 9,
     }
 
@@ -151,9 +151,8 @@ def test_the_table_shows_intervals_and_differences_never_plus_minus(ensemble) ->
 
 def test_the_table_goes_between_the_readme_markers(ensemble, tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
-    readme.write_text(
-        "before\n<!-- scenario-table:start -->\nold\n<!-- scenario-table:end -->\nafter\n"
-    )
+    marker = "scenario-prior-table"
+    readme.write_text(f"before\n<!-- {marker}:start -->\nold\n<!-- {marker}:end -->\nafter\n")
     code = main(["table", str(ensemble.folder), "--readme", str(readme)])
     text = readme.read_text()
     assert code == 0

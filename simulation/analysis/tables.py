@@ -20,7 +20,6 @@ import pandas as pd
 
 from simulation.errors import ArgumentError, ResultsError
 from simulation.experiments.files import read_manifest, write_text
-from simulation.vocabulary import KEY_OUTPUTS
 
 DEFAULT_MEASURE = "at_order_plus_12"
 """Scenarios end at different months: they are compared a year after their order."""
@@ -64,18 +63,20 @@ def ensemble_tables(
 
     manifest, distribution, differences = read_ensemble(folder)
     known = set(distribution["output"])
+    reached = [m for m in (measure, "final") if f"{m}_comply" in known]
+    if not reached or (reached[0] != measure and measure != DEFAULT_MEASURE):
+        measures = [m for m in manifest.get("measures", ["final"]) if f"{m}_comply" in known]
+        raise ArgumentError(
+            f"the ensemble has no '{measure}' values (its runs ended before that lag?); it "
+            f"has: {', '.join(measures)}",
+            "measure",
+        )
+    measure = reached[0]  # the default lag falls back to the last month for short runs
     outputs = [
         (f"{measure}_{column.metric}", column.heading)
         for column in COLUMNS
-        if f"{measure}_{column.metric}" in known or column.metric in KEY_OUTPUTS
+        if f"{measure}_{column.metric}" in known
     ]
-    missing = [name for name, _ in outputs if name not in known]
-    if missing:
-        raise ArgumentError(
-            f"the ensemble has no output {missing[0]}; measures it has: "
-            + ", ".join(sorted({name.rsplit("_", 1)[0] for name in known if "comply" in name})),
-            "measure",
-        )
     scenarios = list(manifest["scenarios"])
     reference = reference or manifest["reference"]
     if reference not in scenarios:
@@ -205,8 +206,10 @@ def sensitivity_table(folder: str | Path, top: int = 4) -> str:
     )
 
 
-def results_table(folder: str | Path, measure: str = "final", reference: str | None = None) -> str:
-    """The headline tables of an ensemble, sweep or calibration folder, as Markdown
+def results_table(
+    folder: str | Path, measure: str = DEFAULT_MEASURE, reference: str | None = None
+) -> str:
+    """The tables of an ensemble, sweep, calibration or sensitivity folder, as Markdown
     (`reference`: the scenario an ensemble's differences are taken from)."""
     manifest = read_manifest(folder)
     if manifest["kind"] == "ensemble":
