@@ -2,28 +2,26 @@
 # Regenerates every shipped result of the uncertainty work from scratch, then writes the
 # generated tables into README.md and docs/calibration.md (between their markers). Run it
 # from the repository root after any change to the model, the priors or the targets.
-# About an hour and a half on 2 cores (the calibration is ~20,000 simulations).
+# About an hour and a half on 2 cores (the calibration is 20,000 simulations).
 #
 #   bash scripts/uncertainty_results.sh
 set -euo pipefail
 run() { echo "+ $*" >&2; "$@"; }
 
-# the scenario library over the priors: the README's scenario table
-run reluctant-army ensemble experiments/scenarios_prior.yaml --out results/scenarios_prior --overwrite
-run reluctant-army table results/scenarios_prior --readme README.md --marker scenario-table
-
-# calibration against the anchors: docs/calibration.md's posterior summary and checks
+# calibration against the anchors: docs/calibration.md's posterior, targets and checks
 run reluctant-army calibrate configs/targets/anchors.yaml --out results/calibration_anchors --overwrite
-run reluctant-army table results/calibration_anchors --readme docs/calibration.md --marker calibration-results
+run reluctant-army table results/calibration_anchors --readme docs/calibration.md
 
-# the scenario library over the posterior
+# the scenario library over the priors, then over the posterior: the README's tables
+run reluctant-army ensemble experiments/scenarios_prior.yaml --out results/scenarios_prior --overwrite
+run reluctant-army table results/scenarios_prior --readme README.md
 run reluctant-army ensemble experiments/scenarios_prior.yaml --posterior results/calibration_anchors \
     --out results/scenarios_posterior --overwrite
-run reluctant-army table results/scenarios_posterior --readme README.md --marker posterior-table
+run reluctant-army table results/scenarios_posterior --readme README.md
 
-# sensitivity over every prior and the horizon
+# sensitivity over every prior and the horizon: the README's sensitivity table
 run reluctant-army sensitivity experiments/sensitivity.yaml --out results/sensitivity --overwrite
-run reluctant-army table results/sensitivity --readme README.md --marker sensitivity-table
+run reluctant-army table results/sensitivity --readme README.md
 
-# trust in the procedure (printed, not written into the docs)
-run python benchmarks/bench_calibration.py recovery --repeats 5
+# trust in the procedure (printed, quoted in docs/calibration.md)
+run python benchmarks/bench_calibration.py recovery --repeats 5 --population 150 --generations 5
