@@ -3,8 +3,11 @@
 Both run the baseline (2,000 officers) at 4 punishment severities x R seeds for S steps, in
 the same process tree, alternating, and each is timed from start to results in hand
 (including starting the worker pool): the sweep writes its Parquet parts and consolidated
-tables, batch_run keeps its rows in memory. Prints runs/s of each, median of the repeats,
-and their ratio.
+tables, batch_run keeps its rows in memory. The run cache is off: every run is computed.
+Prints runs/s of each, median of the repeats, and their ratio; then, to show where the
+difference comes from, one run's compute in this process both ways (batch_run's model,
+which records every reporter every step through Mesa agents, against the sweep's run,
+which records only the experiment's metrics).
 
     python benchmarks/bench_sweep.py [--workers 2] [--replications 15] [--steps 50] [--repeats 3]
 """
@@ -50,7 +53,8 @@ def with_batch_run(workers: int, replications: int, steps: int) -> tuple[float, 
 
 def with_sweep(workers: int, replications: int, steps: int) -> tuple[float, int]:
     """Seconds and number of runs of this project's sweep runner on the same sweep, through
-    the Python API (results kept in a temporary folder until the tables are in hand)."""
+    the Python API (results kept in a temporary folder until the tables are in hand), with
+    the run cache off: every run is computed, as batch_run computes them."""
     started = time.perf_counter()
     experiment = Experiment.from_dict(
         {
@@ -60,8 +64,38 @@ def with_sweep(workers: int, replications: int, steps: int) -> tuple[float, int]
             "steps": steps,
         }
     )
-    result = run_experiment(experiment, workers=workers, progress=False)
+    result = run_experiment(experiment, workers=workers, progress=False, cache=False)
     return time.perf_counter() - started, len(result.runs)
+
+
+def per_run_compute(steps: int, runs: int = 8) -> tuple[float, float]:
+    """Seconds of one run computed in this process, best of three rounds: as batch_run runs
+    it (ArmyModel with its levers, stepped while running) and as the sweep runs it."""
+    from simulation.experiments.runner import run_model
+    from simulation.vocabulary import DEFAULT_METRICS
+
+    config = load_config(BASELINE, steps=steps)
+    point = load_config(BASELINE, {"drivers.punishment_severity": 1.0}, steps=steps)
+
+    def batch_run_way(seed: int) -> None:
+        model = ArmyModel(config, punishment_severity=1.0, seed=seed)
+        while model.running and model.steps <= steps:
+            model.step()
+
+    def sweep_way(seed: int) -> None:
+        run_model(point, seed, columns=list(DEFAULT_METRICS))
+
+    timings = []
+    for way in (batch_run_way, sweep_way):
+        way(0)
+        rounds = []
+        for _ in range(3):
+            started = time.perf_counter()
+            for seed in range(runs):
+                way(seed)
+            rounds.append((time.perf_counter() - started) / runs)
+        timings.append(min(rounds))
+    return timings[0], timings[1]
 
 
 def main() -> None:
@@ -92,6 +126,13 @@ def main() -> None:
     print(f"reluctant-army sweep: {sweep_rate:7.2f} runs/s (median)")
     print(f"mesa.batch_run:       {batch_rate:7.2f} runs/s (median)")
     print(f"ratio sweep / batch_run: {sweep_rate / batch_rate:.2f}")
+    batch_run_run, sweep_run = per_run_compute(args.steps)
+    print(
+        f"one run's compute in one process: batch_run's {batch_run_run * 1000:.1f} ms, the "
+        f"sweep's {sweep_run * 1000:.1f} ms (ratio {batch_run_run / sweep_run:.2f}); the rest "
+        "of the difference is start-up (batch_run spawns fresh interpreters each call, the "
+        "sweep forks from a preloaded server) and per-run overhead"
+    )
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ _EXPORTS: dict[str, str] = {
     "load_experiment": "simulation.experiments.design",
     "run_experiment": "simulation.experiments.sweep",
     "SweepResult": "simulation.experiments.sweep",
+    "verify_sweep": "simulation.experiments.verify",
     "find_tipping_point": "simulation.analysis.tipping",
     "run_sensitivity": "simulation.analysis.sensitivity",
     "discover": "simulation.analysis.discovery",
@@ -81,6 +82,7 @@ __all__ = [
     "run_experiment",
     "run_sensitivity",
     "simulate",
+    "verify_sweep",
 ]
 
 
@@ -114,5 +116,6 @@ if TYPE_CHECKING:
     from simulation.experiments.design import Experiment, load_experiment
     from simulation.experiments.runner import RunResult, simulate
     from simulation.experiments.sweep import SweepResult, run_experiment
+    from simulation.experiments.verify import verify_sweep
     from simulation.model.agents import Officer
     from simulation.model.model import ArmyModel

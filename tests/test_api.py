@@ -165,6 +165,7 @@ def test_batch_run_last_row_equals_the_simulated_last_step() -> None:
         ["summarize", "-h"],
         ["table", "-h"],
         ["calibrate", "-h"],
+        ["cache"],
     ],
 )
 def test_commands_that_build_no_model_do_not_import_mesa(argv: list[str], repo: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -171,11 +172,30 @@ def test_sampled_design_is_the_same_for_the_same_root_seed(tmp_path: Path) -> No
     assert first == again
 
 
-def test_run_seed_depends_on_root_seed_and_run_index_only() -> None:
-    seeds = [run_seed(5, index) for index in range(100)]
+def test_run_seed_depends_on_root_seed_point_identity_and_replication_only() -> None:
+    seeds = [run_seed(5, point, replication) for point in (11, 12) for replication in range(50)]
     assert len(set(seeds)) == 100
-    assert seeds[37] == run_seed(5, 37)
-    assert run_seed(6, 37) != seeds[37]
+    assert seeds[37] == run_seed(5, 11, 37)
+    assert run_seed(6, 11, 37) != seeds[37]
+
+
+def test_extending_an_experiment_keeps_the_seeds_of_the_runs_it_had(tmp_path: Path) -> None:
+    """More values and more replications: every run of the smaller experiment keeps its
+    seed (so the run cache serves it), whatever its new run index."""
+    small = load_experiment(
+        experiment_file(tmp_path, vary={"drivers.incentive_level": [0, 1]}, replications=2)
+    )
+    large = load_experiment(
+        experiment_file(tmp_path, vary={"drivers.incentive_level": [0, 0.5, 1]}, replications=3)
+    )
+
+    def seeds(experiment: Any) -> dict[tuple[str, int], int]:
+        specs = [experiment.run_spec(index) for index in range(experiment.n_runs)]
+        return {(json.dumps(s["overrides"]), s["replication"]): s["seed"] for s in specs}
+
+    old, new = seeds(small), seeds(large)
+    assert {key: new[key] for key in old} == old
+    assert len(set(new.values())) == len(new)
 
 
 def test_runs_are_numbered_point_by_point_then_replication(tmp_path: Path) -> None:

@@ -270,3 +270,35 @@ def test_summarize_rebuilds_summary_and_figures(
     pd.testing.assert_frame_equal(pd.read_csv(out / "summary.csv"), summary)
     assert (out / "figures" / "heatmap.png").exists()
     assert "12 runs recorded" in capsys.readouterr().out
+
+
+def test_a_sweep_run_records_only_its_metrics_and_gives_the_same_numbers() -> None:
+    """The sweep path asks the model for its metrics only (not every reporter every step)
+    and builds no Mesa agents: the columns it keeps are those, with the same values as a
+    full recording, turnover (officers leaving and entering) included."""
+    from simulation.config.loading import load_config
+    from simulation.experiments.runner import StopRule, run_model
+
+    config = load_config(
+        REPO / "configs" / "scenarios" / "generational_turnover.yaml",
+        {"population.n_officers": 300, "steps": 24},
+    )
+    full = run_model(config, 5)
+    assert full.model.agents and full.columns["entered"][-1] > 0
+    stop = StopRule(metric="evade", op=">=", value=2.0)
+    lean = run_model(config, 5, columns=["refuse", "passive_evade"], stop=stop)
+    assert list(lean.columns) == ["refuse", "passive_evade", "evade"]
+    assert not lean.model.agents
+    for name, values in lean.columns.items():
+        assert values == full.columns[name]
+    asked = ["junior_refuse", "cohort_refuse", "mean_alignment", "arrested_share"]
+    for name, values in run_model(config, 5, columns=asked).columns.items():
+        assert values == full.columns[name], name
+
+
+def test_an_unknown_recorded_column_is_an_argument_error() -> None:
+    from simulation.errors import ArgumentError
+    from simulation.model.model import ArmyModel
+
+    with pytest.raises(ArgumentError, match="record: unknown column"):
+        ArmyModel(n_officers=100, seed=1, record=["refusal"])

@@ -17,10 +17,7 @@ import json
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +27,23 @@ import pytest
 import yaml
 
 from simulation.experiments.sweep import FAULT_ENV
-from tests.sweep_support import runs, sweep
+from tests.sweep_support import (
+    DEADLINE,
+    part_indices,
+    processes_in_group,
+    run_parts,
+    runs,
+    start_sweep,
+    sweep,
+    wait_for,
+)
 
 REPO = Path(__file__).resolve().parent.parent
-DEADLINE = 60.0
+
+
+pytestmark = pytest.mark.usefixtures("no_run_cache")
+
+
 """Seconds a test waits for progress before declaring the sweep stuck."""
 
 
@@ -53,43 +63,6 @@ def experiment_file(tmp_path: Path, replications: int, batch_size: int = 2) -> P
     path = tmp_path / "faults.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
-
-
-def run_parts(out: Path) -> list[Path]:
-    folder = out / "parts"
-    return sorted(folder.glob("runs-*.parquet")) if folder.is_dir() else []
-
-
-def part_indices(out: Path) -> list[int]:
-    """Every run index in every runs part (duplicates included)."""
-    indices: list[int] = []
-    for part in run_parts(out):
-        indices += pq.read_table(part, columns=["run_index"]).column(0).to_pylist()
-    return indices
-
-
-def wait_for(condition: Callable[[], bool], what: str, process: Any = None) -> None:
-    """Poll `condition` until it holds; fail if the sweep ends first or nothing happens."""
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        if process is not None:
-            assert process.poll() is None, f"the sweep ended before {what}"
-        assert time.monotonic() < deadline, f"no {what} within {DEADLINE:.0f} s"
-        time.sleep(0.01)
-
-
-def start_sweep(path: Path, out: Path, *extra: str, fault: str = "") -> subprocess.Popen:
-    """A sweep in a subprocess, in its own process group (itself, forkserver, workers)."""
-    env = {**os.environ, FAULT_ENV: fault}
-    command = [sys.executable, "-m", "simulation", "sweep", str(path), "--out", str(out)]
-    return subprocess.Popen(
-        [*command, "--no-progress", *extra],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
 
 
 def assert_same_as_undisturbed(table: pd.DataFrame, clean: pd.DataFrame) -> None:
@@ -235,20 +208,6 @@ def test_worker_dying_in_a_resumed_sweep_fails_only_its_run(
     assert failed["run_index"].tolist() == [6]
     assert failed["error"].tolist() == ["worker process died (BrokenProcessPool)"]
     assert_same_as_undisturbed(table, clean)
-
-
-def processes_in_group(group: int) -> list[int]:
-    """Live (not zombie) processes of a process group."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(stat[2]) == group and stat[0] != "Z":
-                members.append(int(entry.name))
-    return members
 
 
 def test_worker_processes_exit_when_the_sweep_process_alone_is_killed(tmp_path: Path) -> None:

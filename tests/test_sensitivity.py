@@ -196,3 +196,43 @@ def test_the_sensitivity_table_lists_the_most_influential_parameters(
     assert run_sensitivity(write_experiment(tmp_path, repo), out, "--no-morris") == 0
     text = results_table(out)
     assert "| `final_refuse` |" in text and "`drivers.punishment_severity`" in text
+
+
+def test_outputs_that_never_vary_give_a_note_not_a_crash(
+    tmp_path: Path, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_sensitivity(
+        write_experiment(tmp_path, repo),
+        tmp_path / "out",
+        "--no-morris",
+        "--outputs",
+        "complicit_refuse",
+    )
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "no indices: none of the outputs varied across the design" in out
+    assert "complicit_refuse did not vary" in err
+
+
+def test_salib_warnings_are_notes_not_python_warnings(
+    tmp_path: Path, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """N = 8 is a power of 2; N = 6 is not, which SALib warns about: one note, once."""
+    path = write_experiment(tmp_path, repo)
+    path.write_text(path.read_text().replace("samples: 8", "samples: 6"))
+    assert run_sensitivity(path, tmp_path / "out", "--no-morris") == 0
+    err = capsys.readouterr().err
+    assert "Warning" not in err
+    notes = [line for line in err.splitlines() if "power of 2" in line]
+    assert len(notes) == 1 and notes[0].startswith("note: design.samples:")
+
+
+def test_a_folder_of_other_files_is_refused_before_any_run(
+    tmp_path: Path, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep")
+    assert run_sensitivity(write_experiment(tmp_path, repo), out) == 2
+    assert "holds no results" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]

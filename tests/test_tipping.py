@@ -9,7 +9,7 @@ import pytest
 
 from simulation.analysis.tipping import find_tipping_point
 from simulation.cli import main
-from simulation.errors import ArgumentError, ConfigError
+from simulation.errors import ArgumentError, ConfigError, ResultsError
 
 FIGHT = "configs/scenarios/fight_order.yaml"
 SMALL = ["population.n_officers=300", "steps=20"]
@@ -138,3 +138,75 @@ def test_cli_bad_range_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert code == 2
     assert "--low: must be below high (1.0), got 3.0" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_a_whole_number_lever_is_searched_over_whole_numbers() -> None:
+    """War-order levels are 0-3: every probe is a whole level, the bracket ends are
+    neighbours, and the tipping point is the first level past the crossing (evasion
+    passes one half between the support role and border deployment)."""
+    result = find_tipping_point(
+        FIGHT,
+        "drivers.war_order_level",
+        0,
+        3,
+        "evade",
+        0.5,
+        replications=2,
+        iterations=8,
+        overrides=SMALL,
+    )
+    assert result.whole_numbers and result.crossed
+    assert all(probe.value == int(probe.value) for probe in result.probes)
+    low, high = result.bracket
+    assert high - low == 1 and result.estimate == high
+
+
+def test_nothing_is_written_when_the_search_fails_midway(tmp_path: Path) -> None:
+    def broken(tasks: list) -> list:
+        raise RuntimeError("a probe failed")
+
+    with pytest.raises(RuntimeError):
+        find_tipping_point(
+            FIGHT,
+            "drivers.punishment_severity",
+            0,
+            1,
+            "refuse",
+            0.1,
+            overrides=SMALL,
+            out=tmp_path / "tip",
+            evaluate_many=broken,
+        )
+    assert not (tmp_path / "tip").exists()
+
+
+def test_a_folder_of_other_results_is_refused_before_any_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep")
+    calls: list = []
+    with pytest.raises(ResultsError, match="holds no results"):
+        find_tipping_point(
+            FIGHT,
+            "drivers.punishment_severity",
+            0,
+            1,
+            "refuse",
+            0.1,
+            overrides=SMALL,
+            out=out,
+            evaluate_many=lambda tasks: calls.append(tasks) or [],
+        )
+    assert calls == [] and (out / "notes.txt").read_text() == "keep"
+
+
+def test_the_same_search_again_replaces_its_folder_and_its_stale_report(tmp_path: Path) -> None:
+    out = tmp_path / "tip"
+    search = dict(replications=2, iterations=1, overrides=SMALL, out=out)
+    find_tipping_point(FIGHT, "drivers.punishment_severity", 0, 12, "refuse", 0.1, **search)
+    (out / "report.html").write_text("<p>old</p>")
+    find_tipping_point(FIGHT, "drivers.punishment_severity", 0, 12, "refuse", 0.2, **search)
+    assert not (out / "report.html").exists()
+    assert json.loads((out / "tipping.json").read_text())["level"] == 0.2

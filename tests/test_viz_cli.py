@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -71,6 +72,41 @@ def test_viz_without_the_viz_extra_says_what_to_install(
     assert main(["viz"]) == 2
     assert "pip install -e '.[viz]'" in capsys.readouterr().err
     assert launched == []
+
+
+def test_viz_warns_when_served_beyond_loopback(
+    launched: list, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["viz", "--host", "0.0.0.0", "--port", "0", "--no-open"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: --host 0.0.0.0 serves the view beyond this machine")
+    assert len(err.splitlines()) == 1
+    assert launched
+
+
+def test_viz_on_loopback_says_nothing(launched: list, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["viz", "--host", "127.0.0.1", "--port", "0", "--no-open"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_viz_refuses_a_port_in_use_before_starting_the_server(
+    launched: list, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert main(["viz", "--port", str(port), "--no-open"]) == 2
+    assert f"cannot serve on 127.0.0.1:{port}" in capsys.readouterr().err
+    assert launched == []
+
+
+def test_a_server_that_stops_on_its_own_gives_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(subprocess, "call", lambda command, env: 3)
+    assert main(["viz", "--port", "0", "--no-open"]) == 2
+    assert capsys.readouterr().err == "error: the browser view's server stopped (exit code 3)\n"
 
 
 def test_explore_serves_the_app_with_the_results_folders(

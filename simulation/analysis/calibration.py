@@ -181,8 +181,9 @@ def run_scenarios(
         except ConfigError:
             return None
         sums: dict[tuple[str, str], float] = {}
+        columns = list(dict.fromkeys(metric for metric, _ in problem.needs[key]))
         for run_seed in seeds:
-            outcome = run_model(config, run_seed)
+            outcome = run_model(config, run_seed, columns=columns)
             for metric, statistic in problem.needs[key]:
                 value = statistic_of(outcome, metric, statistic)
                 sums[(metric, statistic)] = sums.get((metric, statistic), 0.0) + value

@@ -21,12 +21,15 @@ import pandas as pd
 from simulation.errors import ArgumentError, ResultsError
 from simulation.experiments.files import (
     MANIFEST,
+    FolderClaim,
     new_manifest,
-    prepare_folder,
     read_manifest,
+    read_table,
     write_atomic,
     write_json,
 )
+
+OWNED_FILES: tuple[str, ...] = (MANIFEST, "discovery.json", "discovery.png")
 
 
 @dataclass
@@ -78,7 +81,7 @@ def inputs_and_outcome(
         )
     sampled = [entry["name"] for entry in manifest.get("sampled", [])]
     names = sampled or [p for p in manifest["parameters"] if p not in manifest.get("derived", [])]
-    numeric = [n for n in names if pd.api.types.is_numeric_dtype(runs[n])]
+    numeric = [n for n in names if n in runs and pd.api.types.is_numeric_dtype(runs[n])]
     if not numeric:
         raise ArgumentError(
             "the sweep varied no numeric parameter to discover regions in", "folder"
@@ -293,14 +296,11 @@ def discover(
     `folder` is a finished sweep's results folder; the results go to `out` (default
     `folder/discovery`) unless `write` is False.
     """
-    manifest = read_manifest(folder)
-    if manifest["kind"] != "sweep":
-        raise ResultsError(f"holds a {manifest['kind']}, not a sweep", folder)
-    runs_path = Path(folder) / "runs.parquet"
-    if not runs_path.exists():
-        raise ResultsError("no runs.parquet: finish the sweep first (resume it)", folder)
     if above is not None and below is not None:
         raise ArgumentError("give a level above or below, not both", "above")
+    for name, value in (("above", above), ("below", below), ("threshold", threshold)):
+        if value is not None and not np.isfinite(value):
+            raise ArgumentError(f"expected a number, got {value}", name)
     if method not in ("prim", "cart", "both"):
         raise ArgumentError(f"expected prim, cart or both, got {method!r}", "method")
     if not 0 < threshold <= 1:
@@ -309,9 +309,20 @@ def discover(
         raise ArgumentError(f"must be at least 1, got {boxes}", "boxes")
     if depth < 1:
         raise ArgumentError(f"must be at least 1, got {depth}", "depth")
+    manifest = read_manifest(folder)
+    if manifest["kind"] != "sweep":
+        raise ResultsError(f"holds a {manifest['kind']}, not a sweep", folder)
+    for key in ("parameters", "metrics"):
+        if not isinstance(manifest.get(key), list):
+            raise ResultsError(f"{MANIFEST} lacks '{key}': not a sweep's manifest", folder)
+    runs = read_table(
+        folder,
+        "runs.parquet",
+        columns=("status",),
+        hint="finish the sweep first (resume it), or summarize it to rebuild the table",
+    )
     is_below = below is not None
     level = below if is_below else (above if above is not None else 0.5)
-    runs = pd.read_parquet(runs_path)
     inputs, flags = inputs_and_outcome(runs, manifest, metric, level, is_below)
     regions: list[Region] = []
     if method in ("prim", "both"):
@@ -328,11 +339,14 @@ def discover(
         folder=None,
     )
     if write:
-        target = prepare_folder(out if out is not None else Path(folder) / "discovery")
-        write_json(target / MANIFEST, new_manifest("discovery", sweep=str(folder), case=case))
-        write_json(target / "discovery.json", {"folder": str(folder), **result.to_dict()})
-        write_atomic(
-            target / "discovery.png", lambda tmp: plot_discovery(inputs, flags, regions, tmp, case)
-        )
+        target = Path(out) if out is not None else Path(folder) / "discovery"
+        with FolderClaim(target, "discovery", lambda held: True) as claim:
+            write_json(target / MANIFEST, new_manifest("discovery", sweep=str(folder), case=case))
+            write_json(target / "discovery.json", {"folder": str(folder), **result.to_dict()})
+            write_atomic(
+                target / "discovery.png",
+                lambda tmp: plot_discovery(inputs, flags, regions, tmp, case),
+            )
+            claim.remove_stale(OWNED_FILES, OWNED_FILES)
         result.folder = target
     return result

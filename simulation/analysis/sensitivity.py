@@ -11,6 +11,7 @@ sweep folders.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,8 @@ from simulation.errors import ArgumentError, ConfigError
 from simulation.experiments.design import Experiment, load_experiment
 from simulation.experiments.files import (
     MANIFEST,
+    FolderClaim,
     new_manifest,
-    prepare_folder,
     write_atomic,
     write_json,
 )
@@ -44,6 +45,8 @@ class SensitivityResult:
     folder: Path | None
     constant: list[str] = field(default_factory=list)
     """Outputs that did not vary across the design (they have no indices)."""
+    notes: list[str] = field(default_factory=list)
+    """What the design and SALib had to say (shown once as notes, not as warnings)."""
 
 
 def check_sobol(experiment: Experiment) -> None:
@@ -99,7 +102,6 @@ def run_sensitivity(
             f"unknown output {unknown}; expected some of: {', '.join(experiment.metrics)}",
             "outputs",
         )
-    folder = prepare_folder(out) if out is not None else None
     designs = {"sobol": experiment}
     over_priors = experiment.spec.design.priors is not None
     if morris and not over_priors:  # Morris steps through ranges, not through quantiles
@@ -107,47 +109,82 @@ def run_sensitivity(
             name=f"{experiment.name}_morris",
             design={"kind": "morris", "samples": morris_trajectories, "levels": morris_levels},
         )
+    notes = list(dict.fromkeys(note for design in designs.values() for note in design.notes))
+    options = {"workers": workers, "resume": resume, "overwrite": overwrite, "progress": progress}
+    if out is None:
+        sweeps, tables = _run_designs(designs, None, options, notes)
+        table, constant = _indices(tables, outputs)
+        return SensitivityResult(table, sweeps, None, constant, notes)
+    same = lambda held: held.get("experiment_name") == experiment.name  # noqa: E731
+    with FolderClaim(out, "sensitivity", same, overwrite=overwrite) as claim:
+        folder = claim.path
+        manifest = new_manifest(
+            "sensitivity",
+            experiment_name=experiment.name,
+            outputs=list(outputs),
+            sweeps={label: str(folder / label) for label in designs},
+            status="running",
+        )
+        if overwrite or not claim.replacing:
+            write_json(folder / MANIFEST, manifest)
+        sweeps, tables = _run_designs(designs, folder, options, notes)
+        table, constant = _indices(tables, outputs)
+        write_atomic(folder / "indices.csv", lambda tmp: table.to_csv(tmp, index=False))
+        write_json(folder / "indices.json", table.to_dict(orient="records"))
+        if not table.empty:
+            write_atomic(
+                folder / "indices.png",
+                lambda tmp: plot_indices(table, tmp, f"Sensitivity: {experiment.name}"),
+            )
+        written = [MANIFEST, "indices.csv", "indices.json", *designs]
+        written += ["indices.png"] if not table.empty else []
+        claim.remove_stale(OWNED_FILES if overwrite else written, written)
+        write_json(folder / MANIFEST, {**manifest, "constant": constant, "status": "complete"})
+    return SensitivityResult(table, sweeps, folder, constant, notes)
+
+
+OWNED_FILES: tuple[str, ...] = (
+    MANIFEST,
+    "indices.csv",
+    "indices.json",
+    "indices.png",
+    "sobol",
+    "morris",
+)
+
+
+def _run_designs(
+    designs: dict[str, Experiment],
+    folder: Path | None,
+    options: dict[str, Any],
+    notes: list[str],
+) -> tuple[dict[str, SweepResult], dict[str, pd.DataFrame | None]]:
+    """Run the Sobol (and Morris) sweeps and compute each one's indices."""
     sweeps: dict[str, SweepResult] = {}
     tables: dict[str, pd.DataFrame | None] = {}
     for label, design in designs.items():
-        sweeps[label] = run_experiment(
-            design,
-            workers=workers,
-            out=folder / label if folder else None,
-            resume=resume,
-            overwrite=overwrite,
-            progress=progress,
-        )
-        tables[label] = design_indices(sweeps[label].summary, sweeps[label].manifest)
+        sweeps[label] = run_experiment(design, out=folder / label if folder else None, **options)
+        tables[label], said = design_indices(sweeps[label].summary, sweeps[label].manifest)
+        notes += [note for note in said if note not in notes]
+    return sweeps, tables
+
+
+def _indices(
+    tables: dict[str, pd.DataFrame | None], outputs: tuple[str, ...]
+) -> tuple[pd.DataFrame, list[str]]:
     table = indices_table(tables.get("sobol"), tables.get("morris"), outputs)
     present = set(table["output"]) if not table.empty else set()
-    constant = [name for name in outputs if f"final_{name}" not in present]
-    if folder is not None:
-        write_json(
-            folder / MANIFEST,
-            new_manifest(
-                "sensitivity",
-                experiment_name=experiment.name,
-                outputs=list(outputs),
-                constant=constant,
-                sweeps={label: str(folder / label) for label in sweeps},
-            ),
-        )
-        write_atomic(folder / "indices.csv", lambda tmp: table.to_csv(tmp, index=False))
-        write_json(folder / "indices.json", table.to_dict(orient="records"))
-        write_atomic(
-            folder / "indices.png",
-            lambda tmp: plot_indices(table, tmp, f"Sensitivity: {experiment.name}"),
-        )
-    return SensitivityResult(indices=table, sweeps=sweeps, folder=folder, constant=constant)
+    return table, [name for name in outputs if f"final_{name}" not in present]
 
 
-def design_indices(summary: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame | None:
+def design_indices(
+    summary: pd.DataFrame, manifest: dict[str, Any]
+) -> tuple[pd.DataFrame | None, list[str]]:
     """Sobol or Morris indices of each final share, overall and by group (SALib), from the
-    design-point means."""
+    design-point means, and SALib's warnings as notes."""
     design = manifest["design"]
-    if design not in ("sobol", "morris") or len(manifest["scenarios"]) != 1:
-        return None
+    if design not in ("sobol", "morris") or len(manifest["scenarios"]) != 1 or summary.empty:
+        return None, []
     sampled = manifest["sampled"]
     problem: dict[str, Any] = {
         "num_vars": len(sampled),
@@ -157,8 +194,19 @@ def design_indices(summary: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFr
     grouped = any(entry.get("group") for entry in sampled)
     if grouped:  # a design over the priors: one index per prior (a Dirichlet is one)
         problem["groups"] = [entry.get("group") or entry["name"] for entry in sampled]
-    labels = list(dict.fromkeys(problem.get("groups", problem["names"])))
     part = summary[summary["measure"] == "final"]
+    records = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        records = _analyze(part, problem, design, manifest)
+    notes = list(dict.fromkeys(f"SALib ({design}): {w.message}" for w in caught))
+    return (pd.DataFrame.from_records(records) if records else None), notes
+
+
+def _analyze(
+    part: pd.DataFrame, problem: dict[str, Any], design: str, manifest: dict[str, Any]
+) -> list[dict[str, Any]]:
+    labels = list(dict.fromkeys(problem.get("groups", problem["names"])))
     records = []
     for metric, rows in part.groupby("metric", sort=False):
         rows = rows.sort_values("point")
@@ -186,7 +234,7 @@ def design_indices(summary: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFr
             }
             for index, name in enumerate(labels)
         ]
-    return pd.DataFrame.from_records(records) if records else None
+    return records
 
 
 def indices_table(
@@ -281,6 +329,8 @@ def plot_indices(table: pd.DataFrame, path: Any, title: str = "") -> None:
 
 def format_indices(table: pd.DataFrame) -> str:
     """The table as aligned text, rounded."""
+    if table.empty:
+        return "no indices: none of the outputs varied across the design"
     shown = table.copy()
     shown["parameter"] = shown["parameter"].str.split(".", n=1).str[-1]
     return shown.to_string(index=False, float_format=lambda x: f"{x:.3f}")

@@ -3,10 +3,17 @@
 Bisection on the lever, with replications at every probe. Every probe uses the same seeds
 (common random numbers), so differences between probes come from the lever, not from
 sampling noise, and the search is reproducible whatever the number of workers.
+
+A lever that takes only whole numbers (a war-order level, a unit size) is searched over
+whole numbers: the bisection ends when the bracket's ends are neighbours, and the tipping
+point is the first value on the far side of the level. Everything that can be checked is
+checked before the first run (finite numbers, a known metric, both ends of the range valid,
+the results folder free), and the folder is written only once the search is done.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,14 +22,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.random import SeedSequence
 
+from simulation.config.limits import RUNS
 from simulation.config.loading import load_config
 from simulation.config.schema import SimulationConfig
-from simulation.errors import ArgumentError
+from simulation.errors import ArgumentError, ConfigError
 from simulation.experiments.backends import default_workers, local_backend
 from simulation.experiments.files import (
     MANIFEST,
+    FolderClaim,
+    check_folder,
     new_manifest,
-    prepare_folder,
     write_atomic,
     write_json,
 )
@@ -68,6 +77,10 @@ class TippingResult:
     bracket: tuple[float, float] | None
     uncertain_range: tuple[float, float] | None
     probes: list[Probe] = field(default_factory=list)
+    whole_numbers: bool = False
+    """Whether the lever takes only whole numbers (the search was over whole numbers)."""
+    config: str = ""
+    """Name of the config searched."""
 
     def probes_table(self) -> pd.DataFrame:
         """One row per probe: lever value, mean and 95% CI of the rate."""
@@ -80,7 +93,9 @@ class TippingResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, probes sorted by lever value."""
         return {
+            "config": self.config,
             "lever": self.lever,
+            "whole_numbers": self.whole_numbers,
             "metric": self.metric,
             "statistic": self.statistic,
             "level": self.level,
@@ -110,24 +125,75 @@ def replicate_outcome(task: tuple[dict[str, Any], int, str, str]) -> float:
 
 
 def check_request(
-    base: SimulationConfig, lever: str, low: float, high: float, metric: str, statistic: str
-) -> None:
-    """Fail early, with a clear error, on a lever, range or metric that cannot work."""
+    base: SimulationConfig,
+    lever: str,
+    low: float,
+    high: float,
+    metric: str,
+    statistic: str,
+    level: float = 0.5,
+) -> bool:
+    """Fail early, with a clear error, on a lever, range, level or metric that cannot work.
+
+    Returns whether the lever takes only whole numbers."""
     if metric not in share_columns():
         raise ArgumentError(
             f"unknown metric '{metric}'; expected one of: {', '.join(share_columns())}", "metric"
         )
     if statistic not in STATISTICS:
         raise ArgumentError(f"expected one of {', '.join(STATISTICS)}", "statistic")
+    for name, value in (("low", low), ("high", high), ("level", level)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise ArgumentError(f"expected a finite number, got {value}", name)
+    if not 0 <= level <= 1:
+        raise ArgumentError(f"expected a share between 0 and 1, got {level}", "level")
     if not low < high:
         raise ArgumentError(f"must be below high ({high}), got {low}", "low")
     for value in (low, high):
         _probe_config(base, lever, value)
+    return _whole_numbers_only(base, lever, low, high)
+
+
+def _whole_numbers_only(base: SimulationConfig, lever: str, low: float, high: float) -> bool:
+    """Whether the lever refuses fractional values that lie inside the range (then both
+    ends must be whole numbers, and the search keeps to whole numbers)."""
+    fractional = math.floor(low) + 0.5
+    if fractional >= high:
+        return False
+    try:
+        _probe_config(base, lever, fractional)
+        return False
+    except ConfigError as error:
+        try:
+            _probe_config(base, lever, math.floor(fractional))
+        except ConfigError:
+            raise error from None
+    for name, value in (("low", low), ("high", high)):
+        if value != int(value):
+            raise ArgumentError(f"{lever} takes whole numbers only, got {value}", name)
+    return True
 
 
 def _probe_config(base: SimulationConfig, lever: str, value: float) -> SimulationConfig:
     """The base config with the lever set to `value`."""
     return load_config(base.to_dict(), {lever: value})
+
+
+def tipping_folder_check(
+    out: str | Path, config_name: str, lever: str, *, overwrite: bool = False
+) -> None:
+    """Refuse, before any run, a folder the result may not go to: one holding other files
+    or other results (an earlier search of the same lever in the same config is replaced;
+    with `overwrite`, any earlier search)."""
+    check_folder(out, "tipping", _same_search(config_name, lever), overwrite=overwrite)
+
+
+def _same_search(config_name: str, lever: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda held: held.get("config") == config_name and held.get("lever") == lever
 
 
 def find_tipping_point(
@@ -145,6 +211,7 @@ def find_tipping_point(
     overrides: list[str] | dict[str, Any] | None = None,
     workers: int | None = 1,
     out: str | Path | None = None,
+    overwrite: bool = False,
     evaluate_many: Callable[[list[tuple[dict[str, Any], int, str, str]]], list[float]]
     | None = None,
 ) -> TippingResult:
@@ -153,20 +220,29 @@ def find_tipping_point(
     Every probe runs `replications` runs with the same seeds (common random numbers). Runs
     go to `workers` local processes (1: in this process), or through `evaluate_many` (a
     map over tasks, e.g. a process pool's). With `out` the result is written there
-    (tipping.json, probes.csv, tipping.png).
+    (tipping.json, probes.csv, tipping.png) once the search is done; a folder of other
+    results is refused before the first run unless `overwrite` (and it holds a search).
     """
-    if replications < 1:
-        raise ArgumentError(f"must be at least 1, got {replications}", "replications")
-    if iterations < 0:
-        raise ArgumentError(f"must be at least 0, got {iterations}", "iterations")
-    if workers is not None and workers < 1:
-        raise ArgumentError(f"must be at least 1, got {workers}", "workers")
+    for name, value, least in (
+        ("replications", replications, 1),
+        ("iterations", iterations, 0),
+        ("workers", workers, 1),
+        ("seed", seed, 0),
+    ):
+        if value is not None and (isinstance(value, bool) or value < least):
+            raise ArgumentError(f"must be at least {least}, got {value}", name)
+    if replications * (iterations + 2) > RUNS.value:
+        raise ArgumentError(
+            RUNS.exceeded(f"the search makes up to {replications * (iterations + 2):,} runs"),
+            "replications",
+        )
     if isinstance(config, SimulationConfig):
         base = load_config(config.to_dict(), overrides)
     else:
         base = load_config(config, overrides)
-    check_request(base, lever, low, high, metric, statistic)
-    folder = prepare_folder(out) if out is not None else None
+    whole = check_request(base, lever, low, high, metric, statistic, level)
+    if out is not None:
+        tipping_folder_check(out, base.name, lever, overwrite=overwrite)
     executor = None
     if evaluate_many is None:
         backend = local_backend(min(workers or default_workers(), replications))
@@ -185,12 +261,18 @@ def find_tipping_point(
             iterations,
             seed,
             evaluate_many,
+            whole,
         )
     finally:
         if executor is not None:
             executor.shutdown()
-    if folder is not None:
-        write_tipping(result, folder)
+    result.config = base.name
+    if out is not None:
+        with FolderClaim(
+            out, "tipping", _same_search(base.name, lever), overwrite=overwrite
+        ) as claim:
+            write_tipping(result, claim.path)
+            claim.remove_stale(OWNED_FILES, OWNED_FILES)
     return result
 
 
@@ -206,8 +288,10 @@ def _bisect(
     iterations: int,
     seed: int,
     evaluate_many: Callable[[list[tuple[dict[str, Any], int, str, str]]], list[float]],
+    whole: bool = False,
 ) -> TippingResult:
-    """The bisection itself, probing through `evaluate_many`."""
+    """The bisection itself, probing through `evaluate_many` (over whole numbers only when
+    `whole`: then it ends when the bracket's ends are neighbours)."""
     seeds = [int(child.generate_state(1)[0]) for child in SeedSequence(seed).spawn(replications)]
     probes: dict[float, Probe] = {}
 
@@ -218,21 +302,29 @@ def _bisect(
             probes[value] = Probe(value, [float(x) for x in outcomes])
         return probes[value]
 
+    if whole:
+        low, high = int(low), int(high)
     lower, upper = probe(low), probe(high)
     result = TippingResult(lever, metric, statistic, level, low, high, False, None, None, None)
+    result.whole_numbers = whole
     if (lower.mean - level) * (upper.mean - level) > 0:
         result.probes = list(probes.values())
         return result
-    a, b = low, high
+    a, b = (int(low), int(high)) if whole else (low, high)
     side_a = np.sign(lower.mean - level)
     for _ in range(iterations):
-        middle = (a + b) / 2
+        if whole and b - a <= 1:
+            break
+        middle = (a + b) // 2 if whole else (a + b) / 2
         if np.sign(probe(middle).mean - level) == side_a:
             a = middle
         else:
             b = middle
     mean_a, mean_b = probes[a].mean, probes[b].mean
-    estimate = a if mean_b == mean_a else a + (level - mean_a) * (b - a) / (mean_b - mean_a)
+    if whole:
+        estimate = b if b - a <= 1 else a + (level - mean_a) * (b - a) / (mean_b - mean_a)
+    else:
+        estimate = a if mean_b == mean_a else a + (level - mean_a) * (b - a) / (mean_b - mean_a)
     covering = [p.value for p in probes.values() if abs(p.mean - level) <= p.half_width] + [a, b]
     result.crossed = True
     result.estimate = float(np.clip(estimate, a, b))
@@ -242,10 +334,16 @@ def _bisect(
     return result
 
 
+OWNED_FILES: tuple[str, ...] = (MANIFEST, "tipping.json", "probes.csv", "tipping.png")
+
+
 def write_tipping(result: TippingResult, folder: Path) -> None:
     """The tipping folder's files (this module is their only writer)."""
     data = result.to_dict()
-    write_json(folder / MANIFEST, new_manifest("tipping", lever=result.lever, metric=result.metric))
+    write_json(
+        folder / MANIFEST,
+        new_manifest("tipping", config=result.config, lever=result.lever, metric=result.metric),
+    )
     write_json(folder / "tipping.json", data)
     probes = result.probes_table()
     write_atomic(folder / "probes.csv", lambda tmp: probes.to_csv(tmp, index=False))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import NoReturn
 
@@ -48,14 +49,29 @@ def describe(error: ReluctantArmyError) -> str:
         text = str(error)
     if error.remedies:
         text += " (" + ", ".join(flag(name) for name in error.remedies) + ")"
-    return text
+    return shorten(text)
+
+
+MAX_MESSAGE = 1000
+"""Longest error line printed: a huge value quoted in a message (a 50 MB string given as a
+name, say) is cut in the middle, keeping the file, key and what was expected."""
+
+
+def shorten(text: str, limit: int = MAX_MESSAGE) -> str:
+    """`text`, cut in the middle to at most about `limit` characters."""
+    if len(text) <= limit:
+        return text
+    head, tail = text[: limit * 2 // 3], text[-(limit // 3) :]
+    return f"{head} [... {len(text) - len(head) - len(tail):,} characters left out ...] {tail}"
 
 
 class OneLineParser(argparse.ArgumentParser):
     """Argument errors as one line `error: ...` with exit code 2, like config errors."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USER_ERROR, f"error: {self.prog}: {message} (see {self.prog} -h)\n")
+        self.exit(
+            EXIT_USER_ERROR, shorten(f"error: {self.prog}: {message} (see {self.prog} -h)") + "\n"
+        )
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -96,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     finally:
         package_log.removeHandler(handler)
 

@@ -40,6 +40,11 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
     tipping.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
     add_set_option(tipping)
     tipping.add_argument("--out", help="results folder (default: results/tipping_<config>_<lever>)")
+    tipping.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an earlier search of another lever or config in --out",
+    )
     tipping.set_defaults(handler=tipping_command)
 
     discover = sub.add_parser(
@@ -142,6 +147,8 @@ def sensitivity_command(args: argparse.Namespace) -> int:
                 "runs that finished",
                 file=sys.stderr,
             )
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
     if result.constant:
         print(
             f"note: {', '.join(result.constant)} did not vary across the design: no indices",
@@ -208,13 +215,21 @@ def tipping_command(args: argparse.Namespace) -> int:
         overrides=args.set,
         workers=args.workers,
         out=out,
+        overwrite=args.overwrite,
     )
     print(
         f"{args.statistic} {args.metric} against {args.lever} in [{args.low:g}, {args.high:g}], "
         f"level {args.level:g}, {args.replications} replications per probe"
     )
     print(result.probes_table().to_string(index=False, float_format=lambda x: f"{x:.4f}"))
-    if result.crossed:
+    if result.crossed and result.whole_numbers and result.bracket[1] - result.bracket[0] <= 1:
+        low, high = result.bracket
+        print(
+            f"tipping point: {args.lever} = {result.estimate:g} (the rate is on one side of "
+            f"{args.level:g} at {low:g} and on the other at {high:g}; the lever takes whole "
+            "numbers only)"
+        )
+    elif result.crossed:
         low, high = result.uncertain_range
         print(
             f"tipping point: {args.lever} = {result.estimate:.4g} "

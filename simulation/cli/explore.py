@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -21,8 +20,9 @@ from pathlib import Path
 
 from simulation.cli.viz import (
     EXIT_USER_ERROR,
+    add_server_options,
     missing_packages,
-    solara_command,
+    serve,
     solara_environment,
 )
 from simulation.errors import ResultsError
@@ -57,11 +57,7 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
         default="configs",
         help="folder whose configs (and scenarios/ subfolder) the model view lists",
     )
-    explore.add_argument("--host", default="127.0.0.1", help="address to serve on (loopback)")
-    explore.add_argument("--port", type=int, default=8765, help="port (0 = any free port)")
-    explore.add_argument(
-        "--no-open", action="store_true", help="do not open a browser window (just serve)"
-    )
+    add_server_options(explore)
     explore.set_defaults(handler=explore_command)
 
 
@@ -118,4 +114,4 @@ def explore_command(args: argparse.Namespace) -> int:
     env[RESULTS_ENV] = os.pathsep.join(str(folder) for folder in folders)
     if not args.no_open and args.port != 0:
         open_when_ready(explorer_url(args.host, args.port))
-    return subprocess.call(solara_command(served), env=env)
+    return serve(served, env)

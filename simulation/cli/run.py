@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,12 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
     run.add_argument("--steps", type=int, help="number of steps (default: the file's steps)")
     add_set_option(run)
     run.add_argument("--out", help="results folder (default: results/<config name>/)")
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an earlier run of another config in --out (a run of the same config is "
+        "always replaced)",
+    )
     run.set_defaults(handler=run_command)
 
     config = sub.add_parser(
@@ -81,21 +86,19 @@ def format_departures(summary: dict[str, Any]) -> str:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run one simulation from a config file and write its results."""
+    from simulation.config.limits import check_agent_data
     from simulation.config.loading import load_config
-    from simulation.experiments.files import prepare_folder
+    from simulation.experiments.run_folder import check_run_folder
     from simulation.experiments.runner import simulate
 
     config = load_config(args.config, args.set, seed=args.seed, steps=args.steps)
+    check_agent_data(
+        config.population.n_officers, config.steps, config.output.collect_agent_data, args.config
+    )
     out = Path(args.out) if args.out else Path("results") / config.name
-    created = not out.exists()
-    prepare_folder(out)
-    try:
-        result = simulate(config)
-        written = result.write(out)
-    except BaseException:
-        if created:
-            shutil.rmtree(out, ignore_errors=True)
-        raise
+    check_run_folder(out, config.name, overwrite=args.overwrite)
+    result = simulate(config)
+    written = result.write(out, overwrite=args.overwrite)
     summary = result.summary
     print(
         f"{config.name}: {summary['n_officers']:,} officers, {summary['steps']} steps, "

@@ -2,12 +2,18 @@
 
 A bad config never produces a traceback: :func:`load_config` raises
 :class:`~simulation.errors.ConfigError`, whose message names the file, the key and what
-was expected.
+was expected. Inputs are bounded before they are trusted (see
+:mod:`simulation.config.limits`): only regular files are read (a FIFO or ``/dev/zero`` would
+block or never end), up to a size; YAML nesting and alias expansion are capped (an alias
+bomb is refused before anything copies it); driver schedules have a maximum length.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,17 +21,137 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from simulation.config.limits import FILE_BYTES, SCHEDULE_ENTRIES, YAML_DEPTH, YAML_NODES
 from simulation.config.messages import describe_validation_error
 from simulation.config.schema import DEFAULT_DATA, SimulationConfig
 from simulation.errors import ConfigError
 
 
 def _reason(error: Exception) -> str:
+    if isinstance(error, OSError) and error.errno == errno.ELOOP:
+        return "a loop of symbolic links"
     return getattr(error, "strerror", None) or str(error)
 
 
+FILE_KINDS: dict[str, Any] = {
+    "a folder": stat.S_ISDIR,
+    "a FIFO (named pipe)": stat.S_ISFIFO,
+    "a character device": stat.S_ISCHR,
+    "a block device": stat.S_ISBLK,
+    "a socket": stat.S_ISSOCK,
+}
+
+
+def input_problem(path: str | Path) -> str | None:
+    """Why `path` cannot be read as an input file (missing, a loop of links, a FIFO, a
+    device, a folder, too large), or None for a regular file within the size limit."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return "file not found"
+    except (OSError, ValueError) as error:  # a loop of links, a name too long, a NUL byte
+        return f"cannot read file ({_reason(error)})"
+    return _kind_problem(info)
+
+
+def _kind_problem(info: os.stat_result) -> str | None:
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for name, test in FILE_KINDS.items() if test(info.st_mode)), "special")
+        return f"is {kind}, expected a regular YAML file"
+    if info.st_size > FILE_BYTES.value:
+        return FILE_BYTES.exceeded(f"the file has {info.st_size:,} bytes")
+    return None
+
+
+def read_input_text(path: str | Path) -> str:
+    """The text of an input file: a regular file within the size limit, UTF-8.
+
+    The file is opened without blocking and checked again once open, so a file swapped for
+    a FIFO between the check and the read cannot hang the program either.
+    """
+    problem = input_problem(path)
+    if problem:
+        raise ConfigError(problem, path)
+    try:
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        raise ConfigError(f"cannot read file ({_reason(error)})", path) from None
+    try:
+        problem = _kind_problem(os.fstat(handle))
+        if problem:
+            raise ConfigError(problem, path)
+        with os.fdopen(handle, "rb", closefd=False) as stream:
+            raw = stream.read(FILE_BYTES.value + 1)
+    except OSError as error:
+        raise ConfigError(f"cannot read file ({_reason(error)})", path) from None
+    finally:
+        os.close(handle)
+    if len(raw) > FILE_BYTES.value:
+        raise ConfigError(FILE_BYTES.exceeded("the file grew while it was read"), path)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"cannot read file ({error})", path) from None
+
+
+class YamlTooLargeError(Exception):
+    """YAML data beyond a limit (nesting depth or expanded size)."""
+
+
 class UniqueKeyLoader(yaml.SafeLoader):
-    """yaml.SafeLoader that rejects a key given twice in one mapping (PyYAML keeps the last)."""
+    """yaml.SafeLoader that rejects a key given twice in one mapping (PyYAML keeps the last),
+    nesting deeper than the limit and aliases that expand to more values than the limit."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        """Compose a node, counting nesting (PyYAML recurses once per level)."""
+        self._depth += 1
+        try:
+            if self._depth > YAML_DEPTH.value:
+                raise YamlTooLargeError(YAML_DEPTH.exceeded("YAML nested too deeply"))
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def get_single_data(self) -> Any:
+        """The document, once its size with every alias expanded is within the limit
+        (aliases share one node here, but any copy of the data expands them)."""
+        node = self.get_single_node()
+        if node is None:
+            return None
+        _check_expanded_size(node)
+        return self.construct_document(node)
+
+
+def _check_expanded_size(root: yaml.Node) -> None:
+    """Count the values of a node graph as if every alias were copied out (memoised over
+    shared nodes, so an alias bomb is measured without being expanded)."""
+    limit = YAML_NODES.value
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise YamlTooLargeError("an alias refers to a node that contains it (a loop)")
+        open_nodes.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        open_nodes.discard(key)
+        sizes[key] = total
+        if total > limit:
+            raise YamlTooLargeError(YAML_NODES.exceeded("YAML aliases expand to too many values"))
+        return total
+
+    size(root)
 
 
 def _mapping_without_duplicates(loader: UniqueKeyLoader, node: yaml.MappingNode) -> dict:
@@ -54,32 +180,34 @@ UniqueKeyLoader.add_constructor(
 )
 
 
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping, with ConfigError for a missing file or malformed content."""
-    path = Path(path)
+def parse_yaml(text: str, source: str | Path) -> Any:
+    """YAML text as data, with ConfigError (naming `source`) for malformed or oversized data."""
     try:
-        exists, is_dir = path.exists(), path.is_dir()
-    except (OSError, ValueError) as error:  # e.g. a name too long, a NUL byte
-        raise ConfigError(f"cannot read file ({_reason(error)})", path) from None
-    if not exists:
-        raise ConfigError("file not found", path)
-    if is_dir:
-        raise ConfigError("is a folder, expected a YAML file", path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read file ({error})", path) from None
-    try:
-        data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+        return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+    except YamlTooLargeError as error:
+        raise ConfigError(str(error), source) from None
+    except RecursionError:
+        raise ConfigError(YAML_DEPTH.exceeded("YAML nested too deeply"), source) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise ConfigError(f"malformed YAML{where}: {problem}", path) from None
+        raise ConfigError(f"malformed YAML{where}: {problem}", source) from None
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping from a regular file, with ConfigError for anything else."""
+    return yaml_mapping(parse_yaml(read_input_text(path), path), path)
+
+
+def yaml_mapping(data: Any, source: str | Path) -> dict[str, Any]:
+    """`data` as a mapping (None, an empty document, as an empty one)."""
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"expected a mapping of keys to values, got {type(data).__name__}", path)
+        raise ConfigError(
+            f"expected a mapping of keys to values, got {type(data).__name__}", source
+        )
     return data
 
 
@@ -106,10 +234,10 @@ def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 def resolve_extends(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read a config and the chain of files it `extends` (relative paths), child wins."""
     path = Path(path)
-    try:
-        resolved = path.resolve()
-    except (OSError, ValueError) as error:
-        raise ConfigError(f"cannot read file ({_reason(error)})", path) from None
+    problem = input_problem(path)
+    if problem:
+        raise ConfigError(problem, path)
+    resolved = Path(os.path.realpath(path))
     if resolved in _chain:
         cycle = " -> ".join(str(p) for p in (*_chain, resolved))
         raise ConfigError(f"cyclic 'extends': {cycle}", path, "extends")
@@ -120,14 +248,11 @@ def resolve_extends(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str
     if not isinstance(parent, str):
         raise ConfigError("expected a file path (string)", path, "extends")
     parent_path = (path.parent / parent) if not Path(parent).is_absolute() else Path(parent)
-    try:
-        found = parent_path.exists()
-    except (OSError, ValueError) as error:
-        raise ConfigError(
-            f"cannot read {parent_path} ({_reason(error)})", path, "extends"
-        ) from None
-    if not found:
+    problem = input_problem(parent_path)
+    if problem == "file not found":
         raise ConfigError(f"extended file not found: {parent_path}", path, "extends")
+    if problem:
+        raise ConfigError(f"extended file {parent_path}: {problem}", path, "extends")
     return deep_merge(resolve_extends(parent_path, (*_chain, resolved)), data)
 
 
@@ -140,8 +265,10 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not key or any(not part for part in key.split(".")):
         raise ConfigError(f"override '{text}' has an empty key", "overrides")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
+        value = yaml.load(raw, Loader=UniqueKeyLoader) if raw.strip() else ""  # noqa: S506
+    except YamlTooLargeError as error:
+        raise ConfigError(f"override '{key}': {error}", "overrides") from None
+    except (yaml.YAMLError, RecursionError):
         value = raw
     return key.split("."), value
 
@@ -167,11 +294,67 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any])
 
 
 def validate_config(data: dict[str, Any], source: str | Path | None = None) -> SimulationConfig:
-    """Validate raw config data, raising ConfigError with a readable message."""
+    """Validate raw config data, raising ConfigError with a readable message.
+
+    Beyond the schema: schedules longer than the limit are refused before they are parsed,
+    `true`/`false` are not taken for the numbers 1 and 0, and `name` must be one path
+    component (it names the results folder).
+    """
+    _check_schedule_lengths(data, source)
+    _check_no_boolean_numbers(data, DEFAULT_DATA, source)
     try:
-        return SimulationConfig.model_validate(data)
+        config = SimulationConfig.model_validate(data)
     except ValidationError as error:
         raise describe_validation_error(error, source) from None
+    _check_no_boolean_numbers(data, config.to_dict(), source)
+    problem = path_component_problem(config.name)
+    if problem:
+        raise ConfigError(f"{problem} (got {json.dumps(config.name)})", source, "name")
+    return config
+
+
+def path_component_problem(name: str) -> str | None:
+    """Why `name` cannot name a folder inside `results/` (None when it can): it must be one
+    path component, so that results never land outside the folder meant for them."""
+    if not name.strip():
+        return "expected a name, got an empty one"
+    if name in (".", "..") or any(sep in name for sep in ("/", "\\", "\0")):
+        return "expected a plain name (it names a results folder): no '/', '\\', '..' or '.'"
+    if len(name) > 100:
+        return f"expected a name of at most 100 characters, got {len(name)}"
+    return None
+
+
+def _check_schedule_lengths(data: Any, source: str | Path | None) -> None:
+    drivers = data.get("drivers") if isinstance(data, dict) else None
+    if not isinstance(drivers, dict):
+        return
+    for name, schedule in drivers.items():
+        if isinstance(schedule, list) and len(schedule) > SCHEDULE_ENTRIES.value:
+            raise ConfigError(
+                SCHEDULE_ENTRIES.exceeded(f"the schedule has {len(schedule):,} entries"),
+                source,
+                f"drivers.{name}",
+            )
+
+
+def _check_no_boolean_numbers(
+    raw: Any, resolved: Any, source: str | Path | None, prefix: str = ""
+) -> None:
+    """Refuse `true`/`false` where the schema took them for a number (pydantic's lax mode
+    reads true as 1): walk the given data beside the validated config."""
+    if isinstance(raw, bool):
+        if not isinstance(resolved, bool) and isinstance(resolved, int | float):
+            raise ConfigError(f"expected a number, got {json.dumps(raw)}", source, prefix or None)
+        return
+    if isinstance(raw, dict) and isinstance(resolved, dict):
+        for key, value in raw.items():
+            if key in resolved:
+                place = f"{prefix}.{key}" if prefix else str(key)
+                _check_no_boolean_numbers(value, resolved[key], source, place)
+    elif isinstance(raw, list) and isinstance(resolved, list) and len(raw) == len(resolved):
+        for index, (value, done) in enumerate(zip(raw, resolved, strict=True)):
+            _check_no_boolean_numbers(value, done, source, f"{prefix}.{index}")
 
 
 def load_config(
@@ -195,6 +378,7 @@ def load_config(
         label: str | Path = "<dict>"
     elif source is not None:
         data = resolve_extends(source)
+        _refuse_experiment_file(data, source)
         data.setdefault("name", Path(source).stem)
         label = source
     else:
@@ -219,6 +403,23 @@ def load_config(
                 error.detail, f"{error.source} (override {blamed[-1]})", error.key
             ) from None
         raise
+
+
+EXPERIMENT_KEYS: frozenset[str] = frozenset(
+    {"base", "vary", "scenarios", "replications", "design", "expressions", "metrics"}
+)
+"""Top-level keys of an experiment file that no config has."""
+
+
+def _refuse_experiment_file(data: dict[str, Any], source: str | Path) -> None:
+    """An experiment file given where a config is expected: say so, not "unknown key"."""
+    if "base" in data and set(data) - set(DEFAULT_DATA):
+        keys = ", ".join(f"'{key}'" for key in sorted(EXPERIMENT_KEYS & set(data)))
+        raise ConfigError(
+            f"this is an experiment file (it has {keys}), not a config: sweep it, or give a "
+            "config file here",
+            source,
+        )
 
 
 def _override_labels(

@@ -2,10 +2,18 @@
 
 Each backend is a factory of ``concurrent.futures`` executors with the number of tasks
 that run at once; the sweep loop (:mod:`simulation.experiments.sweep`) is the same for all.
+
+Waits are bounded. Connecting to a Dask scheduler gives up after `timeout` seconds (an
+address that is not a Dask scheduler would otherwise hang the client for ever), and a
+scheduler lost mid-sweep ends the sweep with :class:`ClusterLostError` once the client has
+failed to reconnect for `timeout` seconds. A local pool can be killed outright (a worker
+stuck in a run, Ctrl-C), not only shut down.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import multiprocessing
 import os
@@ -17,7 +25,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simulation.errors import ArgumentError
+from simulation.errors import ArgumentError, ReluctantArmyError, one_line
+from simulation.experiments.timeouts import DEFAULT_SCHEDULER_TIMEOUT
+
+
+class ClusterLostError(ReluctantArmyError):
+    """The Dask scheduler went away during a sweep; the finished batches are kept."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, None, "scheduler", remedies=("resume",))
+        self.args = (f"scheduler: {message}",)
+
+    def __str__(self) -> str:
+        return self.args[0]
 
 
 def default_workers() -> int:
@@ -30,11 +50,13 @@ def default_workers() -> int:
 
 def process_context() -> multiprocessing.context.BaseContext:
     """An explicit start method: `import mesa` forces "spawn" globally; forkserver is
-    faster to start workers and, unlike fork, safe with the parent's threads."""
+    faster to start workers and, unlike fork, safe with the parent's threads. The server
+    imports the sweep and the model (Mesa included) once, so that every worker of every
+    later pool starts with them loaded (a pool per sweep, several sweeps per session)."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["simulation.experiments.sweep"])
+    context.set_forkserver_preload(["simulation.experiments.sweep", "simulation.model.model"])
     return context
 
 
@@ -54,7 +76,11 @@ class InProcessExecutor(Executor):
 
 @dataclass
 class Backend:
-    """Where tasks run: a factory of executors, how many run at once, and cleanup."""
+    """Where tasks run: a factory of executors, how many run at once, and cleanup.
+
+    `check` raises :class:`ClusterLostError` when the backend can no longer run anything;
+    `kill` stops an executor and whatever it is running now (a stuck task, Ctrl-C).
+    """
 
     name: str
     slots: int
@@ -62,6 +88,8 @@ class Backend:
     make_isolated: Callable[[], Executor]
     close: Callable[[], None] = lambda: None
     recreate_on_break: bool = True
+    check: Callable[[], None] = lambda: None
+    kill: Callable[[Executor], None] = lambda executor: shutdown(executor)
 
 
 def _exit_with(sweep_pid: int) -> None:
@@ -85,6 +113,16 @@ def _pool(workers: int, context: multiprocessing.context.BaseContext) -> Process
     )
 
 
+def kill_pool(executor: Executor) -> None:
+    """Stop a process pool now: kill its worker processes (a stuck run would otherwise keep
+    the pool, and the interpreter's exit, waiting), then shut it down."""
+    processes = getattr(executor, "_processes", None) or {}
+    for process in list(processes.values()):
+        with contextlib.suppress(OSError, AttributeError, ValueError):
+            process.kill()
+    shutdown(executor)
+
+
 def local_backend(workers: int) -> Backend:
     """In-process for one worker, else a process pool with an explicit start method."""
     if workers <= 1:
@@ -95,35 +133,133 @@ def local_backend(workers: int) -> Backend:
         workers,
         lambda: _pool(workers, context),
         lambda: _pool(1, context),
+        kill=kill_pool,
     )
 
 
-def dask_backend(address: str | None, scheduler_file: str | None) -> Backend:
+def _connect(address: str | None, scheduler_file: str | None, timeout: float, key: str) -> Any:
+    """A Dask client, connected within `timeout` seconds (in a helper thread: a server that
+    is not a Dask scheduler can keep the client's own connection attempt waiting for ever)."""
+    from distributed import Client
+
+    box: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            if scheduler_file:
+                box["client"] = Client(scheduler_file=scheduler_file, timeout=timeout)
+            else:
+                box["client"] = Client(address, timeout=timeout)
+        except BaseException as error:  # noqa: BLE001 - reported by the caller
+            box["error"] = error
+
+    thread = threading.Thread(target=connect, name="dask-connect", daemon=True)
+    thread.start()
+    thread.join(timeout + 5.0)
+    where = scheduler_file or address
+    if thread.is_alive():
+        raise ArgumentError(
+            f"no Dask scheduler answered at {where} within {timeout:g} s (is it a Dask "
+            "scheduler, and is it running?)",
+            key,
+        )
+    error = box.get("error")
+    if error is not None:
+        reason = one_line(f"{type(error).__name__}: {error}")[:300]
+        raise ArgumentError(f"cannot connect to the Dask scheduler at {where} ({reason})", key)
+    return box["client"]
+
+
+def _quiet_dask_logs() -> Callable[[], None]:
+    """Silence the Dask client's own log lines (a lost scheduler is reported once, by the
+    sweep); returns the function that restores them. Dask configures some of its loggers
+    one by one, so each is set, not only their parent."""
+    names = [
+        name
+        for name in logging.root.manager.loggerDict
+        if name.split(".")[0] in ("distributed", "tornado")
+    ]
+    loggers = [logging.getLogger(name) for name in ("distributed", "tornado", *names)]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
+
+    def restore() -> None:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+    return restore
+
+
+def dask_backend(
+    address: str | None,
+    scheduler_file: str | None,
+    timeout: float = DEFAULT_SCHEDULER_TIMEOUT,
+) -> Backend:
     """A Dask distributed cluster, through its concurrent.futures executor."""
     try:
-        from distributed import Client
+        import distributed  # noqa: F401
     except ImportError:
         raise ArgumentError("Dask distributed is not installed", "scheduler") from None
     key = "scheduler_file" if scheduler_file else "scheduler"
     if scheduler_file and not Path(scheduler_file).is_file():
         raise ArgumentError(f"{scheduler_file} not found (is the scheduler running?)", key)
+    quiet = _quiet_dask_logs()
     try:
-        client = (
-            Client(scheduler_file=scheduler_file, timeout="10s")
-            if scheduler_file
-            else Client(address, timeout="10s")
+        client = _connect(address, scheduler_file, timeout, key)
+    except BaseException:
+        quiet()
+        raise
+    address = client.scheduler.address
+    lost_since: list[float] = []
+
+    def check() -> None:
+        """Raise once the client has been disconnected from its scheduler for `timeout`."""
+        if client.status == "running":
+            lost_since.clear()
+            return
+        if not lost_since:
+            lost_since.append(time.monotonic())
+        if client.status in ("closed", "closing") or (time.monotonic() - lost_since[0] > timeout):
+            raise ClusterLostError(
+                f"lost the Dask scheduler at {address} (no answer for {timeout:g} s); the "
+                "finished batches are kept"
+            )
+
+    def close() -> None:
+        """Close the client without waiting long for a scheduler that may be gone."""
+        closer = threading.Thread(
+            target=lambda: client.close(timeout=min(timeout, 5.0)), daemon=True
         )
-    except (OSError, TimeoutError, ValueError) as error:
-        raise ArgumentError(f"cannot connect to the Dask scheduler ({error})", key) from None
-    slots = max(1, sum(client.nthreads().values()))
+        closer.start()
+        closer.join(min(timeout, 5.0) + 1.0)
+        quiet()
+
+    try:
+        slots = max(1, sum(client.nthreads().values()))
+    except (OSError, TimeoutError) as error:
+        close()
+        raise ArgumentError(
+            f"the Dask scheduler at {address} did not answer ({error})", key
+        ) from None
     return Backend(
-        f"Dask at {client.scheduler.address} ({slots} threads)",
+        f"Dask at {address} ({slots} threads)",
         slots,
         lambda: client.get_executor(pure=False),
         lambda: client.get_executor(pure=False),
-        client.close,
+        close,
         recreate_on_break=False,
+        check=check,
+        kill=lambda executor: _cancel_all(executor),
     )
+
+
+def _cancel_all(executor: Executor) -> None:
+    """Cancel a Dask executor's pending futures and let it go."""
+    for future in list(getattr(executor, "_futures", ())):
+        with contextlib.suppress(Exception):  # the scheduler may be gone
+            future.cancel()
+    shutdown(executor)
 
 
 def auto_batch_size(n_runs: int, slots: int) -> int:

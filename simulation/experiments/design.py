@@ -20,7 +20,9 @@ import hashlib
 import itertools
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +30,16 @@ import numpy as np
 import yaml
 from pydantic import ValidationError
 
+from simulation.config.limits import DESIGN_POINTS, RUNS
 from simulation.config.loading import (
     apply_overrides,
     deep_merge,
-    read_yaml,
+    input_problem,
+    parse_yaml,
+    read_input_text,
     resolve_extends,
     validate_config,
+    yaml_mapping,
 )
 from simulation.config.messages import describe_validation_error
 from simulation.config.schema import DEFAULT_DATA, SimulationConfig
@@ -178,6 +184,11 @@ class DesignPoint:
     """The draw of a prior design: runs of the same draw and replication have the same
     seed in every scenario (common random numbers)."""
 
+    @cached_property
+    def key(self) -> int:
+        """The point's identity (scenario and values), from which its runs' seeds derive."""
+        return point_key(self.scenario, self.overrides)
+
 
 @dataclass
 class Experiment:
@@ -211,16 +222,19 @@ class Experiment:
     """Steps of each design point's config."""
     prior: Any = None
     """The draws of a prior design (:class:`~simulation.experiments.prior_design.PriorDesign`)."""
+    notes: list[str] = field(default_factory=list)
+    """What building the design had to say (e.g. a sampler's advice on the sample size)."""
 
     @property
     def replications(self) -> int:
-        """Runs per design point."""
-        return self.spec.replications
+        """Runs per design point (at most, with adaptive replications)."""
+        return self.spec.max_replications
 
     @property
     def n_runs(self) -> int:
-        """Design points x replications."""
-        return len(self.points) * self.spec.replications
+        """Design points x replications (an upper bound with adaptive replications: run
+        indices are numbered as if every point ran its maximum)."""
+        return len(self.points) * self.spec.max_replications
 
     @property
     def steps(self) -> int:
@@ -284,34 +298,50 @@ class Experiment:
         return _build(data, text, self.source, self.base_dir, self.name)
 
     def run_seed(self, run_index: int) -> int:
-        """The seed of run `run_index`, from the root seed and the index only (in a prior
-        design: from its draw and replication, the same in every scenario)."""
+        """The seed of run `run_index`: from the root seed, its design point's identity
+        (scenario and values) and its replication number; in a prior design, from its draw
+        and replication, the same in every scenario (common random numbers)."""
         point = self.points[run_index // self.replications]
+        return self._point_seed(point, run_index % self.replications)
+
+    def _point_seed(self, point: DesignPoint, replication: int) -> int:
         if point.draw is not None:
             from simulation.experiments.prior_design import common_seed
 
-            return common_seed(self.spec.seed, point.draw, run_index % self.replications)
-        return run_seed(self.spec.seed, run_index)
+            return common_seed(self.spec.seed, point.draw, replication)
+        return run_seed(self.spec.seed, point.key, replication)
 
     def run_spec(self, run_index: int) -> dict[str, Any]:
         """What a worker needs to run `run_index` (point, replication, seed, overrides)."""
         point = self.points[run_index // self.replications]
+        replication = run_index % self.replications
         return {
             "run_index": run_index,
             "point": point.index,
             "scenario": point.scenario,
-            "replication": run_index % self.replications,
-            "seed": self.run_seed(run_index),
+            "replication": replication,
+            "seed": self._point_seed(point, replication),
             "base": point.base,
             "overrides": point.overrides,
             "parameters": self.point_values[point.index],
         }
 
 
-def run_seed(root: int, run_index: int) -> int:
-    """A 32-bit seed for run `run_index`, independent of every other run."""
-    sequence = np.random.SeedSequence(root, spawn_key=(run_index,))
+def run_seed(root: int, point_key: int, replication: int) -> int:
+    """A 32-bit seed for one replication of one design point, independent of every other run.
+
+    It depends on the point's identity (:func:`point_key`), not on its place in the design,
+    so adding values, scenarios or replications to an experiment keeps the seeds (and, with
+    the run cache, the results) of the runs it already had.
+    """
+    sequence = np.random.SeedSequence(root, spawn_key=(point_key, replication))
     return int(sequence.generate_state(1, dtype=np.uint32)[0])
+
+
+def point_key(scenario: str, overrides: dict[str, Any]) -> int:
+    """A design point's identity as a 63-bit number: its scenario and its values."""
+    text = json.dumps([scenario, overrides], sort_keys=True, default=str)
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big") >> 1
 
 
 def _normalise(value: Any) -> Any:
@@ -332,8 +362,20 @@ def _lookup_dotted(data: dict[str, Any], dotted: str) -> Any:
 
 def _sample(
     kind: str, ranges: list[Bounds], design: DesignSpec, root: int, source: str | Path
+) -> tuple[np.ndarray, list[str]]:
+    """Unit samples scaled to the ranges (rows = points), seeded from the root seed, and
+    the samplers' warnings as notes (SALib warns, say, that Sobol' points want a power
+    of 2): the caller shows them once, as notes, instead of on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        values = _draw(kind, ranges, design, root, source)
+    notes = list(dict.fromkeys(f"design.samples: {w.message}" for w in caught))
+    return values, notes
+
+
+def _draw(
+    kind: str, ranges: list[Bounds], design: DesignSpec, root: int, source: str | Path
 ) -> np.ndarray:
-    """Unit samples scaled to the ranges (rows = points), seeded from the root seed."""
     if design.samples is None:
         raise ConfigError(f"design '{kind}' needs a sample size", source, "design.samples")
     seed = int(np.random.SeedSequence(root, spawn_key=(DESIGN_SEED_KEY,)).generate_state(1)[0])
@@ -372,10 +414,11 @@ def _sample(
 
 def _factorial(
     spec: ExperimentSpec, source: str | Path, priors: Any = None
-) -> tuple[list[dict[str, Any]], list[Bounds], list[list[str]]]:
+) -> tuple[list[dict[str, Any]], list[Bounds], list[list[str]], list[str]]:
     """The design's parameter combinations (without scenarios and derived values), its
-    sampled ranges, and its axes (parameters varied together share an axis). With `priors`
-    (a sampled design's `design.priors`) every prior is sampled too, through its quantiles."""
+    sampled ranges, its axes (parameters varied together share an axis) and notes. With
+    `priors` (a sampled design's `design.priors`) every prior is sampled too, through its
+    quantiles."""
     if spec.design.kind in SAMPLED_DESIGNS:
         if not spec.vary and priors is None:
             raise ConfigError("a sampled design needs parameters in 'vary'", source, "vary")
@@ -389,7 +432,14 @@ def _factorial(
                 for key, size in priors.unit_groups()
                 for index in range(size)
             ]
-        values = _sample(spec.design.kind, ranges, spec.design, spec.seed, source)
+        _check_size(
+            sampled_points(spec.design, len(ranges)),
+            spec,
+            source,
+            "design.samples",
+            f"{spec.design.kind} design of {spec.design.samples} samples",
+        )
+        values, notes = _sample(spec.design.kind, ranges, spec.design, spec.seed, source)
         rows = [
             {
                 b.name: (int(v) if b.integer else float(v))
@@ -400,7 +450,7 @@ def _factorial(
         if priors is not None:
             for row, draw in zip(rows, priors.from_unit(values[:, explicit:]), strict=True):
                 row.update(draw)
-        return rows, ranges, [[b.name] for b in ranges[:explicit]]
+        return rows, ranges, [[b.name] for b in ranges[:explicit]], notes
     factors: list[Factor] = []
     for name, raw in spec.vary.items():
         if name == "zip":
@@ -414,13 +464,48 @@ def _factorial(
             if name in seen:
                 raise ConfigError("parameter is varied twice", source, f"vary.{name}")
             seen.add(name)
+    counts = [len(factor.rows) for factor in factors]
+    _check_size(
+        math.prod(counts), spec, source, "vary", " x ".join(f"{n:,}" for n in counts) + " values"
+    )
     rows = []
     for combination in itertools.product(*(factor.rows for factor in factors)):
         row: dict[str, Any] = {}
         for factor, values in zip(factors, combination, strict=True):
             row.update(zip(factor.names, values, strict=True))
         rows.append(row)
-    return rows, [], [list(factor.names) for factor in factors]
+    return rows, [], [list(factor.names) for factor in factors], []
+
+
+def sampled_points(design: DesignSpec, parameters: int) -> int:
+    """Design points of a sampled design before it is drawn (SALib's sizes)."""
+    samples = design.samples or 0
+    if design.kind == "sobol":
+        return samples * (2 * parameters + 2 if design.second_order else parameters + 2)
+    if design.kind == "morris":
+        return samples * (parameters + 1)
+    return samples
+
+
+def _check_size(rows: int, spec: ExperimentSpec, source: str | Path, where: str, how: str) -> None:
+    """Refuse, before building it, a design beyond the limits on design points and runs."""
+    scenarios = max(1, len(spec.scenarios))
+    points = rows * scenarios
+    detail = how + (f" x {scenarios:,} scenarios" if scenarios > 1 else "")
+    if points > DESIGN_POINTS.value:
+        raise ConfigError(
+            DESIGN_POINTS.exceeded(f"the design has {points:,} points ({detail})"), source, where
+        )
+    runs = points * spec.max_replications
+    if runs > RUNS.value:
+        raise ConfigError(
+            RUNS.exceeded(
+                f"the experiment has {runs:,} runs ({points:,} points x "
+                f"{spec.max_replications:,} replications)"
+            ),
+            source,
+            "replications",
+        )
 
 
 def _where(name: str, spec: ExperimentSpec) -> str:
@@ -495,8 +580,8 @@ def _derive(
 def load_experiment(path: str | Path) -> Experiment:
     """Read, validate and expand an experiment file; every design point's config is built."""
     path = Path(path)
-    raw = read_yaml(path)
-    text = path.read_text(encoding="utf-8")
+    text = read_input_text(path)
+    raw = yaml_mapping(parse_yaml(text, path), path)
     return _build(raw, text, str(path), path.parent, path.stem)
 
 
@@ -505,6 +590,14 @@ def _build(
 ) -> Experiment:
     """Validate experiment data and expand it into design points (shared by file and dict)."""
     path = source
+    config_keys = sorted(set(raw) & (set(DEFAULT_DATA) - {"name", "description", "seed", "steps"}))
+    if "base" not in raw and config_keys:
+        keys = ", ".join(f"'{key}'" for key in config_keys)
+        raise ConfigError(
+            f"this is a config file (it has {keys}), not an experiment: run it, or name it "
+            "as base.config in an experiment file",
+            path,
+        )
     try:
         spec = ExperimentSpec.model_validate(raw)
     except ValidationError as error:
@@ -530,6 +623,15 @@ def _build(
         raise ConfigError("give at least one metric", path, "metrics")
     if spec.stop is not None and spec.stop.metric not in known:
         raise ConfigError(f"unknown metric '{spec.stop.metric}'", path, "stop.metric")
+    rule = spec.adaptive
+    for index, metric in enumerate(rule.metrics or [] if rule else []):
+        if metric not in metrics:
+            raise ConfigError(
+                f"'{metric}' is not recorded; expected one of the experiment's metrics: "
+                f"{', '.join(metrics)}",
+                path,
+                f"replications.metrics.{index}",
+            )
 
     trees: dict[str, ast.Expression] = {}
     for target, expression in spec.expressions.items():
@@ -541,17 +643,20 @@ def _build(
     _check_reserved(spec, path)
 
     prior = None
+    notes: list[str] = []
     if spec.design.kind == "prior":
+        draws = spec.design.samples or 0
+        _check_size(draws, spec, path, "design.samples", f"prior design of {draws:,} draws")
         prior = _prior_draws(spec, path, base_dir, base_data, scenario_bases)
         rows, ranges, axes = [dict(draw) for draw in prior.draws], [], []
     elif spec.design.priors is not None and spec.design.kind in SAMPLED_DESIGNS:
         from simulation.experiments.prior_design import sampled_prior_design
 
         priors = _design_priors(spec, path, base_dir)
-        rows, ranges, axes = _factorial(spec, path, priors)
+        rows, ranges, axes, notes = _factorial(spec, path, priors)
         prior = sampled_prior_design(priors, rows, spec, base_data, scenario_bases)
     else:
-        rows, ranges, axes = _factorial(spec, path)
+        rows, ranges, axes, notes = _factorial(spec, path)
     clash = [name for name in trees if any(name in row for row in rows[:1])]
     if clash:
         raise ConfigError("a derived parameter is also varied", path, f"expressions.{clash[0]}")
@@ -611,6 +716,7 @@ def _build(
         scenario_files=scenario_files,
         point_steps=steps,
         prior=prior,
+        notes=notes,
     )
 
 
@@ -666,12 +772,11 @@ def _config_data(
     config_path = Path(given)
     if not config_path.is_absolute():
         config_path = base_dir / config_path
-    try:
-        found = config_path.is_file()
-    except (OSError, ValueError):
-        found = False
-    if not found:
+    problem = input_problem(config_path)
+    if problem == "file not found":
         raise ConfigError(f"{what} not found: {config_path}", source, where)
+    if problem:
+        raise ConfigError(f"{what} {config_path}: {problem}", source, where)
     try:
         file_data = resolve_extends(config_path)
     except ConfigError as error:

@@ -18,8 +18,9 @@ import yaml
 from simulation.errors import ResultsError
 from simulation.experiments.files import (
     MANIFEST,
+    FolderClaim,
+    check_folder,
     new_manifest,
-    prepare_folder,
     write_atomic,
     write_json,
     write_text,
@@ -30,13 +31,41 @@ if TYPE_CHECKING:
     from simulation.experiments.runner import RunResult
 
 
-def write_run(result: RunResult, folder: str | Path) -> dict[str, Path]:
+OWNED_FILES: tuple[str, ...] = (
+    MANIFEST,
+    "timeseries.csv",
+    "summary.json",
+    "config.resolved.yaml",
+    "agents.csv",
+    "rates.svg",
+)
+
+
+def check_run_folder(folder: str | Path, name: str, *, overwrite: bool = False) -> None:
+    """Refuse, before a run, a folder that its results may not go to: one holding other
+    files or other results (an earlier run of the same config is replaced; with
+    `overwrite`, a run of any config)."""
+    check_folder(folder, "run", lambda held: held.get("name") == name, overwrite=overwrite)
+
+
+def write_run(result: RunResult, folder: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
     """Write a run's time series, summary, resolved config and figure into `folder`.
 
     All files are written into a staging folder first and moved into place only when every
-    one of them is complete, so a failure (a full disk, say) leaves no partial result.
+    one of them is complete, so a failure (a full disk, say) leaves no partial result. A
+    folder of other results is refused (see :func:`check_run_folder`); an earlier run's
+    files that this run does not write, and a stale report.html, are removed.
     """
-    folder = prepare_folder(folder)
+    name = result.config.name
+    with FolderClaim(
+        folder, "run", lambda held: held.get("name") == name, overwrite=overwrite
+    ) as claim:
+        written = _write_staged(result, claim.path)
+        claim.remove_stale(OWNED_FILES, [path.name for path in written.values()])
+    return written
+
+
+def _write_staged(result: RunResult, folder: Path) -> dict[str, Path]:
     try:
         staging = Path(tempfile.mkdtemp(dir=folder, prefix=".staging-"))
     except OSError as error:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from simulation.config.limits import check_agent_data
 from simulation.config.schema import SimulationConfig
 from simulation.vocabulary import (
     CHOICES,
@@ -151,25 +152,46 @@ class RunOutcome:
         return series
 
 
+class RunTimeoutError(TimeoutError):
+    """A run took longer than it was allowed (a sweep records it as failed)."""
+
+
 def run_model(
-    config: SimulationConfig, seed: int | None = None, *, stop: StopRule | None = None
+    config: SimulationConfig,
+    seed: int | None = None,
+    *,
+    stop: StopRule | None = None,
+    timeout: float | None = None,
+    columns: list[str] | None = None,
 ) -> RunOutcome:
-    """Build the model, step it to the config's horizon (or until `stop`), keep its columns.
+    """Build the model, step it to the config's horizon (or until `stop`), keep its columns
+    (every per-step column, or only `columns` and the stop rule's metric: a sweep records
+    what it reduces and nothing else, and needs no Mesa agents; the numbers are the same).
 
     `seed` defaults to the config's seed: the same config and seed give the same numbers.
+    With `timeout` (seconds), a run still going after that long raises RunTimeoutError.
     """
     from simulation.model.model import ArmyModel
 
     seed = config.seed if seed is None else int(seed)
     started = time.perf_counter()
-    model = ArmyModel(config, seed=seed)
+    record = None
+    if columns is not None:
+        record = list(dict.fromkeys([*columns, *([stop.metric] if stop else [])]))
+    model = ArmyModel(config, seed=seed, record=record, views=record is None)
     setup = time.perf_counter() - started
     columns = model.datacollector.model_vars
-    for _ in range(config.steps):
-        model.step()
-        if stop is not None and stop.met(model.steps, float(columns[stop.metric][-1])):
-            break
-    release_agent_ids(model)
+    try:
+        for _ in range(config.steps):
+            model.step()
+            if stop is not None and stop.met(model.steps, float(columns[stop.metric][-1])):
+                break
+            if timeout is not None and time.perf_counter() - started > timeout:
+                raise RunTimeoutError(
+                    f"timed out after {timeout:g} s (at step {model.steps} of {config.steps})"
+                )
+    finally:
+        release_agent_ids(model)
     return RunOutcome(
         seed=seed,
         steps_run=int(model.steps),
@@ -257,11 +279,12 @@ class RunResult:
     summary: dict[str, Any]
     agent_data: pd.DataFrame | None = None
 
-    def write(self, folder: str | Path) -> dict[str, Path]:
-        """Write the run's files into `folder` (see :mod:`simulation.experiments.run_folder`)."""
+    def write(self, folder: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
+        """Write the run's files into `folder` (see :mod:`simulation.experiments.run_folder`);
+        a folder of other results is refused unless `overwrite` (and it holds a run)."""
         from simulation.experiments.run_folder import write_run
 
-        return write_run(self, folder)
+        return write_run(self, folder, overwrite=overwrite)
 
 
 def simulate(
@@ -279,6 +302,9 @@ def simulate(
         from simulation.config.loading import load_config
 
         config = load_config(config)
+    check_agent_data(
+        config.population.n_officers, config.steps, config.output.collect_agent_data, None
+    )
     outcome = run_model(config, seed)
     series = pd.DataFrame(outcome.columns)
     series.insert(0, "step", range(len(series)))

@@ -1,4 +1,4 @@
-"""The results folder of a sweep: crash-safe parts, consolidated Parquet tables, resume.
+"""The results folder of a sweep: crash-safe parts, consolidated tables, resume.
 
 Layout of ``results/<experiment>/``::
 
@@ -7,46 +7,75 @@ Layout of ``results/<experiment>/``::
     base_config.resolved.yaml     the base config after the experiment's base overrides
     scenario_configs.resolved.yaml  scenarios that give their own config: name -> that
                                   config after the base overrides
-    design.parquet                one row per design point: point, scenario, parameters
+    design.parquet                one row per design point: point, scenario, parameters,
+                                  and the point's overrides (JSON, what `verify` re-runs)
     parts/runs-*.parquet          one file per finished batch (written via temp + rename)
     parts/series-*.parquet        per-step series of that batch (only when recorded)
-    runs.parquet                  consolidated outcomes, one row per run, sorted by run index
+    runs.parquet, runs.csv        consolidated outcomes, one row per run, sorted by run index
     series.parquet                consolidated per-step series (only when recorded)
     timings.parquet               seconds per run and the worker that ran it
     summary.csv                   mean, sd and 95% CI per design point and outcome
     figures/*.png
 
 A batch's runs part is renamed into place last, so a run is recorded whole or not at all;
-runs whose part exists are done, and ``--resume`` runs the others. Parts stay after
+runs whose part exists are done, and a resume runs the others. Parts stay after
 consolidation, so that `summarize` and a resume can always rebuild the tables.
+
+The folder is a unit of consistency. It is locked while a sweep writes it
+(:class:`~simulation.experiments.lock.FolderLock`): a second sweep, or a resume started
+while the sweep runs, is refused. Every part carries the experiment's fingerprint in its
+Parquet metadata and is checked when read: a part from another experiment is refused, not
+merged. Rows of a part all lie in one cell of the fixed grid ``run_index // batch_size``
+(batches never straddle cells), so consolidation reads one cell at a time, in order, and
+memory stays flat. A run recorded twice (a failed run retried) keeps its successful row.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 import secrets
 import shutil
+import time
+from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import yaml
 
 from simulation.errors import ResultsError, one_line
 from simulation.experiments.design import Experiment
 from simulation.experiments.files import (
+    DERIVED_FILES,
     MANIFEST,
+    check_folder,
+    describe_manifest,
+    file_mode,
     new_manifest,
     prepare_folder,
     read_manifest,
     write_atomic,
     write_json,
     write_text,
+    writer,
 )
+from simulation.experiments.lock import FolderLock
 from simulation.experiments.runner import outcome_measures
 
+log = logging.getLogger(__name__)
+
 PARTS = "parts"
+PARTS_FORMAT = 2
+"""Version of the parts' layout: 2 = every part carries the experiment's fingerprint."""
+FINGERPRINT_KEY = b"reluctant_army.fingerprint"
+SEQUENCE_KEY = b"reluctant_army.sequence"
 TIMING_COLUMNS: tuple[str, ...] = ("seconds", "worker")
 MEASURES: tuple[str, ...] = ("final", "peak")
 """Measures of a folder whose manifest does not list them (written before lags existed)."""
@@ -58,11 +87,13 @@ OWNED_FILES: tuple[str, ...] = (
     "scenario_configs.resolved.yaml",
     "design.parquet",
     "runs.parquet",
+    "runs.csv",
     "series.parquet",
     "timings.parquet",
     "summary.csv",
 )
 OWNED_FOLDERS: tuple[str, ...] = (PARTS, "figures")
+PART_NAME = re.compile(r"runs-(\d{10})-([0-9a-f]+)\.parquet")
 
 
 def outcome_columns(metrics: list[str], measures: list[str] | None = None) -> list[str]:
@@ -114,24 +145,73 @@ def series_schema(manifest: dict[str, Any]) -> pa.Schema:
     return pa.schema(fields)
 
 
-class ResultsFolder:
-    """A sweep's results folder: opened fresh, for a resume, or read back for `summarize`."""
+@dataclass
+class Consolidation:
+    """What consolidating the parts gave: runs and failures recorded, and whether the
+    tables were kept as they were because the parts hold fewer runs than they do."""
 
-    def __init__(self, path: str | Path, manifest: dict[str, Any]):
+    runs: int
+    failed: int
+    previous: int | None = None
+    kept_previous: bool = False
+
+    @property
+    def note(self) -> str | None:
+        """A sentence for the user when the earlier tables were kept."""
+        if not self.kept_previous:
+            return None
+        return (
+            f"parts/ holds {self.runs:,} run(s) but runs.parquet has {self.previous:,}: kept "
+            "the earlier tables (restore the missing parts, or delete runs.parquet to rebuild "
+            "from the parts alone)"
+        )
+
+
+class ResultsFolder:
+    """A sweep's results folder: opened fresh, for a resume, or read back for `summarize`.
+
+    Opening takes the folder's lock; :meth:`close` (or leaving a ``with`` block) releases it.
+    """
+
+    def __init__(self, path: str | Path, manifest: dict[str, Any], lock: FolderLock | None = None):
         self.path = Path(path)
         self.manifest = manifest
+        self.lock = lock
         self.runs_schema = runs_schema(manifest)
         self.series_schema = series_schema(manifest)
+        self.fingerprint = str(manifest.get("fingerprint", ""))
+        self.signed = int(manifest.get("parts_format", 1)) >= PARTS_FORMAT
+
+    def close(self) -> None:
+        """Release the folder's lock."""
+        if self.lock is not None:
+            self.lock.release()
+
+    def __enter__(self) -> ResultsFolder:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     # ------------------------------------------------------------------ opening
 
     @classmethod
-    def read(cls, path: str | Path) -> ResultsFolder:
-        """Open an existing sweep folder (to summarise or resume it)."""
+    def read(cls, path: str | Path, *, lock: bool = True) -> ResultsFolder:
+        """Open an existing sweep folder (to summarise, verify or resume it); with `lock`
+        (the default) the folder is locked as for writing."""
         manifest = read_manifest(path)
         if manifest["kind"] != "sweep":
             raise ResultsError(f"holds a {manifest['kind']}, not a sweep", path)
-        return cls(path, manifest)
+        for key in ("fingerprint", "parameter_types", "metrics", "n_runs", "batch_size"):
+            if key not in manifest:
+                raise ResultsError(f"{MANIFEST} lacks '{key}': not a sweep's manifest", path)
+        held = FolderLock(path).acquire() if lock else None
+        try:
+            return cls(path, manifest, held)
+        except (KeyError, TypeError, ValueError, AttributeError, pa.ArrowException) as error:
+            if held:
+                held.release()
+            raise ResultsError(f"{MANIFEST} is damaged ({error})", path) from None
 
     @classmethod
     def open(
@@ -142,66 +222,114 @@ class ResultsFolder:
         batch_size: int,
         resume: bool,
         overwrite: bool,
+        extra: dict[str, Any] | None = None,
     ) -> ResultsFolder:
-        """Start a results folder, or reopen one for `--resume` after checking it matches.
+        """Start a results folder, or reopen one for a resume after checking it matches.
 
         Without `resume` or `overwrite`, a folder that already holds anything is refused:
-        a sweep never silently replaces results.
+        a sweep never silently replaces results. `overwrite` replaces only a sweep's results
+        (a folder of other files is never cleared). `extra` adds manifest fields.
         """
         path = Path(path)
-        existing = path.is_dir() and any(path.iterdir())
         if resume:
-            if not existing:
+            if not path.is_dir() or not any(path.iterdir()):
                 raise ResultsError("nothing to resume: the results folder is empty", path)
             folder = cls.read(path)
-            started = folder.manifest.get("experiment_name")
-            if folder.manifest.get("fingerprint") != experiment.fingerprint:
-                raise ResultsError(
-                    f"experiment '{experiment.name}' ({experiment.source}) or its base or "
-                    "scenario config files changed since this folder was started (for "
-                    f"'{started}'); resume with the unchanged files, or start again in a new "
-                    "folder or over this one",
-                    path,
-                    remedies=("out", "overwrite"),
+            try:
+                folder._check_resumable(experiment)
+                folder.recorded([])  # every part readable and this experiment's
+            except BaseException:
+                folder.close()
+                raise
+            folder.manifest["writer"] = writer()
+            version = (extra or {}).get("code_version")
+            versions = folder.manifest.setdefault(
+                "code_versions", [folder.manifest.get("code_version")]
+            )
+            if version and version not in versions:
+                versions.append(version)
+                log.warning(
+                    "warning: the model's code (or numpy, scipy, Mesa) changed since this sweep "
+                    "started: the runs made now come from the new code"
                 )
+            folder.write_manifest()
             return folder
-        if existing and not overwrite:
-            manifest = path / MANIFEST
-            remedies: tuple[str, ...] = ("out", "overwrite")
-            if manifest.exists():
-                try:
-                    held = json.loads(manifest.read_text(encoding="utf-8"))
-                except (OSError, json.JSONDecodeError):
-                    held = {}
-                if held.get("fingerprint") == experiment.fingerprint:
-                    reason = "already holds this experiment: resume it, or run it again over it"
-                    remedies = ("resume", "overwrite")
-                else:
-                    reason = (
-                        f"holds results of another experiment ('{held.get('experiment_name')}'): "
-                        "choose another folder, or replace them"
-                    )
-            else:
-                reason = "is not empty: choose another folder, or write into it anyway"
-            raise ResultsError(f"the results folder {reason}", path, remedies=remedies)
+        check_folder(path, "sweep", lambda held: False, overwrite=True)
+        created = not path.exists()
         prepare_folder(path)
-        if overwrite:
-            cls._clear(path)
-        manifest = cls._new_manifest(experiment, batch_size)
-        folder = cls(path, manifest)
-        folder._write_start(experiment)
+        lock = FolderLock(path)
+        try:
+            lock.acquire()
+            cls._check_new(path, experiment, overwrite)
+            if overwrite:
+                cls._clear(path)
+            manifest = cls._new_manifest(experiment, batch_size, extra or {})
+            manifest["code_versions"] = [manifest.get("code_version")]
+            folder = cls(path, manifest, lock)
+            folder._write_start(experiment)
+        except BaseException:
+            lock.release()
+            if created:
+                shutil.rmtree(path, ignore_errors=True)
+            raise
         return folder
+
+    def _check_resumable(self, experiment: Experiment) -> None:
+        if self.manifest.get("fingerprint") != experiment.fingerprint:
+            started = self.manifest.get("experiment_name")
+            raise ResultsError(
+                f"experiment '{experiment.name}' ({experiment.source}) or its base or "
+                "scenario config files changed since this folder was started (for "
+                f"'{started}'); resume with the unchanged files, or start again in a new "
+                "folder or over this one",
+                self.path,
+                remedies=("out", "overwrite"),
+            )
+
+    @staticmethod
+    def _check_new(path: Path, experiment: Experiment, overwrite: bool) -> None:
+        """Under the lock: refuse a folder that is not ours to (re)start."""
+        if not any(path.iterdir()):
+            return
+        held = read_manifest(path)  # check_folder made sure there is one, of a sweep
+        if overwrite:
+            return
+        if held.get("fingerprint") == experiment.fingerprint:
+            raise ResultsError(
+                "the results folder already holds this experiment: resume it, or run it again "
+                "over it",
+                path,
+                remedies=("resume", "overwrite"),
+            )
+        raise ResultsError(
+            f"the results folder holds results of another experiment ({describe_manifest(held)})"
+            ": choose another folder, or replace them",
+            path,
+            remedies=("out", "overwrite"),
+        )
 
     @staticmethod
     def _clear(path: Path) -> None:
-        """Remove what an earlier sweep wrote here (and nothing else)."""
-        for name in OWNED_FILES:
+        """Remove what an earlier sweep wrote here, and what was derived from it (a report,
+        a discovery folder), and nothing else."""
+        for name in (*OWNED_FILES, *DERIVED_FILES):
             (path / name).unlink(missing_ok=True)
         for name in OWNED_FOLDERS:
             shutil.rmtree(path / name, ignore_errors=True)
+        for stale in path.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+        discovery = path / "discovery"
+        try:
+            derived = read_manifest(discovery)["kind"] == "discovery"
+        except ResultsError:
+            derived = False
+        if derived:
+            shutil.rmtree(discovery, ignore_errors=True)
 
     @staticmethod
-    def _new_manifest(experiment: Experiment, batch_size: int) -> dict[str, Any]:
+    def _new_manifest(
+        experiment: Experiment, batch_size: int, extra: dict[str, Any]
+    ) -> dict[str, Any]:
         columns = {
             name: [values[name] for values in experiment.point_values]
             for name in experiment.parameters
@@ -209,15 +337,18 @@ class ResultsFolder:
         types = {name: str(_parameter_type(cells)) for name, cells in columns.items()}
         types = {name: {"double": "float64", "bool": "bool"}.get(t, t) for name, t in types.items()}
         spec = experiment.spec
+        rule = spec.adaptive
         return new_manifest(
             "sweep",
             experiment_name=experiment.name,
             description=spec.description,
             experiment_file=experiment.source,
             fingerprint=experiment.fingerprint,
+            parts_format=PARTS_FORMAT,
             n_runs=experiment.n_runs,
             n_points=len(experiment.points),
             replications=experiment.replications,
+            adaptive=rule.model_dump() if rule else None,
             batch_size=batch_size,
             root_seed=spec.seed,
             steps=experiment.steps_label,
@@ -235,7 +366,9 @@ class ResultsFolder:
             metrics=experiment.metrics,
             measures=outcome_measures(experiment.base_config),
             record_every=experiment.record_every,
+            stop=spec.stop.model_dump() if spec.stop else None,
             status="running",
+            **extra,
         )
 
     def _write_start(self, experiment: Experiment) -> None:
@@ -257,12 +390,19 @@ class ResultsFolder:
                 + yaml.safe_dump(experiment.scenario_bases, sort_keys=False, allow_unicode=True),
             )
         rows = [
-            {"point": point.index, "scenario": point.scenario, **values}
+            {
+                "point": point.index,
+                "scenario": point.scenario,
+                **values,
+                "base": point.base,
+                "overrides": json.dumps(point.overrides, sort_keys=True),
+            }
             for point, values in zip(experiment.points, experiment.point_values, strict=True)
         ]
         schema = pa.schema(
             [pa.field("point", pa.int64()), pa.field("scenario", pa.string())]
             + [f for f in self.runs_schema if f.name in experiment.parameters]
+            + [pa.field("base", pa.string()), pa.field("overrides", pa.string())]
         )
         table = pa.Table.from_pylist(rows, schema=schema)
         write_atomic(self.path / "design.parquet", lambda tmp: pq.write_table(table, tmp))
@@ -275,6 +415,14 @@ class ResultsFolder:
 
     # ------------------------------------------------------------------ parts
 
+    def _signed(self, schema: pa.Schema) -> pa.Schema:
+        return schema.with_metadata(
+            {
+                FINGERPRINT_KEY: self.fingerprint.encode("ascii"),
+                SEQUENCE_KEY: str(time.time_ns()).encode("ascii"),
+            }
+        )
+
     def write_batch(self, rows: list[dict[str, Any]], series: dict[str, list] | None) -> None:
         """Record a finished batch: series first, then the runs part that makes it count."""
         if not rows:
@@ -283,9 +431,9 @@ class ResultsFolder:
         token = f"{first:010d}-{secrets.token_hex(4)}"
         parts = self.path / PARTS
         if series is not None and series.get("run_index"):
-            table = pa.Table.from_pydict(series, schema=self.series_schema)
+            table = pa.Table.from_pydict(series, schema=self._signed(self.series_schema))
             write_atomic(parts / f"series-{token}.parquet", lambda tmp: pq.write_table(table, tmp))
-        table = pa.Table.from_pylist(rows, schema=self.runs_schema)
+        table = pa.Table.from_pylist(rows, schema=self._signed(self.runs_schema))
         write_atomic(parts / f"runs-{token}.parquet", lambda tmp: pq.write_table(table, tmp))
 
     def _run_parts(self) -> list[Path]:
@@ -293,78 +441,191 @@ class ResultsFolder:
         folder = self.path / PARTS
         return sorted(folder.glob("runs-*.parquet")) if folder.is_dir() else []
 
-    def done_runs(self) -> set[int]:
-        """Run indices already recorded (successful or failed)."""
-        done: set[int] = set()
+    def _cells(self) -> list[tuple[int, list[Path]]]:
+        """Runs parts grouped by grid cell (run_index // batch_size), cells in order."""
+        size = int(self.manifest["batch_size"])
+        cells: dict[int, list[Path]] = defaultdict(list)
         for part in self._run_parts():
-            column = pq.read_table(part, columns=["run_index"]).column(0).to_pylist()
-            done.update(column)
+            match = PART_NAME.fullmatch(part.name)
+            if match is None:
+                raise self._foreign(part, "its name is not a part's name")
+            cells[int(match.group(1)) // size].append(part)
+        return sorted(cells.items())
+
+    def _foreign(self, part: Path, reason: str) -> ResultsError:
+        return ResultsError(
+            f"{PARTS}/{part.name} {reason}: it was not merged; move it out of {PARTS}/ "
+            "(a resume re-runs whatever runs are then missing)",
+            self.path,
+        )
+
+    def _read_part(self, part: Path, cell: int, columns: list[str] | None = None) -> pa.Table:
+        """A runs part, checked: this experiment's fingerprint, rows in its grid cell."""
+        try:
+            handle = pq.ParquetFile(part)
+            metadata = handle.schema_arrow.metadata or {}
+            table = handle.read(columns=columns)
+        except (OSError, pa.ArrowException) as error:
+            raise self._foreign(part, f"is damaged ({one_line(str(error))[:200]})") from None
+        found = metadata.get(FINGERPRINT_KEY)
+        if found is None and self.signed:
+            raise self._foreign(part, "carries no experiment fingerprint")
+        if found is not None and found.decode("ascii", "replace") != self.fingerprint:
+            raise self._foreign(part, "belongs to another experiment (its fingerprint differs)")
+        if columns is None:
+            try:
+                table = table.select(self.runs_schema.names).cast(self.runs_schema)
+            except (KeyError, pa.ArrowException) as error:
+                raise self._foreign(
+                    part, f"does not have this sweep's columns ({one_line(str(error))[:200]})"
+                ) from None
+        indices = table.column("run_index").to_numpy()
+        size = int(self.manifest["batch_size"])
+        if len(indices) and (
+            indices.min() < 0
+            or indices.max() >= int(self.manifest["n_runs"])
+            or (indices // size != cell).any()
+        ):
+            raise self._foreign(part, "holds runs that do not belong to its batch")
+        return table
+
+    @staticmethod
+    def _sequence(part: Path) -> int:
+        try:
+            metadata = pq.read_schema(part).metadata or {}
+            return int(metadata.get(SEQUENCE_KEY, b"0"))
+        except (OSError, ValueError, pa.ArrowException):
+            return 0
+
+    def recorded(self, columns: list[str]) -> pa.Table:
+        """Run index, status (and `columns`) of every recorded run: one row per run, its
+        successful row if it was retried."""
+        wanted = list(dict.fromkeys(["run_index", "status", *columns]))
+        tables = []
+        for cell, parts in self._cells():
+            chosen = self._choose([(p, self._read_part(p, cell, wanted)) for p in parts])
+            tables += [table for _, table in chosen]
+        schema = pa.schema([self.runs_schema.field(name) for name in wanted])
+        return pa.concat_tables(tables).cast(schema) if tables else schema.empty_table()
+
+    def done_runs(self, *, retry_failed: bool = False) -> np.ndarray:
+        """Which run indices are recorded (as a boolean mask over every run index); with
+        `retry_failed`, failed runs count as not done."""
+        done = np.zeros(int(self.manifest["n_runs"]), dtype=bool)
+        table = self.recorded([])
+        indices = table.column("run_index").to_numpy()
+        if retry_failed:
+            indices = indices[np.asarray(table.column("status").to_pylist()) == "ok"]
+        done[indices] = True
         return done
+
+    def _choose(self, parts: list[tuple[Path, pa.Table]]) -> list[tuple[Path, pa.Table]]:
+        """Each run's row once: its successful row if any, else its latest."""
+        best: dict[int, tuple[bool, int, int]] = {}
+        for number, (part, table) in enumerate(parts):
+            sequence = self._sequence(part) if len(parts) > 1 else 0
+            statuses = table.column("status").to_pylist()
+            for index, status in zip(table.column("run_index").to_pylist(), statuses, strict=True):
+                rank = (status == "ok", sequence, number)
+                if index not in best or rank > best[index]:
+                    best[index] = rank
+        chosen = []
+        for number, (part, table) in enumerate(parts):
+            keep = [best[i][2] == number for i in table.column("run_index").to_pylist()]
+            if not all(keep):
+                table = table.filter(pa.array(keep))
+            if table.num_rows:
+                chosen.append((part, table))
+        return chosen
 
     # ------------------------------------------------------------------ tables
 
-    def consolidate(self) -> dict[str, int]:
-        """Build runs/timings (and series) tables from the parts, streaming, sorted by run.
+    def _previous_runs(self) -> int | None:
+        try:
+            return pq.read_metadata(self.path / "runs.parquet").num_rows
+        except (OSError, pa.ArrowException):
+            return None
 
-        Returns counts of runs and failed runs.
-        """
-        parts = self._run_parts()
-        seen: set[int] = set()
-        counts = {"runs": 0, "failed": 0}
-        outcome_schema = pa.schema([f for f in self.runs_schema if f.name not in TIMING_COLUMNS])
-        timing_schema = pa.schema(
-            [
-                self.runs_schema.field("run_index"),
-                *[self.runs_schema.field(c) for c in TIMING_COLUMNS],
-            ]
+    def consolidate(self) -> Consolidation:
+        """Build runs/timings (and series) tables and runs.csv from the parts, one grid cell
+        at a time, sorted by run index. Tables with more runs than the parts hold (parts
+        deleted or lost) are kept as they were, and the result says so."""
+        previous = self._previous_runs()
+        outcome = pa.schema([f for f in self.runs_schema if f.name not in TIMING_COLUMNS])
+        outcome = outcome.with_metadata({FINGERPRINT_KEY: self.fingerprint.encode("ascii")})
+        timing = pa.schema(
+            [self.runs_schema.field("run_index")]
+            + [self.runs_schema.field(c) for c in TIMING_COLUMNS]
         )
-        kept_tokens: list[str] = []
-
-        def write_runs(runs_tmp: Path) -> None:
-            def write_timings(timings_tmp: Path) -> None:
-                with (
-                    pq.ParquetWriter(runs_tmp, outcome_schema) as runs_writer,
-                    pq.ParquetWriter(timings_tmp, timing_schema) as timing_writer,
-                ):
-                    for part in parts:
-                        table = pq.read_table(part, schema=self.runs_schema)
-                        table = table.sort_by("run_index")
-                        indices = table.column("run_index").to_pylist()
-                        keep = [i not in seen for i in indices]
-                        if not any(keep):
+        record_series = self.manifest.get("record_every") is not None
+        names = ["runs.parquet", "timings.parquet", "runs.csv"]
+        names += ["series.parquet"] if record_series else []
+        temporary = {name: self.path / f".{name}.{secrets.token_hex(4)}.tmp" for name in names}
+        result = Consolidation(runs=0, failed=0, previous=previous)
+        try:
+            with (
+                pq.ParquetWriter(temporary["runs.parquet"], outcome) as runs_writer,
+                pq.ParquetWriter(temporary["timings.parquet"], timing) as timing_writer,
+                pa_csv.CSVWriter(temporary["runs.csv"], outcome.remove_metadata()) as csv_writer,
+            ):
+                series_writer = (
+                    pq.ParquetWriter(temporary["series.parquet"], self.series_schema)
+                    if record_series
+                    else None
+                )
+                try:
+                    for cell, parts in self._cells():
+                        chosen = self._choose([(p, self._read_part(p, cell)) for p in parts])
+                        if not chosen:
                             continue
-                        if not all(keep):
-                            table = table.filter(pa.array(keep))
-                            indices = table.column("run_index").to_pylist()
-                        seen.update(indices)
-                        kept_tokens.append(part.name.removeprefix("runs-"))
-                        counts["runs"] += table.num_rows
+                        table = pa.concat_tables([t for _, t in chosen]).sort_by("run_index")
+                        result.runs += table.num_rows
                         statuses = table.column("status").to_pylist()
-                        counts["failed"] += sum(status != "ok" for status in statuses)
-                        runs_writer.write_table(table.select(outcome_schema.names))
-                        timing_writer.write_table(table.select(timing_schema.names))
-
-            write_atomic(self.path / "timings.parquet", write_timings)
-
-        write_atomic(self.path / "runs.parquet", write_runs)
-        if self.manifest.get("record_every") is not None:
-            self._consolidate_series(kept_tokens, seen)
-        return counts
-
-    def _consolidate_series(self, tokens: list[str], runs: set[int]) -> None:
-        """Series parts of the batches that count, in the same order as the runs."""
-        parts = [self.path / PARTS / f"series-{token}" for token in tokens]
-
-        def write(tmp: Path) -> None:
-            with pq.ParquetWriter(tmp, self.series_schema) as writer:
-                for part in parts:
-                    if part.exists():
-                        table = pq.read_table(part, schema=self.series_schema)
-                        writer.write_table(
-                            table.sort_by([("run_index", "ascending"), ("step", "ascending")])
+                        result.failed += sum(status != "ok" for status in statuses)
+                        runs_writer.write_table(table.select(outcome.names).cast(outcome))
+                        csv_writer.write_table(
+                            table.select(outcome.names).cast(outcome.remove_metadata())
                         )
+                        timing_writer.write_table(table.select(timing.names))
+                        if series_writer is not None:
+                            self._write_series(series_writer, chosen)
+                finally:
+                    if series_writer is not None:
+                        series_writer.close()
+            if previous is not None and result.runs < previous:
+                result.kept_previous = True
+                return result
+            mode = file_mode()
+            for name, path in temporary.items():
+                path.chmod(mode)
+                path.replace(self.path / name)
+            if not record_series:
+                (self.path / "series.parquet").unlink(missing_ok=True)
+        except OSError as error:
+            raise ResultsError(
+                f"cannot write the consolidated tables ({error.strerror or error})", self.path
+            ) from None
+        finally:
+            for path in temporary.values():
+                path.unlink(missing_ok=True)
+        return result
 
-        write_atomic(self.path / "series.parquet", write)
+    def _write_series(self, writer_: pq.ParquetWriter, chosen: list[tuple[Path, pa.Table]]) -> None:
+        """The series rows of the runs kept from each part, sorted by run and step."""
+        tables = []
+        for part, table in chosen:
+            series = part.with_name("series-" + part.name.removeprefix("runs-"))
+            if not series.exists():
+                continue
+            try:
+                rows = pq.read_table(series, schema=self.series_schema)
+            except (OSError, pa.ArrowException) as error:
+                raise self._foreign(series, f"is damaged ({one_line(str(error))[:200]})") from None
+            kept = table.column("run_index")
+            tables.append(rows.filter(pc.is_in(rows.column("run_index"), value_set=kept)))
+        if tables:
+            merged = pa.concat_tables(tables)
+            writer_.write_table(merged.sort_by([("run_index", "ascending"), ("step", "ascending")]))
 
     def mark(self, status: str, **extra: Any) -> None:
         """Record the sweep's state (running, complete) in the manifest."""

@@ -13,9 +13,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from simulation.experiments.adaptive import replay, watched_columns
 from simulation.experiments.figures import make_figures
-from simulation.experiments.files import write_atomic
+from simulation.experiments.files import read_table, write_atomic
 from simulation.experiments.precision import format_share
+from simulation.experiments.spec import ReplicationRule
 from simulation.vocabulary import CHOICES, GROUPS, split_metric
 
 SUMMARY_COLUMNS: tuple[str, ...] = ("n", "n_failed", "mean", "sd", "ci_low", "ci_high")
@@ -138,15 +140,53 @@ def summarize_folder(folder: Any, *, figures: bool = True) -> dict[str, Any]:
     (this module is their only writer).
 
     `folder` is a :class:`~simulation.experiments.storage.ResultsFolder`. Returns the
-    summary table, the written figures and the counts of runs and failures.
+    summary table, the written figures, the counts of runs and failures, whether the sweep
+    is complete, and notes for the user (say, tables kept because parts are missing).
     """
-    counts = folder.consolidate()
-    runs = pd.read_parquet(folder.path / "runs.parquet")
+    consolidation = folder.consolidate()
+    runs = read_table(folder.path, "runs.parquet")
     manifest = folder.manifest
+    notes = [consolidation.note] if consolidation.note else []
     summary = summarize_runs(runs, manifest) if not runs.empty else pd.DataFrame()
     write_atomic(folder.path / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
     drawn = make_figures(summary, runs, manifest, folder.path / "figures") if figures else []
-    complete = counts["runs"] == manifest["n_runs"]
+    complete, detail = completion(runs, manifest)
+    notes += detail
     if complete and manifest.get("status") != "complete":
         folder.mark("complete")
-    return {"summary": summary, "figures": drawn, "counts": counts, "complete": complete}
+    counts = {"runs": len(runs), "failed": int((runs["status"] != "ok").sum()) if len(runs) else 0}
+    return {
+        "summary": summary,
+        "figures": drawn,
+        "counts": counts,
+        "complete": complete,
+        "notes": notes,
+    }
+
+
+def completion(runs: pd.DataFrame, manifest: dict[str, Any]) -> tuple[bool, list[str]]:
+    """Whether a sweep has every run it needs, and notes on how it stands: all its runs
+    (fixed replications), or every design point settled (adaptive replications)."""
+    rule_data = manifest.get("adaptive")
+    if not rule_data:
+        return len(runs) == int(manifest["n_runs"]), []
+    rule = ReplicationRule.model_validate(rule_data)
+    columns = watched_columns(rule, manifest["metrics"])
+    plan = replay(
+        rule,
+        int(manifest["n_points"]),
+        columns,
+        runs["point"].to_numpy(),
+        runs["replication"].to_numpy(),
+        (runs["status"] == "ok").to_numpy(),
+        runs[columns].to_numpy(dtype=float) if len(runs) else np.empty((0, len(columns))),
+    )
+    notes = []
+    if plan.complete:
+        wide = plan.unsettled_at_max()
+        if wide:
+            notes.append(
+                f"{len(wide)} design point(s) reached {rule.max} replications with a 95% CI "
+                f"still wider than ±{rule.until_ci_halfwidth:g}"
+            )
+    return plan.complete, notes

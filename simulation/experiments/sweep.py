@@ -11,6 +11,19 @@ retried one run at a time on a fresh single-worker pool, so the culprit is recor
 failed and the innocent runs still complete. If the sweep's own process is killed alone,
 its worker processes notice within a second or so and exit.
 
+Every wait is bounded. A run stops itself once it has taken longer than the run timeout
+and is recorded as failed; a batch that has not come back long after its runs' timeouts
+(a worker stopped or stuck) is taken away from its worker (a local pool is killed) and
+its runs are retried alone, each recorded as failed if it times out again. A Dask
+scheduler that cannot be reached, or is lost mid-sweep, ends the sweep with one error
+(the finished batches are kept for a resume). Ctrl-C ends the sweep at once: the parent
+polls, and kills its local workers on the way out.
+
+Runs already in the run cache (:mod:`simulation.experiments.cache`) are recorded from it
+without running. With adaptive replications (:mod:`simulation.experiments.adaptive`),
+each design point gets more runs as its earlier ones come back, until its interval is
+tight enough.
+
 Test hook: ``RELUCTANT_ARMY_FAULT_INJECT`` is a comma-separated list of
 ``<run index or *>:<action>`` items checked at the start of each run, where the action is
 ``raise`` (the run raises RuntimeError), ``exit`` (the process dies with ``os._exit(70)``)
@@ -28,18 +41,21 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from simulation.config.loading import apply_overrides, validate_config
 from simulation.config.schema import SimulationConfig
 from simulation.errors import ArgumentError
+from simulation.experiments.adaptive import AdaptivePlan, replay, watched_columns
 from simulation.experiments.backends import (
+    DEFAULT_SCHEDULER_TIMEOUT,
     Backend,
     auto_batch_size,
     dask_backend,
@@ -47,11 +63,23 @@ from simulation.experiments.backends import (
     local_backend,
     shutdown,
 )
+from simulation.experiments.cache import (
+    RunCache,
+    code_version,
+    open_cache,
+    point_key_prefix,
+    run_key,
+)
 from simulation.experiments.design import Experiment
 from simulation.experiments.runner import StopRule, outcome_measures, run_model
 from simulation.experiments.storage import ResultsFolder, outcome_columns
+from simulation.experiments.timeouts import DEFAULT_RUN_TIMEOUT
 
 FAULT_ENV = "RELUCTANT_ARMY_FAULT_INJECT"
+POLL_SECONDS = 0.25
+"""How often the parent looks up from waiting: deadlines, the scheduler, Ctrl-C."""
+GRACE_SECONDS = 10.0
+"""Margin the parent gives a batch beyond its runs' own timeouts before calling it stuck."""
 log = logging.getLogger(__name__)
 
 
@@ -103,7 +131,9 @@ def run_one(
     _inject_fault(spec["run_index"], task.get("fault", ""))
     metrics: list[str] = task["metrics"]
     stop = StopRule(**task["stop"]) if task["stop"] else None
-    outcome = run_model(config, spec["seed"], stop=stop)
+    outcome = run_model(
+        config, spec["seed"], stop=stop, timeout=task.get("run_timeout"), columns=metrics
+    )
     row = _identity(spec)
     measures: list[str] = task["measures"]
     reduced = {metric: outcome.reduce(metric, measures) for metric in metrics}
@@ -125,6 +155,16 @@ def run_one(
     return row, series
 
 
+def _point_config(spec: dict[str, Any], task: dict[str, Any]) -> SimulationConfig:
+    """A design point's config as a sweep runs it: no agent-level data (a sweep keeps only
+    outcomes, and the data could exhaust a worker's memory)."""
+    base = task["bases"][spec["base"]] if spec.get("base") else task["base"]
+    data = apply_overrides(base, spec["overrides"])
+    output = data.get("output") if isinstance(data.get("output"), dict) else {}
+    data["output"] = {**output, "collect_agent_data": False}
+    return validate_config(data, "design point")
+
+
 def run_batch(task: dict[str, Any]) -> dict[str, Any]:
     """Run a batch of runs (a worker's task); a run that raises is recorded as failed."""
     rows: list[dict[str, Any]] = []
@@ -134,9 +174,7 @@ def run_batch(task: dict[str, Any]) -> dict[str, Any]:
         try:
             config = configs.get(spec["point"])
             if config is None:
-                base = task["bases"][spec["base"]] if spec.get("base") else task["base"]
-                data = apply_overrides(base, spec["overrides"])
-                config = configs[spec["point"]] = validate_config(data, "design point")
+                config = configs[spec["point"]] = _point_config(spec, task)
             row, run_series = run_one(spec, config, task)
         except Exception as error:  # noqa: BLE001 - a failing run is data, not a crash
             rows.append(failed_row(spec, task, f"{type(error).__name__}: {error}"))
@@ -150,7 +188,7 @@ def run_batch(task: dict[str, Any]) -> dict[str, Any]:
     return {"rows": rows, "series": series}
 
 
-# ---------------------------------------------------------------------------- the sweep
+# ---------------------------------------------------------------------------- what to run
 
 
 @dataclass
@@ -162,15 +200,17 @@ class SweepReport:
     ran: int = 0
     failed: int = 0
     retried: int = 0
+    cached: int = 0
     seconds: float = 0.0
     backend: str = ""
     notes: list[str] = field(default_factory=list)
 
 
-def _batches(pending: list[int], batch_size: int) -> Iterator[list[int]]:
-    """Pending runs grouped by the fixed grid run_index // batch_size (never interleaved)."""
+def _cells(indices: Iterator[int] | np.ndarray, batch_size: int) -> Iterator[list[int]]:
+    """Runs grouped by the fixed grid run_index // batch_size (never straddling a cell)."""
     current: list[int] = []
-    for index in pending:
+    for index in indices:
+        index = int(index)
         if current and index // batch_size != current[0] // batch_size:
             yield current
             current = []
@@ -179,20 +219,387 @@ def _batches(pending: list[int], batch_size: int) -> Iterator[list[int]]:
         yield current
 
 
-def _task(experiment: Experiment, runs: list[int]) -> dict[str, Any]:
-    stop = experiment.spec.stop
-    specs = [experiment.run_spec(index) for index in runs]
-    own = sorted({spec["base"] for spec in specs if spec["base"]})
-    return {
-        "base": experiment.base_data,
-        "bases": {scenario: experiment.scenario_bases[scenario] for scenario in own},
-        "runs": specs,
-        "metrics": experiment.metrics,
-        "measures": outcome_measures(experiment.base_config),
-        "stop": stop.model_dump() if stop else None,
-        "record_every": experiment.record_every,
-        "fault": os.environ.get(FAULT_ENV, ""),
-    }
+class RunQueue:
+    """The runs still to make, in batches: every run not yet recorded, or, with adaptive
+    replications, the runs each point needs as far as its recorded runs tell."""
+
+    def __init__(self, experiment: Experiment, folder: ResultsFolder, retry_failed: bool):
+        self.experiment = experiment
+        self.batch_size = int(folder.manifest["batch_size"])
+        self.rule = experiment.spec.adaptive
+        self.plan: AdaptivePlan | None = None
+        self.columns: list[str] = []
+        if self.rule is None:
+            done = folder.done_runs(retry_failed=retry_failed)
+            self.already_done = int(done.sum())
+            self._fixed: Iterator[list[int]] | None = _cells(np.flatnonzero(~done), self.batch_size)
+            self._pending: list[int] = []
+            return
+        self._fixed = None
+        self.columns = watched_columns(self.rule, experiment.metrics)
+        table = folder.recorded(["point", "replication", *self.columns])
+        status = np.asarray(table.column("status").to_pylist())
+        keep = status == "ok" if retry_failed else np.ones(len(status), dtype=bool)
+        values = (
+            np.column_stack([table.column(c).to_numpy(zero_copy_only=False) for c in self.columns])
+            if table.num_rows
+            else np.empty((0, len(self.columns)))
+        )
+        self.plan = replay(
+            self.rule,
+            len(experiment.points),
+            self.columns,
+            table.column("point").to_numpy()[keep],
+            table.column("replication").to_numpy()[keep],
+            (status == "ok")[keep],
+            values[keep],
+        )
+        self.already_done = int(keep.sum())
+        self._pending = sorted(
+            point * experiment.replications + replication
+            for point in range(len(experiment.points))
+            for replication in self.plan.missing(point)
+        )
+
+    def next_batch(self) -> list[int] | None:
+        """The next batch of runs to make, or None when nothing is waiting now."""
+        if self._fixed is not None:
+            return next(self._fixed, None)
+        if not self._pending:
+            return None
+        first = self._pending[0]
+        cell = first // self.batch_size
+        taken = 0
+        while taken < len(self._pending) and self._pending[taken] // self.batch_size == cell:
+            taken += 1
+        batch, self._pending = self._pending[:taken], self._pending[taken:]
+        return batch
+
+    def recorded(self, rows: list[dict[str, Any]]) -> None:
+        """Note finished runs; with adaptive replications, queue what their points need."""
+        if self.plan is None:
+            return
+        touched = set()
+        for row in rows:
+            ok = row["status"] == "ok"
+            outcome = np.array([row[c] if ok else np.nan for c in self.columns], dtype=float)
+            self.plan.record(row["point"], row["replication"], outcome)
+            touched.add(row["point"])
+        replications = self.experiment.replications
+        added = [
+            point * replications + replication
+            for point in sorted(touched)
+            for replication in self.plan.advance(point)
+        ]
+        if added:
+            self._pending = sorted(set(self._pending) | set(added))
+
+
+# ---------------------------------------------------------------------------- the sweep
+
+
+@dataclass
+class _Inflight:
+    runs: list[int]
+    submitted: float
+
+
+class SweepDriver:
+    """Runs what a results folder still lacks, through a backend, writing as runs finish."""
+
+    def __init__(
+        self,
+        experiment: Experiment,
+        folder: ResultsFolder,
+        backend: Backend,
+        *,
+        cache: RunCache | None = None,
+        run_timeout: float = DEFAULT_RUN_TIMEOUT,
+        retry_failed: bool = False,
+        progress: bool = True,
+    ) -> None:
+        self.experiment = experiment
+        self.folder = folder
+        self.backend = backend
+        self.cache = cache
+        self.run_timeout = run_timeout
+        self.queue = RunQueue(experiment, folder, retry_failed)
+        self.report = SweepReport(
+            total=experiment.n_runs, already_done=self.queue.already_done, backend=backend.name
+        )
+        self.suspects: list[int] = []
+        self.stuck = 0
+        self._prefixes: dict[int, str] = {}
+        self._measures = outcome_measures(experiment.base_config)
+        self._settings = {
+            "metrics": experiment.metrics,
+            "measures": self._measures,
+            "record_every": experiment.record_every,
+            "stop": experiment.spec.stop.model_dump() if experiment.spec.stop else None,
+        }
+        self.progress = progress
+        self.bar: Any = None
+
+    # ------------------------------------------------------------------ recording
+
+    def _task(self, runs: list[int]) -> dict[str, Any]:
+        experiment = self.experiment
+        stop = experiment.spec.stop
+        specs = [experiment.run_spec(index) for index in runs]
+        own = sorted({spec["base"] for spec in specs if spec["base"]})
+        return {
+            "base": experiment.base_data,
+            "bases": {scenario: experiment.scenario_bases[scenario] for scenario in own},
+            "runs": specs,
+            "metrics": experiment.metrics,
+            "measures": self._measures,
+            "stop": stop.model_dump() if stop else None,
+            "record_every": experiment.record_every,
+            "run_timeout": self.run_timeout,
+            "fault": os.environ.get(FAULT_ENV, ""),
+        }
+
+    def _record(self, result: dict[str, Any], *, cached: bool = False) -> None:
+        rows = result["rows"]
+        self.folder.write_batch(rows, result["series"])
+        self.queue.recorded(rows)
+        failures = sum(row["status"] != "ok" for row in rows)
+        self.report.ran += len(rows)
+        self.report.failed += failures
+        if cached:
+            self.report.cached += len(rows)
+        elif self.cache is not None:
+            self._remember(rows, result["series"])
+        self.bar.update(len(rows))
+        if failures:
+            self.bar.set_postfix(failed=self.report.failed)
+
+    def _key(self, index: int) -> str:
+        """The run's cache key. Its config is the point's base (already resolved: every
+        default filled in) with the point's overrides applied; validating it again for
+        every point would only repeat what loading the experiment did."""
+        point = index // self.experiment.replications
+        if point not in self._prefixes:
+            design_point = self.experiment.points[point]
+            base = (
+                self.experiment.scenario_bases[design_point.base]
+                if design_point.base
+                else self.experiment.base_data
+            )
+            config = apply_overrides(base, design_point.overrides)
+            self._prefixes[point] = point_key_prefix(config, self._settings)
+        return run_key(self._prefixes[point], self.experiment.run_seed(index))
+
+    def _remember(self, rows: list[dict[str, Any]], series: dict[str, list] | None) -> None:
+        """Store the successful runs of a batch in the cache."""
+        columns = [*outcome_columns(self.experiment.metrics, self._measures), "steps_run"]
+        by_run: dict[int, dict[str, list]] = {}
+        if series is not None:
+            for position, index in enumerate(series["run_index"]):
+                entry = by_run.setdefault(index, {key: [] for key in series if key != "run_index"})
+                for key, values in series.items():
+                    if key != "run_index":
+                        entry[key].append(values[position])
+        entries = {
+            self._key(row["run_index"]): {
+                "outcomes": {column: row[column] for column in columns},
+                "seconds": row["seconds"],
+                "series": by_run.get(row["run_index"]),
+            }
+            for row in rows
+            if row["status"] == "ok"
+        }
+        self.cache.store(entries)
+
+    def _from_cache(self, runs: list[int]) -> list[int]:
+        """Record the runs the cache holds; return the others."""
+        if self.cache is None:
+            return runs
+        keys = {index: self._key(index) for index in runs}
+        found = self.cache.lookup(list(keys.values()))
+        hits = [index for index in runs if keys[index] in found]
+        if not hits:
+            return runs
+        rows = []
+        series: dict[str, list] | None = None
+        for index in hits:
+            stored = found[keys[index]]
+            row = _identity(self.experiment.run_spec(index))
+            row.update(stored["outcomes"])
+            row.update(status="ok", error=None, seconds=stored["seconds"], worker="cache")
+            rows.append(row)
+            if stored.get("series"):
+                if series is None:
+                    series = {"run_index": [], **{key: [] for key in stored["series"]}}
+                steps = len(stored["series"]["step"])
+                series["run_index"] += [index] * steps
+                for key, values in stored["series"].items():
+                    series[key] += values
+        self._record({"rows": rows, "series": series}, cached=True)
+        return [index for index in runs if keys[index] not in found]
+
+    def _next_to_submit(self) -> list[int] | None:
+        while True:
+            runs = self.queue.next_batch()
+            if runs is None:
+                return None
+            runs = self._from_cache(runs)
+            if runs:
+                return runs
+
+    # ------------------------------------------------------------------ running
+
+    def _budget(self, runs: int) -> float:
+        """Seconds a batch may stay out before it is called stuck: its runs' timeouts,
+        doubled because it may wait behind another batch, plus a margin."""
+        return 2 * runs * self.run_timeout + GRACE_SECONDS
+
+    def run(self) -> SweepReport:
+        """Run everything that is missing; returns what was done."""
+        from tqdm import tqdm
+
+        started = time.perf_counter()
+        self.bar = tqdm(
+            total=self.experiment.n_runs if self.queue.rule is None else None,
+            initial=self.queue.already_done,
+            unit="run",
+            desc=self.experiment.name,
+            disable=not self.progress,
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
+        self.bar.set_postfix(failed=0)
+        try:
+            while True:
+                self._drain()
+                if not self.suspects:
+                    break
+                suspects, self.suspects = sorted(set(self.suspects)), []
+                self._retry_alone(suspects)
+        finally:
+            self.bar.close()
+        if self.report.retried:
+            self.report.notes.append(
+                f"{self.report.retried} run(s) of batches whose worker died or stalled were "
+                "retried one at a time"
+            )
+        if self.stuck:
+            self.report.notes.append(
+                f"{self.stuck} batch(es) did not come back within their runs' timeouts and "
+                "were taken from their workers"
+            )
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    def _drain(self) -> None:
+        """Keep the backend busy until nothing is waiting and nothing is out."""
+        backend = self.backend
+        executor = backend.make()
+        inflight: dict[Future, _Inflight] = {}
+        requeued: list[list[int]] = []
+        window = 2 * backend.slots
+        clean = False
+        try:
+            while True:
+                broken = False
+                while len(inflight) < window and not broken:
+                    runs = requeued.pop() if requeued else self._next_to_submit()
+                    if runs is None:
+                        break
+                    try:
+                        future = executor.submit(run_batch, self._task(runs))
+                    except BrokenProcessPool:  # broke since the last wait: not this batch
+                        requeued.append(runs)
+                        broken = True
+                    else:
+                        inflight[future] = _Inflight(runs, time.monotonic())
+                if not inflight and not broken:
+                    break
+                finished = (
+                    wait(inflight, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED).done
+                    if inflight
+                    else set()
+                )
+                for future in finished:
+                    item = inflight.pop(future)
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        self.suspects += item.runs
+                    except Exception:  # noqa: BLE001 - e.g. Dask's KilledWorker: retry alone
+                        self.suspects += item.runs
+                    else:
+                        self._record(result)
+                now = time.monotonic()
+                overdue = [
+                    future
+                    for future, item in inflight.items()
+                    if now - item.submitted > self._budget(len(item.runs))
+                ]
+                for future in overdue:
+                    self.suspects += inflight.pop(future).runs
+                    future.cancel()
+                    self.stuck += 1
+                    broken = True
+                backend.check()
+                if broken and backend.recreate_on_break:
+                    for item in inflight.values():
+                        self.suspects += item.runs
+                    inflight.clear()
+                    backend.kill(executor)
+                    executor = backend.make()
+            clean = True
+        finally:
+            for future in inflight:
+                future.cancel()
+            if clean:
+                shutdown(executor)
+            else:
+                backend.kill(executor)
+
+    def _retry_alone(self, suspects: list[int]) -> None:
+        """Run each suspect run alone: its own result, or a failure that is its own."""
+        backend = self.backend
+        self.report.retried += len(suspects)
+        executor = backend.make_isolated()
+        clean = False
+        try:
+            for index in suspects:
+                executor, result = self._run_alone(executor, index)
+                self._record(result)
+            clean = True
+        finally:
+            if clean:
+                shutdown(executor)
+            else:
+                backend.kill(executor)
+
+    def _run_alone(self, executor: Executor, index: int) -> tuple[Executor, dict[str, Any]]:
+        backend = self.backend
+        spec = self.experiment.run_spec(index)
+        reason = None
+        future = executor.submit(run_batch, self._task([index]))
+        deadline = time.monotonic() + self._budget(1)
+        while reason is None:
+            if wait([future], timeout=POLL_SECONDS).done:
+                try:
+                    return executor, future.result()
+                except Exception as error:  # noqa: BLE001 - the worker died running it alone
+                    reason = f"worker process died ({type(error).__name__})"
+                break
+            backend.check()
+            if time.monotonic() > deadline:
+                reason = f"timed out after {self.run_timeout:g} s (its worker stopped answering)"
+        if backend.recreate_on_break:
+            backend.kill(executor)
+            executor = backend.make_isolated()
+        else:
+            future.cancel()
+        return executor, {
+            "rows": [failed_row(spec, self._task([index]), reason)],
+            "series": None,
+        }
 
 
 def run_sweep(
@@ -201,104 +608,35 @@ def run_sweep(
     backend: Backend,
     *,
     progress: bool = True,
+    cache: RunCache | None = None,
+    run_timeout: float = DEFAULT_RUN_TIMEOUT,
+    retry_failed: bool = False,
 ) -> SweepReport:
     """Run every run not yet recorded in `folder`, writing each batch as it finishes."""
-    from tqdm import tqdm
-
-    started = time.perf_counter()
-    done = folder.done_runs()
-    pending = [index for index in range(experiment.n_runs) if index not in done]
-    report = SweepReport(total=experiment.n_runs, already_done=len(done), backend=backend.name)
-    del done
-    batch_size = int(folder.manifest["batch_size"])
-    bar = tqdm(
-        total=experiment.n_runs,
-        initial=report.already_done,
-        unit="run",
-        desc=experiment.name,
-        disable=not progress,
-        file=sys.stderr,
-        dynamic_ncols=True,
-    )
-    bar.set_postfix(failed=0)
-
-    def record(result: dict[str, Any]) -> None:
-        folder.write_batch(result["rows"], result["series"])
-        failures = sum(row["status"] != "ok" for row in result["rows"])
-        report.ran += len(result["rows"])
-        report.failed += failures
-        bar.update(len(result["rows"]))
-        if failures:
-            bar.set_postfix(failed=report.failed)
-
-    suspects: list[int] = []
-    window = 2 * backend.slots
-    batches = _batches(pending, batch_size)
-    executor = backend.make()
-    inflight: dict[Future, list[int]] = {}
-    requeued: list[list[int]] = []
     try:
-        while True:
-            broken = False
-            while len(inflight) < window and not broken:
-                runs = requeued.pop() if requeued else next(batches, None)
-                if runs is None:
-                    break
-                try:
-                    inflight[executor.submit(run_batch, _task(experiment, runs))] = runs
-                except BrokenProcessPool:  # the pool broke since the last wait: not this batch
-                    requeued.append(runs)
-                    broken = True
-            if not inflight and not broken:
-                break
-            finished, _ = wait(inflight, return_when=FIRST_COMPLETED) if inflight else ([], [])
-            for future in finished:
-                runs = inflight.pop(future)
-                try:
-                    result = future.result()
-                except BrokenProcessPool:
-                    broken = True
-                    suspects += runs
-                except Exception:  # noqa: BLE001 - e.g. Dask's KilledWorker: retry alone
-                    suspects += runs
-                else:
-                    record(result)
-            if broken and backend.recreate_on_break:
-                for runs in inflight.values():
-                    suspects += runs
-                inflight.clear()
-                shutdown(executor)
-                executor = backend.make()
-        if suspects:
-            report.retried = len(suspects)
-            report.notes.append(
-                f"a worker died; {len(suspects)} run(s) of the affected batches were retried "
-                "one at a time"
-            )
-            executor.shutdown(wait=True)
-            executor = backend.make_isolated()
-            for index in sorted(suspects):
-                try:
-                    result = executor.submit(run_batch, _task(experiment, [index])).result()
-                except Exception as error:  # noqa: BLE001 - the worker died running it alone
-                    spec = experiment.run_spec(index)
-                    reason = f"worker process died ({type(error).__name__})"
-                    result = {
-                        "rows": [failed_row(spec, _task(experiment, [index]), reason)],
-                        "series": None,
-                    }
-                    if backend.recreate_on_break:
-                        shutdown(executor)
-                        executor = backend.make_isolated()
-                record(result)
+        driver = SweepDriver(
+            experiment,
+            folder,
+            backend,
+            cache=cache,
+            run_timeout=run_timeout,
+            retry_failed=retry_failed,
+            progress=progress,
+        )
+        log.info(
+            "%s: %d design point(s) x %s replication(s) = %s runs of %s steps on %s",
+            experiment.name,
+            len(experiment.points),
+            _replications_label(experiment),
+            f"{experiment.n_runs:,}"
+            if experiment.spec.adaptive is None
+            else f"up to {experiment.n_runs:,}",
+            experiment.steps_label,
+            backend.name,
+        )
+        return driver.run()
     finally:
-        for future in inflight:
-            future.cancel()
-        shutdown(executor)
-        bar.close()
         backend.close()
-    report.seconds = time.perf_counter() - started
-    return report
 
 
 # ---------------------------------------------------------------------------- the API
@@ -317,6 +655,7 @@ class SweepResult:
     report: SweepReport
     figures: list[Path] = field(default_factory=list)
     complete: bool = True
+    notes: list[str] = field(default_factory=list)
 
 
 def run_experiment(
@@ -328,7 +667,11 @@ def run_experiment(
     out: str | Path | None = None,
     resume: bool = False,
     overwrite: bool = False,
+    retry_failed: bool = False,
     batch_size: int | None = None,
+    run_timeout: float | None = None,
+    scheduler_timeout: float = DEFAULT_SCHEDULER_TIMEOUT,
+    cache: bool | str | Path | None = True,
     progress: bool = True,
 ) -> SweepResult:
     """Run every design point x replication of an experiment and summarise the results.
@@ -337,11 +680,19 @@ def run_experiment(
     :meth:`Experiment.from_dict`). Runs go to `workers` local processes (default: every
     core; 1 runs in this process), or to the Dask cluster at `scheduler` (an address) or
     described by `scheduler_file`. With `out`, results are written there as runs finish: an
-    interrupted sweep keeps every finished run and `resume=True` completes it. Without `out`
-    the sweep runs in a temporary folder and only the returned tables remain.
+    interrupted sweep keeps every finished run and `resume=True` completes it
+    (`retry_failed=True` also runs the failed runs again). Without `out` the sweep runs in
+    a temporary folder and only the returned tables remain.
 
-    Every run's seed derives from the experiment's root seed and the run's index, so the
-    numbers are the same whatever the backend, the number of workers or a resume.
+    A run taking longer than `run_timeout` seconds (default: the experiment's
+    `run_timeout`, else one hour) is stopped and recorded as failed. A Dask scheduler that
+    does not answer for `scheduler_timeout` seconds ends the sweep with ClusterLostError.
+    Runs found in the run cache are not run again: `cache` is True (the user's cache
+    folder), a folder, or False for none.
+
+    Every run's seed derives from the experiment's root seed, its design point's identity
+    and its replication, so the numbers are the same whatever the backend, the number of
+    workers or a resume.
     """
     if not isinstance(experiment, Experiment):
         from simulation.experiments.design import load_experiment
@@ -355,6 +706,9 @@ def run_experiment(
         raise ArgumentError(f"must be at least 1, got {workers}", "workers")
     if batch_size is not None and batch_size < 1:
         raise ArgumentError(f"must be at least 1, got {batch_size}", "batch_size")
+    for name, value in (("run_timeout", run_timeout), ("scheduler_timeout", scheduler_timeout)):
+        if value is not None and not (np.isfinite(value) and value > 0):
+            raise ArgumentError(f"expected a number of seconds above 0, got {value}", name)
     if workers is not None and (scheduler or scheduler_file):
         raise ArgumentError("is for local runs; a Dask cluster uses its own workers", "workers")
     if scheduler and scheduler_file:
@@ -363,85 +717,95 @@ def run_experiment(
         raise ArgumentError("give either resume or overwrite, not both", "resume")
     if resume and out is None:
         raise ArgumentError("resuming needs the results folder (out)", "resume")
+    if retry_failed and not resume:
+        raise ArgumentError("retrying failed runs is part of a resume", "retry_failed")
+    options = {
+        "workers": workers,
+        "scheduler": scheduler,
+        "scheduler_file": scheduler_file,
+        "batch_size": batch_size,
+        "run_timeout": run_timeout or experiment.spec.run_timeout or DEFAULT_RUN_TIMEOUT,
+        "scheduler_timeout": scheduler_timeout,
+        "cache": cache,
+        "progress": progress,
+    }
     if out is None:
         with tempfile.TemporaryDirectory(prefix="reluctant-army-") as scratch:
-            result = _run_into(
-                experiment,
-                Path(scratch),
-                workers,
-                scheduler,
-                scheduler_file,
-                False,
-                False,
-                batch_size,
-                progress,
-                figures=False,
-            )
+            result = _run_into(experiment, Path(scratch), False, False, False, options, False)
         result.folder = None
         return result
-    return _run_into(
-        experiment,
-        Path(out),
-        workers,
-        scheduler,
-        scheduler_file,
-        resume,
-        overwrite,
-        batch_size,
-        progress,
-        figures=True,
-    )
+    return _run_into(experiment, Path(out), resume, overwrite, retry_failed, options, True)
 
 
 def _run_into(
     experiment: Experiment,
     out: Path,
-    workers: int | None,
-    scheduler: str | None,
-    scheduler_file: str | Path | None,
     resume: bool,
     overwrite: bool,
-    batch_size: int | None,
-    progress: bool,
-    *,
+    retry_failed: bool,
+    options: dict[str, Any],
     figures: bool,
 ) -> SweepResult:
     """Open (or resume) the results folder, run what is not yet recorded, summarise."""
     from simulation.experiments.summary import summarize_folder
 
-    if scheduler or scheduler_file:
-        backend = dask_backend(scheduler, str(scheduler_file) if scheduler_file else None)
+    if options["scheduler"] or options["scheduler_file"]:
+        # fail on a bad folder before connecting to a cluster
+        if not resume:
+            from simulation.experiments.files import check_folder
+
+            check_folder(out, "sweep", lambda held: False, overwrite=True)
+        file = options["scheduler_file"]
+        backend = dask_backend(
+            options["scheduler"], str(file) if file else None, options["scheduler_timeout"]
+        )
     else:
-        backend = local_backend(workers or default_workers())
+        backend = local_backend(options["workers"] or default_workers())
     try:
-        size = batch_size or experiment.spec.batch_size
-        size = size or auto_batch_size(experiment.n_runs, backend.slots)
+        size = options["batch_size"] or experiment.spec.batch_size
+        if size is None:
+            rule = experiment.spec.adaptive
+            expected = len(experiment.points) * (rule.min if rule else experiment.replications)
+            size = auto_batch_size(expected, backend.slots)
+            size = min(size, rule.min) if rule else size
         folder = ResultsFolder.open(
-            out, experiment, batch_size=size, resume=resume, overwrite=overwrite
+            out,
+            experiment,
+            batch_size=size,
+            resume=resume,
+            overwrite=overwrite,
+            extra={"code_version": code_version(), "run_timeout": options["run_timeout"]},
         )
     except BaseException:
         backend.close()
         raise
-    log.info(
-        "%s: %d design point(s) x %d replication(s) = %s runs of %s steps on %s",
-        experiment.name,
-        len(experiment.points),
-        experiment.replications,
-        f"{experiment.n_runs:,}",
-        experiment.steps_label,
-        backend.name,
-    )
-    report = run_sweep(experiment, folder, backend, progress=progress)
-    for note in report.notes:
-        log.warning("note: %s", note)
-    if report.already_done:
-        log.info(
-            "resumed: %s runs were already recorded, %s run now",
-            f"{report.already_done:,}",
-            f"{report.ran:,}",
-        )
-    summarized = summarize_folder(folder, figures=figures)
-    runs = pd.read_parquet(folder.path / "runs.parquet")
+    with folder:
+        store = open_cache(options["cache"])
+        try:
+            report = run_sweep(
+                experiment,
+                folder,
+                backend,
+                progress=options["progress"],
+                cache=store,
+                run_timeout=options["run_timeout"],
+                retry_failed=retry_failed,
+            )
+        finally:
+            if store is not None:
+                store.close()
+        for note in report.notes:
+            log.warning("note: %s", note)
+        if report.already_done:
+            log.info(
+                "resumed: %s runs were already recorded, %s run now",
+                f"{report.already_done:,}",
+                f"{report.ran:,}",
+            )
+        if report.cached:
+            log.info("%s run(s) taken from the run cache", f"{report.cached:,}")
+        summarized = summarize_folder(folder, figures=figures)
+        runs = pd.read_parquet(folder.path / "runs.parquet")
     return SweepResult(
         experiment=experiment,
         runs=runs,
@@ -451,4 +815,12 @@ def _run_into(
         report=report,
         figures=summarized["figures"],
         complete=summarized["complete"],
+        notes=[*experiment.notes, *summarized["notes"]],
     )
+
+
+def _replications_label(experiment: Experiment) -> str:
+    rule = experiment.spec.adaptive
+    if rule is None:
+        return str(experiment.replications)
+    return f"{rule.min}-{rule.max} (until the 95% CI is within ±{rule.until_ci_halfwidth:g})"

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import difflib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import mesa
@@ -153,6 +153,24 @@ def fresh_seed() -> int:
     return secrets.randbits(32)
 
 
+STAT_BLOCKS: frozenset[str] = frozenset({"ranks", "cohort", "means"})
+"""Optional blocks of a step's statistics (shares overall and by group are always kept)."""
+
+
+def stat_blocks(record: Sequence[str]) -> frozenset[str]:
+    """The optional blocks of statistics that the recorded columns need."""
+    blocks = set()
+    for name in record:
+        words = name.removeprefix("count_").removeprefix("n_").split("_")
+        if words[0] in RANKS:
+            blocks.add("ranks")
+        elif name.startswith("cohort_"):
+            blocks.add("cohort")
+        elif name in ("mean_russia_alignment", "mean_alignment", "mean_tenure_years"):
+            blocks.add("means")
+    return frozenset(blocks)
+
+
 class ArmyModel(mesa.Model):
     """An officer corps facing war orders, command pressure and incentives.
 
@@ -169,6 +187,11 @@ class ArmyModel(mesa.Model):
             :func:`simulation.simulate`, not here.
         overrides: further ``{dotted.key: value}`` settings (e.g. ``{"decision.temperature":
             0.1}``), applied after the keyword levers.
+        record: the per-step columns the DataCollector records (default: all of them). A
+            sweep asks only for what it reduces; the simulation itself is the same.
+        views: whether officers are also Mesa agents (views onto the arrays, for the
+            browser view and Mesa's tools). A sweep reads only the arrays and turns them
+            off; the numbers are the same (views draw no random numbers).
         **levers: keyword levers, e.g. ``war_order_level=3``.
 
     Raises:
@@ -182,6 +205,8 @@ class ArmyModel(mesa.Model):
         *,
         seed: int | None = None,
         overrides: Mapping[str, Any] | None = None,
+        record: Sequence[str] | None = None,
+        views: bool = True,
         **levers: Any,
     ) -> None:
         levers = {name: value for name, value in levers.items() if value is not None}
@@ -252,11 +277,15 @@ class ArmyModel(mesa.Model):
         self.drivers: dict[str, float] = self._drivers_at(0)
         self.mean_detection_probability = 0.0
 
-        self._officers: list[Officer | None] = [Officer(self, i) for i in range(n)]
+        self._views = views
+        self._officers: list[Officer | None] = (
+            [Officer(self, i) for i in range(n)] if views else [None] * n
+        )
         self.stats: dict[str, float] = {}
+        self._stat_blocks: frozenset[str] = STAT_BLOCKS
         self._update_stats()
         self.datacollector = mesa.DataCollector(
-            model_reporters=self._reporters(),
+            model_reporters=self._reporters(record),
             agent_reporters=(
                 {"choice": "choice", "group": "group", "rank": "rank", "unit": "unit"}
                 if config.output.collect_agent_data
@@ -265,6 +294,8 @@ class ArmyModel(mesa.Model):
         )
         self.running = True
         self.datacollector.collect(self)
+        if record is not None:
+            self._stat_blocks = stat_blocks(record)
 
     # ------------------------------------------------------------------ compatibility
 
@@ -470,7 +501,7 @@ class ArmyModel(mesa.Model):
             tastes = draw_tastes(filled.shape[0], self.config.decision.taste_sd, self.rng)
             self.taste[:, filled] = tastes
         self.counts["entered"] += int(filled.shape[0])
-        for slot in filled:
+        for slot in filled if self._views else ():
             self._officers[slot] = Officer(self, int(slot))
             if self._grid is not None:
                 self._officers[slot].cell = self._grid_cells[slot]
@@ -775,7 +806,9 @@ class ArmyModel(mesa.Model):
 
     def _update_stats(self) -> None:
         """Counts and shares of each choice overall, by group and by rank (over the serving
-        force); cohort shares (over the force at step 0); counts of consequences and exits."""
+        force); cohort shares (over the force at step 0); counts of consequences and exits.
+        With `record`, the blocks no recorded column needs (ranks, cohort, means) are
+        skipped after step 0 (:func:`stat_blocks`)."""
         stats: dict[str, float] = {}
         active = self.active
         choice = self.choice[active].astype(np.int64)
@@ -784,7 +817,10 @@ class ArmyModel(mesa.Model):
         for code, name in enumerate(CHOICES):
             stats[f"count_{name}"] = int(overall[code])
             stats[name] = overall[code] / total if total else 0.0
-        for labels, names in ((self.group[active], GROUPS), (self.rank[active], RANKS)):
+        categories = [(self.group[active], GROUPS)]
+        if "ranks" in self._stat_blocks:
+            categories.append((self.rank[active], RANKS))
+        for labels, names in categories:
             table = np.bincount(
                 labels.astype(np.int64) * 3 + choice, minlength=3 * len(names)
             ).reshape(len(names), 3)
@@ -797,14 +833,15 @@ class ArmyModel(mesa.Model):
         stats["n_active"] = int(total)
 
         start = self.n_officers
-        serving_initial = np.bincount(
-            self.choice[active & self.initial].astype(np.int64), minlength=3
-        )[:3]
-        cohort = dict(zip(CHOICES, serving_initial.tolist(), strict=True))
-        cohort["jailed"] = int((self.jailed & self.initial).sum())
-        cohort.update(self.cohort_departed)
-        for state in COHORT_STATES:
-            stats[f"cohort_{state}"] = cohort[state] / start
+        if "cohort" in self._stat_blocks:
+            serving_initial = np.bincount(
+                self.choice[active & self.initial].astype(np.int64), minlength=3
+            )[:3]
+            cohort = dict(zip(CHOICES, serving_initial.tolist(), strict=True))
+            cohort["jailed"] = int((self.jailed & self.initial).sum())
+            cohort.update(self.cohort_departed)
+            for state in COHORT_STATES:
+                stats[f"cohort_{state}"] = cohort[state] / start
         counts = self.counts
         counts["jailed"] = int(self.jailed.sum())
         counts["exited"] = counts["resigned"] + counts["deserted"]
@@ -812,22 +849,33 @@ class ArmyModel(mesa.Model):
         for name in ("arrested", "dismissed", "resigned", "deserted", "exited", "jailed"):
             stats[f"{name}_share"] = counts[name] / start
 
-        stats["mean_russia_alignment"] = (
-            float(self.attitudes["russia_alignment"][active].mean()) if total else 0.0
-        )
-        stats["mean_alignment"] = (
-            float(
-                alignment(self.attitudes, self.config.decision.russia_alignment_weight)[
-                    active
-                ].mean()
+        if "means" in self._stat_blocks:
+            stats["mean_russia_alignment"] = (
+                float(self.attitudes["russia_alignment"][active].mean()) if total else 0.0
             )
-            if total
-            else 0.0
-        )
-        stats["mean_tenure_years"] = float(self.tenure[active].mean()) if total else 0.0
+            stats["mean_alignment"] = (
+                float(
+                    alignment(self.attitudes, self.config.decision.russia_alignment_weight)[
+                        active
+                    ].mean()
+                )
+                if total
+                else 0.0
+            )
+            stats["mean_tenure_years"] = float(self.tenure[active].mean()) if total else 0.0
         self.stats = stats
 
-    def _reporters(self) -> dict[str, Any]:
+    def _reporters(self, record: Sequence[str] | None = None) -> dict[str, Any]:
+        """Model reporters: every column, or the columns in `record` (in that order)."""
+        reporters = self._all_reporters()
+        if record is None:
+            return reporters
+        unknown = [name for name in record if name not in reporters]
+        if unknown:
+            raise ArgumentError(f"unknown column(s) {', '.join(unknown)}", "record")
+        return {name: reporters[name] for name in record}
+
+    def _all_reporters(self) -> dict[str, Any]:
         def reporter(key: str) -> Any:
             return lambda model: model.stats[key]
 

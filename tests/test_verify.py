@@ -1,0 +1,87 @@
+"""Specification of `verify`: a sample of a sweep's runs made again from the folder alone
+must equal the stored ones; any that differ are named (exit code 1)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+import simulation.experiments.verify as verify_module
+from simulation.cli import main
+from simulation.experiments.verify import verify_sweep
+from tests.sweep_support import sweep
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def made_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished sweep with two scenarios (one from its own config file) and a series."""
+    tmp_path = tmp_path_factory.mktemp("verify")
+    data = {
+        "base": {
+            "config": str(REPO / "configs" / "baseline.yaml"),
+            "overrides": {"population.n_officers": 100},
+        },
+        "scenarios": {
+            "fight": {"drivers.war_order_level": 3},
+            "wobble": {"config": str(REPO / "configs" / "scenarios" / "regime_wobble.yaml")},
+        },
+        "vary": {"drivers.punishment_severity": [0, 2]},
+        "replications": 2,
+        "steps": 6,
+        "record_every": 3,
+    }
+    path = tmp_path / "verified.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return sweep(path, tmp_path / "out", "--workers", "1", "--no-cache")
+
+
+@pytest.fixture
+def finished(made_once: Path, tmp_path: Path) -> Path:
+    """A copy of the finished sweep, for this test alone."""
+    return Path(shutil.copytree(made_once, tmp_path / "out"))
+
+
+def test_a_sweep_made_again_is_identical(finished: Path) -> None:
+    result = verify_sweep(finished, sample=8, workers=2)
+    assert sorted(result.checked) == list(range(8))
+    assert result.identical and not result.notes
+
+
+def test_a_changed_stored_value_is_found_and_named(
+    finished: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = pd.read_parquet(finished / "runs.parquet")
+    table.loc[table["run_index"] == 5, "final_refuse"] += 0.01
+    table.to_parquet(finished / "runs.parquet", index=False)
+    assert main(["verify", str(finished), "--sample", "8", "--workers", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "1 of 8 run(s) made again differ from the stored ones: runs 5" in out
+    assert "run 5: final_refuse stored" in out
+
+
+def test_a_changed_series_is_found(finished: Path) -> None:
+    series = pd.read_parquet(finished / "series.parquet")
+    series.loc[series["run_index"] == 2, "evade"] = 0.5
+    series.to_parquet(finished / "series.parquet", index=False)
+    result = verify_sweep(finished, sample=8, workers=1)
+    assert result.differing_runs == [2]
+
+
+def test_verify_warns_when_the_code_changed_since_the_sweep(
+    finished: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(verify_module, "code_version", lambda: "another-model")
+    result = verify_sweep(finished, sample=2, workers=1)
+    assert result.notes and "changed since this sweep ran" in result.notes[0]
+
+
+def test_verify_samples_at_random_but_reproducibly(finished: Path) -> None:
+    first = verify_sweep(finished, sample=3, seed=7, workers=1).checked
+    assert first == verify_sweep(finished, sample=3, seed=7, workers=1).checked
+    assert len(first) == 3
