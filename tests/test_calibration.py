@@ -385,6 +385,39 @@ def test_the_calibration_tables_are_generated_from_its_folder(calibrated) -> Non
     assert "| `support_role_complies` | > 0.9 |" in text
 
 
+def _rare_particle() -> Any:
+    """A particle accepted one time in ten (pyabc's numpy global generator, as seeded)."""
+    import pyabc
+
+    accepted = bool(np.random.random() < 0.1)
+    return pyabc.Particle(0, pyabc.Parameter({"x": 1.0}), 1.0, {}, 0.0, accepted=accepted)
+
+
+def test_a_particle_whose_share_of_the_budget_ran_out_is_tried_again_while_it_lasts() -> None:
+    """50 particles at 1 acceptance in 10 need about 500 simulations; a budget of 1,000
+    gives each 20 tries at first, which several miss: they are tried again, and the
+    generation completes within the budget, the same way each time."""
+    from simulation.analysis.abc_glue import SeededMapSampler
+
+    def generation() -> tuple[int, list[bool]]:
+        sampler = SeededMapSampler(lambda f, items: map(f, items), root=5, budget=1000)
+        sample = sampler.sample_until_n_accepted(50, _rare_particle, 0)
+        assert sample.n_accepted == 50 and getattr(sample, "ok", True)
+        assert sampler.used <= 1000
+        return sampler.used, [p.accepted for p in sample.all_particles]
+
+    assert generation() == generation()
+
+
+def test_a_generation_that_would_exceed_the_budget_is_cut_short() -> None:
+    from simulation.analysis.abc_glue import SeededMapSampler
+
+    sampler = SeededMapSampler(lambda f, items: map(f, items), root=5, budget=120)
+    sample = sampler.sample_until_n_accepted(50, _rare_particle, 0)
+    assert sample.n_accepted < 50 and sample.ok is False
+    assert sampler.used == 120
+
+
 def test_the_simulation_budget_holds_within_a_generation() -> None:
     """pyabc checks its budget only between generations; the sampler stops a generation
     that would overshoot it, and the posterior is the last whole generation."""

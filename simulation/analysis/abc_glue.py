@@ -46,11 +46,12 @@ class PriorDistribution(pyabc.DistributionBase):
 
 
 def seeded_task(
-    sampler: SeededMapSampler, simulate_one: bytes, task: tuple[int, int, int]
+    sampler: SeededMapSampler, simulate_one: bytes, task: tuple[int, ...]
 ) -> tuple[Any, int]:
-    """One particle: sample until one is accepted (or the cap), seeded from its identity."""
-    root, generation, index = task
-    sequence = np.random.SeedSequence(root, spawn_key=(generation, index))
+    """One particle: sample until one is accepted (or the cap), seeded from its identity
+    (root, generation, index and, for a particle tried again, the round)."""
+    root, *key = task
+    sequence = np.random.SeedSequence(root, spawn_key=tuple(key))
     state = sequence.generate_state(2, dtype=np.uint32)
     np.random.seed(int(state[0]))
     random.seed(int(state[1]))
@@ -114,16 +115,34 @@ class SeededMapSampler(pyabc.sampler.Sampler):
         all_accepted: bool = False,
         ana_vars: Any = None,
     ) -> Any:
-        left = min(max_eval, self.budget - self.used)
-        self.task_cap = TASK_CAP if math.isinf(left) else max(1, math.ceil(max(left, 0) / n))
-        work = functools.partial(seeded_task, self, cloudpickle.dumps(simulate_one))
+        pickled = cloudpickle.dumps(simulate_one)
         sample = self._create_empty_sample()
         total = 0
-        for part, count in self.map_function(work, [(self.root, t + 2, i) for i in range(n)]):
-            sample += part
-            total += count
-            if self.report is not None:
-                self.report(t, count)
+        pending = list(range(n))
+        attempt = 0
+        while pending:
+            left = min(max_eval, self.budget - self.used) - total
+            if left <= 0:
+                break
+            # a finite budget is shared among the particles still wanted; a particle whose
+            # share ran out is tried again (new seeds) while the budget lasts
+            capped = not math.isinf(left) and left // len(pending) < TASK_CAP
+            tried = pending[: int(left)] if capped else pending
+            self.task_cap = int(left) // len(tried) if capped else TASK_CAP
+            work = functools.partial(seeded_task, self, pickled)
+            tasks = [(self.root, t + 2, i, *((attempt,) if attempt else ())) for i in tried]
+            missing = pending[len(tried) :]
+            for index, (part, count) in zip(tried, self.map_function(work, tasks), strict=True):
+                sample += part
+                total += count
+                if part.n_accepted == 0:
+                    missing.append(index)
+                if self.report is not None:
+                    self.report(t, count)
+            if not capped:
+                break  # no particle accepted in TASK_CAP tries: the threshold is out of reach
+            pending = sorted(missing)
+            attempt += 1
         self.nr_evaluations_ = total
         self.used += total
         if sample.n_accepted < n:  # the budget ran out: pyabc keeps the last whole generation

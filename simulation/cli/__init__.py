@@ -75,7 +75,13 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows every option's default."""
+    """Shows every option's default (unless its help already says what the default is)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        help_text = action.help or ""
+        if "(default:" in help_text:
+            return help_text
+        return super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,8 +22,8 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
         help="the tables of a sweep, ensemble, calibration or sensitivity folder (Markdown)",
         description=(
             "Print the tables of a results folder as Markdown. A scenario sweep: the "
-            "scenarios at a lag after their order (mean ± 95%% interval over replications); an "
-            "ensemble: medians with 90%% intervals over the priors or a posterior, and "
+            "scenarios at a lag after their order (mean ± 95% interval over replications); an "
+            "ensemble: medians with 90% intervals over the priors or a posterior, and "
             "differences from a reference scenario, run by run; a calibration: posterior, "
             "targets and stylised facts; a sensitivity analysis: the most influential "
             "assumptions. Optionally draw a sweep's figure and write the table into a file "

@@ -24,7 +24,7 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
         description=(
             "Run a config, or every scenario of an experiment, over draws from the priors "
             "(configs/priors.yaml) or a calibration's posterior, with replications per draw; "
-            "report every output's median and 50%%/90%% intervals, how much of its variance "
+            "report every output's median and 50% and 90% intervals, how much of its variance "
             "is seed noise and how much the assumptions, and each scenario's difference from "
             "the reference scenario (same draws, same seeds)."
         ),
