@@ -2,7 +2,8 @@
 # Regenerates every shipped result of the uncertainty work from scratch, then writes the
 # generated tables into README.md and docs/calibration.md (between their markers). Run it
 # from the repository root after any change to the model, the priors or the targets.
-# About an hour and a half on 2 cores (the calibration is 20,000 simulations).
+# About an hour on 2 shared cores (the calibration is 20,000 simulations; the figures it
+# draws are copied to docs/figures for docs/calibration.md).
 #
 #   bash scripts/uncertainty_results.sh
 set -euo pipefail
@@ -11,6 +12,8 @@ run() { echo "+ $*" >&2; "$@"; }
 # calibration against the anchors: docs/calibration.md's posterior, targets and checks
 run reluctant-army calibrate configs/targets/anchors.yaml --out results/calibration_anchors --overwrite
 run reluctant-army table results/calibration_anchors --readme docs/calibration.md
+run cp results/calibration_anchors/marginals.png docs/figures/calibration_marginals.png
+run cp results/calibration_anchors/predictive.png docs/figures/calibration_predictive.png
 
 # the scenario library over the priors, then over the posterior: the README's tables
 run reluctant-army ensemble experiments/scenarios_prior.yaml --out results/scenarios_prior --overwrite
@@ -24,4 +27,4 @@ run reluctant-army sensitivity experiments/sensitivity.yaml --out results/sensit
 run reluctant-army table results/sensitivity --readme README.md
 
 # trust in the procedure (printed, quoted in docs/calibration.md)
-run python benchmarks/bench_calibration.py recovery --repeats 5 --population 150 --generations 5
+run python benchmarks/bench_calibration.py recovery --repeats 5 --population 100 --generations 4
