@@ -118,6 +118,11 @@ def recovery(repeats: int, workers: int, population: int, generations: int) -> N
         f"({seconds / 60:.1f} min, {load()}): the 90% interval covers the truth in "
         f"{table['covered'].mean():.0%} of {len(table)} cases"
     )
+    redrawn = int(table.groupby("repeat")["redrawn"].first().sum()) if len(table) else 0
+    print(
+        f"{table['repeat'].nunique()} truths used; {redrawn} truths drawn again first because "
+        "a simulated target could not be computed (a ratio with nothing to divide by)"
+    )
     for parameter, coverage in by_parameter.items():
         print(f"  {parameter}: {coverage:.0%}")
 

@@ -369,6 +369,34 @@ def test_parameter_recovery_covers_the_truth_and_narrows_the_prior() -> None:
     assert widths["decision.order_moral_cost.3"] < 0.8 * prior_width
 
 
+def test_recovery_draws_no_truth_whose_targets_cannot_be_computed() -> None:
+    """Under the support role nobody refuses or is arrested: a ratio of the two is undefined
+    for every truth, so none is used (rather than a NaN passed off as a target); a truth
+    whose targets can be computed gives them as finite values."""
+    undefined = build(
+        tiny_targets(
+            targets={
+                "refusers_per_arrest": {
+                    **SIMULATED,
+                    "config": "configs/scenarios/status_quo.yaml",
+                    "overrides": {"steps": 2},
+                    "output": "refuse / arrested",
+                    "value": 1.0,
+                    "tolerance": 1.0,
+                }
+            }
+        )
+    )
+    from simulation.analysis.calibration import Problem, _comparable_truth
+
+    rng = np.random.default_rng(5)
+    assert _comparable_truth(undefined, Problem.from_targets(undefined), rng, attempts=3) is None
+    targets = build(tiny_targets())
+    truth, synthetic, redrawn = _comparable_truth(targets, Problem.from_targets(targets), rng)
+    assert redrawn == 0 and set(truth) == set(targets.priors.columns)
+    assert all(np.isfinite(target.spec.value) for target in synthetic.targets)
+
+
 def test_a_calibration_folder_has_a_report(calibrated) -> None:
     from simulation import build_report
 

@@ -865,17 +865,10 @@ def recovery_study(
     records = []
     tail = (1 - level) / 2
     for repeat in range(repeats):
-        truth = targets.priors.sample(rng, 1)[0]
-        run_seed = int(rng.integers(0, 2**32 - 1))
-        results = run_scenarios(problem, truth, run_seed)
-        if results is None:
+        drawn = _comparable_truth(targets, problem, rng)
+        if drawn is None:
             continue
-        synthetic = targets.with_values(
-            {
-                target.name: output_value(problem, results, target.name, target.scenario)
-                for target in targets.targets
-            }
-        )
+        truth, synthetic, redrawn = drawn
         folder = Path(out) / f"repeat_{repeat}" if out is not None else None
         result = calibrate(
             synthetic,
@@ -905,6 +898,31 @@ def recovery_study(
                     "high": high,
                     "covered": bool(low <= truth[column] <= high),
                     "simulations": result.simulations,
+                    "redrawn": redrawn,
                 }
             )
     return pd.DataFrame.from_records(records)
+
+
+def _comparable_truth(
+    targets: Targets, problem: Problem, rng: np.random.Generator, attempts: int = 50
+) -> tuple[dict[str, float], Targets, int] | None:
+    """A truth drawn from the priors whose simulated targets can all be computed, the
+    targets file with those values, and how many truths were drawn again first (a ratio
+    with nothing to divide by, e.g. no refuser arrested, cannot be a target). None when
+    `attempts` draws all fail."""
+    for redrawn in range(attempts):
+        truth = targets.priors.sample(rng, 1)[0]
+        results = run_scenarios(problem, truth, int(rng.integers(0, 2**32 - 1)))
+        if results is None:
+            continue
+        values = {
+            target.name: output_value(problem, results, target.name, target.scenario)
+            for target in targets.targets
+        }
+        if all(math.isfinite(value) for value in values.values()):
+            try:
+                return truth, targets.with_values(values), redrawn
+            except ConfigError:
+                continue
+    return None
