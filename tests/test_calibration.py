@@ -411,6 +411,16 @@ def test_the_calibration_tables_are_generated_from_its_folder(calibrated) -> Non
     assert "| `decision.order_moral_cost.3` |" in text
     assert "| `refusal` | 0.2 |" in text
     assert "| `support_role_complies` | > 0.9 |" in text
+    assert "Effective sample size of the weighted posterior:" in text
+
+
+def test_the_effective_sample_size_counts_the_particles_the_weights_rest_on(calibrated) -> None:
+    from simulation.analysis.calibration import effective_sample_size
+
+    assert effective_sample_size([2.0, 2.0, 2.0, 2.0]) == pytest.approx(4.0)
+    assert effective_sample_size([1.0, 0.0, 0.0, 0.0]) == pytest.approx(1.0)
+    generations = calibrated.generations
+    assert (generations["effective_sample_size"] <= generations["particles"] + 1e-9).all()
 
 
 def _rare_particle() -> Any:

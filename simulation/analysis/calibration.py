@@ -782,7 +782,31 @@ def _posterior(history: Any, problem: Problem) -> tuple[pd.DataFrame, pd.DataFra
         }
     )
     generations["acceptance_rate"] = generations["particles"] / generations["simulations"]
+    generations["effective_sample_size"] = [
+        effective_sample_size(history.get_distribution(m=0, t=int(t))[1])
+        for t in generations["generation"]
+    ]
     return posterior, generations
+
+
+def effective_sample_size(weights: Any) -> float:
+    """Kish's effective sample size of weighted particles, (sum w)^2 / sum w^2: how many
+    equally weighted particles the posterior's quantiles rest on (few when the importance
+    weights are uneven, as they become in many dimensions)."""
+    values = np.asarray(weights, dtype=float)
+    total = values.sum()
+    return float(total**2 / np.square(values).sum()) if total > 0 else 0.0
+
+
+def ess_text(posterior: pd.DataFrame) -> str:
+    """'7.5 of 500 particles', with a warning when the quantiles rest on few of them."""
+    if posterior.empty:
+        return "no posterior"
+    ess = effective_sample_size(posterior["weight"])
+    text = f"{ess:.1f} of {len(posterior)} particles"
+    if ess < 50:
+        text += " (few: its intervals rest on a handful of heavily weighted particles)"
+    return text
 
 
 def format_calibration(result: CalibrationResult) -> str:
@@ -793,6 +817,7 @@ def format_calibration(result: CalibrationResult) -> str:
         f"{result.targets.name}: {len(generations)} generation(s), {result.simulations:,} "
         f"simulations in all, final distance threshold {number(generations['epsilon'].iloc[-1])} "
         "(1 = off by one tolerance on average)",
+        f"effective sample size of the posterior: {ess_text(result.posterior)}",
         "",
         "posterior (median and 90% interval) against the prior; shrinkage = 1 - posterior "
         "width / prior width",

@@ -134,7 +134,7 @@ def _when(measure: str) -> str:
 def calibration_tables(folder: str | Path) -> str:
     """A calibration's posterior against its prior, its targets in the predictive runs, and
     the stylised facts not fitted, as Markdown."""
-    from simulation.analysis.calibration import read_calibration
+    from simulation.analysis.calibration import ess_text, read_calibration
 
     found = read_calibration(folder)
     manifest = found["manifest"]
@@ -145,7 +145,8 @@ def calibration_tables(folder: str | Path) -> str:
         f"{int(manifest.get('simulations', generations['simulations'].sum())):,} simulations "
         "(with the prior sample and any generation cut short by the budget), final distance "
         "threshold "
-        f"{number(generations['epsilon'].iloc[-1])} (1 = off by one tolerance on average).",
+        f"{number(generations['epsilon'].iloc[-1])} (1 = off by one tolerance on average). "
+        f"Effective sample size of the weighted posterior: {ess_text(found['posterior'])}.",
         "",
         "| parameter | prior median (90%) | posterior median (90%) | shrinkage | verdict |",
         "|---|---|---|---|---|",
