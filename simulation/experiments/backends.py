@@ -263,9 +263,11 @@ def _cancel_all(executor: Executor) -> None:
 
 
 def auto_batch_size(n_runs: int, slots: int) -> int:
-    """Runs per task: about ten tasks per worker, at most 25 runs each, to keep per-task
-    overhead small for short runs and progress (and crash losses) fine-grained."""
-    return max(1, min(25, math.ceil(n_runs / (max(slots, 1) * 10))))
+    """Runs per task: about four tasks per worker, at most 25 runs each. Each task costs the
+    parent two Parquet parts and a round trip, so finer tasks slow short sweeps (ten tasks per
+    worker gave 2.2x batch_run's throughput against 3.3x for four, benchmarks/bench_sweep.py);
+    four still balances the load and keeps progress (and crash losses) fine-grained."""
+    return max(1, min(25, math.ceil(n_runs / (max(slots, 1) * 4))))
 
 
 def shutdown(executor: Executor) -> None:
