@@ -2,8 +2,11 @@
 # Regenerates every shipped result of the uncertainty work from scratch, then writes the
 # generated tables into README.md and docs/calibration.md (between their markers). Run it
 # from the repository root after any change to the model, the priors or the targets.
-# About an hour on 2 shared cores (the calibration is 20,000 simulations; the figures it
-# draws are copied to docs/figures for docs/calibration.md).
+# About an hour and a half on 2 shared cores, measured one step at a time on 28 November 2026:
+# calibration (20,000 simulations) 27 min, ensembles 12 and 10 min, sensitivity 24 min,
+# recovery 23 min. The calibration's figures are copied to docs/figures for
+# docs/calibration.md. results/sensitivity takes about 0.9 GB of disk (its sweep's
+# summary.csv repeats some 140 parameter columns on every metric row).
 #
 #   bash scripts/uncertainty_results.sh
 set -euo pipefail
@@ -27,4 +30,4 @@ run reluctant-army sensitivity experiments/sensitivity.yaml --out results/sensit
 run reluctant-army table results/sensitivity --readme README.md
 
 # trust in the procedure (printed, quoted in docs/calibration.md)
-run python benchmarks/bench_calibration.py recovery --repeats 5 --population 100 --generations 4
+run python benchmarks/bench_calibration.py recovery --repeats 5 --population 100 --generations 4 --workers 1
