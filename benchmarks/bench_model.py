@@ -2,6 +2,10 @@
 
 Run: `python benchmarks/bench_model.py` (about a minute). Prints medians over repeats, the
 targets of the performance issue, and ratios measured side by side in this one run.
+
+`python benchmarks/bench_model.py --against /work/main` also times the 65,000-officer step
+of another checkout of the project, alternating between the two in fresh processes (so
+that both see the same load on a shared machine), and prints the ratio.
 """
 
 from __future__ import annotations
@@ -214,8 +218,55 @@ def measure(quick: bool = False) -> list[Figure]:
     return figures
 
 
+STEP_CODE = """
+import statistics, sys, time
+sys.path.insert(0, {repo!r})
+from simulation.config.loading import load_config
+from simulation.model.model import ArmyModel
+config = load_config({repo!r} + '/configs/baseline.yaml',
+                     ['population.n_officers=65000', 'drivers.war_order_level={level}'])
+model = ArmyModel(config, seed=1)
+for _ in range(3):
+    model.step()
+times = []
+for _ in range({steps}):
+    started = time.perf_counter()
+    model.step()
+    times.append(time.perf_counter() - started)
+print(statistics.median(times))
+"""
+
+
+def step_in(repo: Path, level: int, steps: int = 30) -> float:
+    """Median seconds per step at 65,000 officers of the checkout at `repo`, in a fresh
+    process that imports that checkout's code."""
+    code = STEP_CODE.format(repo=str(repo), level=level, steps=steps)
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repo
+    ).stdout
+    return float(output.strip().splitlines()[-1])
+
+
+def compare_with(other: Path, rounds: int = 3) -> None:
+    """This checkout's 65,000-officer step against another's, alternating A B A B ..."""
+    print(f"  side by side with {other} (65,000 officers, median step, {rounds} rounds):")
+    for level, label in ((1, "support role"), (3, "order to fight")):
+        ours, theirs = [], []
+        for _ in range(rounds):
+            ours.append(step_in(REPO, level))
+            theirs.append(step_in(other, level))
+        mine, base = statistics.median(ours), statistics.median(theirs)
+        print(
+            f"    {label:<15} this {mine * 1000:7.2f} ms   other {base * 1000:7.2f} ms   "
+            f"ratio {mine / base:5.2f}x   ({65_000 / mine / 1e6:.1f} M agent-steps/s here)"
+        )
+
+
 def main() -> None:
     """Measure and print every figure."""
+    if "--against" in sys.argv:
+        compare_with(Path(sys.argv[sys.argv.index("--against") + 1]).resolve())
+        return
     quick = "--quick" in sys.argv
     for figure in measure(quick):
         print(figure.line())

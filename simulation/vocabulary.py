@@ -97,12 +97,31 @@ FORCE_SHARES: tuple[str, ...] = (
 """Counts as shares of the starting force (n_officers): cumulative arrests, dismissals,
 resignations, desertions and exits, and the number in jail now."""
 
+PRIVATE_COLUMNS: tuple[str, ...] = ("private_evasion", "private_refusal", "private_exit")
+"""Shares of the serving force who would evade, refuse or leave if safe (no expected
+sanction, no social pressure): private inclinations, whatever they do in public."""
+
+EXPECTATION_COLUMNS: tuple[str, ...] = (
+    "mean_perceived_strength",
+    "seen_defection",
+    *PRIVATE_COLUMNS,
+    "hidden_dissent",
+    "falsifying",
+)
+"""Beliefs and hidden preferences, every step: mean perceived regime strength of the serving
+force; the share of the force seen defecting last month (refusal and exit in full, evasion
+as peers see it); private inclinations; `hidden_dissent`, the share who would defy the order
+more openly if safe than they do (evade rather than comply, refuse or leave rather than
+comply or evade); `falsifying`, the share whose public act differs from what they would do
+if safe (Kuran's preference falsification)."""
+
 SERIES_EXTRA: tuple[str, ...] = (
     "n_active",
     "mean_russia_alignment",
     "mean_alignment",
     "mean_detection_probability",
     "mean_tenure_years",
+    *EXPECTATION_COLUMNS,
     *COUNT_COLUMNS,
 )
 """Per-step columns besides the shares that a sweep may record as metrics."""

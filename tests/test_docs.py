@@ -56,3 +56,15 @@ def test_every_consequence_exit_and_career_parameter_is_described_in_the_text(re
     keys = [row["key"] for row in schema_rows() if row["key"].startswith(sections)]
     missing = [key for key in keys if key.rsplit(".", 1)[-1] not in prose]
     assert keys and missing == []
+
+
+def test_every_expectation_attitude_dynamics_and_structure_parameter_is_described(
+    repo: Path,
+) -> None:
+    text = odd_text(repo)
+    prose = text[: text.index("<!-- schema:start -->")]
+    sections = ("expectations.", "attitude_dynamics.", "structure.")
+    keys = [row["key"] for row in schema_rows() if row["key"].startswith(sections)]
+    keys += ["structure.unit_types.group_mix", "structure.unit_types.war_order_level"]
+    missing = [key for key in keys if key.rsplit(".", 1)[-1] not in prose]
+    assert missing == []

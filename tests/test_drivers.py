@@ -81,11 +81,14 @@ def test_isolation_limits_the_pull_of_contact_with_russian_troops() -> None:
 
 
 def test_disillusion_shocks_lower_compliance() -> None:
-    calm = mean_final("drivers.war_order_level=3", metric="comply", steps=60)
+    """Compliance of the starting force (cohort view), as for propaganda: the serving
+    force's share rises when more of its refusers are arrested."""
+    calm = mean_final("drivers.war_order_level=3", metric="cohort_comply", steps=60)
     shock = mean_final(
         "drivers.war_order_level=3",
-        "drivers.disillusion=[{step: 0, value: 0}, {step: 10, value: 0.05}, {step: 20, value: 0}]",
-        metric="comply",
+        "drivers.disillusion=[{step: 0, value: 0.004}, {step: 10, value: 0.05}, "
+        "{step: 20, value: 0.004}]",
+        metric="cohort_comply",
         steps=60,
     )
     assert shock < calm

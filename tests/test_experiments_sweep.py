@@ -56,7 +56,7 @@ def test_dask_cluster_gives_the_same_table_as_one_worker(tmp_path: Path) -> None
     path = experiment_file(tmp_path)
     local = sweep(path, tmp_path / "local", "--workers", "1")
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
         remote = sweep(path, tmp_path / "dask", "--scheduler", cluster.scheduler_address)
     pd.testing.assert_frame_equal(runs(local), runs(remote))
@@ -158,7 +158,7 @@ def test_a_dask_worker_that_dies_is_recorded_and_the_sweep_finishes(
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": 0}),
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
     ):
         out = sweep(

@@ -250,7 +250,7 @@ def test_dask_worker_killed_from_outside_mid_sweep_loses_no_run(
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures}),
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         Client(cluster) as client,
     ):

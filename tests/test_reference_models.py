@@ -196,8 +196,7 @@ def epstein_situation(cops, actives) -> Situation:
         amnesty=0.0,
         enforcers=np.asarray(cops, dtype=float),
         noncompliant_peers=np.asarray(actives, dtype=float),
-        refusing_neighbours=np.zeros(n),
-        noncompliant_neighbours=np.zeros(n),
+        seen_in_unit=np.zeros((4, n)),
         benefit_multiplier=np.ones(n),
         hardship_multiplier=np.ones(n),
     )

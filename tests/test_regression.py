@@ -27,6 +27,12 @@ CASES: dict[str, list[str]] = {
         "drivers.russian_recruitment_rate=0.05",
         "drivers.disillusion=0.01",
     ],
+    "sorted_units_weakening_regime": [
+        "drivers.war_order_level=[{step: 0, value: 1}, {step: 5, value: 2}]",
+        "drivers.regime_stability=[{step: 0, value: 0.8}, {step: 20, value: 0.4}]",
+        "structure.group_clustering=0.6",
+        "structure.cross_unit_ties=4",
+    ],
 }
 COLUMNS = [
     "comply",
@@ -36,6 +42,8 @@ COLUMNS = [
     "dissenting_refuse",
     "n_active",
     "mean_russia_alignment",
+    "mean_perceived_strength",
+    "hidden_dissent",
 ]
 
 

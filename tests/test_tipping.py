@@ -210,3 +210,66 @@ def test_the_same_search_again_replaces_its_folder_and_its_stale_report(tmp_path
     find_tipping_point(FIGHT, "drivers.punishment_severity", 0, 12, "refuse", 0.2, **search)
     assert not (out / "report.html").exists()
     assert json.loads((out / "tipping.json").read_text())["level"] == 0.2
+
+
+def hysteresis_arguments(out: Path, *extra: str) -> list[str]:
+    """A small tipping search of regime stability with its up and down sweeps."""
+    return [
+        "tipping",
+        FIGHT,
+        "--lever",
+        "drivers.regime_stability",
+        "--low",
+        "0.2",
+        "--high",
+        "0.8",
+        "--level",
+        "0.05",
+        "--replications",
+        "2",
+        "--iterations",
+        "1",
+        "--workers",
+        "1",
+        "--hysteresis",
+        "--points",
+        "3",
+        "--hold",
+        "2",
+        "--out",
+        str(out),
+        *[a for s in SMALL for a in ("--set", s)],
+        *extra,
+    ]
+
+
+def test_cli_hysteresis_reports_both_sweeps_and_writes_them_with_the_search(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "tip"
+    assert main(hysteresis_arguments(out, "--reverse")) == 0
+    printed = capsys.readouterr().out
+    assert "largest gap (down - up)" in printed and "steepness on the way" in printed
+    data = json.loads((out / "hysteresis.json").read_text())
+    assert data["lever"] == "drivers.regime_stability" and len(data["seeds"]) == 2
+    assert (out / "hysteresis.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "hysteresis.csv").exists() and (out / "tipping.json").exists()
+
+
+def test_the_same_search_without_hysteresis_removes_the_old_sweeps(tmp_path: Path) -> None:
+    out = tmp_path / "tip"
+    assert main(hysteresis_arguments(out)) == 0
+    plain = [a for a in hysteresis_arguments(out) if a not in ("--hysteresis",)]
+    plain = plain[: plain.index("--points")] + plain[plain.index("--out") :]
+    assert main(plain) == 0
+    assert not (out / "hysteresis.json").exists() and (out / "tipping.json").exists()
+
+
+def test_cli_hysteresis_of_a_lever_that_is_not_a_driver_exits_2_before_any_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arguments = hysteresis_arguments(tmp_path / "tip")
+    arguments[arguments.index("drivers.regime_stability")] = "decision.social_weight"
+    assert main(arguments) == 2
+    assert "drivers." in capsys.readouterr().err
+    assert not (tmp_path / "tip").exists()

@@ -14,7 +14,7 @@ the results folder free), and the folder is written only once the search is done
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,6 +82,18 @@ class TippingResult:
     config: str = ""
     """Name of the config searched."""
 
+    def steepness(self) -> dict[str, float] | None:
+        """Largest slope between adjacent probes against the linear slope from low to high
+        (and their ratio), with 95% bootstrap intervals over the replications (every probe
+        has the same seeds). None with fewer than three probes."""
+        from simulation.analysis.hysteresis import curve_steepness
+
+        probes = sorted(self.probes, key=lambda p: p.value)
+        if len(probes) < 3:
+            return None
+        runs = np.array([p.outcomes for p in probes]).T
+        return curve_steepness(runs, np.array([p.value for p in probes]))
+
     def probes_table(self) -> pd.DataFrame:
         """One row per probe: lever value, mean and 95% CI of the rate."""
         import pandas as pd
@@ -104,6 +116,7 @@ class TippingResult:
             "estimate": self.estimate,
             "bracket": list(self.bracket) if self.bracket else None,
             "uncertain_range": list(self.uncertain_range) if self.uncertain_range else None,
+            "steepness": self.steepness(),
             "probes": [
                 {
                     "value": p.value,
@@ -212,6 +225,7 @@ def find_tipping_point(
     workers: int | None = 1,
     out: str | Path | None = None,
     overwrite: bool = False,
+    also_write: Callable[[Path], Iterable[str]] | None = None,
     evaluate_many: Callable[[list[tuple[dict[str, Any], int, str, str]]], list[float]]
     | None = None,
 ) -> TippingResult:
@@ -222,6 +236,8 @@ def find_tipping_point(
     map over tasks, e.g. a process pool's). With `out` the result is written there
     (tipping.json, probes.csv, tipping.png) once the search is done; a folder of other
     results is refused before the first run unless `overwrite` (and it holds a search).
+    `also_write(folder)` writes further files of the search into it under the same claim
+    (the hysteresis ramp's) and returns their names.
     """
     for name, value, least in (
         ("replications", replications, 1),
@@ -272,7 +288,8 @@ def find_tipping_point(
             out, "tipping", _same_search(base.name, lever), overwrite=overwrite
         ) as claim:
             write_tipping(result, claim.path)
-            claim.remove_stale(OWNED_FILES, OWNED_FILES)
+            written = [*TIPPING_FILES, *(also_write(claim.path) if also_write else ())]
+            claim.remove_stale(OWNED_FILES, written)
     return result
 
 
@@ -334,7 +351,15 @@ def _bisect(
     return result
 
 
-OWNED_FILES: tuple[str, ...] = (MANIFEST, "tipping.json", "probes.csv", "tipping.png")
+TIPPING_FILES: tuple[str, ...] = (MANIFEST, "tipping.json", "probes.csv", "tipping.png")
+"""Files every search writes."""
+OWNED_FILES: tuple[str, ...] = (
+    *TIPPING_FILES,
+    "hysteresis.json",
+    "hysteresis.csv",
+    "hysteresis.png",
+)
+"""Files a tipping folder may hold (the hysteresis files only when the ramp was run)."""
 
 
 def write_tipping(result: TippingResult, folder: Path) -> None:

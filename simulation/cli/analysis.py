@@ -2,6 +2,8 @@
 
     reluctant-army tipping configs/scenarios/fight_order.yaml \
         --lever drivers.punishment_severity --low 0 --high 6 --metric refuse --level 0.1
+    reluctant-army tipping configs/scenarios/regime_crisis.yaml \
+        --lever drivers.regime_stability --low 0.1 --high 0.9 --level 0.5 --hysteresis --reverse
 """
 
 from __future__ import annotations
@@ -9,9 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from simulation.cli.options import add_set_option
 from simulation.vocabulary import KEY_OUTPUTS
+
+if TYPE_CHECKING:
+    from simulation.analysis.hysteresis import HysteresisResult
 
 
 def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFormatter]) -> None:
@@ -45,6 +51,25 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
         action="store_true",
         help="replace an earlier search of another lever or config in --out",
     )
+    ramp = tipping.add_argument_group(
+        "hysteresis",
+        "with --hysteresis (drivers only), each replication also runs a ramp: the lever held "
+        "--hold months at each of --points values from low to high and back (--reverse: from "
+        "high to low and back); the metric at the end of every hold, both ways, the gap "
+        "between them, the steepness of each leg, and what the excursion left behind against "
+        "control runs with the lever held at its first value",
+    )
+    ramp.add_argument("--hysteresis", action="store_true", help="also run up and down sweeps")
+    ramp.add_argument("--points", type=int, default=9, help="lever values on each leg")
+    ramp.add_argument("--hold", type=int, default=12, help="months at each value")
+    ramp.add_argument(
+        "--ramp-start",
+        type=int,
+        default=None,
+        help="month the ramp leaves its first value (default: 12 after the order changes)",
+    )
+    ramp.add_argument("--reverse", action="store_true", help="go from high to low and back")
+    ramp.add_argument("--no-control", action="store_true", help="skip the control runs")
     tipping.set_defaults(handler=tipping_command)
 
     discover = sub.add_parser(
@@ -196,11 +221,22 @@ def discover_command(args: argparse.Namespace) -> int:
 
 
 def tipping_command(args: argparse.Namespace) -> int:
-    """Find and report a tipping point, writing JSON, CSV and a figure."""
-    from simulation.analysis.tipping import find_tipping_point
+    """Find and report a tipping point, writing JSON, CSV and a figure (with --hysteresis,
+    also the up and down sweeps, run first and written with the search)."""
+    from simulation.analysis.tipping import find_tipping_point, tipping_folder_check
 
     lever_name = args.lever.split(".")[-1]
     out = Path(args.out or f"results/tipping_{Path(args.config).stem}_{lever_name}")
+    ramp = None
+    if args.hysteresis:  # a bad ramp or folder fails before anything runs or is written
+        from simulation.analysis.hysteresis import plan_ramp, write_hysteresis
+        from simulation.config.loading import load_config
+
+        positional, keywords = ramp_request(args)
+        plan_ramp(*positional, **keywords)
+        name = load_config(args.config, args.set).name
+        tipping_folder_check(out, name, args.lever, overwrite=args.overwrite)
+        ramp = run_ramp(args)
     result = find_tipping_point(
         args.config,
         args.lever,
@@ -216,6 +252,7 @@ def tipping_command(args: argparse.Namespace) -> int:
         workers=args.workers,
         out=out,
         overwrite=args.overwrite,
+        also_write=None if ramp is None else (lambda folder: write_hysteresis(ramp, folder)),
     )
     print(
         f"{args.statistic} {args.metric} against {args.lever} in [{args.low:g}, {args.high:g}], "
@@ -238,5 +275,81 @@ def tipping_command(args: argparse.Namespace) -> int:
         )
     else:
         print(f"the rate does not cross {args.level:g} between {args.low:g} and {args.high:g}")
-    print(f"results in {out}/: tipping.json, probes.csv, tipping.png")
+    steep = result.steepness()
+    if steep is not None:
+        print(f"steepness between probes: {describe_steepness(steep)}")
+    files = "tipping.json, probes.csv, tipping.png"
+    if ramp is not None:
+        print_ramp(args, ramp)
+        files += ", hysteresis.json, hysteresis.csv, hysteresis.png"
+    print(f"results in {out}/: {files}")
     return 0
+
+
+def describe_steepness(steep: dict[str, float]) -> str:
+    """'largest slope 1.6 [1.5, 1.8] per unit, 2.2 [2.1, 2.5] times the linear effect'."""
+    return (
+        f"largest slope {steep['largest_slope']:.3g} [{steep['largest_slope_low']:.3g}, "
+        f"{steep['largest_slope_high']:.3g}] per unit of the lever, "
+        f"{steep['ratio']:.2f} [{steep['ratio_low']:.2f}, {steep['ratio_high']:.2f}] times its "
+        f"linear effect ({steep['linear_slope']:.3g} per unit from end to end)"
+    )
+
+
+def ramp_request(args: argparse.Namespace) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The ramp of --hysteresis as arguments of plan_ramp (and run_hysteresis)."""
+    positional = (args.config, args.lever, args.low, args.high, args.metric)
+    keywords = {
+        "points": args.points,
+        "hold": args.hold,
+        "ramp_start": args.ramp_start,
+        "reverse": args.reverse,
+        "overrides": args.set,
+    }
+    return positional, keywords
+
+
+def run_ramp(args: argparse.Namespace) -> HysteresisResult:
+    """Run the up and down sweeps of --hysteresis."""
+    from simulation.analysis.hysteresis import run_hysteresis
+
+    positional, keywords = ramp_request(args)
+    return run_hysteresis(
+        *positional,
+        **keywords,
+        control=not args.no_control,
+        replications=args.replications,
+        seed=args.seed,
+        workers=args.workers,
+    )
+
+
+def print_ramp(args: argparse.Namespace, result: HysteresisResult) -> None:
+    """Print the up and down sweeps: both legs, gaps, what was left behind, steepness."""
+    way = "high -> low -> high" if args.reverse else "low -> high -> low"
+    print(
+        f"\nhysteresis: {args.lever} {way}, {args.hold} months at each of "
+        f"{len(result.levels)} values from month {result.start}, {len(result.seeds)} runs"
+    )
+    table = result.table()[["level", "up", "up_low", "up_high", "down", "down_low", "down_high"]]
+    table = table.assign(
+        gap=result.table()["gap"],
+        gap_low=result.table()["gap_low"],
+        gap_high=result.table()["gap_high"],
+    )
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    level, mean, low, high = result.largest_gap()
+    print(f"largest gap (down - up): {mean:+.4f} [{low:+.4f}, {high:+.4f}] at {level:g}")
+    back, back_low, back_high = result.returned_gap()
+    print(
+        f"back at the first value: {back:+.4f} [{back_low:+.4f}, {back_high:+.4f}] against "
+        "before the ramp left it"
+    )
+    lasting = result.lasting_effect()
+    if lasting is not None:
+        print(
+            f"left behind, against control runs at the same month: {lasting[0]:+.4f} "
+            f"[{lasting[1]:+.4f}, {lasting[2]:+.4f}]"
+        )
+    for leg, steep in result.steepness_summary().items():
+        print(f"steepness on the way {leg}: {describe_steepness(steep)}")

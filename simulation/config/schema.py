@@ -151,7 +151,7 @@ DEFAULT_ATTITUDES: dict[str, dict[str, dict[str, float]]] = {
         "risk_aversion": _dist(0.6, 0.15),
         "benefit_value": _dist(0.75, 0.12),
         "exit_cost": _dist(0.65, 0.15),
-        "culpability": _dist(0.1, 0.06),
+        "culpability": _dist(0.03, 0.02),
         "threshold": _dist(0.3, 0.12),
     },
     "dissenting": {
@@ -346,6 +346,44 @@ class UnitType(StrictModel):
     order_hardship_multiplier: NonNegative = Field(
         1.0, description="Multiplies the hardship of orders (readier units find them easier)."
     )
+    group_mix: dict[str, Share] | None = Field(
+        None,
+        description=(
+            "Assumption when given: shares of complicit, passive and dissenting officers in "
+            "units of this type (e.g. Special Operations Forces staffed by the loyal: "
+            "coup-proofing, Dworschak 2020); null = whoever is left after the types that have "
+            "a mix, at random. The mixes must fit the population's group shares."
+        ),
+    )
+    war_order_level: Schedule | None = Field(
+        None,
+        description=(
+            "War-order level of units of this type (a schedule like drivers.war_order_level, "
+            "values 0-3), e.g. only the Special Operations Forces ordered to fight; null = "
+            "drivers.war_order_level."
+        ),
+    )
+
+    @field_validator("group_mix")
+    @classmethod
+    def _mix(cls, mix: dict[str, float] | None) -> dict[str, float] | None:
+        if mix is None:
+            return None
+        unknown = [name for name in mix if name not in GROUPS]
+        if unknown:
+            raise ValueError(f"unknown group {unknown}; groups are {list(GROUPS)}")
+        return _check_shares(mix, GROUPS, "group_mix")
+
+    @field_validator("war_order_level")
+    @classmethod
+    def _level(cls, level: Schedule | None) -> Schedule | None:
+        if level is None:
+            return None
+        _check_schedule("war_order_level", level, 0, 3)
+        values = [c.value for c in level] if isinstance(level, list) else [level]
+        if any(float(v) != int(v) for v in values):
+            raise ValueError("levels are whole numbers 0, 1, 2 or 3")
+        return level
 
 
 class StructureConfig(StrictModel):
@@ -374,8 +412,20 @@ class StructureConfig(StrictModel):
             },
         },
         description=(
-            "Unit types and their shares. Seed: Forces of Special Operations, 6,000 of 65,000, "
-            "'due to high financial investments ... relatively ready'; multipliers are assumptions."
+            "Unit types and their shares, each with benefit_multiplier, "
+            "order_hardship_multiplier, group_mix (shares of each group in its units, null = "
+            "at random) and war_order_level (its own order schedule, null = the driver). "
+            "Seed: Forces of Special Operations, 6,000 of 65,000, 'due to high financial "
+            "investments ... relatively ready'; multipliers and mixes are assumptions."
+        ),
+    )
+    group_clustering: Share = Field(
+        0.0,
+        description=(
+            "Assumption: how far officers are posted to units by group, within each unit type: "
+            "0 = at random (units are random mixes), 1 = sorted (units as homogeneous as the "
+            "counts allow); in between, that share of officers is posted by group and the rest "
+            "at random. Heterogeneous, polarised units desert more (McLauchlin 2015)."
         ),
     )
 
@@ -466,7 +516,19 @@ class DecisionConfig(StrictModel):
         description="Assumption: enforcers contributed by each other complying complicit officer.",
     )
     evasion_visibility: Share = Field(
-        0.35, description="Assumption: detection of evasion relative to open refusal."
+        0.35,
+        description=(
+            "Assumption: detection of evasion by enforcers relative to open refusal (see "
+            "evasion_peer_visibility for what fellow officers see)."
+        ),
+    )
+    evasion_peer_visibility: Share = Field(
+        0.5,
+        description=(
+            "Assumption: chance that fellow officers (unit, ties, rumour) see an officer's "
+            "evasion as such, where refusal and exit are seen for certain; distinct from "
+            "evasion_visibility (to enforcers): comrades notice stalling the command misses."
+        ),
     )
     evasion_moral_relief: Share = Field(
         0.3,
@@ -530,7 +592,38 @@ class DecisionConfig(StrictModel):
     )
     social_weight: NonNegative = Field(
         0.3,
-        description="Assumption: utility per unit of (neighbour share - own threshold).",
+        description=(
+            "Assumption: weight of the officer's own unit (strong ties) in the social term of "
+            "each action: the utility between seeing none and seeing all of his unit peers "
+            "take it, the response turning at his threshold (Granovetter 1978; strong ties "
+            "persuade, Koehler, Ohl & Albrecht 2016)."
+        ),
+    )
+    cross_unit_social_weight: NonNegative = Field(
+        0.1,
+        description=(
+            "Assumption: weight of ties to officers of other units (weak ties) in the social "
+            "term, as social_weight for the unit; weaker than unit ties (Koehler, Ohl & "
+            "Albrecht 2016)."
+        ),
+    )
+    social_response: Literal["linear", "logistic"] = Field(
+        "logistic",
+        description=(
+            "How the social term responds to (seen share - threshold): linear, weight x "
+            "(share - threshold) (Granovetter's rule and the earlier model); logistic, weight x "
+            "(1 / (1 + exp(-(share - threshold) / social_response_width)) - 1/2), a threshold "
+            "response between -weight/2 and +weight/2, which makes tipping possible."
+        ),
+    )
+    social_response_width: float = Field(
+        0.05,
+        gt=0.0,
+        le=10.0,
+        description=(
+            "Assumption: width of the logistic social response (share units; count units "
+            "with social_threshold_unit count); small = a sharp threshold."
+        ),
     )
     social_threshold_unit: Literal["share", "count"] = Field(
         "share",
@@ -549,6 +642,111 @@ class DecisionConfig(StrictModel):
         if len(values) != len(WAR_ORDER_LEVELS):
             raise ValueError(f"give one value per war-order level 0-3 ({len(WAR_ORDER_LEVELS)})")
         return values
+
+
+# ---------------------------------------------------------------------------- expectations
+
+
+class ExpectationsConfig(StrictModel):
+    """Perceived regime strength: each officer's belief that the regime will stand.
+
+    It sets the fear of the regime (the expected sanction grows with it) and, for the
+    complicit, the fear of justice after a fall (which grows as it falls). See docs/ODD.md,
+    'Expectations'.
+    """
+
+    enabled: bool = Field(
+        True,
+        description=(
+            "If false, every officer's perceived regime strength is the driver "
+            "regime_stability (no beliefs, no learning from defection: the earlier model)."
+        ),
+    )
+    update_rate: Share = Field(
+        0.2,
+        description=(
+            "Assumption: share of the gap between belief and this month's evidence closed per "
+            "month (beliefs adjust over about five months)."
+        ),
+    )
+    defection_weight: float = Field(
+        3.0,
+        ge=0.0,
+        le=50.0,
+        description=(
+            "Assumption: how much seen defection lowers perceived strength: log-odds of the "
+            "regime standing lost per unit of the share of officers seen defecting (0.5 "
+            "seen defecting: odds divided by e^1.5 = 4.5). McLauchlin 2010: loyalty bought "
+            "with incentives rests on a continuous judgement of regime strength."
+        ),
+    )
+    prior_sd: float = Field(
+        0.5,
+        ge=0.0,
+        le=5.0,
+        description=(
+            "Assumption: standard deviation (log-odds) of each officer's persistent bias in "
+            "judging the regime's strength, drawn once: heterogeneous priors (0.5: at "
+            "stability 0.8 the middle 80% of officers perceive 0.67-0.89)."
+        ),
+    )
+    career_dependence: Share = Field(
+        0.5,
+        description=(
+            "Assumption: share of what a career is worth (benefits, pension, debt, standing) "
+            "that rests on the regime standing: defecting forfeits it only if the regime "
+            "survives, so an officer expecting the fall has less to lose. Extra incentives "
+            "(incentive_level) rest on it entirely. McLauchlin 2010: loyalty bought with "
+            "individual incentives rests on a continuous judgement of regime strength. 0 = "
+            "careers do not depend on it."
+        ),
+    )
+    unit_weight: NonNegative = Field(
+        0.5,
+        le=1.0,
+        description=(
+            "Assumption: weight of what he sees in his own unit in the defection he observes "
+            "(weights of unit, ties and rumour are normalised over the sources he has)."
+        ),
+    )
+    tie_weight: NonNegative = Field(
+        0.2,
+        le=1.0,
+        description="Assumption: weight of what he sees among his ties to other units.",
+    )
+    rumour_weight: NonNegative = Field(
+        0.3,
+        le=1.0,
+        description=("Assumption: weight of rumours of the army-wide level of seen defection."),
+    )
+    rumour_noise: NonNegative = Field(
+        0.05,
+        le=1.0,
+        description=(
+            "Assumption: standard deviation of the error in the army-wide level each officer "
+            "hears each month (share units)."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _some_source(self) -> ExpectationsConfig:
+        if self.unit_weight + self.tie_weight + self.rumour_weight <= 0:
+            raise ValueError("unit_weight, tie_weight and rumour_weight cannot all be 0")
+        return self
+
+
+class AttitudeDynamicsConfig(StrictModel):
+    """How Russia alignment moves over time (see docs/ODD.md, 'Attitude dynamics')."""
+
+    mean_reversion: Share = Field(
+        0.02,
+        description=(
+            "Assumption: share of the gap between an officer's Russia alignment and his own "
+            "anchor (the value he entered with, set by his generation) closed per month: "
+            "attitudes pulled by propaganda or disillusion drift back (half-life about three "
+            "years). 0 = no anchor (the earlier model)."
+        ),
+    )
 
 
 # ---------------------------------------------------------------------------- career
@@ -765,12 +963,15 @@ class DriversConfig(StrictModel):
         0.0, 0, 10, "Extra pay and benefits as a share of normal benefits (0 = none)."
     )
     disillusion: Schedule = driver(
-        0.0,
+        0.004,
         0,
         1,
         (
             "Share of Russia alignment lost per step to news of Russian setbacks (seed: 'a "
-            "discrepancy between the image of the Russian military ... and its factual results')."
+            "discrepancy between the image of the Russian military ... and its factual results', "
+            "'Time also works against Russian sentiment'). Assumption: 0.004 a month by default, "
+            "a little more than propaganda and contact add at today's mean alignment, so that "
+            "it does not rise (the seed's direction; the seed gives no rate)."
         ),
     )
     regime_stability: Schedule = driver(
@@ -962,6 +1163,8 @@ class SimulationConfig(StrictModel):
     career: CareerConfig = Field(default_factory=CareerConfig)
     consequences: ConsequencesConfig = Field(default_factory=ConsequencesConfig)
     exit: ExitConfig = Field(default_factory=ExitConfig)
+    expectations: ExpectationsConfig = Field(default_factory=ExpectationsConfig)
+    attitude_dynamics: AttitudeDynamicsConfig = Field(default_factory=AttitudeDynamicsConfig)
     drivers: DriversConfig = Field(default_factory=DriversConfig)
     turnover: TurnoverConfig = Field(default_factory=TurnoverConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
@@ -973,6 +1176,24 @@ class SimulationConfig(StrictModel):
                 f"structure.unit_size ({self.structure.unit_size}) exceeds "
                 f"population.n_officers ({self.population.n_officers})"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _mixes_fit(self) -> SimulationConfig:
+        types = self.structure.unit_types.values()
+        mixed = [t for t in types if t.group_mix is not None]
+        if not mixed:
+            return self
+        for group in GROUPS:
+            wanted = sum(t.share * t.group_mix[group] for t in mixed)  # type: ignore[index]
+            available = self.population.group_shares[group]
+            if wanted > available + 1e-6 or (
+                len(mixed) == len(types) and wanted < available - 1e-6
+            ):
+                raise ValueError(
+                    f"structure.unit_types: the group mixes give {wanted:.4g} of the force to "
+                    f"{group} officers but population.group_shares gives {available:.4g}"
+                )
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -63,15 +63,20 @@ def outcome_measures(config: SimulationConfig) -> list[str]:
 
 def order_change_step(config: SimulationConfig) -> int:
     """The step from which the lags count: the first (or last, by output.lag_reference)
-    change of the war-order level within the run; 0 when the level never changes."""
-    schedule = config.drivers.war_order_level
-    if not isinstance(schedule, list):
-        return 0
-    changes = [
+    change of the war-order level within the run, of the whole army or of any unit type
+    with its own orders; 0 when the level never changes."""
+    schedules = [config.drivers.war_order_level] + [
+        unit_type.war_order_level
+        for unit_type in config.structure.unit_types.values()
+        if unit_type.war_order_level is not None
+    ]
+    changes = sorted(
         change.step
+        for schedule in schedules
+        if isinstance(schedule, list)
         for previous, change in zip(schedule, schedule[1:], strict=False)
         if change.value != previous.value and change.step <= config.steps
-    ]
+    )
     if not changes:
         return 0
     return changes[0] if config.output.lag_reference == "first_change" else changes[-1]

@@ -24,27 +24,45 @@ from simulation.vocabulary import ACTIONS, EVADE, EXIT, REFUSE
 class Situation:
     """What every officer faces this step (arrays of length n, one entry per officer).
 
-    The last five fields default to "no career stake, resignation open, no chance to desert,
-    no persistent tastes", so that a reference reduction (or a test) can leave them out.
+    The fields with defaults mean "no career stake, resignation open, no chance to desert,
+    no persistent tastes, no cross-unit ties, beliefs equal to the regime_stability driver",
+    so that a reference reduction (or a test) can leave them out.
     """
 
-    war_order_level: int
+    war_order_level: int | np.ndarray
+    """The order's level, for everyone or per officer (orders per unit type)."""
     punishment_severity: float
     incentive_level: float
     regime_stability: float
     amnesty: float
     enforcers: np.ndarray
     noncompliant_peers: np.ndarray
-    refusing_neighbours: np.ndarray
-    noncompliant_neighbours: np.ndarray
+    seen_in_unit: np.ndarray
+    """Shape (4, n): per action (row; comply's row unused), the share of his unit peers
+    (or their number, in count mode) he saw take it last month: refusal and exit for
+    certain, evasion with `evasion_peer_visibility`."""
     benefit_multiplier: np.ndarray
     hardship_multiplier: np.ndarray
     training_debt: np.ndarray | float = 0.0
     pension_stake: np.ndarray | float = 0.0
-    resignation_open: bool = True
+    resignation_open: bool | np.ndarray = True
     desertion_possible: np.ndarray | bool = False
     taste: np.ndarray | None = None
     """Persistent tastes, shape (4, n): one row per action (comply's row is 0)."""
+    seen_in_ties: np.ndarray | None = None
+    """Shape (4, n): as seen_in_unit, over his ties to other units (0 for an officer
+    without such ties, who has `has_ties` False); None when nobody has any."""
+    has_ties: np.ndarray | None = None
+    perceived_strength: np.ndarray | float | None = None
+    """Each officer's perceived regime strength; None: the regime_stability driver."""
+    career_dependence: float = 0.0
+    """Share of a career's worth that rests on the regime standing (with beliefs only)."""
+
+
+def seen_share(situation: Situation, action: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """What he saw of `action` last month: in his unit, and among his cross-unit ties."""
+    ties = None if situation.seen_in_ties is None else situation.seen_in_ties[action]
+    return situation.seen_in_unit[action], ties
 
 
 def detection_probability(
@@ -80,13 +98,69 @@ def order_costs(
     """
     aligned = alignment(attitudes, decision.russia_alignment_weight)
     level = situation.war_order_level
-    moral = decision.order_moral_cost[level] * attitudes["war_aversion"] * (1.0 - aligned)
+    if isinstance(level, np.ndarray):  # orders per unit type
+        moral_weight = np.asarray(decision.order_moral_cost)[level]
+        hardship_weight = np.asarray(decision.order_hardship)[level]
+    else:
+        moral_weight = decision.order_moral_cost[level]
+        hardship_weight = decision.order_hardship[level]
+    moral = moral_weight * attitudes["war_aversion"] * (1.0 - aligned)
     hardship = (
-        decision.order_hardship[level]
+        hardship_weight
         * situation.hardship_multiplier
         * (1.0 - decision.hardship_alignment_relief * aligned)
     )
     return moral, hardship
+
+
+def perceived_strength(situation: Situation) -> np.ndarray | float:
+    """Each officer's perceived regime strength (the driver when beliefs are off)."""
+    if situation.perceived_strength is None:
+        return situation.regime_stability
+    return situation.perceived_strength
+
+
+def social_response(gap: np.ndarray, decision: DecisionConfig, weight: float = 1.0) -> np.ndarray:
+    """`weight` times the response to (seen - threshold): linear, or logistic from -1/2 to
+    1/2 (a threshold: seeing no one and seeing everyone take the action differ by one
+    weight, as in the linear response over shares). Computed in place: `gap` is
+    overwritten."""
+    if decision.social_response == "linear":
+        gap *= weight
+        return gap
+    gap *= 0.5 / decision.social_response_width
+    np.tanh(gap, out=gap)
+    gap *= 0.5 * weight  # exact: halving changes no digit, so this is weight * (tanh / 2)
+    return gap
+
+
+def social_term(
+    situation: Situation, action: int, threshold: np.ndarray, decision: DecisionConfig
+) -> np.ndarray | float:
+    """Social utility of `action`: unit (strong) ties and cross-unit (weak) ties, each the
+    response to the share of peers seen taking it against his threshold (Granovetter).
+    Written with in-place operations: the step computes it for three actions over every
+    officer."""
+    correction = 0.5 if decision.social_threshold_unit == "count" else 0.0
+    unit, ties = seen_share(situation, action)
+    term: np.ndarray | float = 0.0
+    if decision.social_weight:
+        gap = unit - threshold
+        if correction:
+            gap += correction
+        term = social_response(gap, decision, decision.social_weight)
+    if ties is not None and decision.cross_unit_social_weight:
+        gap = ties - threshold
+        if correction:
+            gap += correction
+        weak = social_response(gap, decision, decision.cross_unit_social_weight)
+        if situation.has_ties is not None:
+            weak *= situation.has_ties
+        if isinstance(term, np.ndarray):
+            term += weak
+        else:
+            term = weak
+    return term
 
 
 def career_costs(
@@ -120,6 +194,7 @@ def choice_utilities(
     detection_refuse: np.ndarray | None = None,
     exit_rules: ExitConfig | None = None,
     sanctions: EvaderSanctions | None = None,
+    parts: dict[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Utility of comply (0, the reference), evade, refuse and exit: shape (n, 4).
 
@@ -127,7 +202,9 @@ def choice_utilities(
     `detection_refuse` may be passed when the caller has computed it already. Without
     `exit_rules` (or with exit disabled) exit is unavailable (utility -inf). Without
     `sanctions` a detected evader loses his benefits for certain (the rule before sanctions
-    were drawn); with them his expected loss follows their probabilities.
+    were drawn); with them his expected loss follows their probabilities. With `parts`,
+    the expected sanctions ("fear") and social terms ("social") of each action are stored
+    in it, shape (n, 4), so that the caller can tell what he would do if safe.
     """
     moral, hardship = order_costs(attitudes, situation, decision)
     if detection_refuse is None:
@@ -138,40 +215,50 @@ def choice_utilities(
             decision.detection_ratio_rounding,
         )
     detection_evade = decision.evasion_visibility * detection_refuse
-    credibility = situation.regime_stability
-    risk = attitudes["risk_aversion"] * (credibility * situation.punishment_severity)
+    strength = perceived_strength(situation)
+    risk = attitudes["risk_aversion"] * (strength * situation.punishment_severity)
+    incentive = situation.incentive_level
+    stake: np.ndarray | float = 1.0  # share of the career's worth he would forfeit
+    if situation.perceived_strength is not None and situation.career_dependence:
+        dependence = situation.career_dependence
+        stake = (1.0 - dependence) + dependence * strength
+        if incentive:  # the regime's extra promise rests on it entirely
+            incentive = incentive * strength / stake
     benefits = attitudes["benefit_value"] * (
-        situation.benefit_multiplier * (decision.benefit_weight * (1.0 + situation.incentive_level))
+        situation.benefit_multiplier * (decision.benefit_weight * (1.0 + incentive))
     )
+    if not isinstance(stake, float):
+        benefits = benefits * stake
     lock_in = (
         decision.lock_in_weight
-        * (1.0 - situation.regime_stability)
+        * (1.0 - strength)
         * (1.0 - situation.amnesty)
         * attitudes["culpability"]
     )
-    resignation = exit_rules is not None and exit_rules.enabled and situation.resignation_open
+    open_route = situation.resignation_open
+    resignation = exit_rules is not None and exit_rules.enabled and bool(np.any(open_route))
     forfeited, resigning = career_costs(attitudes, situation, decision, resignation)
+    if not isinstance(stake, float):
+        forfeited, resigning = forfeited * stake, resigning * stake
     threshold = attitudes["threshold"]
-    if decision.social_threshold_unit == "count":
-        # whole officers: "count >= threshold" written as count - threshold + 1/2 > 0
-        social_refuse = situation.refusing_neighbours - threshold + 0.5
-        social_evade = situation.noncompliant_neighbours - threshold + 0.5
-    else:
-        social_refuse = situation.refusing_neighbours - threshold
-        social_evade = situation.noncompliant_neighbours - threshold
 
     n = moral.shape[0]
     # (4, n) in memory, seen as (n, 4): each action's column is contiguous
     utilities = np.zeros((len(ACTIONS), n)).T
+    fear = social = None
+    if parts is not None:
+        fear = parts["fear"] = np.zeros((len(ACTIONS), n)).T
+        social = parts["social"] = np.zeros((len(ACTIONS), n)).T
     relief = moral + hardship
     leaving = benefits + forfeited + lock_in  # what any end of the career costs
+    refusal_risk = risk * detection_refuse
+    social_refuse = social_term(situation, REFUSE, threshold, decision)
     utilities[:, REFUSE] = (
-        relief
-        - leaving
-        - risk * detection_refuse
-        - decision.refusal_threshold
-        + decision.social_weight * social_refuse
+        relief - leaving - refusal_risk - decision.refusal_threshold + social_refuse
     )
+    if parts is not None:
+        fear[:, REFUSE] = refusal_risk
+        social[:, REFUSE] = social_refuse
     if decision.enable_evasion:
         if sanctions is None:
             expected_sanction = risk * decision.evasion_punishment_share + benefits
@@ -181,23 +268,54 @@ def choice_utilities(
                 + (sanctions.benefit_loss + sanctions.dismissal) * benefits
                 + sanctions.dismissal * forfeited
             )
+        evasion_fear = detection_evade * expected_sanction
+        social_evade = social_term(situation, EVADE, threshold, decision)
         utilities[:, EVADE] = (
             decision.evasion_moral_relief * moral
             + decision.evasion_hardship_relief * hardship
-            - detection_evade * expected_sanction
+            - evasion_fear
             - decision.evasion_lock_in_share * lock_in
             - decision.evasion_threshold
-            + decision.social_weight * social_evade
+            + social_evade
         )
+        if parts is not None:
+            fear[:, EVADE] = evasion_fear
+            social[:, EVADE] = social_evade
     else:
         utilities[:, EVADE] = -np.inf
     utilities[:, EXIT] = exit_utility(
-        relief, leaving, resigning, forfeited, risk * detection_refuse, situation, exit_rules
+        relief, leaving, resigning, forfeited, refusal_risk, situation, exit_rules
     )
+    if exit_rules is not None and exit_rules.enabled:
+        social_exit = social_term(situation, EXIT, threshold, decision)
+        utilities[:, EXIT] += social_exit
+        if parts is not None:
+            social[:, EXIT] = social_exit
+            if not np.all(open_route):  # deserters fear detection like refusers (less)
+                closed = ~np.broadcast_to(np.asarray(open_route, dtype=bool), (n,))
+                fear[closed, EXIT] = exit_rules.desertion_visibility * refusal_risk[closed]
     if situation.taste is not None:
         for action in range(1, len(ACTIONS)):
             utilities[:, action] += situation.taste[action]
     return utilities
+
+
+def private_inclination(utilities: np.ndarray, parts: dict[str, np.ndarray]) -> np.ndarray:
+    """What each officer would do if safe: the best action with no expected sanction and
+    no social pressure (Kuran's private preference; his public act is his choice)."""
+    fear, social = parts["fear"], parts["social"]
+    # column by column, as in `choose` (utilities are stored action by action); ties go to
+    # the earlier action, as with np.argmax
+    best = utilities[:, 0] + fear[:, 0]
+    best -= social[:, 0]
+    chosen = np.zeros(utilities.shape[0], dtype=np.int8)
+    for action in range(1, utilities.shape[1]):
+        value = utilities[:, action] + fear[:, action]
+        value -= social[:, action]
+        better = value > best
+        chosen[better] = action
+        np.maximum(best, value, out=best)
+    return chosen
 
 
 def exit_utility(
@@ -214,16 +332,27 @@ def exit_utility(
     Leaving spares the whole cost of the order and ends the career (benefits, debt, pension,
     fear of civilian life, lock-in); resignation is lawful (no sanction; an entitled officer
     keeps his pension), desertion costs more, is possible only with an opportunity and is
-    detected with `desertion_visibility` times the refusal detection probability.
+    detected with `desertion_visibility` times the refusal detection probability. With
+    orders per unit type resignation may be open for some officers and closed for others.
     """
     n = relief.shape[0]
     if exit_rules is None or not exit_rules.enabled:
         return np.full(n, -np.inf)
-    if situation.resignation_open:
-        return relief - leaving - exit_rules.exit_threshold + (forfeited - resigning)
+    open_route = situation.resignation_open
+    if isinstance(open_route, np.ndarray) and open_route.all():
+        open_route = True
+    if isinstance(open_route, np.ndarray) or open_route:
+        resign = relief - leaving - exit_rules.exit_threshold + (forfeited - resigning)
+        if not isinstance(open_route, np.ndarray):
+            return resign
     # desertion: computed only for the few with an opportunity this month
-    possible = np.flatnonzero(np.broadcast_to(situation.desertion_possible, (n,)))
+    possible = np.broadcast_to(situation.desertion_possible, (n,))
+    if isinstance(open_route, np.ndarray):
+        possible = possible & ~open_route
+    possible = np.flatnonzero(possible)
     utility = np.full(n, -np.inf)
+    if isinstance(open_route, np.ndarray):
+        utility[open_route] = resign[open_route]
     utility[possible] = (
         relief[possible]
         - leaving[possible]

@@ -8,18 +8,21 @@ command line: give it a validated :class:`~simulation.config.schema.SimulationCo
 Schedule of one step (docs/ODD.md, "Process overview and scheduling"):
 
 1. read the drivers for this step;
-2. attitudes drift: Russian propaganda and contact raise Russia alignment, disillusion
-   lowers it;
+2. attitudes drift: Russian propaganda and contact pull Russia alignment up, disillusion
+   down, and each officer's anchor (his generation's alignment) pulls it back;
 3. time passes: serving officers gain a month of tenure; jail terms and benefit losses that
    end now end (the released return to their posts, or are dismissed);
 4. officers leave and enter: Russian recruitment of seniors, then (if enabled)
    retirement and promotion by tenure, and academy intake into vacant posts;
-5. every serving officer chooses comply / evade / refuse / exit from the previous step's
-   state (synchronously, or one after another within units with random activation);
-6. consequences: those who exit leave (resignation, or desertion — caught deserters are
+5. beliefs: each officer updates his perceived regime strength from the regime_stability
+   driver and the defection he saw last month (unit, ties, rumour);
+6. every serving officer chooses comply / evade / refuse / exit from the previous step's
+   state (synchronously, or one after another within units with random activation); what
+   he would do if safe (his private inclination) is recorded beside what he does;
+7. consequences: those who exit leave (resignation, or desertion — caught deserters are
    arrested); refusers, evaders and deserters are detected with Epstein's probability on
    this month's state; refusers are arrested (jail) or dismissed, evaders sanctioned;
-7. the DataCollector records counts and shares.
+8. the DataCollector records counts and shares.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 import difflib
 import secrets
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import mesa
@@ -42,6 +46,7 @@ from simulation.model.decision import (
     choice_utilities,
     choose,
     detection_probability,
+    private_inclination,
 )
 from simulation.model.memory import keep_freed_memory
 from simulation.model.population import (
@@ -49,13 +54,16 @@ from simulation.model.population import (
     build_structure,
     choose_commanders,
     draw_attitudes,
+    draw_belief_bias,
     draw_groups,
     draw_ranks,
     draw_tastes,
     draw_tenure,
     override_thresholds,
+    same_group_share,
 )
 from simulation.vocabulary import (
+    ACTIONS,
     ATTITUDES,
     CHOICES,
     COHORT_STATES,
@@ -68,10 +76,16 @@ from simulation.vocabulary import (
     FIELD,
     GROUPS,
     JUNIOR,
+    PRIVATE_COLUMNS,
     RANKS,
     REFUSE,
     SENIOR,
 )
+
+DEFIANCE = np.array([0, 1, 2, 2], dtype=np.int8)
+"""How openly each action defies the order: comply 0, evade 1, refuse and exit 2."""
+MORE_DEFIANT = DEFIANCE[:, None] > DEFIANCE[None, :]
+"""[private, public]: the private inclination defies more openly than the public act."""
 
 MONTH = 1.0 / 12.0
 """One step in years (tenure is kept in years)."""
@@ -148,12 +162,40 @@ def bernoulli_mask(size: int, probability: float, rng: np.random.Generator) -> n
     return mask
 
 
+def logit(probability: np.ndarray | float) -> np.ndarray | float:
+    """Log-odds, with the probability kept inside [1e-6, 1 - 1e-6]."""
+    clipped = np.clip(probability, 1e-6, 1.0 - 1e-6)
+    return np.log(clipped / (1.0 - clipped))
+
+
+def expit(log_odds: np.ndarray | float) -> np.ndarray | float:
+    """Probability of given log-odds (the logistic function)."""
+    return 1.0 / (1.0 + np.exp(-log_odds))
+
+
+@dataclass
+class Seen:
+    """What officers saw of each other's public acts last month (see ArmyModel._observe).
+
+    Counts are per action (row: comply, evade, refuse, exit; comply's row unused): how many
+    of his unit peers, and of his ties to other units, he saw take it (evasion counted with
+    evasion_peer_visibility); `unit_peers` and `tie_peers` are how many of each he could
+    see; `army` is the share of the whole force seen defecting.
+    """
+
+    unit: np.ndarray
+    unit_peers: np.ndarray
+    ties: np.ndarray | None
+    tie_peers: np.ndarray | None
+    army: float
+
+
 def fresh_seed() -> int:
     """A new 32-bit seed from the operating system's entropy (Mesa's behaviour for seed=None)."""
     return secrets.randbits(32)
 
 
-STAT_BLOCKS: frozenset[str] = frozenset({"ranks", "cohort", "means"})
+STAT_BLOCKS: frozenset[str] = frozenset({"ranks", "cohort", "means", "private"})
 """Optional blocks of a step's statistics (shares overall and by group are always kept)."""
 
 
@@ -166,8 +208,15 @@ def stat_blocks(record: Sequence[str]) -> frozenset[str]:
             blocks.add("ranks")
         elif name.startswith("cohort_"):
             blocks.add("cohort")
-        elif name in ("mean_russia_alignment", "mean_alignment", "mean_tenure_years"):
+        elif name in (
+            "mean_russia_alignment",
+            "mean_alignment",
+            "mean_tenure_years",
+            "mean_perceived_strength",
+        ):
             blocks.add("means")
+        elif name in (*PRIVATE_COLUMNS, "hidden_dissent", "falsifying"):
+            blocks.add("private")
     return frozenset(blocks)
 
 
@@ -234,32 +283,49 @@ class ArmyModel(mesa.Model):
 
         structure = config.structure
         self.unit_type_names = list(structure.unit_types)
+        mixes = [
+            None if t.group_mix is None else [t.group_mix[g] for g in GROUPS]
+            for t in structure.unit_types.values()
+        ]
         built = build_structure(
             n,
             structure.unit_size,
             [t.share for t in structure.unit_types.values()],
             structure.cross_unit_ties,
             rng,
+            groups=self.group,
+            group_mixes=mixes,
+            clustering=structure.group_clustering,
         )
         self.unit = built.unit
         self.n_units = built.n_units
         self.unit_type_of_unit = built.unit_type_of_unit
         self.cross_ties = built.cross_ties
         self.cross_degree = np.asarray(self.cross_ties.sum(axis=1)).ravel()
+        # each tie as (officer, peer): what ties see is one bincount over them
+        self._tie_rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.cross_ties.indptr))
+        self._tie_cols = self.cross_ties.indices.astype(np.int64)
         unit_types = list(structure.unit_types.values())
         unit_type = self.unit_type_of_unit[self.unit]
+        self._unit_type = unit_type
+        self._type_orders = [t.war_order_level for t in unit_types]
+        self._typed_orders = any(order is not None for order in self._type_orders)
         self._benefit_multiplier = np.array([t.benefit_multiplier for t in unit_types])[unit_type]
         self._hardship_multiplier = np.array([t.order_hardship_multiplier for t in unit_types])[
             unit_type
         ]
-        self._neighbours: np.ndarray | None = None
-        self._neighbour_raw: np.ndarray | None = None
         self._tiebreak = rng.random(n)
         self._unit_index = UnitIndex.of(self.unit, self.n_units)
         # drawn after everything the model had before tenure, so that switching the new
         # mechanisms off leaves the older draws as they were
         self.tenure = draw_tenure(population, self.rank, rng)
         self.taste = draw_tastes(n, config.decision.taste_sd, rng)
+        # drawn after everything the model had before expectations, likewise
+        expectations = config.expectations
+        self.russia_anchor = self.attitudes["russia_alignment"].copy()
+        self.belief_bias = (
+            draw_belief_bias(n, expectations.prior_sd, rng) if expectations.enabled else np.zeros(n)
+        )
 
         self.active = np.ones(n, dtype=bool)
         self.jailed = np.zeros(n, dtype=bool)
@@ -275,7 +341,15 @@ class ArmyModel(mesa.Model):
         self.cohort_departed: dict[str, int] = dict.fromkeys(DEPARTURES, 0)
         self._vacancies: list[np.ndarray] = []
         self.drivers: dict[str, float] = self._drivers_at(0)
+        self.order_levels: int | np.ndarray = self._order_levels_at(0)
         self.mean_detection_probability = 0.0
+        self.perceived_strength = expit(logit(self.drivers["regime_stability"]) + self.belief_bias)
+        self.private = np.zeros(n, dtype=np.int8)
+        self._acts = self.choice.copy()
+        self._acted = self.active.copy()
+        self._seen: Seen | None = None
+        self.seen_defection = 0.0
+        self.same_group_share = same_group_share(self.unit, self.group, self.active)
 
         self._views = views
         self._officers: list[Officer | None] = (
@@ -328,6 +402,7 @@ class ArmyModel(mesa.Model):
             self.running = False
             return
         self.drivers = self._drivers_at(self.steps)
+        self.order_levels = self._order_levels_at(self.steps)
         self._drift_attitudes()
         self._pass_time()
         self._turnover()
@@ -340,13 +415,36 @@ class ArmyModel(mesa.Model):
         drivers = self.config.drivers
         return {name: schedule_value(getattr(drivers, name), step) for name in DRIVER_NAMES}
 
+    def _order_levels_at(self, step: int) -> int | np.ndarray:
+        """The war-order level: one for everyone, or per officer when unit types have their
+        own orders (structure.unit_types.<type>.war_order_level)."""
+        level = int(self.drivers["war_order_level"])
+        if not self._typed_orders:
+            return level
+        by_type = np.array(
+            [
+                level if order is None else int(schedule_value(order, step))
+                for order in self._type_orders
+            ],
+            dtype=np.int64,
+        )
+        if (by_type == by_type[0]).all():
+            return int(by_type[0])
+        return by_type[self._unit_type]
+
     def _drift_attitudes(self) -> None:
-        """Propaganda and contact pull Russia alignment up; disillusion pulls it down."""
+        """Russia alignment moves towards a target: propaganda and contact pull it towards 1,
+        disillusion towards 0, and mean reversion back to the officer's anchor (docs/ODD.md,
+        'Attitude dynamics'). A convex combination while the rates sum to at most 1."""
         d = self.drivers
         pull = d["russian_propaganda"] + d["russian_contact"] * (1.0 - d["isolation"])
+        push = d["disillusion"]
+        reversion = self.config.attitude_dynamics.mean_reversion
         russia = self.attitudes["russia_alignment"]
-        if pull or d["disillusion"]:
-            russia += pull * (1.0 - russia) - d["disillusion"] * russia
+        if pull or push or reversion:
+            russia += pull * (1.0 - russia) - push * russia
+            if reversion:
+                russia -= reversion * (russia - self.russia_anchor)
             np.clip(russia, 0.0, 1.0, out=russia)
 
     def _pass_time(self) -> None:
@@ -416,8 +514,8 @@ class ArmyModel(mesa.Model):
     def _set_active(self, slots: np.ndarray, serving: bool) -> None:
         """Officers start or stop serving in their units (leaving, arrest, return, entry).
 
-        Neighbour counts are updated for the changed officers only (their units and ties);
-        commanders are recomputed only if one of them left a command or someone arrived.
+        Commanders are recomputed only if one of the changed officers left a command or
+        someone arrived.
         """
         changed = slots[self.active[slots] != serving]
         if changed.shape[0] == 0:
@@ -425,16 +523,6 @@ class ArmyModel(mesa.Model):
         if serving or self._is_commander is None or self._is_commander[changed].any():
             self._structure_changed()
         self.active[changed] = serving
-        if self._neighbour_raw is not None:
-            sign = 1.0 if serving else -1.0
-            raw = self._neighbour_raw
-            unit_delta = np.bincount(self.unit[changed], minlength=self.n_units) * sign
-            raw += unit_delta[self.unit]
-            raw[changed] -= sign
-            rows = self.cross_ties[changed]
-            if rows.nnz:
-                np.add.at(raw, rows.indices, sign * rows.data)
-            self._neighbours = None
 
     @property
     def is_commander(self) -> np.ndarray:
@@ -500,6 +588,15 @@ class ArmyModel(mesa.Model):
         if self.taste is not None:
             tastes = draw_tastes(filled.shape[0], self.config.decision.taste_sd, self.rng)
             self.taste[:, filled] = tastes
+        self.russia_anchor[filled] = self.attitudes["russia_alignment"][filled]
+        expectations = self.config.expectations
+        if expectations.enabled:
+            self.belief_bias[filled] = draw_belief_bias(
+                filled.shape[0], expectations.prior_sd, self.rng
+            )
+            self.perceived_strength[filled] = expit(
+                logit(self.drivers["regime_stability"]) + self.belief_bias[filled]
+            )
         self.counts["entered"] += int(filled.shape[0])
         for slot in filled if self._views else ():
             self._officers[slot] = Officer(self, int(slot))
@@ -509,21 +606,37 @@ class ArmyModel(mesa.Model):
     # ------------------------------------------------------------------ choice
 
     def _decide(self) -> None:
-        """Every serving officer chooses: synchronously from the previous step's state, or
-        (random activation) one position of every unit after another."""
+        """Every serving officer updates his beliefs and chooses: synchronously from the
+        previous step's state, or (random activation) one position of every unit after
+        another. His public act and his private inclination are both kept (the inclination
+        only while a recorded column needs it: it does not feed back into anything)."""
+        keep_private = "private" in self._stat_blocks
         if self.config.decision.activation == "random":
-            self._decide_in_random_order()
-            return
-        utilities, detection = self._utilities()
-        new_choice = choose(utilities, self.config.decision.temperature, self.rng)
-        new_choice[~self.active] = COMPLY
-        active_count = max(int(self.active.sum()), 1)
-        self.mean_detection_probability = float(detection[self.active].sum() / active_count)
-        self.choice = new_choice
+            self._update_beliefs(self._observe())
+            self._decide_in_random_order(keep_private)
+        else:
+            self._seen = self._observe()
+            self._update_beliefs(self._seen)
+            parts: dict[str, np.ndarray] | None = {} if keep_private else None
+            utilities, detection = self._utilities(parts=parts)
+            self._seen = None
+            new_choice = choose(utilities, self.config.decision.temperature, self.rng)
+            new_choice[~self.active] = COMPLY
+            active_count = max(int(self.active.sum()), 1)
+            self.mean_detection_probability = float(detection[self.active].sum() / active_count)
+            self.choice = new_choice
+            if parts is not None:
+                self.private = private_inclination(utilities, parts)
+        if keep_private:
+            self.private[~self.active] = COMPLY
+        self._acts = self.choice.copy()
+        self._acted = self.active.copy()
 
-    def _utilities(self, slots: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def _utilities(
+        self, slots: np.ndarray | None = None, parts: dict[str, np.ndarray] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Utilities of every action for every slot (or for `slots`), and the refusal
-        detection probability."""
+        detection probability (with `parts`, the fear and social terms too)."""
         situation = self.situation() if slots is None else self.situation(slots)
         decision = self.config.decision
         attitudes = (
@@ -544,12 +657,14 @@ class ArmyModel(mesa.Model):
             detection,
             self.config.exit,
             self.config.consequences.evader_sanctions,
+            parts,
         )
         return utilities, detection
 
-    def _decide_in_random_order(self) -> None:
+    def _decide_in_random_order(self, keep_private: bool = True) -> None:
         """Random activation (Epstein): within each unit officers decide one after another in
-        a fresh random order, each seeing the choices of those before him.
+        a fresh random order, each seeing the choices of those before him (and, with
+        `keep_private`, their private inclinations are kept).
 
         Units do not see each other within a step when there are no cross-unit ties, so the
         k-th officer of every unit can decide at the same time: the loop runs over positions
@@ -567,10 +682,115 @@ class ArmyModel(mesa.Model):
             movers = np.flatnonzero(self.active & (position == k))
             if movers.shape[0] == 0:
                 continue
-            utilities, detection = self._utilities(movers)
+            parts: dict[str, np.ndarray] | None = {} if keep_private else None
+            utilities, detection = self._utilities(movers, parts)
             self.choice[movers] = choose(utilities, self.config.decision.temperature, self.rng)
+            if parts is not None:
+                self.private[movers] = private_inclination(utilities, parts)
             detection_sum += float(detection.sum())
         self.mean_detection_probability = detection_sum / max(int(self.active.sum()), 1)
+
+    # ------------------------------------------------------------------ expectations
+
+    def _observe(self) -> Seen:
+        """What each officer saw of his peers' public acts last month.
+
+        Serving officers are seen by what they do now; those who left the unit since the
+        last decision (exit, arrest, dismissal) by the act that made them leave. Refusal and
+        exit are seen for certain, evasion with decision.evasion_peer_visibility: a share
+        of peers seen taking an action, per action, in his unit and among his cross-unit
+        ties, and the share of the whole force seen defecting (rumours)."""
+        active = self.active
+        gone = self._acted & ~active
+        seen = active | gone
+        acts = self.choice if not gone.any() else np.where(active, self.choice, self._acts)
+        codes = np.where(seen, acts, len(ACTIONS)).astype(np.int64)
+        table = np.bincount(
+            self.unit * (len(ACTIONS) + 1) + codes,
+            minlength=self.n_units * (len(ACTIONS) + 1),
+        ).reshape(self.n_units, len(ACTIONS) + 1)
+        visibility = np.array([0.0, self.config.decision.evasion_peer_visibility, 1.0, 1.0])
+        unit_seen = table[:, : len(ACTIONS)].sum(axis=1)
+        own_codes = np.where(seen, acts, 0).astype(np.int64)
+        unit_peers = (unit_seen[self.unit] - seen).astype(float)
+        unit_count = np.empty((len(ACTIONS), self.n_officers))
+        unit_count[COMPLY] = 0.0
+        for action in (EVADE, REFUSE, EXIT):  # own_codes is comply (0) where unseen
+            unit_count[action] = table[:, action][self.unit] - (own_codes == action)
+            if visibility[action] != 1.0:
+                unit_count[action] *= visibility[action]
+        ties_count = tie_peers = None
+        if self.cross_ties.nnz:  # ties are 0/1: count each peer's seen act per officer
+            n = self.n_officers
+            per_code = np.bincount(
+                codes[self._tie_cols] * n + self._tie_rows, minlength=(len(ACTIONS) + 1) * n
+            ).reshape(len(ACTIONS) + 1, n)
+            tie_peers = per_code[: len(ACTIONS)].sum(axis=0).astype(float)
+            ties_count = per_code[: len(ACTIONS)].astype(float)
+            ties_count[COMPLY] = 0.0
+            for action in (EVADE, REFUSE, EXIT):
+                if visibility[action] != 1.0:
+                    ties_count[action] *= visibility[action]
+        seen_count = int(seen.sum())
+        defecting = (
+            table[:, EVADE].sum() * visibility[EVADE]
+            + table[:, REFUSE].sum()
+            + table[:, EXIT].sum()
+        )
+        army = float(defecting / seen_count) if seen_count else 0.0
+        self.seen_defection = army
+        return Seen(unit_count, unit_peers, ties_count, tie_peers, army)
+
+    def _update_beliefs(self, seen: Seen) -> None:
+        """Perceived regime strength moves towards this month's evidence: the
+        regime_stability driver, lowered by the defection he saw (docs/ODD.md,
+        'Expectations'); without beliefs it is the driver for everyone."""
+        expectations = self.config.expectations
+        stability = self.drivers["regime_stability"]
+        if not expectations.enabled:
+            self.perceived_strength = np.full(self.n_officers, stability)
+            return
+        evidence = self._seen_defection(seen, expectations)
+        # target = expit(logit(stability) + bias - defection_weight * evidence), in place
+        target = self.belief_bias + logit(stability)
+        evidence *= expectations.defection_weight
+        target -= evidence
+        np.negative(target, out=target)
+        np.exp(target, out=target)
+        target += 1.0
+        np.divide(1.0, target, out=target)
+        belief = self.perceived_strength
+        target -= belief
+        target *= expectations.update_rate
+        belief += target
+
+    def _seen_defection(self, seen: Seen, expectations: Any) -> np.ndarray:
+        """The share of officers each one saw defecting: his unit, his ties and a noisy
+        rumour of the army-wide level, weighted over the sources he has (a new array)."""
+        weight_unit = expectations.unit_weight * (seen.unit_peers > 0)
+        total = weight_unit + expectations.rumour_weight
+        evidence = seen.unit[1:].sum(axis=0)
+        evidence /= np.maximum(seen.unit_peers, 1.0)
+        evidence *= weight_unit
+        if seen.ties is not None and seen.tie_peers is not None and expectations.tie_weight:
+            weight_ties = expectations.tie_weight * (seen.tie_peers > 0)
+            tie_share = seen.ties[1:].sum(axis=0)
+            tie_share /= np.maximum(seen.tie_peers, 1.0)
+            tie_share *= weight_ties
+            evidence += tie_share
+            total += weight_ties
+        if expectations.rumour_weight:
+            if expectations.rumour_noise:
+                rumour = self.rng.normal(0.0, expectations.rumour_noise, self.n_officers)
+                rumour += seen.army
+                np.clip(rumour, 0.0, 1.0, out=rumour)
+                rumour *= expectations.rumour_weight
+                evidence += rumour
+            else:
+                evidence += expectations.rumour_weight * seen.army
+        np.maximum(total, 1e-12, out=total)
+        evidence /= total
+        return evidence
 
     # ------------------------------------------------------------------ consequences
 
@@ -582,8 +802,9 @@ class ArmyModel(mesa.Model):
         rules = self.config.consequences
         if not rules.enabled:
             if exiting.shape[0]:
-                route = "resigned" if self._resignation_open() else "deserted"
-                self._vacate(exiting, route)
+                route_open = np.broadcast_to(self._resignation_open(), (self.n_officers,))
+                self._vacate(exiting[route_open[exiting]], "resigned")
+                self._vacate(exiting[~route_open[exiting]], "deserted")
             return
         refusing = np.flatnonzero(choice == REFUSE)
         evading = np.flatnonzero(choice == EVADE)
@@ -594,9 +815,14 @@ class ArmyModel(mesa.Model):
         detection[acting] = self._detection_now(acting)
         arrests: list[np.ndarray] = []
         if exiting.shape[0]:
-            if self._resignation_open():
+            route_open = self._resignation_open()
+            if isinstance(route_open, np.ndarray):
+                self._vacate(exiting[route_open[exiting]], "resigned")
+                exiting = exiting[~route_open[exiting]]
+            elif route_open:
                 self._vacate(exiting, "resigned")
-            else:
+                exiting = exiting[:0]
+            if exiting.shape[0]:
                 visibility = self.config.exit.desertion_visibility
                 caught = rng.random(exiting.shape[0]) < visibility * detection[exiting]
                 self.counts["caught_deserting"] += int(caught.sum())
@@ -617,12 +843,13 @@ class ArmyModel(mesa.Model):
         if arrests:
             self._arrest(np.concatenate(arrests))
 
-    def _resignation_open(self) -> bool:
-        """Resignation is open unless the driver closes it or the stop-loss level is reached."""
-        return (
-            self.drivers["resignation_open"] >= 0.5
-            and self.drivers["war_order_level"] < self.config.exit.stop_loss_from_level
-        )
+    def _resignation_open(self) -> bool | np.ndarray:
+        """Resignation is open unless the driver closes it or the stop-loss level is reached
+        (per officer when unit types have their own orders)."""
+        if self.drivers["resignation_open"] < 0.5:
+            return False
+        below = self.order_levels < self.config.exit.stop_loss_from_level
+        return below if isinstance(below, np.ndarray) else bool(below)
 
     def _unit_enforcement(self) -> tuple[np.ndarray, np.ndarray]:
         """Enforcement each officer contributes now, and each unit's total (before D):
@@ -710,69 +937,70 @@ class ArmyModel(mesa.Model):
     # ------------------------------------------------------------------ neighbourhoods
 
     def situation(self, slots: np.ndarray | None = None) -> Situation:
-        """What each officer sees now: enforcers, non-compliant peers, neighbours' choices,
-        his career stake and the exit routes open to him (for `slots` only, if given)."""
+        """What each officer faces now: enforcers, non-compliant peers, what he saw his peers
+        do, his perceived regime strength, his career stake and the exit routes open to him
+        (for `slots` only, if given)."""
         d = self.drivers
         decision = self.config.decision
         active = self.active
-        refusing = ((self.choice == REFUSE) & active).astype(float)
         noncompliant = (((self.choice == EVADE) | (self.choice == REFUSE)) & active).astype(float)
-        all_refusing, all_noncompliant = refusing, noncompliant
         own_enforcement, unit_enforcement = self._unit_enforcement()
         unit_noncompliant = self._unit_count(noncompliant)
-        unit_refusing = self._unit_count(refusing)
         unit = self.unit
         if slots is not None:
             unit = unit[slots]
-            refusing, noncompliant, own_enforcement = (
-                refusing[slots],
-                noncompliant[slots],
-                own_enforcement[slots],
-            )
+            noncompliant, own_enforcement = noncompliant[slots], own_enforcement[slots]
         enforcers = d["detection_capacity"] * (
             decision.external_enforcers_per_unit + unit_enforcement[unit] - own_enforcement
         )
         noncompliant_peers = unit_noncompliant[unit] - noncompliant + 1.0
-        refusing_count = unit_refusing[unit] - refusing
-        noncompliant_count = noncompliant_peers - 1.0
-        if self.cross_ties.nnz:
-            ties = self.cross_ties if slots is None else self.cross_ties[slots]
-            refusing_count = refusing_count + ties @ all_refusing
-            noncompliant_count = noncompliant_count + ties @ all_noncompliant
-        if decision.social_threshold_unit == "count":
-            refusing_neighbours, noncompliant_neighbours = refusing_count, noncompliant_count
-        else:
-            neighbours = self._neighbour_count()
-            if slots is not None:
-                neighbours = neighbours[slots]
-            refusing_neighbours = refusing_count / neighbours
-            noncompliant_neighbours = noncompliant_count / neighbours
+
+        seen = self._seen if self._seen is not None else self._observe()
+        seen_unit, seen_ties, tie_peers = seen.unit, seen.ties, seen.tie_peers
+        unit_peers = seen.unit_peers
+        if slots is not None:
+            seen_unit, unit_peers = seen_unit[:, slots], unit_peers[slots]
+            if seen_ties is not None and tie_peers is not None:
+                seen_ties, tie_peers = seen_ties[:, slots], tie_peers[slots]
+        if decision.social_threshold_unit == "share":  # shares, not whole officers
+            seen_unit = seen_unit / np.maximum(unit_peers, 1.0)
+            if seen_ties is not None and tie_peers is not None:
+                seen_ties = seen_ties / np.maximum(tie_peers, 1.0)
+        has_ties = None if tie_peers is None else tie_peers > 0
 
         career = self.config.career
         tenure = self.tenure if slots is None else self.tenure[slots]
         size = tenure.shape[0]
+        level = self.order_levels
         resignation_open = self._resignation_open()
+        if isinstance(level, np.ndarray) and slots is not None:
+            level = level[slots]
+            if isinstance(resignation_open, np.ndarray):
+                resignation_open = resignation_open[slots]
         desertion_possible: np.ndarray | bool = False
-        if self.config.exit.enabled and not resignation_open:
+        if self.config.exit.enabled and not np.all(resignation_open):
             desertion_possible = bernoulli_mask(size, d["desertion_opportunity"], self.rng)
         benefit = self._benefit_multiplier
         if self._benefits_lost:
             benefit = benefit * self.benefit_held
         hardship = self._hardship_multiplier
         taste = self.taste
+        strength: np.ndarray | None = (
+            self.perceived_strength if self.config.expectations.enabled else None
+        )
         if slots is not None:
             benefit, hardship = benefit[slots], hardship[slots]
             taste = None if taste is None else taste[:, slots]
+            strength = None if strength is None else strength[slots]
         return Situation(
-            war_order_level=int(d["war_order_level"]),
+            war_order_level=level,
             punishment_severity=d["punishment_severity"],
             incentive_level=d["incentive_level"],
             regime_stability=d["regime_stability"],
             amnesty=d["amnesty"],
             enforcers=enforcers,
             noncompliant_peers=noncompliant_peers,
-            refusing_neighbours=refusing_neighbours,
-            noncompliant_neighbours=noncompliant_neighbours,
+            seen_in_unit=seen_unit,
             benefit_multiplier=benefit,
             hardship_multiplier=hardship,
             training_debt=np.maximum(1.0 - tenure / career.training_obligation_years, 0.0),
@@ -780,6 +1008,10 @@ class ArmyModel(mesa.Model):
             resignation_open=resignation_open,
             desertion_possible=desertion_possible,
             taste=taste,
+            seen_in_ties=seen_ties,
+            has_ties=has_ties,
+            perceived_strength=strength,
+            career_dependence=self.config.expectations.career_dependence,
         )
 
     def _unit_count(self, flags: np.ndarray) -> np.ndarray:
@@ -790,24 +1022,12 @@ class ArmyModel(mesa.Model):
             return np.bincount(self.unit[flagged], minlength=self.n_units).astype(float)
         return np.bincount(self.unit, flags, minlength=self.n_units)
 
-    def _neighbour_count(self) -> np.ndarray:
-        """Serving neighbours of each officer (at least 1). Counted once, then kept up to
-        date as officers start or stop serving (:meth:`_set_active`)."""
-        if self._neighbour_raw is None:
-            active = self.active.astype(float)
-            unit_active = np.bincount(self.unit, active, minlength=self.n_units)
-            self._neighbour_raw = unit_active[self.unit] - active + self.cross_ties @ active
-            self._neighbours = None
-        if self._neighbours is None:
-            self._neighbours = np.maximum(self._neighbour_raw, 1.0)
-        return self._neighbours
-
     # ------------------------------------------------------------------ data
 
     def _update_stats(self) -> None:
         """Counts and shares of each choice overall, by group and by rank (over the serving
         force); cohort shares (over the force at step 0); counts of consequences and exits.
-        With `record`, the blocks no recorded column needs (ranks, cohort, means) are
+        With `record`, the blocks no recorded column needs (ranks, cohort, means, private) are
         skipped after step 0 (:func:`stat_blocks`)."""
         stats: dict[str, float] = {}
         active = self.active
@@ -863,6 +1083,23 @@ class ArmyModel(mesa.Model):
                 else 0.0
             )
             stats["mean_tenure_years"] = float(self.tenure[active].mean()) if total else 0.0
+            stats["mean_perceived_strength"] = (
+                float(self.perceived_strength[active].mean()) if total else 0.0
+            )
+        stats["seen_defection"] = self.seen_defection
+        if "private" in self._stat_blocks:
+            # one count of (private inclination, public act) pairs gives every column
+            actions = len(ACTIONS)
+            pairs = np.bincount(
+                self.private[active].astype(np.int64) * actions + choice, minlength=actions**2
+            ).reshape(actions, actions)
+            inclined = pairs.sum(axis=1)
+            for code, name in zip((EVADE, REFUSE, EXIT), PRIVATE_COLUMNS, strict=True):
+                stats[name] = inclined[code] / total if total else 0.0
+            hidden = int(pairs[MORE_DEFIANT].sum())
+            stats["hidden_dissent"] = hidden / total if total else 0.0
+            falsifying = total - int(np.trace(pairs))
+            stats["falsifying"] = falsifying / total if total else 0.0
         self.stats = stats
 
     def _reporters(self, record: Sequence[str] | None = None) -> dict[str, Any]:

@@ -143,18 +143,31 @@ def build_structure(
     unit_type_shares: list[float],
     cross_unit_ties: float,
     rng: np.random.Generator,
+    groups: np.ndarray | None = None,
+    group_mixes: list[list[float] | None] | None = None,
+    clustering: float = 0.0,
 ) -> Structure:
     """Assign officers to units and draw ties across units (a small world).
 
     Ties are complete inside a unit; `cross_unit_ties` is the mean number of extra ties
-    per officer to officers of other units, drawn uniformly at random.
+    per officer to officers of other units, drawn uniformly at random. Without group mixes
+    and with `clustering` 0 officers are posted at random; otherwise see
+    :func:`post_by_group` (`groups` is then each officer's group code).
     """
     n_units = int(np.ceil(n / unit_size))
-    unit = rng.permutation(np.arange(n) // unit_size).astype(np.int64)
+    composed = groups is not None and (
+        clustering > 0 or any(mix is not None for mix in group_mixes or ())
+    )
+    if not composed:
+        unit = rng.permutation(np.arange(n) // unit_size).astype(np.int64)
     unit_counts = apportion(n_units, unit_type_shares)
     unit_type_of_unit = rng.permutation(
         np.repeat(np.arange(len(unit_type_shares), dtype=np.int8), unit_counts)
     )
+    if composed:
+        assert groups is not None
+        mixes = group_mixes or [None] * len(unit_type_shares)
+        unit = post_by_group(n, unit_size, unit_type_of_unit, groups, mixes, clustering, rng)
     n_edges = int(round(n * cross_unit_ties / 2))
     if n_edges and n_units > 1:
         first = rng.integers(0, n, n_edges)
@@ -168,6 +181,80 @@ def build_structure(
     else:
         ties = sparse.csr_matrix((n, n))
     return Structure(unit, unit_type_of_unit, n_units, ties)
+
+
+def post_by_group(
+    n: int,
+    unit_size: int,
+    unit_type_of_unit: np.ndarray,
+    groups: np.ndarray,
+    group_mixes: list[list[float] | None],
+    clustering: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Unit of each officer when units are composed by group (returns `unit`, length n).
+
+    1. Each unit type with a group mix takes its officers first: its posts apportioned over
+       the groups by the mix (at most as many as are left of each group), the officers of
+       each group chosen at random; the types without a mix share the rest at random.
+    2. Within each type, officers are laid out sorted by group (in random order within a
+       group); then the officers at a random `1 - clustering` share of the positions are
+       shuffled among themselves; the layout fills the type's units post by post. So
+       clustering 0 posts at random and 1 makes units as homogeneous as the counts allow.
+    """
+    post_unit = np.arange(n) // unit_size  # unit of each post; posts of a unit are adjacent
+    post_type = unit_type_of_unit[post_unit]
+    n_groups = int(groups.max()) + 1 if n else 0
+    pools = [rng.permutation(np.flatnonzero(groups == g)) for g in range(n_groups)]
+    taken = [0] * n_groups
+    members: list[list[np.ndarray]] = [[] for _ in group_mixes]
+    posts_of_type = [np.flatnonzero(post_type == t) for t in range(len(group_mixes))]
+    for t, mix in enumerate(group_mixes):
+        if mix is None:
+            continue
+        wanted = apportion(posts_of_type[t].shape[0], mix[:n_groups])
+        for g in range(n_groups):
+            count = min(int(wanted[g]), pools[g].shape[0] - taken[g])
+            members[t].append(pools[g][taken[g] : taken[g] + count])
+            taken[g] += count
+    left = rng.permutation(np.concatenate([pools[g][taken[g] :] for g in range(n_groups)]))
+    start = 0
+    for t, mix in enumerate(group_mixes):  # types without a mix, then any shortfall
+        need = posts_of_type[t].shape[0] - sum(m.shape[0] for m in members[t])
+        if mix is None or need:
+            members[t].append(left[start : start + need])
+            start += need
+    unit = np.empty(n, dtype=np.int64)
+    for t, chosen in enumerate(members):
+        officers = np.concatenate(chosen) if chosen else np.empty(0, dtype=np.int64)
+        if officers.shape[0] == 0:
+            continue
+        layout = officers[np.lexsort((rng.random(officers.shape[0]), groups[officers]))]
+        shuffled = np.flatnonzero(rng.random(layout.shape[0]) >= clustering)
+        layout[shuffled] = layout[rng.permutation(shuffled)]
+        unit[layout] = post_unit[posts_of_type[t]]
+    return unit
+
+
+def same_group_share(unit: np.ndarray, groups: np.ndarray, active: np.ndarray) -> float:
+    """Mean share of an officer's serving unit peers who belong to his group (homophily)."""
+    n_units = int(unit.max()) + 1 if unit.shape[0] else 0
+    n_groups = int(groups.max()) + 1 if groups.shape[0] else 0
+    table = np.bincount(unit[active] * n_groups + groups[active], minlength=n_units * n_groups)
+    table = table.reshape(n_units, n_groups).astype(float)
+    size = table.sum(axis=1)
+    own = table[unit, groups] - 1.0
+    peers = size[unit] - 1.0
+    share = np.divide(own, peers, out=np.zeros_like(own), where=peers > 0)
+    counted = active & (peers > 0)
+    return float(share[counted].mean()) if counted.any() else 0.0
+
+
+def draw_belief_bias(n: int, sd: float, rng: np.random.Generator) -> np.ndarray:
+    """Each officer's persistent bias (log-odds) in judging the regime's strength."""
+    if sd <= 0:
+        return np.zeros(n)
+    return rng.normal(0.0, sd, n)
 
 
 @dataclass(frozen=True)

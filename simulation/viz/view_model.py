@@ -29,7 +29,17 @@ from simulation.model.decision import (
 from simulation.model.model import ArmyModel
 from simulation.viz import echarts
 from simulation.viz.scenarios import driver_changes
-from simulation.vocabulary import ACTIONS, ATTITUDES, CHOICES, GROUPS, RANKS, WAR_ORDER_LEVELS
+from simulation.vocabulary import (
+    ACTIONS,
+    ATTITUDES,
+    CHOICES,
+    EVADE,
+    EXIT,
+    GROUPS,
+    RANKS,
+    REFUSE,
+    WAR_ORDER_LEVELS,
+)
 
 UNIT_COLOURS: dict[str, str] = {"regular": "#F2F2F2", "special_operations": "#DCE7F3"}
 
@@ -202,6 +212,27 @@ def probabilities_of(utilities: np.ndarray, temperature: float) -> np.ndarray:
     return weights / weights.sum()
 
 
+def perceived_at(situation: Situation, slot: int) -> float:
+    """The officer's perceived regime strength (the driver when beliefs are off)."""
+    strength = situation.perceived_strength
+    if strength is None:
+        return float(situation.regime_stability)
+    return float(np.broadcast_to(strength, situation.enforcers.shape)[slot])
+
+
+def seen_inputs(situation: Situation, slot: int) -> list[tuple[str, str]]:
+    """What he saw his peers do last month: per action, in his unit and among his ties."""
+    rows = []
+    for action in (EVADE, REFUSE, EXIT):
+        name = ACTIONS[action]
+        rows.append((f"seen to {name} in his unit", f"{situation.seen_in_unit[action, slot]:.3g}"))
+        if situation.seen_in_ties is not None:
+            rows.append(
+                (f"seen to {name} among his ties", f"{situation.seen_in_ties[action, slot]:.3g}")
+            )
+    return rows
+
+
 def inspect_officer(model: ViewModel, slot: int) -> OfficerReport:
     """Who officer `slot` is and the utilities of his actions at the latest decision."""
     if not 0 <= slot < model.n_officers:
@@ -221,6 +252,8 @@ def inspect_officer(model: ViewModel, slot: int) -> OfficerReport:
     chances = probabilities_of(utilities, decision.temperature)
     unit = int(model.unit[slot])
     level = situation.war_order_level
+    if isinstance(level, np.ndarray):  # orders per unit type
+        level = int(level[slot])
     inputs = [
         ("war orders", f"level {level}: {WAR_ORDER_LEVELS.get(level, '')}"),
         ("moral cost of the order", f"{moral[slot]:.3f}"),
@@ -234,9 +267,9 @@ def inspect_officer(model: ViewModel, slot: int) -> OfficerReport:
         ("punishment severity", f"{situation.punishment_severity:g}"),
         ("incentive level", f"{situation.incentive_level:g}"),
         ("regime stability", f"{situation.regime_stability:g}"),
+        ("perceived regime strength", f"{perceived_at(situation, slot):.3g}"),
         ("amnesty", f"{situation.amnesty:g}"),
-        ("refusing neighbours", f"{situation.refusing_neighbours[slot]:.3g}"),
-        ("non-compliant neighbours", f"{situation.noncompliant_neighbours[slot]:.3g}"),
+        *seen_inputs(situation, slot),
     ]
     choice = CHOICES[int(model.choice[slot])]
     values = {name: float(u) for name, u in zip(ACTIONS, utilities, strict=True)}
