@@ -38,6 +38,15 @@ _EXPORTS: dict[str, str] = {
     "run_sensitivity": "simulation.analysis.sensitivity",
     "discover": "simulation.analysis.discovery",
     "build_report": "simulation.analysis.report",
+    "load_priors": "simulation.config.priors",
+    "Priors": "simulation.config.priors",
+    "load_targets": "simulation.config.targets",
+    "run_ensemble": "simulation.analysis.ensemble",
+    "EnsembleResult": "simulation.analysis.ensemble",
+    "calibrate": "simulation.analysis.calibration",
+    "CalibrationResult": "simulation.analysis.calibration",
+    "recovery_study": "simulation.analysis.calibration",
+    "results_table": "simulation.analysis.tables",
     "ReluctantArmyError": "simulation.errors",
     "ConfigError": "simulation.errors",
     "ArgumentError": "simulation.errors",
@@ -47,9 +56,12 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "ArgumentError",
     "ArmyModel",
+    "CalibrationResult",
     "ConfigError",
+    "EnsembleResult",
     "Experiment",
     "Officer",
+    "Priors",
     "ReluctantArmyError",
     "ResultsError",
     "RunResult",
@@ -57,10 +69,16 @@ __all__ = [
     "SweepResult",
     "__version__",
     "build_report",
+    "calibrate",
     "discover",
     "find_tipping_point",
     "load_config",
     "load_experiment",
+    "load_priors",
+    "load_targets",
+    "recovery_study",
+    "results_table",
+    "run_ensemble",
     "run_experiment",
     "run_sensitivity",
     "simulate",
@@ -83,12 +101,17 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from simulation.analysis.calibration import CalibrationResult, calibrate, recovery_study
     from simulation.analysis.discovery import discover
+    from simulation.analysis.ensemble import EnsembleResult, run_ensemble
     from simulation.analysis.report import build_report
     from simulation.analysis.sensitivity import run_sensitivity
+    from simulation.analysis.tables import results_table
     from simulation.analysis.tipping import find_tipping_point
     from simulation.config.loading import load_config
+    from simulation.config.priors import Priors, load_priors
     from simulation.config.schema import SimulationConfig
+    from simulation.config.targets import load_targets
     from simulation.errors import ArgumentError, ConfigError, ReluctantArmyError, ResultsError
     from simulation.experiments.design import Experiment, load_experiment
     from simulation.experiments.runner import RunResult, simulate

@@ -149,6 +149,16 @@ DEFAULT_METRICS: tuple[str, ...] = (
 """Outcomes a sweep records unless its experiment says otherwise: overall and by group."""
 
 
+KEY_OUTPUTS: tuple[str, ...] = (
+    *CHOICES,
+    "complicit_comply",
+    "passive_evade",
+    "dissenting_refuse",
+)
+"""The headline outputs: overall shares and each group's key behaviour under the seed's
+account (the complicit comply, the passive evade, the dissenting refuse)."""
+
+
 def split_metric(metric: str) -> tuple[str, str]:
     """'passive_refuse' -> ('passive', 'refuse'); 'refuse' -> ('overall', 'refuse')."""
     for choice in (*CHOICES, *COHORT_STATES[len(CHOICES) :]):

@@ -160,8 +160,11 @@ def test_batch_run_last_row_equals_the_simulated_last_step() -> None:
     [
         ["--help"],
         ["config", "configs/baseline.yaml"],
+        ["config", "--priors"],
         ["report", "--help"],
         ["summarize", "-h"],
+        ["table", "-h"],
+        ["calibrate", "-h"],
         ["cache"],
     ],
 )
@@ -217,3 +220,18 @@ def test_the_readme_python_example_runs(
     exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102
     assert (tmp_path / "results" / "fight" / "summary.json").exists()
     assert len(namespace["sweep"].runs) == 12  # type: ignore[attr-defined]
+
+
+def test_a_finished_run_leaves_no_model_behind() -> None:
+    """Mesa 3.3 keeps every model in Agent._ids (mesa issue #3179): a worker running
+    thousands of runs would grow without end unless the runner lets go."""
+    import gc
+    import weakref
+
+    from simulation.experiments.runner import run_model
+
+    outcome = run_model(load_config(SMALL, {"steps": 2}), 1)
+    model = weakref.ref(outcome.model)
+    del outcome
+    gc.collect()
+    assert model() is None

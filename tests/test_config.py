@@ -18,9 +18,19 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-def test_shipped_configs_are_valid(repo: Path) -> None:
+def test_shipped_configs_priors_and_targets_are_valid(repo: Path) -> None:
+    """Every YAML file under configs/ loads as what it is: the priors file, a calibration
+    targets file (configs/targets/) or a config."""
+    from simulation import load_targets
+    from simulation.config.priors import load_priors
+
     for path in sorted((repo / "configs").rglob("*.yaml")):
-        assert isinstance(load_config(path), SimulationConfig), path
+        if path.name == "priors.yaml":
+            assert load_priors(path).priors, path
+        elif "targets" in path.relative_to(repo / "configs").parts:
+            assert load_targets(path).targets, path
+        else:
+            assert isinstance(load_config(path), SimulationConfig), path
 
 
 def test_name_defaults_to_the_file_stem(tmp_path: Path) -> None:

@@ -113,7 +113,7 @@ CASES: list[tuple[str, Any, list[str]]] = [
     (
         "unknown_design",
         with_changes(design={"kind": "latin"}),
-        ["design.kind", "'factorial', 'lhs', 'sobol' or 'morris'"],
+        ["design.kind", "'factorial', 'lhs', 'sobol', 'morris' or 'prior'"],
     ),
     (
         "shares_not_summing_to_one",

@@ -151,8 +151,8 @@ def test_sweep_report_draws_the_explorers_figures(orders: Path, orders_page: str
 
 def test_report_of_an_unknown_kind_shows_its_manifest_escaped(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text(
-        json.dumps({"kind": "ensemble", "note": "<b onmouseover=alert(1)>x</b>"})
+        json.dumps({"kind": "future_kind", "note": "<b onmouseover=alert(1)>x</b>"})
     )
     page = render_report(tmp_path)
-    assert "no section for 'ensemble' folders" in page
+    assert "no section for 'future_kind' folders" in page
     assert "&lt;b onmouseover=alert(1)&gt;x&lt;/b&gt;" in page

@@ -55,10 +55,19 @@ def test_writes_sobol_and_morris_indices_for_every_parameter(tmp_path: Path, rep
     code = run_sensitivity(write_experiment(tmp_path, repo), out, "--morris-trajectories", "4")
     assert code == 0
     table = pd.read_csv(out / "indices.csv")
-    assert set(table["output"]) == {"final_refuse", "final_comply", "final_evade"}
+    assert {"final_refuse", "final_comply", "final_evade"} <= set(table["output"])
+    assert set(table["output"]) <= {
+        "final_refuse",
+        "final_comply",
+        "final_evade",
+        "final_complicit_comply",
+        "final_passive_evade",
+        "final_dissenting_refuse",
+    }  # each group's key behaviour too, unless it never varied
     assert set(table["parameter"]) == {"drivers.punishment_severity", "decision.social_weight"}
+    overall = table[table["output"].isin(["final_refuse", "final_comply", "final_evade"])]
     for column in ("S1", "S1_conf", "ST", "ST_conf", "mu_star", "sigma"):
-        assert table[column].notna().all(), column
+        assert overall[column].notna().all(), column
     assert (out / "indices.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "sobol" / "runs.parquet").exists() and (out / "morris" / "runs.parquet").exists()
 
@@ -148,6 +157,45 @@ def test_output_that_never_varies_is_named_in_a_note(
     )
     assert code == 0
     assert "complicit_refuse did not vary across the design" in capsys.readouterr().err
+
+
+def test_a_sobol_design_over_the_priors_gives_one_index_per_prior(repo: Path) -> None:
+    from simulation import Experiment
+    from simulation import run_sensitivity as sensitivity
+    from simulation.config.priors import load_priors
+
+    experiment = Experiment.from_dict(
+        {
+            "base": {
+                "config": str(repo / "configs" / "scenarios" / "fight_order.yaml"),
+                "overrides": {"population.n_officers": 40},
+            },
+            "design": {
+                "kind": "sobol",
+                "samples": 2,
+                "priors": str(repo / "configs" / "priors.yaml"),
+            },
+            "vary": {"steps": {"low": 13, "high": 16, "integer": True}},
+            "seed": 1,
+        }
+    )
+    priors = load_priors()
+    assert len(experiment.points) == 2 * (len(priors.priors) + 1 + 2)
+    result = sensitivity(experiment, outputs=["refuse"], workers=1, progress=False)
+    assert set(result.indices["parameter"]) == {*priors.priors, "steps"}
+    assert "population.group_shares" in set(result.indices["parameter"])
+    assert "mu_star" not in result.indices.columns  # no Morris screen over quantiles
+
+
+def test_the_sensitivity_table_lists_the_most_influential_parameters(
+    tmp_path: Path, repo: Path
+) -> None:
+    from simulation import results_table
+
+    out = tmp_path / "out"
+    assert run_sensitivity(write_experiment(tmp_path, repo), out, "--no-morris") == 0
+    text = results_table(out)
+    assert "| `final_refuse` |" in text and "`drivers.punishment_severity`" in text
 
 
 def test_outputs_that_never_vary_give_a_note_not_a_crash(

@@ -395,12 +395,74 @@ def manifest_section(results: rs.Results) -> str:
     return "\n".join(parts)
 
 
+def _png(path: Path, caption: str) -> str:
+    """A PNG the analysis wrote, embedded (data: images are allowed by the policy)."""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f"<figure><img alt='{esc(caption)}' src='data:image/png;base64,{data}'>" + (
+        f"<figcaption>{esc(caption)}</figcaption></figure>"
+    )
+
+
+def _rounded(frame: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
+    """Numbers to `digits` significant digits, for tables of cells."""
+    return frame.apply(
+        lambda column: column.map(lambda v: f"{v:.{digits}g}" if isinstance(v, float) else v)
+    )
+
+
+def ensemble_section(results: rs.Results) -> str:
+    """An ensemble over the priors: the headline tables with intervals, the chart, and
+    every output's distribution with its seed/assumption variance split."""
+    from simulation.analysis.tables import ensemble_tables
+
+    folder, manifest = results.path, results.manifest
+    origin = esc(manifest.get("posterior") or manifest.get("priors_file"))
+    parts = [
+        f"<p>{esc(manifest.get('draws'))} draws from {origin} x "
+        f"{esc(manifest.get('replications'))} seeds per scenario, the same draws and seeds in "
+        "every scenario. Here intervals are not confidence intervals: they are the 50% and "
+        "90% ranges of the outcome over the assumptions' draws and seeds.</p>",
+        f"<pre>{esc(ensemble_tables(folder))}</pre>",
+    ]
+    if (folder / "ensemble.png").exists():
+        parts.append(_png(folder / "ensemble.png", "Medians with 50% and 90% intervals"))
+    if (folder / "distribution.csv").exists():
+        distribution = _rounded(pd.read_csv(folder / "distribution.csv"))
+        parts += ["<h2>Every output</h2>", table(distribution, ("scenario", "output"))]
+    return "\n".join(parts)
+
+
+def calibration_section(results: rs.Results) -> str:
+    """A calibration: the posterior summary, predictive checks, stylised facts, plots."""
+    folder = results.path
+    parts = []
+    for name, heading in (
+        ("posterior_summary.csv", "Posterior against prior"),
+        ("predictive.csv", "Targets: prior and posterior predictive runs"),
+        ("checks.csv", "Stylised facts not fitted"),
+        ("generations.csv", "Generations"),
+    ):
+        if (folder / name).exists():
+            frame = _rounded(pd.read_csv(folder / name))
+            text = tuple(c for c in frame.columns if frame[c].dtype == object)
+            parts += [f"<h2>{heading}</h2>", table(frame, text)]
+    for name, caption in (
+        ("marginals.png", "Prior (grey) and posterior (blue)"),
+        ("predictive.png", "Predictive runs against the targets"),
+    ):
+        if (folder / name).exists():
+            parts.append(_png(folder / name, caption))
+    return "\n".join(parts)
+
+
 SECTIONS = {
     "run": run_section,
     "sweep": sweep_section,
     "sensitivity": sensitivity_section,
     "tipping": tipping_section,
     "discovery": discovery_section,
+    "ensemble": ensemble_section,
+    "calibration": calibration_section,
 }
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from simulation.errors import ArgumentError, ResultsError
-from simulation.experiments.files import read_manifest, write_atomic, write_text
+from simulation.experiments.files import read_manifest, write_atomic
 from simulation.experiments.precision import format_share
 
 DEFAULT_MEASURE = "at_order_plus_12"
@@ -121,13 +121,9 @@ def caption(folder: str | Path, measure: str) -> str:
 
 def write_readme_table(readme: str | Path, block: str) -> Path:
     """Replace the README's block between the scenario-table markers with `block`."""
-    readme = Path(readme)
-    text = readme.read_text(encoding="utf-8")
-    if README_START not in text or README_END not in text:
-        raise ResultsError(f"has no '{README_START}' ... '{README_END}' block to replace", readme)
-    before, rest = text.split(README_START, 1)
-    _, after = rest.split(README_END, 1)
-    return write_text(readme, f"{before}{README_START}\n{block}\n{README_END}{after}")
+    from simulation.analysis.tables import replace_between_markers
+
+    return replace_between_markers(readme, "scenario-table", block)
 
 
 def plot_scenario_table(folder: str | Path, path: str | Path, measure: str = DEFAULT_MEASURE):

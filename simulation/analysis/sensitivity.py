@@ -29,9 +29,11 @@ from simulation.experiments.files import (
     write_json,
 )
 from simulation.experiments.sweep import SweepResult, run_experiment
+from simulation.vocabulary import KEY_OUTPUTS
 
-OUTPUTS: tuple[str, ...] = ("refuse", "comply", "evade")
-"""Default outputs: the overall final shares (any recorded metric may be asked for)."""
+OUTPUTS: tuple[str, ...] = KEY_OUTPUTS
+"""Default outputs: the overall final shares and each group's key behaviour (any recorded
+metric may be asked for)."""
 
 
 @dataclass
@@ -101,7 +103,8 @@ def run_sensitivity(
             "outputs",
         )
     designs = {"sobol": experiment}
-    if morris:
+    over_priors = experiment.spec.design.priors is not None
+    if morris and not over_priors:  # Morris steps through ranges, not through quantiles
         designs["morris"] = experiment.with_changes(
             name=f"{experiment.name}_morris",
             design={"kind": "morris", "samples": morris_trajectories, "levels": morris_levels},
@@ -183,11 +186,14 @@ def design_indices(
     if design not in ("sobol", "morris") or len(manifest["scenarios"]) != 1 or summary.empty:
         return None, []
     sampled = manifest["sampled"]
-    problem = {
+    problem: dict[str, Any] = {
         "num_vars": len(sampled),
         "names": [entry["name"] for entry in sampled],
         "bounds": [[entry["low"], entry["high"]] for entry in sampled],
     }
+    grouped = any(entry.get("group") for entry in sampled)
+    if grouped:  # a design over the priors: one index per prior (a Dirichlet is one)
+        problem["groups"] = [entry.get("group") or entry["name"] for entry in sampled]
     part = summary[summary["measure"] == "final"]
     records = []
     with warnings.catch_warnings(record=True) as caught:
@@ -200,6 +206,7 @@ def design_indices(
 def _analyze(
     part: pd.DataFrame, problem: dict[str, Any], design: str, manifest: dict[str, Any]
 ) -> list[dict[str, Any]]:
+    labels = list(dict.fromkeys(problem.get("groups", problem["names"])))
     records = []
     for metric, rows in part.groupby("metric", sort=False):
         rows = rows.sort_values("point")
@@ -225,7 +232,7 @@ def _analyze(
                 "parameter": name,
                 **{key: result[key][index] for key in keys},
             }
-            for index, name in enumerate(problem["names"])
+            for index, name in enumerate(labels)
         ]
     return records
 

@@ -19,13 +19,13 @@ import sys
 from typing import NoReturn
 
 from simulation import __version__
-from simulation.cli import analysis, explore, run, sweep, tables, viz
+from simulation.cli import analysis, explore, run, sweep, tables, uncertainty, viz
 from simulation.errors import ArgumentError, ReluctantArmyError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
-COMMAND_MODULES = (run, sweep, analysis, tables, viz, explore)
+COMMAND_MODULES = (run, sweep, analysis, uncertainty, tables, viz, explore)
 """Modules that add subcommands, in the order `--help` lists them."""
 
 
@@ -75,7 +75,13 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows every option's default."""
+    """Shows every option's default (unless its help already says what the default is)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        help_text = action.help or ""
+        if "(default:" in help_text:
+            return help_text
+        return super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:

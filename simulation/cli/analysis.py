@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from simulation.cli.options import add_set_option
+from simulation.vocabulary import KEY_OUTPUTS
 
 if TYPE_CHECKING:
     from simulation.analysis.hysteresis import HysteresisResult
@@ -117,7 +118,7 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
     sensitivity.add_argument(
         "--outputs",
         nargs="+",
-        default=["refuse", "comply", "evade"],
+        default=list(KEY_OUTPUTS),
         metavar="SHARE",
         help="final shares to analyse, e.g. refuse passive_evade dissenting_refuse",
     )

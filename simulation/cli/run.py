@@ -42,7 +42,16 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
     config.add_argument("config", nargs="?", help="config file to validate and resolve")
     config.add_argument("--schema", action="store_true", help="print every parameter documented")
     config.add_argument("--json", action="store_true", help="with --schema: JSON Schema")
-    config.add_argument("--markdown", action="store_true", help="with --schema: Markdown table")
+    config.add_argument(
+        "--markdown", action="store_true", help="with --schema or --priors: Markdown table"
+    )
+    config.add_argument(
+        "--priors",
+        nargs="?",
+        const="configs/priors.yaml",
+        metavar="FILE",
+        help="print the priors of the assumptions (default file: configs/priors.yaml)",
+    )
     add_set_option(config)
     config.set_defaults(handler=config_command)
 
@@ -105,13 +114,32 @@ def config_command(args: argparse.Namespace) -> int:
     """Print the documented schema, or validate and print a resolved config."""
     from simulation.errors import ArgumentError
 
+    if args.priors:
+        from simulation.config.docs import priors_markdown
+        from simulation.config.priors import load_priors
+
+        priors = load_priors(args.priors)
+        if args.markdown:
+            print(priors_markdown(priors))
+        else:
+            for row in priors.quantile_table():
+                print(
+                    f"{row['key']}: {row['prior']} (default {row['default']:.4g}; 90% in "
+                    f"{row['q05']:.4g} - {row['q95']:.4g})"
+                )
+                print(f"    {row['reason']}")
+            for key, reason in priors.fixed.items():
+                print(f"{key}: fixed\n    {reason}")
+        return 0
     if args.schema:
         from simulation.config.docs import json_schema, schema_markdown, schema_text
 
         if args.json:
             print(json.dumps(json_schema(), indent=2))
+        elif args.markdown:
+            print(schema_markdown())
         else:
-            print(schema_markdown() if args.markdown else schema_text())
+            print(schema_text(_project_priors()))
         return 0
     if not args.config:
         raise ArgumentError("give a config file to check, or --schema", "config")
@@ -123,3 +151,10 @@ def config_command(args: argparse.Namespace) -> int:
     print(yaml.safe_dump(config.to_dict(), sort_keys=False), end="")
     print(f"# {args.config}: valid", file=sys.stderr)
     return 0
+
+
+def _project_priors() -> Any:
+    """The project's priors for the schema printout, or None when the file is not there."""
+    from simulation.config.priors import DEFAULT_PRIORS_FILE, load_priors
+
+    return load_priors() if DEFAULT_PRIORS_FILE.is_file() else None

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from simulation.config.messages import model_in
 from simulation.config.schema import SimulationConfig, driver_ranges
+
+if TYPE_CHECKING:
+    from simulation.config.priors import Priors
 
 
 def schema_rows() -> list[dict[str, str]]:
@@ -50,14 +53,54 @@ def schema_rows() -> list[dict[str, str]]:
     return rows
 
 
-def schema_text() -> str:
-    """The documented schema as plain text: `key: type [range] = default`, then the meaning."""
+def schema_text(priors: Priors | None = None) -> str:
+    """The documented schema as plain text: `key: type [range] = default`, then the meaning,
+    then the prior of every assumed number in it (from `priors`, when given)."""
     lines = []
     for row in schema_rows():
         range_text = f" [{row['range']}]" if row["range"] else ""
         lines.append(f"{row['key']}: {row['type']}{range_text} = {row['default']}")
         if row["description"]:
             lines.append(f"    {row['description']}")
+        if priors is not None:
+            lines += _prior_lines(row["key"], priors)
+    return "\n".join(lines)
+
+
+def _prior_lines(row_key: str, priors: Priors) -> list[str]:
+    """'    prior: ...' lines for the priors (and fixed numbers) inside one schema row."""
+    lines = []
+    for key, prior in priors.priors.items():
+        if key == row_key or key.startswith(row_key + "."):
+            inner = key.removeprefix(row_key).lstrip(".")
+            lines.append(f"    prior{' ' + inner if inner else ''}: {prior.describe()}")
+    for key, reason in priors.fixed.items():
+        if key == row_key or key.startswith(row_key + "."):
+            inner = key.removeprefix(row_key).lstrip(".")
+            lines.append(f"    fixed {inner}: {reason}")
+    return lines
+
+
+def priors_markdown(priors: Priors) -> str:
+    """The priors as Markdown tables (pasted into docs/ODD.md): every drawn value with its
+    default, distribution, 5%-95% range and reason; then the numbers kept fixed."""
+    number = "{:.4g}".format
+    lines = [
+        "| key | default | prior | 5% - 95% | reason |",
+        "|---|---|---|---|---|",
+    ]
+    for row in priors.quantile_table():
+        cells = [
+            f"`{row['key']}`",
+            number(row["default"]),
+            row["prior"],
+            f"{number(row['q05'])} - {number(row['q95'])}",
+            row["reason"],
+        ]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    if priors.fixed:
+        lines += ["", "| kept fixed | why |", "|---|---|"]
+        lines += [f"| `{key}` | {reason} |" for key, reason in priors.fixed.items()]
     return "\n".join(lines)
 
 

@@ -72,6 +72,9 @@ class Bounds:
     low: float
     high: float
     integer: bool = False
+    group: str | None = None
+    """The prior a unit-cube coordinate belongs to (a design over the priors; a Dirichlet
+    takes several coordinates), the group of its Sobol index."""
 
 
 def _stepped(spec: dict[str, Any], where: str, source: str | Path) -> list[Any]:
@@ -177,6 +180,9 @@ class DesignPoint:
     base: str | None = None
     """Key of the scenario's own base config in `Experiment.scenario_bases`, or None for
     the experiment's base config."""
+    draw: int | None = None
+    """The draw of a prior design: runs of the same draw and replication have the same
+    seed in every scenario (common random numbers)."""
 
     @cached_property
     def key(self) -> int:
@@ -214,6 +220,8 @@ class Experiment:
     """Scenario name -> its own config file, for scenarios that give `config`."""
     point_steps: list[int] = field(default_factory=list)
     """Steps of each design point's config."""
+    prior: Any = None
+    """The draws of a prior design (:class:`~simulation.experiments.prior_design.PriorDesign`)."""
     notes: list[str] = field(default_factory=list)
     """What building the design had to say (e.g. a sampler's advice on the sample size)."""
 
@@ -256,6 +264,8 @@ class Experiment:
         digest.update(json.dumps(self.base_config.to_dict(), sort_keys=True).encode("utf-8"))
         if self.scenario_bases:  # absent otherwise: earlier results folders still resume
             digest.update(json.dumps(self.scenario_bases, sort_keys=True).encode("utf-8"))
+        if self.prior is not None:
+            digest.update(self.prior.fingerprint().encode("utf-8"))
         return digest.hexdigest()
 
     def point_config(self, index: int) -> SimulationConfig:
@@ -289,9 +299,17 @@ class Experiment:
 
     def run_seed(self, run_index: int) -> int:
         """The seed of run `run_index`: from the root seed, its design point's identity
-        (scenario and values) and its replication number."""
+        (scenario and values) and its replication number; in a prior design, from its draw
+        and replication, the same in every scenario (common random numbers)."""
         point = self.points[run_index // self.replications]
-        return run_seed(self.spec.seed, point.key, run_index % self.replications)
+        return self._point_seed(point, run_index % self.replications)
+
+    def _point_seed(self, point: DesignPoint, replication: int) -> int:
+        if point.draw is not None:
+            from simulation.experiments.prior_design import common_seed
+
+            return common_seed(self.spec.seed, point.draw, replication)
+        return run_seed(self.spec.seed, point.key, replication)
 
     def run_spec(self, run_index: int) -> dict[str, Any]:
         """What a worker needs to run `run_index` (point, replication, seed, overrides)."""
@@ -302,7 +320,7 @@ class Experiment:
             "point": point.index,
             "scenario": point.scenario,
             "replication": replication,
-            "seed": run_seed(self.spec.seed, point.key, replication),
+            "seed": self._point_seed(point, replication),
             "base": point.base,
             "overrides": point.overrides,
             "parameters": self.point_values[point.index],
@@ -376,6 +394,8 @@ def _draw(
             "names": [b.name for b in ranges],
             "bounds": [[b.low, b.high] for b in ranges],
         }
+        if any(b.group is not None for b in ranges):
+            problem["groups"] = [b.group or b.name for b in ranges]
         if kind == "sobol":
             from SALib.sample import sobol
 
@@ -393,16 +413,25 @@ def _draw(
 
 
 def _factorial(
-    spec: ExperimentSpec, source: str | Path
+    spec: ExperimentSpec, source: str | Path, priors: Any = None
 ) -> tuple[list[dict[str, Any]], list[Bounds], list[list[str]], list[str]]:
     """The design's parameter combinations (without scenarios and derived values), its
-    sampled ranges, its axes (parameters varied together share an axis) and notes."""
+    sampled ranges, its axes (parameters varied together share an axis) and notes. With
+    `priors` (a sampled design's `design.priors`) every prior is sampled too, through its
+    quantiles."""
     if spec.design.kind in SAMPLED_DESIGNS:
-        if not spec.vary:
+        if not spec.vary and priors is None:
             raise ConfigError("a sampled design needs parameters in 'vary'", source, "vary")
         if "zip" in spec.vary:
             raise ConfigError("zip groups need a factorial design", source, "vary.zip")
         ranges = [_bounds(name, raw, f"vary.{name}", source) for name, raw in spec.vary.items()]
+        explicit = len(ranges)
+        if priors is not None:
+            ranges += [
+                Bounds(key if size == 1 else f"{key}#{index}", 0.0, 1.0, group=key)
+                for key, size in priors.unit_groups()
+                for index in range(size)
+            ]
         _check_size(
             sampled_points(spec.design, len(ranges)),
             spec,
@@ -412,10 +441,16 @@ def _factorial(
         )
         values, notes = _sample(spec.design.kind, ranges, spec.design, spec.seed, source)
         rows = [
-            {b.name: (int(v) if b.integer else float(v)) for b, v in zip(ranges, row, strict=True)}
-            for row in values
+            {
+                b.name: (int(v) if b.integer else float(v))
+                for b, v in zip(ranges[:explicit], row, strict=True)
+            }
+            for row in values[:, :explicit]
         ]
-        return rows, ranges, [[b.name] for b in ranges], notes
+        if priors is not None:
+            for row, draw in zip(rows, priors.from_unit(values[:, explicit:]), strict=True):
+                row.update(draw)
+        return rows, ranges, [[b.name] for b in ranges[:explicit]], notes
     factors: list[Factor] = []
     for name, raw in spec.vary.items():
         if name == "zip":
@@ -607,7 +642,21 @@ def _build(
 
     _check_reserved(spec, path)
 
-    rows, ranges, axes, notes = _factorial(spec, path)
+    prior = None
+    notes: list[str] = []
+    if spec.design.kind == "prior":
+        draws = spec.design.samples or 0
+        _check_size(draws, spec, path, "design.samples", f"prior design of {draws:,} draws")
+        prior = _prior_draws(spec, path, base_dir, base_data, scenario_bases)
+        rows, ranges, axes = [dict(draw) for draw in prior.draws], [], []
+    elif spec.design.priors is not None and spec.design.kind in SAMPLED_DESIGNS:
+        from simulation.experiments.prior_design import sampled_prior_design
+
+        priors = _design_priors(spec, path, base_dir)
+        rows, ranges, axes, notes = _factorial(spec, path, priors)
+        prior = sampled_prior_design(priors, rows, spec, base_data, scenario_bases)
+    else:
+        rows, ranges, axes, notes = _factorial(spec, path)
     clash = [name for name in trees if any(name in row for row in rows[:1])]
     if clash:
         raise ConfigError("a derived parameter is also varied", path, f"expressions.{clash[0]}")
@@ -625,18 +674,29 @@ def _build(
             + list(trees)
         )
     )
+    prior_columns = set(prior.columns) if prior is not None else set()
     for scenario, scenario_overrides in scenario_items:
         own = scenario if scenario in scenario_bases else None
         start = scenario_bases[scenario] if own else base_data
-        for row in rows:
-            overrides = _derive({**scenario_overrides, **row}, trees, start, path)
+        for draw, row in enumerate(rows):
+            if prior is not None:
+                explicit = {k: v for k, v in row.items() if k not in prior_columns}
+                fixed = _derive({**scenario_overrides, **explicit}, trees, start, path)
+                overrides = prior.point_overrides(start, scenario, fixed, draw)
+            else:
+                overrides = _derive({**scenario_overrides, **row}, trees, start, path)
             config = _build_point(start, overrides, path, spec, len(points), scenario, overrides)
             resolved = config.to_dict()
             values.append(
                 {key: _normalise(_lookup_dotted_or_none(resolved, key)) for key in parameter_names}
             )
+            if prior is not None:  # the drawn values, as drawn (kept assumptions as kept)
+                values[-1].update({key: float(value) for key, value in prior.draws[draw].items()})
+                for key in prior.kept.get(scenario, []):
+                    values[-1].update(dict.fromkeys(prior.priors.priors[key].columns))
             steps.append(config.steps)
-            points.append(DesignPoint(len(points), scenario, overrides, own))
+            common = draw if spec.design.kind == "prior" else None
+            points.append(DesignPoint(len(points), scenario, overrides, own, common))
     _unify_columns(values, parameter_names)
     return Experiment(
         source=source,
@@ -655,8 +715,48 @@ def _build(
         scenario_bases=scenario_bases,
         scenario_files=scenario_files,
         point_steps=steps,
+        prior=prior,
         notes=notes,
     )
+
+
+def _design_priors(spec: ExperimentSpec, source: str, base_dir: Path) -> Any:
+    """The priors file a design names (default: the project's)."""
+    from simulation.experiments.prior_design import priors_for
+
+    priors = priors_for(spec.design, base_dir, source)
+    if spec.design.exclude:
+        unknown = [key for key in spec.design.exclude if key not in priors.priors]
+        if unknown:
+            raise ConfigError(f"'{unknown[0]}' has no prior", source, "design.exclude")
+        priors = priors.without(set(spec.design.exclude))
+    varied = [key for key in spec.vary if key in priors.priors]
+    return priors.without(set(varied))
+
+
+def _prior_draws(
+    spec: ExperimentSpec,
+    source: str,
+    base_dir: Path,
+    base_data: dict[str, Any],
+    scenario_bases: dict[str, dict[str, Any]],
+) -> Any:
+    """The draws of a prior design, valid for every scenario (see prior_design)."""
+    from simulation.experiments.prior_design import build_prior_design
+
+    if spec.vary or spec.expressions:
+        raise ConfigError(
+            "a prior design draws every assumption from its prior: compare levers as "
+            "scenarios, and fix values in base.overrides",
+            source,
+            "vary" if spec.vary else "expressions",
+        )
+    items = {
+        name: {key: value for key, value in entry.items() if key != "config"}
+        for name, entry in spec.scenarios.items()
+    } or {"base": {}}
+    starts = {name: scenario_bases.get(name, base_data) for name in items}
+    return build_prior_design(spec.design, spec.seed, starts, items, base_dir, source)
 
 
 def _config_data(

@@ -287,10 +287,12 @@ def make_figures(
     axes = [axis[0] for axis in manifest["axes"]]
     scenarios: list[str] = manifest["scenarios"]
     written: list[Path] = []
-    if summary.empty:
+    if summary.empty or manifest["design"] == "prior":  # an ensemble draws its own
         return written
     if manifest["design"] != "factorial":
-        sampled = [entry["name"] for entry in manifest["sampled"]]
+        sampled = [entry["name"] for entry in manifest["sampled"] if not entry.get("group")]
+        if not sampled:  # a design over every prior: too many panels to draw
+            return written
         return [plot_sampled(runs, sampled, folder / "sampled.png", name)]
     if not axes:
         if len(scenarios) > 1:

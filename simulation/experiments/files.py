@@ -25,7 +25,15 @@ from simulation.vocabulary import package_versions
 MANIFEST = "manifest.json"
 """Every results folder has one; its `kind` says what wrote the folder."""
 
-KINDS: tuple[str, ...] = ("run", "sweep", "sensitivity", "tipping", "discovery")
+KINDS: tuple[str, ...] = (
+    "run",
+    "sweep",
+    "sensitivity",
+    "tipping",
+    "discovery",
+    "ensemble",
+    "calibration",
+)
 
 DERIVED_FILES: tuple[str, ...] = ("report.html",)
 """Files derived from a folder's results by other commands (a report): stale once the

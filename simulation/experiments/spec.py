@@ -79,11 +79,12 @@ class StopSpec(_Strict):
 class DesignSpec(_Strict):
     """How design points are generated from `vary`."""
 
-    kind: Literal["factorial", "lhs", "sobol", "morris"] = Field(
+    kind: Literal["factorial", "lhs", "sobol", "morris", "prior"] = Field(
         "factorial",
         description=(
             "factorial: every combination of the listed values; lhs/sobol/morris: samples "
-            "over {low, high} ranges."
+            "over {low, high} ranges; prior: draws from the priors (or a posterior), the same "
+            "draws and seeds in every scenario."
         ),
     )
     samples: Whole | None = Field(
@@ -91,11 +92,25 @@ class DesignSpec(_Strict):
         ge=1,
         description=(
             "lhs: number of points; sobol: base N (N*(D+2) points, N*(2D+2) with "
-            "second_order); morris: trajectories (N*(D+1) points)."
+            "second_order); morris: trajectories (N*(D+1) points); prior: draws."
         ),
     )
     second_order: bool = Field(False, description="sobol: also sample for second-order indices.")
     levels: Whole = Field(4, ge=2, description="morris: number of grid levels.")
+    priors: str | None = Field(
+        None,
+        description="prior: priors file, relative to the experiment (default configs/priors.yaml).",
+    )
+    posterior: str | None = Field(
+        None,
+        description=(
+            "prior: a calibration results folder whose posterior replaces the priors of the "
+            "calibrated parameters."
+        ),
+    )
+    exclude: list[str] = Field(
+        default_factory=list, description="prior: assumptions kept at the config's values."
+    )
 
 
 class ExperimentSpec(_Strict):

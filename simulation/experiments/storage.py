@@ -358,7 +358,10 @@ class ResultsFolder:
             parameters=experiment.parameters,
             parameter_types=types,
             derived=list(spec.expressions),
-            sampled=[{"name": b.name, "low": b.low, "high": b.high} for b in experiment.sampled],
+            sampled=[
+                {"name": b.name, "low": b.low, "high": b.high, "group": b.group}
+                for b in experiment.sampled
+            ],
             second_order=spec.design.second_order,
             metrics=experiment.metrics,
             measures=outcome_measures(experiment.base_config),

@@ -1,0 +1,258 @@
+"""Tables of results for README and reports, generated from a results folder (never pasted).
+
+For an ensemble folder: each scenario's median with its 90% interval over the priors (or
+the posterior) and seeds, and each scenario's difference from a reference scenario, run by
+run (same draws, same seeds), with its own 90% interval; the columns are those of the
+scenario comparison (:data:`simulation.analysis.scenario_table.COLUMNS`), at the same
+default lag after the order. A sweep folder gives that comparison itself
+(:mod:`simulation.analysis.scenario_table`); a calibration its posterior, targets and
+stylised facts; a sensitivity analysis its most influential assumptions.
+:func:`replace_between_markers` puts a table into a file between
+``<!-- NAME:start -->`` and ``<!-- NAME:end -->``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from simulation.errors import ArgumentError, ResultsError
+from simulation.experiments.files import read_manifest, write_text
+
+DEFAULT_MEASURE = "at_order_plus_12"
+"""Scenarios end at different months: they are compared a year after their order."""
+
+
+def _share(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def _points(value: float) -> str:
+    return f"{100 * value:+.1f}"
+
+
+def level_cell(row: pd.Series) -> str:
+    """'median (5%-95%)' of a share, e.g. '13.5% (4.1-30.2)'."""
+    if math.isnan(row["median"]):
+        return "-"
+    return f"{_share(row['median'])} ({100 * row['q05']:.1f}–{100 * row['q95']:.1f})"
+
+
+def difference_cell(row: pd.Series) -> str:
+    """'median (5% to 95%)' of a difference in percentage points, e.g. '+12.0 (+3.1 to +20.4)'."""
+    if math.isnan(row["median"]):
+        return "-"
+    return f"{_points(row['median'])} ({_points(row['q05'])} to {_points(row['q95'])})"
+
+
+def _markdown(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def ensemble_tables(
+    folder: str | Path, measure: str = DEFAULT_MEASURE, reference: str | None = None
+) -> str:
+    """The levels table and the differences table (from `reference`, default the
+    ensemble's) of an ensemble folder, as Markdown."""
+    from simulation.analysis.ensemble import read_ensemble
+    from simulation.analysis.scenario_table import COLUMNS
+
+    manifest, distribution, differences = read_ensemble(folder)
+    known = set(distribution["output"])
+    reached = [m for m in (measure, "final") if f"{m}_comply" in known]
+    if not reached or (reached[0] != measure and measure != DEFAULT_MEASURE):
+        measures = [m for m in manifest.get("measures", ["final"]) if f"{m}_comply" in known]
+        raise ArgumentError(
+            f"the ensemble has no '{measure}' values (its runs ended before that lag?); it "
+            f"has: {', '.join(measures)}",
+            "measure",
+        )
+    measure = reached[0]  # the default lag falls back to the last month for short runs
+    outputs = [
+        (f"{measure}_{column.metric}", column.heading)
+        for column in COLUMNS
+        if f"{measure}_{column.metric}" in known
+    ]
+    scenarios = list(manifest["scenarios"])
+    reference = reference or manifest["reference"]
+    if reference not in scenarios:
+        raise ArgumentError(
+            f"no scenario '{reference}'; scenarios are {', '.join(scenarios)}", "reference"
+        )
+    origin = (
+        f"the posterior of `{Path(manifest['posterior']).name}`"
+        if manifest.get("posterior")
+        else "the priors"
+    )
+    header = ["scenario", *[label for _, label in outputs]]
+    levels = distribution.set_index(["scenario", "output"])
+    rows = [
+        [scenario, *[level_cell(levels.loc[(scenario, name)]) for name, _ in outputs]]
+        for scenario in scenarios
+    ]
+    when = _when(measure)
+    text = [
+        f"Shares {when}: median and 90% interval over {origin} and seeds "
+        f"({manifest['draws']} draws x {manifest['replications']} seeds per scenario). "
+        "Shares of the officers serving then, except 'left', 'arrested' and 'dismissed': "
+        "cumulative shares of the force at month 0.",
+        "",
+        _markdown(header, rows),
+    ]
+    if not differences.empty:
+        changes = differences[differences["reference"] == reference]
+        changes = changes.set_index(["scenario", "output"])
+        rows = [
+            [scenario, *[difference_cell(changes.loc[(scenario, name)]) for name, _ in outputs]]
+            for scenario in scenarios
+            if scenario != reference
+        ]
+        text += [
+            "",
+            f"Difference from `{reference}` in percentage points {when}, run by run (the same "
+            "draws and seeds in both): median and 90% interval.",
+            "",
+            _markdown(header, rows),
+        ]
+    return "\n".join(text)
+
+
+def _when(measure: str) -> str:
+    """'12 months after each scenario's order' for at_order_plus_12; 'final' as it is."""
+    from simulation.experiments.runner import measure_lag
+
+    lag = measure_lag(measure)
+    if lag is None:
+        return f"at the {measure} month" if measure == "final" else f"({measure})"
+    return f"{lag} months after each scenario's change of war-order level"
+
+
+def calibration_tables(folder: str | Path) -> str:
+    """A calibration's posterior against its prior, its targets in the predictive runs, and
+    the stylised facts not fitted, as Markdown."""
+    from simulation.analysis.calibration import ess_text, read_calibration
+
+    found = read_calibration(folder)
+    manifest = found["manifest"]
+    number = "{:.3g}".format
+    generations = found["generations"]
+    text = [
+        f"Calibration `{manifest['name']}`: {len(generations)} generations, "
+        f"{int(manifest.get('simulations', generations['simulations'].sum())):,} simulations "
+        "(with the prior sample and any generation cut short by the budget), final distance "
+        "threshold "
+        f"{number(generations['epsilon'].iloc[-1])} (1 = off by one tolerance on average). "
+        f"Effective sample size of the weighted posterior: {ess_text(found['posterior'])}.",
+        "",
+        "| parameter | prior median (90%) | posterior median (90%) | shrinkage | verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for _, row in found["posterior_summary"].iterrows():
+        text.append(
+            f"| `{row['parameter']}` | {number(row['prior_median'])} "
+            f"({number(row['prior_q05'])}–{number(row['prior_q95'])}) | "
+            f"{number(row['posterior_median'])} ({number(row['posterior_q05'])}–"
+            f"{number(row['posterior_q95'])}) | {row['shrinkage']:.2f} | {row['verdict']} |"
+        )
+    text += [
+        "",
+        "| target | value | prior runs: median (90%), share within tolerance | posterior runs |",
+        "|---|---|---|---|",
+    ]
+    for _, row in found["predictive"].iterrows():
+        cells = [
+            f"{number(row[f'{label}_median'])} ({number(row[f'{label}_q05'])}–"
+            f"{number(row[f'{label}_q95'])}), {row[f'{label}_within']:.0%}"
+            for label in ("prior", "posterior")
+        ]
+        text.append(f"| `{row['target']}` | {number(row['value'])} | {cells[0]} | {cells[1]} |")
+    if not found["checks"].empty:
+        text += [
+            "",
+            "| stylised fact (not fitted) | condition | holds in prior runs | in posterior runs |",
+            "|---|---|---|---|",
+        ]
+        for _, row in found["checks"].iterrows():
+            text.append(
+                f"| `{row['check']}` | {row['condition']} | {row['prior_holds']:.0%} | "
+                f"{row['posterior_holds']:.0%} |"
+            )
+    return "\n".join(text)
+
+
+def sensitivity_table(folder: str | Path, top: int = 4) -> str:
+    """Per output, the parameters with the largest total Sobol index, as Markdown."""
+    indices = pd.read_csv(Path(folder) / "indices.csv")
+    if "ST" not in indices.columns:
+        raise ResultsError("has no Sobol indices (indices.csv has no ST column)", folder)
+    rows = []
+    for output, part in indices.groupby("output", sort=False):
+        part = part.sort_values("ST", ascending=False).head(top)
+        cells = [
+            f"`{row['parameter']}` {row['ST']:.2f} ± {row['ST_conf']:.2f}"
+            for _, row in part.iterrows()
+        ]
+        rows.append([f"`{output}`", "; ".join(cells)])
+    return "\n".join(
+        [
+            f"Total Sobol index (± 95% confidence half-width) of the {top} most influential "
+            "parameters per output: the share of the output's variance that involves each.",
+            "",
+            _markdown(["output", "most influential (total index ST)"], rows),
+        ]
+    )
+
+
+def results_table(
+    folder: str | Path, measure: str = DEFAULT_MEASURE, reference: str | None = None
+) -> str:
+    """The tables of an ensemble, sweep, calibration or sensitivity folder, as Markdown
+    (`reference`: the scenario an ensemble's differences are taken from)."""
+    manifest = read_manifest(folder)
+    if manifest["kind"] == "ensemble":
+        return ensemble_tables(folder, measure, reference)
+    if manifest["kind"] == "sweep":
+        from simulation.analysis.scenario_table import caption, markdown_table, scenario_table
+
+        table = scenario_table(folder, measure)
+        return markdown_table(table) + "\n\n" + caption(folder, measure)
+    if manifest["kind"] == "calibration":
+        return calibration_tables(folder)
+    if manifest["kind"] == "sensitivity":
+        return sensitivity_table(folder)
+    raise ResultsError(
+        f"holds a {manifest['kind']}; tables are made of ensembles, sweeps, calibrations and "
+        "sensitivity analyses",
+        folder,
+    )
+
+
+def default_marker(folder: str | Path) -> str:
+    """Where a folder's table goes in README.md or docs/calibration.md, by its kind."""
+    manifest = read_manifest(folder)
+    kind = manifest["kind"]
+    if kind == "ensemble":
+        return "scenario-posterior-table" if manifest.get("posterior") else "scenario-prior-table"
+    return {"calibration": "calibration-results", "sensitivity": "sensitivity-table"}.get(
+        kind, "scenario-table"
+    )
+
+
+def replace_between_markers(path: str | Path, name: str, text: str) -> Path:
+    """Put `text` between ``<!-- name:start -->`` and ``<!-- name:end -->`` in a file."""
+    path = Path(path)
+    try:
+        content = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ResultsError(f"cannot read ({error.strerror})", path) from None
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if start not in content or end not in content:
+        raise ResultsError(f"has no markers {start} ... {end}", path)
+    head, rest = content.split(start, 1)
+    _, tail = rest.split(end, 1)
+    write_text(path, f"{head}{start}\n{text}\n{end}{tail}")
+    return path

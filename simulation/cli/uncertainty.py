@@ -1,0 +1,174 @@
+"""Commands on the uncertainty of the assumptions: `ensemble` and `calibrate` (their tables:
+`table`, in :mod:`simulation.cli.tables`).
+
+reluctant-army ensemble configs/scenarios/fight_order.yaml --draws 200
+reluctant-army ensemble experiments/scenarios.yaml --draws 200 --posterior results/calibration
+reluctant-army calibrate configs/targets/anchors.yaml
+reluctant-army table results/scenarios_prior --readme README.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from simulation.cli.options import add_run_options, add_set_option
+
+
+def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFormatter]) -> None:
+    """Add `ensemble` and `calibrate` to the command line."""
+    ensemble = sub.add_parser(
+        "ensemble",
+        help="run a config or experiment over draws from the priors (or a posterior)",
+        description=(
+            "Run a config, or every scenario of an experiment, over draws from the priors "
+            "(configs/priors.yaml) or a calibration's posterior, with replications per draw; "
+            "report every output's median and 50% and 90% intervals, how much of its variance "
+            "is seed noise and how much the assumptions, and each scenario's difference from "
+            "the reference scenario (same draws, same seeds)."
+        ),
+        formatter_class=formatter,
+    )
+    ensemble.add_argument(
+        "config", help="config or experiment file, e.g. experiments/scenarios.yaml"
+    )
+    ensemble.add_argument(
+        "--draws", type=int, help="parameter sets drawn (default: 100, or the experiment's)"
+    )
+    ensemble.add_argument("--replications", type=int, help="seeds per draw (default: 2)")
+    ensemble.add_argument("--priors", help="priors file (default: configs/priors.yaml)")
+    ensemble.add_argument("--posterior", metavar="DIR", help="calibration results folder")
+    ensemble.add_argument(
+        "--exclude",
+        nargs="+",
+        default=[],
+        metavar="KEY",
+        help="assumptions kept at the config's values",
+    )
+    ensemble.add_argument("--seed", type=int, help="root seed (default: the experiment's, or 0)")
+    ensemble.add_argument("--steps", type=int, help="steps per run (default: the config's)")
+    ensemble.add_argument(
+        "--reference", help="scenario compared with (default: status_quo or the first)"
+    )
+    add_set_option(ensemble)
+    add_run_options(ensemble, "results/<name>_prior")
+    ensemble.set_defaults(handler=ensemble_command)
+
+    calibrate = sub.add_parser(
+        "calibrate",
+        help="calibrate assumptions against real-world anchors (ABC-SMC, pyabc)",
+        description=(
+            "Approximate Bayesian computation (ABC-SMC, pyabc) of the parameters a targets "
+            "file names, against its anchors; then prior and posterior predictive checks of "
+            "each target and of the stylised facts not fitted. Writes the posterior "
+            "(posterior.csv, usable as `ensemble --posterior DIR`), its summary, marginal "
+            "plots and the pyabc history (history.db) into the results folder."
+        ),
+        formatter_class=formatter,
+    )
+    calibrate.add_argument("targets", help="targets file, e.g. configs/targets/anchors.yaml")
+    calibrate.add_argument("--population-size", type=int, help="particles per generation")
+    calibrate.add_argument("--generations", type=int, help="most generations")
+    calibrate.add_argument("--max-simulations", type=int, help="simulation budget")
+    calibrate.add_argument("--min-epsilon", type=float, help="stop at this distance threshold")
+    calibrate.add_argument("--seed", type=int, help="root seed (default: the file's)")
+    calibrate.add_argument("--predictive-draws", type=int, help="predictive runs per scenario")
+    add_run_options(calibrate, "results/calibration_<name>")
+    calibrate.set_defaults(handler=calibrate_command)
+
+
+def ensemble_command(args: argparse.Namespace) -> int:
+    """Run an ensemble and print its headline table."""
+    from simulation.analysis.ensemble import run_ensemble
+    from simulation.analysis.tables import ensemble_tables
+    from simulation.config.loading import parse_override, read_yaml
+
+    data = read_yaml(args.config)
+    name = data.get("name") or Path(args.config).stem
+    out = Path(args.out) if args.out else Path("results") / f"{name}_prior"
+    overrides = {".".join(path): value for path, value in map(parse_override, args.set)}
+    try:
+        result = run_ensemble(
+            args.config,
+            draws=args.draws,
+            replications=args.replications,
+            priors=args.priors,
+            posterior=args.posterior,
+            exclude=args.exclude,
+            seed=args.seed,
+            steps=args.steps,
+            overrides=overrides or None,
+            reference=args.reference,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            scheduler_file=args.scheduler_file,
+            out=out,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            progress=not args.no_progress,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: finished runs are kept in {out}; complete them with --resume",
+            file=sys.stderr,
+        )
+        return 130
+    failed = int((result.sweep.runs["status"] != "ok").sum())
+    if failed:
+        print(f"warning: {failed} run(s) failed; tables use complete draws", file=sys.stderr)
+    manifest = result.manifest
+    if manifest["redrawn"]:
+        print(
+            f"note: {manifest['redrawn']} draw(s) gave invalid configs and were drawn again",
+            file=sys.stderr,
+        )
+    for scenario, kept in manifest["kept_by_scenario"].items():
+        print(f"note: {scenario} sets {', '.join(kept)} itself (kept, not drawn)", file=sys.stderr)
+    print(ensemble_tables(out))
+    print(
+        "how much of each output's variance is seed noise and how much the assumptions: "
+        f"seed_share and assumption_share in distribution.csv ({manifest['replications']} "
+        "seeds per draw)"
+    )
+    print(f"results in {out}/: distribution.csv, differences.csv, ensemble.png, runs/")
+    return 0
+
+
+def calibrate_command(args: argparse.Namespace) -> int:
+    """Calibrate, then print the posterior summary and the predictive checks."""
+    from simulation.analysis.calibration import calibrate, format_calibration
+    from simulation.config.targets import load_targets
+
+    targets = load_targets(args.targets)
+    out = Path(args.out) if args.out else Path("results") / f"calibration_{targets.name}"
+    try:
+        result = calibrate(
+            targets,
+            out=out,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            scheduler_file=args.scheduler_file,
+            population_size=args.population_size,
+            generations=args.generations,
+            max_simulations=args.max_simulations,
+            min_epsilon=args.min_epsilon,
+            seed=args.seed,
+            predictive_draws=args.predictive_draws,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            progress=not args.no_progress,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: complete generations are kept in {out}/history.db; continue with "
+            f"`reluctant-army calibrate {args.targets} --out {out} --resume`",
+            file=sys.stderr,
+        )
+        return 130
+    print(format_calibration(result))
+    print(
+        f"results in {out}/: posterior.csv, posterior_summary.csv, marginals.png, "
+        "predictive.csv, predictive.png, checks.csv, generations.csv, history.db"
+    )
+    return 0
