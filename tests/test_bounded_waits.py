@@ -152,7 +152,7 @@ class Cluster:
             **quiet,
         )
         self.processes.append(self.scheduler)
-        wait_for(self.file.exists, "scheduler file")
+        wait_for(self._scheduler_file_written, "scheduler file")
         self.address = json.loads(self.file.read_text())["address"]
         self.workers = [
             subprocess.Popen(
@@ -175,6 +175,13 @@ class Cluster:
         ]
         self.processes += self.workers
         wait_for(lambda: self.worker_count() == workers, f"{workers} workers")
+
+    def _scheduler_file_written(self) -> bool:
+        """Dask writes its scheduler file in place: it may exist before it holds JSON."""
+        try:
+            return "address" in json.loads(self.file.read_text())
+        except (OSError, ValueError):
+            return False
 
     def worker_count(self) -> int:
         from distributed import Client

@@ -270,7 +270,7 @@ def test_a_dask_cluster_gives_the_same_posterior(calibrated) -> None:
     from distributed import LocalCluster
 
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
         remote = calibrate(
             build(tiny_targets()), scheduler=cluster.scheduler_address, progress=False

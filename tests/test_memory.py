@@ -3,6 +3,8 @@ faulted in afresh every time, at any force size the schema allows."""
 
 from __future__ import annotations
 
+import os
+import platform
 import subprocess
 import sys
 
@@ -22,7 +24,18 @@ print(applied, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 2
 """
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt only")
+def _environment_without_malloc_settings() -> dict[str, str]:
+    """The test's environment minus glibc's own settings (Dask's nannies put
+    MALLOC_TRIM_THRESHOLD_ into the environment of the process that starts them), which
+    rightly make keep_freed_memory stand aside."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("MALLOC_") and name != "RELUCTANT_ARMY_KEEP_MEMORY"
+    }
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's mallopt only")
 @pytest.mark.parametrize("size", [500_000, 4_000_000])  # 4 and 32 MB: 475,000 x 1 and x 8
 def test_a_freed_array_is_reused_without_faulting_its_pages_in_again(size: int) -> None:
     completed = subprocess.run(
@@ -30,9 +43,9 @@ def test_a_freed_array_is_reused_without_faulting_its_pages_in_again(size: int) 
         capture_output=True,
         text=True,
         check=True,
+        env=_environment_without_malloc_settings(),
     )
     applied, faults = completed.stdout.split()
-    if applied != "True":
-        pytest.skip("not glibc")
+    assert applied == "True"
     pages = size * 8 / 4096
     assert float(faults) < 0.05 * pages
