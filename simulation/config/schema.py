@@ -1150,6 +1150,49 @@ class OutputConfig(StrictModel):
         return sorted(lags)
 
 
+# ---------------------------------------------------------------------------- performance
+
+
+class PerformanceConfig(StrictModel):
+    """How a step is computed, never what it computes: both paths give the same numbers."""
+
+    kernel: Literal["auto", "numpy", "numba"] = Field(
+        "auto",
+        description=(
+            "How the hot parts of the step (observation counts, beliefs, utilities, choice, "
+            "private inclination) are computed: numpy, whole-array operations (the reference); "
+            "numba, fused compiled kernels (simulation/model/kernels.py; the same numbers, bit "
+            "for bit; needs numba); auto, numba when numba is installed and the force has at "
+            "least numba_from_officers officer slots, numpy otherwise. The environment variable "
+            "RELUCTANT_ARMY_KERNEL=numpy|numba overrides it (tests run both paths with it)."
+        ),
+    )
+    numba_from_officers: int = Field(
+        20_000,
+        ge=0,
+        le=100_000_000,
+        description=(
+            "With kernel auto, the smallest force (officer slots) computed with numba: below "
+            "it importing numba and loading its compiled kernels (about 0.5 s once per "
+            "process) costs more than the steps gain (benchmarks/bench_limit.py)."
+        ),
+    )
+
+    @field_validator("kernel")
+    @classmethod
+    def _numba_installed(cls, kernel: str) -> str:
+        if kernel == "numba" and not numba_installed():
+            raise ValueError("numba is not installed: install it, or use auto or numpy")
+        return kernel
+
+
+def numba_installed() -> bool:
+    """Whether numba can be imported (looked up without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("numba") is not None
+
+
 class SimulationConfig(StrictModel):
     """A complete, validated configuration of one simulation run."""
 
@@ -1168,6 +1211,7 @@ class SimulationConfig(StrictModel):
     drivers: DriversConfig = Field(default_factory=DriversConfig)
     turnover: TurnoverConfig = Field(default_factory=TurnoverConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    performance: PerformanceConfig = Field(default_factory=PerformanceConfig)
 
     @model_validator(mode="after")
     def _units_fit(self) -> SimulationConfig:

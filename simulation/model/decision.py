@@ -12,11 +12,20 @@ Every term is documented, with its source passage, in docs/ODD.md ("Submodels / 
 
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from simulation.config.schema import DecisionConfig, EvaderSanctions, ExitConfig
+from simulation.config.schema import (
+    DecisionConfig,
+    EvaderSanctions,
+    ExitConfig,
+    PerformanceConfig,
+    numba_installed,
+)
+from simulation.errors import ConfigError
 from simulation.vocabulary import ACTIONS, EVADE, EXIT, REFUSE
 
 
@@ -392,3 +401,38 @@ def choose(utilities: np.ndarray, temperature: float, rng: np.random.Generator) 
     for bound in cumulative[:-1]:
         chosen += (draws >= bound).view(np.int8)
     return chosen
+
+
+KERNEL_ENVIRONMENT = "RELUCTANT_ARMY_KERNEL"
+"""Environment variable that overrides performance.kernel (numpy or numba), e.g. to run a
+test suite on both paths."""
+
+
+@functools.cache
+def _numba_available() -> bool:
+    return numba_installed()
+
+
+def uses_numba(performance: PerformanceConfig, n_officers: int) -> bool:
+    """Whether the step's hot parts run as numba kernels (:mod:`simulation.model.kernels`)
+    rather than as the numpy code here: performance.kernel, or RELUCTANT_ARMY_KERNEL when
+    set; auto takes numba for a force of at least performance.numba_from_officers when
+    numba is installed. Both paths give the same numbers."""
+    kernel = os.environ.get(KERNEL_ENVIRONMENT) or performance.kernel
+    if kernel == "numpy":
+        return False
+    if kernel == "numba":
+        if not _numba_available():
+            raise ConfigError(
+                "numba is not installed: install it, or use auto or numpy",
+                None,
+                "performance.kernel",
+            )
+        return True
+    if kernel != "auto":
+        raise ConfigError(
+            f"{KERNEL_ENVIRONMENT}={kernel!r}: expected auto, numpy or numba",
+            None,
+            "performance.kernel",
+        )
+    return n_officers >= performance.numba_from_officers and _numba_available()

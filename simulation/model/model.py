@@ -48,6 +48,7 @@ from simulation.model.decision import (
     choose,
     detection_probability,
     private_inclination,
+    uses_numba,
 )
 from simulation.model.memory import keep_freed_memory
 from simulation.model.population import (
@@ -618,7 +619,9 @@ class ArmyModel(mesa.Model):
         """Every serving officer updates his beliefs and chooses: synchronously from the
         previous step's state, or (random activation) one position of every unit after
         another. His public act and his private inclination are both kept (the inclination
-        only while a recorded column needs it: it does not feed back into anything)."""
+        only while a recorded column needs it: it does not feed back into anything).
+        Synchronously, the numba kernels compute the same numbers when performance.kernel
+        chooses them (random activation always runs the numpy code)."""
         keep_private = "private" in self._stat_blocks
         if self.config.decision.activation == "random":
             self._update_beliefs(self._observe())
@@ -626,20 +629,53 @@ class ArmyModel(mesa.Model):
         else:
             self._seen = self._observe()
             self._update_beliefs(self._seen)
-            parts: dict[str, np.ndarray] | None = {} if keep_private else None
-            utilities, detection = self._utilities(parts=parts)
-            self._seen = None
-            new_choice = choose(utilities, self.config.decision.temperature, self.rng)
-            new_choice[~self.active] = COMPLY
+            if self._uses_numba():
+                new_choice, private, detection = self._decide_with_kernels(keep_private)
+            else:
+                parts: dict[str, np.ndarray] | None = {} if keep_private else None
+                utilities, detection = self._utilities(parts=parts)
+                self._seen = None
+                new_choice = choose(utilities, self.config.decision.temperature, self.rng)
+                new_choice[~self.active] = COMPLY
+                private = None if parts is None else private_inclination(utilities, parts)
             active_count = max(int(self.active.sum()), 1)
             self.mean_detection_probability = float(detection[self.active].sum() / active_count)
             self.choice = new_choice
-            if parts is not None:
-                self.private = private_inclination(utilities, parts)
+            if private is not None:
+                self.private = private
         if keep_private:
             self.private[~self.active] = COMPLY
         self._acts = self.choice.copy()
         self._acted = self.active.copy()
+
+    def _uses_numba(self) -> bool:
+        """Whether this step's hot parts run as numba kernels (performance.kernel)."""
+        return uses_numba(self.config.performance, self.n_officers)
+
+    def _decide_with_kernels(
+        self, keep_private: bool
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """(choices, private inclinations or None, detection) from the fused kernels: the
+        numbers of _utilities, choose and private_inclination, with the same draws."""
+        from simulation.model import kernels
+
+        situation = self.situation()
+        self._seen = None
+        decision = self.config.decision
+        temperature = decision.temperature
+        draws = self.rng.random(self.n_officers) if temperature > 0 else None
+        choice, private, detection = kernels.decide(
+            self.attitudes,
+            situation,
+            decision,
+            self.config.exit,
+            self.config.consequences.evader_sanctions,
+            temperature,
+            draws,
+            self.active,
+            keep_private,
+        )
+        return choice, private if keep_private else None, detection
 
     def _utilities(
         self, slots: np.ndarray | None = None, parts: dict[str, np.ndarray] | None = None
@@ -708,7 +744,27 @@ class ArmyModel(mesa.Model):
         last decision (exit, arrest, dismissal) by the act that made them leave. Refusal and
         exit are seen for certain, evasion with decision.evasion_peer_visibility: a share
         of peers seen taking an action, per action, in his unit and among his cross-unit
-        ties, and the share of the whole force seen defecting (rumours)."""
+        ties, and the share of the whole force seen defecting (rumours). Counted by a numba
+        kernel when performance.kernel chooses it (the same counts)."""
+        visibility = np.array([0.0, self.config.decision.evasion_peer_visibility, 1.0, 1.0])
+        if self._uses_numba():
+            from simulation.model import kernels
+
+            ties = self.cross_ties if self.cross_ties.nnz else None
+            table, unit_count, unit_peers, ties_count, tie_peers, seen_count = kernels.observe(
+                self.unit,
+                self.n_units,
+                self.choice,
+                self._acts,
+                self.active,
+                self._acted,
+                float(visibility[EVADE]),
+                None if ties is None else ties.indptr,
+                None if ties is None else ties.indices,
+            )
+            return self._seen_by_all(
+                table, seen_count, visibility, unit_count, unit_peers, ties_count, tie_peers
+            )
         active = self.active
         gone = self._acted & ~active
         seen = active | gone
@@ -718,7 +774,6 @@ class ArmyModel(mesa.Model):
             self.unit * (len(ACTIONS) + 1) + codes,
             minlength=self.n_units * (len(ACTIONS) + 1),
         ).reshape(self.n_units, len(ACTIONS) + 1)
-        visibility = np.array([0.0, self.config.decision.evasion_peer_visibility, 1.0, 1.0])
         unit_seen = table[:, : len(ACTIONS)].sum(axis=1)
         own_codes = np.where(seen, acts, 0).astype(np.int64)
         unit_peers = (unit_seen[self.unit] - seen).astype(float)
@@ -740,7 +795,22 @@ class ArmyModel(mesa.Model):
             for action in (EVADE, REFUSE, EXIT):
                 if visibility[action] != 1.0:
                     ties_count[action] *= visibility[action]
-        seen_count = int(seen.sum())
+        return self._seen_by_all(
+            table, int(seen.sum()), visibility, unit_count, unit_peers, ties_count, tie_peers
+        )
+
+    def _seen_by_all(
+        self,
+        table: np.ndarray,
+        seen_count: int,
+        visibility: np.ndarray,
+        unit_count: np.ndarray,
+        unit_peers: np.ndarray,
+        ties_count: np.ndarray | None,
+        tie_peers: np.ndarray | None,
+    ) -> Seen:
+        """The Seen of _observe, with the army-wide share seen defecting from the unit
+        table (per unit, how many were seen taking each action)."""
         defecting = (
             table[:, EVADE].sum() * visibility[EVADE]
             + table[:, REFUSE].sum()
@@ -758,6 +828,29 @@ class ArmyModel(mesa.Model):
         stability = self.drivers["regime_stability"]
         if not expectations.enabled:
             self.perceived_strength = np.full(self.n_officers, stability)
+            return
+        if self._uses_numba():
+            from simulation.model import kernels
+
+            rumour = None
+            if expectations.rumour_weight and expectations.rumour_noise:
+                rumour = self.rng.normal(0.0, expectations.rumour_noise, self.n_officers)
+            kernels.update_beliefs(
+                self.perceived_strength,
+                seen.unit,
+                seen.unit_peers,
+                seen.ties,
+                seen.tie_peers,
+                seen.army,
+                rumour,
+                self.belief_bias,
+                float(logit(stability)),
+                expectations.unit_weight,
+                expectations.tie_weight,
+                expectations.rumour_weight,
+                expectations.defection_weight,
+                expectations.update_rate,
+            )
             return
         evidence = self._seen_defection(seen, expectations)
         # target = expit(logit(stability) + bias - defection_weight * evidence), in place
