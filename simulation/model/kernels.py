@@ -95,12 +95,6 @@ class Rules(NamedTuple):
     inverse_temperature: float
 
 
-@njit(inline="always")
-def _at(values: np.ndarray, index: int):  # noqa: ANN202 (numba infers the element type)
-    """values[index], or values[0] when one value stands for everyone (length 1)."""
-    return values[min(index, values.shape[0] - 1)]
-
-
 @njit(cache=True, error_model="numpy")
 def _gaps_kernel(
     rules: Rules,
@@ -148,38 +142,28 @@ def _gaps_kernel(
 
 
 @njit(inline="always")
-def _social(
-    rules: Rules,
-    k: int,
-    action: int,
-    i: int,
-    own: float,
-    seen_unit: np.ndarray,
-    seen_ties: np.ndarray,
-    has_ties: np.ndarray,
-    responses: np.ndarray,
-) -> float:
-    """The social term of `action` (k-th in SOCIAL_ACTIONS), as decision.social_term."""
-    ties_row = 1 if rules.use_unit else 0
+def _response(rules: Rules, weight: float, value: float, own: float) -> float:
+    """decision.social_response of one gap: `value` is the tanh already taken (logistic)
+    or the share (or count) seen (linear)."""
+    if rules.logistic:
+        return value * weight
+    gap = value - own
+    if rules.count_correction:
+        gap += rules.count_correction
+    return gap * weight
+
+
+@njit(inline="always")
+def _social(rules: Rules, unit_value: float, ties_value: float, has_tie: bool, own: float) -> float:
+    """The social term of one action, as decision.social_term. Scalars only: an array passed
+    to a helper costs two atomic reference counts per call."""
     term = 0.0
     if rules.use_unit:
-        if rules.logistic:
-            term = responses[k, 0, i] * rules.unit_response
-        else:
-            gap = seen_unit[action, i] - own
-            if rules.count_correction:
-                gap += rules.count_correction
-            term = gap * rules.unit_response
+        term = _response(rules, rules.unit_response, unit_value, own)
     if rules.use_ties:
-        if rules.logistic:
-            weak = responses[k, ties_row, i] * rules.ties_response
-        else:
-            gap = seen_ties[action, i] - own
-            if rules.count_correction:
-                gap += rules.count_correction
-            weak = gap * rules.ties_response
+        weak = _response(rules, rules.ties_response, ties_value, own)
         if rules.has_ties_given:
-            weak = weak * (1.0 if has_ties[i] else 0.0)
+            weak = weak * (1.0 if has_tie else 0.0)
         term = term + weak if rules.use_unit else weak
     return term
 
@@ -228,6 +212,13 @@ def _utilities_kernel(
     n = active.shape[0]
     store = utilities.shape[1] == n
     minus_infinity = -np.inf
+    ties_row = 1 if rules.use_unit else 0
+    # a field given once for everyone has length 1: index min(i, last) reads it
+    last_level, last_hardship = level.shape[0] - 1, hardship_multiplier.shape[0] - 1
+    last_benefit, last_strength = benefit_multiplier.shape[0] - 1, strength.shape[0] - 1
+    last_debt, last_pension = training_debt.shape[0] - 1, pension_stake.shape[0] - 1
+    last_open, last_desertion = resignation_open.shape[0] - 1, desertion_possible.shape[0] - 1
+    last_ties, last_has_ties = seen_ties.shape[1] - 1, has_ties.shape[0] - 1
     for i in range(n):
         if not active[i]:
             choice[i] = 0
@@ -239,18 +230,18 @@ def _utilities_kernel(
             continue
         # order costs
         aligned = rules.russia_weight * russia[i] + rules.regime_weight * regime[i]
-        officer_level = _at(level, i)
+        officer_level = level[min(i, last_level)]
         moral = moral_table[officer_level] * war_aversion[i] * (1.0 - aligned)
         hardship = (
             hardship_table[officer_level]
-            * _at(hardship_multiplier, i)
+            * hardship_multiplier[min(i, last_hardship)]
             * (1.0 - rules.hardship_relief * aligned)
         )
         # detection, fear, career
         detection_refuse = 1.0 - detection_exp[i]
         detection[i] = detection_refuse
         detection_evade = rules.evasion_visibility * detection_refuse
-        belief = _at(strength, i)
+        belief = strength[min(i, last_strength)]
         risk = risk_aversion[i] * (belief * rules.severity)
         incentive = rules.incentive
         stake = 1.0
@@ -259,17 +250,17 @@ def _utilities_kernel(
             if incentive:
                 incentive = incentive * belief / stake
         benefits = benefit_value[i] * (
-            _at(benefit_multiplier, i) * (rules.benefit_weight * (1.0 + incentive))
+            benefit_multiplier[min(i, last_benefit)] * (rules.benefit_weight * (1.0 + incentive))
         )
         if rules.stake_per_officer:
             benefits = benefits * stake
         lock_in = rules.lock_in_weight * (1.0 - belief) * rules.amnesty_share * culpability[i]
         forfeited = rules.exit_cost_weight * exit_cost[i]
         if rules.training_debt_weight:
-            forfeited += rules.training_debt_weight * _at(training_debt, i)
+            forfeited += rules.training_debt_weight * training_debt[min(i, last_debt)]
         resigning = forfeited
         if rules.pension_weight:
-            pension = _at(pension_stake, i)
+            pension = pension_stake[min(i, last_pension)]
             forfeited += rules.pension_weight * pension
             resigning = forfeited
             if rules.resignation:
@@ -281,7 +272,13 @@ def _utilities_kernel(
         relief = moral + hardship
         leaving = benefits + forfeited + lock_in
         refusal_risk = risk * detection_refuse
-        social_refuse = _social(rules, 0, 2, i, own, seen_unit, seen_ties, has_ties, responses)
+        social_refuse = _social(
+            rules,
+            responses[0, 0, i] if rules.logistic else seen_unit[2, i],
+            responses[0, ties_row, i] if rules.logistic else seen_ties[2, min(i, last_ties)],
+            has_ties[min(i, last_has_ties)],
+            own,
+        )
         refuse = relief - leaving - refusal_risk - rules.refusal_threshold + social_refuse
         fear_evade = 0.0
         social_evade = 0.0
@@ -296,7 +293,13 @@ def _utilities_kernel(
             else:
                 expected_sanction = risk * rules.evasion_punishment_share + benefits
             fear_evade = detection_evade * expected_sanction
-            social_evade = _social(rules, 1, 1, i, own, seen_unit, seen_ties, has_ties, responses)
+            social_evade = _social(
+                rules,
+                responses[1, 0, i] if rules.logistic else seen_unit[1, i],
+                responses[1, ties_row, i] if rules.logistic else seen_ties[1, min(i, last_ties)],
+                has_ties[min(i, last_has_ties)],
+                own,
+            )
             evade = (
                 rules.evasion_moral_relief * moral
                 + rules.evasion_hardship_relief * hardship
@@ -309,17 +312,23 @@ def _utilities_kernel(
         fear_exit = 0.0
         social_exit = 0.0
         if rules.exit_enabled:
-            route_open = _at(resignation_open, i)
+            route_open = resignation_open[min(i, last_open)]
             if route_open:
                 leave = relief - leaving - rules.exit_threshold + (forfeited - resigning)
-            elif _at(desertion_possible, i):
+            elif desertion_possible[min(i, last_desertion)]:
                 leave = (
                     relief
                     - leaving
                     - rules.desertion_threshold
                     - rules.desertion_visibility * refusal_risk
                 )
-            social_exit = _social(rules, 2, 3, i, own, seen_unit, seen_ties, has_ties, responses)
+            social_exit = _social(
+                rules,
+                responses[2, 0, i] if rules.logistic else seen_unit[3, i],
+                responses[2, ties_row, i] if rules.logistic else seen_ties[3, min(i, last_ties)],
+                has_ties[min(i, last_has_ties)],
+                own,
+            )
             leave += social_exit
             if not route_open:
                 fear_exit = rules.desertion_visibility * refusal_risk
@@ -334,7 +343,7 @@ def _utilities_kernel(
             utilities[EXIT, i] = leave
 
         if rules.keep_private:  # as decision.private_inclination: (utility + fear) - social
-            best = 0.0 + 0.0 - 0.0
+            best = 0.0  # comply: (0 + 0) - 0
             inclined = 0
             for action, value in (
                 (1, evade + fear_evade - social_evade),
@@ -624,12 +633,11 @@ def _observe_kernel(
                 count *= evasion_visibility
             unit_count[action, i] = count
     if with_ties:
+        counts = np.zeros(unseen + 1, dtype=np.int64)  # per code, for one officer at a time
         for i in range(n):
-            counts = np.zeros(4, dtype=np.int64)
+            counts[:] = 0
             for j in range(tie_starts[i], tie_starts[i + 1]):
-                code = codes[tie_peers_of[j]]
-                if code != unseen:
-                    counts[code] += 1
+                counts[codes[tie_peers_of[j]]] += 1
             tie_peers[i] = float(counts[0] + counts[1] + counts[2] + counts[3])
             ties_count[0, i] = 0.0
             evading = float(counts[1])
