@@ -1,7 +1,7 @@
 """The model step against the machine's limit: streaming the step's state once, same run.
 
-Run: `python benchmarks/bench_limit.py [--quick]` (about 1-2 minutes; --quick leaves out
-1,000,000 officers and the 100-step run of 475,000).
+Run: `python benchmarks/bench_limit.py [--quick] [--kernel numba|numpy]` (about 3 minutes;
+--quick leaves out 1,000,000 officers and the 100-step run of 475,000).
 
 The limit reference is measured here, at each size, beside the step: the time to read and
 write once every per-officer array the model keeps (attitudes, tenure, choices, flags,
@@ -11,13 +11,20 @@ from anything but touching less memory. Printed: the step at 65,000 and 475,000 
 (support role and order to fight), its ratio to the reference, set-up time, the scaling
 exponent of step time from 10,000 to 1,000,000 officers, and set-up + 100 steps and peak
 memory of a 475,000-strong force (the mobilised force of issue 16, here all officers).
+
+Every figure is measured with one path of the step's hot parts (performance.kernel: numba,
+the default when it is installed, or numpy, `--kernel`); the step table also prints the
+numpy path's step beside it, and the numba kernels' first-call time in a fresh process,
+compiled without a cache and loaded from it.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,6 +35,8 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_model import Figure  # noqa: E402
 from simulation.config.loading import load_config  # noqa: E402
+from simulation.config.schema import numba_installed  # noqa: E402
+from simulation.model.decision import KERNEL_ENVIRONMENT  # noqa: E402
 from simulation.model.model import ArmyModel  # noqa: E402
 
 SUPPORT, FIGHT = 1, 3
@@ -60,11 +69,17 @@ def stream_seconds(arrays: list[np.ndarray], repeats: int = 15) -> float:
     return statistics.median(times)
 
 
-def build(n_officers: int, level: int, seed: int = 1) -> tuple[ArmyModel, float]:
-    """A model of `n_officers` under `level`, and its set-up seconds."""
+def build(
+    n_officers: int, level: int, seed: int = 1, kernel: str = "auto"
+) -> tuple[ArmyModel, float]:
+    """A model of `n_officers` under `level` computed with `kernel`, and its set-up seconds."""
     config = load_config(
         REPO / "configs" / "baseline.yaml",
-        [f"population.n_officers={n_officers}", f"drivers.war_order_level={level}"],
+        [
+            f"population.n_officers={n_officers}",
+            f"drivers.war_order_level={level}",
+            f"performance.kernel={kernel}",
+        ],
     )
     started = time.perf_counter()
     model = ArmyModel(config, seed=seed)
@@ -72,13 +87,13 @@ def build(n_officers: int, level: int, seed: int = 1) -> tuple[ArmyModel, float]
 
 
 def step_and_limit(
-    n_officers: int, level: int, steps: int, repeats: int
+    n_officers: int, level: int, steps: int, repeats: int, kernel: str
 ) -> tuple[float, float, float, int]:
     """(median seconds per step, stream reference seconds, median set-up seconds, state
     bytes) at `n_officers`: a few steps to warm up, then `steps` timed steps, per repeat."""
     per_step, setups, references, state_bytes = [], [], [], 0
     for repeat in range(repeats):
-        model, setup = build(n_officers, level, seed=repeat + 1)
+        model, setup = build(n_officers, level, seed=repeat + 1, kernel=kernel)
         setups.append(setup)
         for _ in range(2):
             model.step()
@@ -105,7 +120,7 @@ import sys, time
 sys.path.insert(0, {repo!r})
 from benchmarks.bench_limit import build
 started = time.perf_counter()
-model, _ = build({n}, {level})
+model, _ = build({n}, {level}, kernel={kernel!r})
 for _ in range(100):
     model.step()
 wall = time.perf_counter() - started
@@ -114,9 +129,9 @@ print(wall, int(peak) / 1024)
 """
 
 
-def run_in_fresh_process(n_officers: int, level: int) -> tuple[float, float]:
+def run_in_fresh_process(n_officers: int, level: int, kernel: str) -> tuple[float, float]:
     """(set-up + 100 steps wall seconds, peak resident MB) of a fresh process (VmHWM)."""
-    code = MOBILISED_CODE.format(repo=str(REPO), n=n_officers, level=level)
+    code = MOBILISED_CODE.format(repo=str(REPO), n=n_officers, level=level, kernel=kernel)
     output = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
     ).stdout
@@ -124,21 +139,74 @@ def run_in_fresh_process(n_officers: int, level: int) -> tuple[float, float]:
     return float(wall), float(peak)
 
 
-def measure(quick: bool = False) -> list[Figure]:
-    """The step against the limit at 65,000 and 475,000, scaling, and the mobilised run."""
+FIRST_CALL_CODE = """
+import sys, time
+sys.path.insert(0, {repo!r})
+started = time.perf_counter()
+import numba
+imported = time.perf_counter()
+from benchmarks.bench_limit import build
+model, _ = build(1000, 3, kernel="numba")
+built = time.perf_counter()
+model.step()
+print(imported - started, time.perf_counter() - built)
+"""
+
+
+def numba_first_call() -> list[tuple[str, float, float]]:
+    """(label, seconds to import numba, seconds of the first step) in fresh processes: with
+    an empty kernel cache (compiled), then with that cache (loaded)."""
+    timings = []
+    with tempfile.TemporaryDirectory() as cache:
+        environment = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        environment.pop(KERNEL_ENVIRONMENT, None)
+        for label in ("compiled (empty cache)", "loaded from the cache"):
+            output = subprocess.run(
+                [sys.executable, "-c", FIRST_CALL_CODE.format(repo=str(REPO))],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=REPO,
+                env=environment,
+            ).stdout
+            imported, first_step = output.strip().splitlines()[-1].split()
+            timings.append((label, float(imported), float(first_step)))
+    return timings
+
+
+def measure(quick: bool = False, kernel: str = "numba") -> list[Figure]:
+    """The step against the limit at 65,000 and 475,000, scaling, and the mobilised run,
+    with `kernel` computing the step's hot parts."""
     figures: list[Figure] = []
-    print("  step against the limit reference (stream the state arrays once, read + write):")
+    if kernel == "numba":
+        print("  numba kernels, first step of a fresh process (1,000 officers):")
+        for label, imported, first_step in numba_first_call():
+            print(
+                f"    {label:<24} import numba {imported * 1000:6.0f} ms, "
+                f"first step {first_step * 1000:6.0f} ms"
+            )
+    print(
+        f"  step against the limit reference (stream the state arrays once, read + write), "
+        f"kernel {kernel}; numpy's step beside it:"
+    )
     print(
         f"    {'officers':>9} {'order':<15} {'state MB':>9} {'stream ms':>10} "
-        f"{'step ms':>9} {'ratio':>7} {'set-up ms':>10}"
+        f"{'step ms':>9} {'ratio':>7} {'numpy ms':>9} {'set-up ms':>10}"
     )
     for n_officers, steps, repeats in ((65_000, 20, 3), (475_000, 5, 1 if quick else 2)):
         for level, label in ((SUPPORT, "support role"), (FIGHT, "order to fight")):
-            step, reference, setup, state_bytes = step_and_limit(n_officers, level, steps, repeats)
+            step, reference, setup, state_bytes = step_and_limit(
+                n_officers, level, steps, repeats, kernel
+            )
+            numpy_step = (
+                step
+                if kernel == "numpy"
+                else step_and_limit(n_officers, level, steps, repeats, "numpy")[0]
+            )
             print(
                 f"    {n_officers:>9,} {label:<15} {state_bytes / 1e6:>9.1f} "
                 f"{reference * 1000:>10.2f} {step * 1000:>9.2f} {step / reference:>6.1f}x "
-                f"{setup * 1000:>10.0f}"
+                f"{numpy_step * 1000:>9.2f} {setup * 1000:>10.0f}"
             )
             figures.append(
                 Figure(
@@ -151,11 +219,14 @@ def measure(quick: bool = False) -> list[Figure]:
             )
 
     sizes = [10_000, 30_000, 100_000, 300_000] + ([] if quick else [1_000_000])
-    print("  scaling, support role (median step over 5 steps after 2 warm-up steps):")
+    print(
+        f"  scaling, support role, kernel {kernel} (median step over 5 steps after 2 warm-up "
+        f"steps):"
+    )
     times = []
     for n_officers in sizes:
         repeats = 3 if n_officers < 100_000 else 1
-        step, reference, setup, _ = step_and_limit(n_officers, SUPPORT, 5, repeats)
+        step, reference, setup, _ = step_and_limit(n_officers, SUPPORT, 5, repeats, kernel)
         times.append(step)
         print(
             f"    {n_officers:>9,} officers: step {step * 1000:9.2f} ms  "
@@ -174,7 +245,7 @@ def measure(quick: bool = False) -> list[Figure]:
     )
 
     if not quick:
-        wall, peak = run_in_fresh_process(475_000, FIGHT)
+        wall, peak = run_in_fresh_process(475_000, FIGHT, kernel)
         print(
             f"  475,000 officers, order to fight, fresh process: set-up + 100 steps "
             f"{wall:.1f} s, peak memory {peak:.0f} MB"
@@ -188,7 +259,10 @@ def measure(quick: bool = False) -> list[Figure]:
 
 def main() -> None:
     """Measure and print every figure."""
-    for figure in measure("--quick" in sys.argv):
+    kernel = "numba" if numba_installed() else "numpy"
+    if "--kernel" in sys.argv:
+        kernel = sys.argv[sys.argv.index("--kernel") + 1]
+    for figure in measure("--quick" in sys.argv, kernel):
         print(figure.line())
 
 
