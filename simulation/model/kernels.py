@@ -605,7 +605,8 @@ def _observe_kernel(
     """The seen acts of ArmyModel._observe, counted: returns how many officers were seen.
 
     codes: each officer's seen act (4 = not seen: out of the force since before the last
-    decision); table: per unit, how many took each code; then per officer his unit's counts
+    decision); table: per unit, how many were seen taking each action (int32, 16 bytes a
+    unit, so that its random reads stay in L2); then per officer his unit's counts
     less his own, and his ties' counts."""
     n = unit.shape[0]
     unseen = 4
@@ -619,8 +620,9 @@ def _observe_kernel(
         else:
             code = unseen
         codes[i] = code
-        table[unit[i], code] += 1
-        seen_count += code != unseen
+        if code != unseen:
+            table[unit[i], code] += 1
+            seen_count += 1
     for i in range(n):
         u = unit[i]
         code = codes[i]
@@ -660,12 +662,12 @@ def observe(
     tie_starts: np.ndarray | None,
     tie_peers_of: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, int]:
-    """What ArmyModel._observe counts: (unit table (n_units, 5), unit counts (4, n), unit
+    """What ArmyModel._observe counts: (unit table (n_units, 4), unit counts (4, n), unit
     peers, ties counts (4, n) or None, tie peers or None, officers seen). Ties are given as
     CSR rows (`tie_starts`, `tie_peers_of`), None when there are none."""
     n = unit.shape[0]
     with_ties = tie_starts is not None and tie_peers_of is not None
-    table = np.zeros((n_units, len(ACTIONS) + 1), dtype=np.int64)
+    table = np.zeros((n_units, len(ACTIONS)), dtype=np.int32)  # 16 bytes a unit: L2-resident
     unit_count = np.empty((len(ACTIONS), n))
     unit_peers = np.empty(n)
     ties_count = np.empty((len(ACTIONS), n if with_ties else 0))
