@@ -168,6 +168,13 @@ def measure(quick: bool = False) -> list[Figure]:
         Figure("model step alone at 65,000: agent-steps per second", 65_000 / per_step, 1e7, "/s")
     )
     print(f"  (65,000 officers: set-up {setup * 1000:.0f} ms, step {per_step * 1000:.2f} ms)")
+    for kernel in ("numpy", "numba"):
+        _, kernel_step = step_seconds(65_000, 50, repeats, (f"performance.kernel={kernel}",))
+        print(
+            f"  performance.kernel={kernel}: step {kernel_step * 1000:.2f} ms at 65,000 "
+            f"({65_000 / kernel_step / 1e6:.1f} M agent-steps/s; the default, auto, takes "
+            f"numba from performance.numba_from_officers)"
+        )
     _, fight_step = step_seconds(65_000, 50, repeats, ("drivers.war_order_level=3",))
     print(
         f"  order to fight (arrests, jail, sanctions, desertion every month): step "
