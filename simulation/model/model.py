@@ -1293,20 +1293,22 @@ class ArmyModel(mesa.Model):
         for code, name in enumerate(CHOICES):
             stats[f"count_{name}"] = int(overall[code])
             stats[name] = overall[code] / total if total else 0.0
-        categories = [(table.sum(axis=(0, 1, 4)).T, GROUPS)]
+        # an empty group or rank has shares 0 (as always); an empty personnel category (the
+        # reserve before its call-up) has none: NaN, shown as '-' in tables
+        categories = [(table.sum(axis=(0, 1, 4)).T, GROUPS, 0.0)]
         if "ranks" in self._stat_blocks:
-            categories.append((table.sum(axis=(0, 1, 3)).T, RANKS))
+            categories.append((table.sum(axis=(0, 1, 3)).T, RANKS, 0.0))
         if self._category_rules is not None:
             present = [PERSONNEL.index(name) for name in self.personnel_counts]
             by_personnel = everyone.sum(axis=(0, 1, 3, 4)).T[present]
-            categories.append((by_personnel, [PERSONNEL[code] for code in present]))
-        for by_category, names in categories:
+            categories.append((by_personnel, [PERSONNEL[code] for code in present], np.nan))
+        for by_category, names, empty in categories:
             for row, category in enumerate(names):
                 size = by_category[row, :3].sum()
                 stats[f"n_{category}"] = int(size)
                 for code, name in enumerate(CHOICES):
                     stats[f"count_{category}_{name}"] = int(by_category[row, code])
-                    stats[f"{category}_{name}"] = by_category[row, code] / size if size else 0.0
+                    stats[f"{category}_{name}"] = by_category[row, code] / size if size else empty
         stats["n_active"] = total
 
         start = self._initial_count
