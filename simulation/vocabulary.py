@@ -49,6 +49,24 @@ ATTITUDES: tuple[str, ...] = (
 CATEGORIES: tuple[str, ...] = (*GROUPS, *RANKS)
 """Sub-populations whose shares are recorded besides the overall ones."""
 
+PERSONNEL: tuple[str, ...] = (
+    "officer",
+    "contract_soldier",
+    "conscript",
+    "service_staff",
+    "reservist",
+    "territorial_defence",
+)
+"""Personnel categories: officers (the three groups and ranks), then the men they command.
+Seed [What's inside the Belarusian army?]: "the number of personnel ... is 45,000, with a
+service staff included - 65,000. The military reserve is around 290,000 people, and
+territorial defence forces are 120,000." Officers are always present; the others only when
+a config gives them a number per officer (`personnel.<category>.per_officer`)."""
+OFFICER = 0
+
+RESERVE_CATEGORIES: tuple[str, ...] = ("reservist", "territorial_defence")
+"""Categories held in the reserve until the mobilisation driver calls them up."""
+
 DEPARTURES: tuple[str, ...] = (
     "dismissed",
     "resigned",
@@ -82,9 +100,11 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "recruited_by_russia",
     "retired",
     "entered",
+    "mobilised",
 )
 """Counts recorded every step: `jailed` is the number in jail now, every other is cumulative
-since step 0 (arrests include caught deserters; `exited` = resigned + deserted)."""
+since step 0 (arrests include caught deserters; `exited` = resigned + deserted; `mobilised`
+reservists and territorial defence called up)."""
 
 FORCE_SHARES: tuple[str, ...] = (
     "arrested_share",
@@ -94,8 +114,9 @@ FORCE_SHARES: tuple[str, ...] = (
     "exited_share",
     "jailed_share",
 )
-"""Counts as shares of the starting force (n_officers): cumulative arrests, dismissals,
-resignations, desertions and exits, and the number in jail now."""
+"""Counts as shares of the force that has served since month 0 (the force at month 0 plus
+everyone mobilised since; n_officers without other personnel): cumulative arrests,
+dismissals, resignations, desertions and exits, and the number in jail now."""
 
 PRIVATE_COLUMNS: tuple[str, ...] = ("private_evasion", "private_refusal", "private_exit")
 """Shares of the serving force who would evade, refuse or leave if safe (no expected
@@ -128,8 +149,13 @@ SERIES_EXTRA: tuple[str, ...] = (
 
 
 def share_columns() -> list[str]:
-    """Names of the share columns: overall, by group and by rank (e.g. 'passive_evade')."""
-    return [*CHOICES, *(f"{category}_{choice}" for category in CATEGORIES for choice in CHOICES)]
+    """Names of the share columns: overall, by group, by rank and by personnel category
+    (e.g. 'passive_evade', 'conscript_refuse'; a category's columns exist in runs that have
+    that category)."""
+    return [
+        *CHOICES,
+        *(f"{category}_{choice}" for category in (*CATEGORIES, *PERSONNEL) for choice in CHOICES),
+    ]
 
 
 def cohort_columns() -> list[str]:

@@ -68,3 +68,11 @@ def test_every_expectation_attitude_dynamics_and_structure_parameter_is_describe
     keys += ["structure.unit_types.group_mix", "structure.unit_types.war_order_level"]
     missing = [key for key in keys if key.rsplit(".", 1)[-1] not in prose]
     assert missing == []
+
+
+def test_every_personnel_parameter_and_the_mobilisation_driver_are_described(repo: Path) -> None:
+    text = odd_text(repo)
+    prose = text[: text.index("<!-- schema:start -->")]
+    keys = [row["key"] for row in schema_rows() if row["key"].startswith("personnel.")]
+    names = {key.rsplit(".", 1)[-1] for key in keys} | {"mobilisation"}
+    assert keys and sorted(name for name in names if name not in prose) == []

@@ -214,7 +214,7 @@ def test_scenario_files_give_the_same_runs_on_one_and_two_workers(
 def test_shipped_scenarios_experiment_lists_every_scenario_file() -> None:
     loaded = load_experiment(REPO / "experiments" / "scenarios.yaml")
     files = sorted(path.stem for path in (REPO / "configs" / "scenarios").glob("*.yaml"))
-    assert len(files) == 13
+    assert len(files) == 14
     assert sorted(loaded.spec.scenarios) == files
     assert sorted(loaded.scenario_files) == files
     for point in loaded.points:
@@ -223,7 +223,7 @@ def test_shipped_scenarios_experiment_lists_every_scenario_file() -> None:
         assert config.steps == own.steps
         assert config.drivers == own.drivers
         assert config.population.n_officers == 2000
-    assert loaded.replications == 20 and loaded.n_runs == 260
+    assert loaded.replications == 20 and loaded.n_runs == 280
 
 
 def test_many_scenarios_are_drawn_as_horizontal_bars(tmp_path: Path) -> None:

@@ -66,6 +66,15 @@ RUNS: dict[str, tuple[str, ...]] = {
         "consequences.arrest_rule=capacity",
         "expectations.rumour_noise=0",
     ),
+    "personnel categories, mobilisation of the reserve": (
+        "personnel.categories.contract_soldier.per_officer=1.5",
+        "personnel.categories.conscript.per_officer=2",
+        "personnel.categories.reservist.per_officer=6",
+        "personnel.categories.territorial_defence.per_officer=2",
+        "drivers.mobilisation=[{step: 0, value: 0}, {step: 4, value: 0.5}, {step: 8, value: 1}]",
+        "drivers.war_order_level=[{step: 0, value: 1}, {step: 4, value: 3}]",
+        "exit.stop_loss_from_level=3",
+    ),
     "no ties, no tastes, no career stake, exit off": (
         "drivers.war_order_level=3",
         "structure.cross_unit_ties=0",
@@ -90,7 +99,16 @@ def run(overrides: tuple[str, ...], kernel: str, steps: int = 24) -> ArmyModel:
     return model
 
 
-STATE = ("choice", "private", "perceived_strength", "active", "jailed", "tenure", "benefit_held")
+STATE = (
+    "choice",
+    "private",
+    "perceived_strength",
+    "active",
+    "jailed",
+    "in_reserve",
+    "tenure",
+    "benefit_held",
+)
 
 
 @pytest.mark.parametrize("name", sorted(RUNS))
@@ -183,7 +201,7 @@ def situation_of(n: int, rng: np.random.Generator, **fields: object) -> Situatio
     """A situation with every field per officer, varied widely (some utilities tie)."""
     defaults: dict[str, object] = {
         "war_order_level": rng.integers(0, 4, n),
-        "punishment_severity": 1.5,
+        "punishment_severity": 0.5 + rng.random(n),
         "incentive_level": 0.4,
         "regime_stability": 0.7,
         "amnesty": 0.2,
@@ -208,7 +226,11 @@ def situation_of(n: int, rng: np.random.Generator, **fields: object) -> Situatio
 
 RULE_CASES: dict[str, dict[str, object]] = {
     "every field per officer": {},
-    "one order, routes open for all": {"war_order_level": 2, "resignation_open": True},
+    "one order and one sanction, routes open for all": {
+        "war_order_level": 2,
+        "punishment_severity": 1.5,
+        "resignation_open": True,
+    },
     "resignation closed for all": {"resignation_open": False},
     "no beliefs, no tastes, no ties": {
         "perceived_strength": None,

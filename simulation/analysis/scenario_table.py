@@ -51,6 +51,28 @@ COLUMNS: tuple[Column, ...] = (
 )
 """Shares of the serving force (first six) and of the starting force (last three)."""
 
+PERSONNEL_COLUMNS: tuple[Column, ...] = (
+    Column("comply", "comply (all)"),
+    Column("evade", "evade (all)"),
+    Column("refuse", "refuse (all)"),
+    Column("officer_comply", "officers comply"),
+    Column("contract_soldier_comply", "contract soldiers comply"),
+    Column("conscript_comply", "conscripts comply"),
+    Column("reservist_comply", "reservists comply"),
+    Column("territorial_defence_comply", "territorial defence comply"),
+    Column("exited_share", "left (resigned + deserted)"),
+    Column("arrested_share", "arrested"),
+)
+"""The whole force's table: shares of all serving personnel and of each category serving
+then (who would carry out the order), and of everyone who served since month 0 who left or
+was arrested."""
+
+
+def columns_for(metrics: list[str] | set[str]) -> tuple[Column, ...]:
+    """The whole force's columns when the results hold personnel categories, else the
+    officers'."""
+    return PERSONNEL_COLUMNS if any(m.endswith("officer_comply") for m in metrics) else COLUMNS
+
 
 def scenario_table(
     folder: str | Path, measure: str = DEFAULT_MEASURE, columns: tuple[Column, ...] = COLUMNS
@@ -114,8 +136,10 @@ def caption(folder: str | Path, measure: str) -> str:
         f"`{manifest['experiment_name']}`: {manifest['n_points']} scenarios x "
         f"{manifest['replications']} replications, at {when}. Mean ± half-width of the 95% "
         "interval over replications (bounds in brackets where the interval is clipped to "
-        "[0, 100%]). The first six columns are shares of the officers serving then; "
-        "'left', 'arrested' and 'dismissed' are cumulative shares of the force at month 0."
+        "[0, 100%]). The first six columns are shares of the officers serving then (with "
+        "personnel categories, as in `mobilisation`, comply, evade and refuse are over all "
+        "serving personnel; the groups' columns stay the officers'); 'left', 'arrested' and "
+        "'dismissed' are cumulative shares of the force at month 0 (and the mobilised)."
     )
 
 

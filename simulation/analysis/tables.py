@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -59,10 +60,11 @@ def ensemble_tables(
     """The levels table and the differences table (from `reference`, default the
     ensemble's) of an ensemble folder, as Markdown."""
     from simulation.analysis.ensemble import read_ensemble
-    from simulation.analysis.scenario_table import COLUMNS
+    from simulation.analysis.scenario_table import PERSONNEL_COLUMNS, columns_for
 
     manifest, distribution, differences = read_ensemble(folder)
     known = set(distribution["output"])
+    columns = columns_for(known)
     reached = [m for m in (measure, "final") if f"{m}_comply" in known]
     if not reached or (reached[0] != measure and measure != DEFAULT_MEASURE):
         measures = [m for m in manifest.get("measures", ["final"]) if f"{m}_comply" in known]
@@ -74,7 +76,7 @@ def ensemble_tables(
     measure = reached[0]  # the default lag falls back to the last month for short runs
     outputs = [
         (f"{measure}_{column.metric}", column.heading)
-        for column in COLUMNS
+        for column in columns
         if f"{measure}_{column.metric}" in known
     ]
     scenarios = list(manifest["scenarios"])
@@ -91,15 +93,23 @@ def ensemble_tables(
     header = ["scenario", *[label for _, label in outputs]]
     levels = distribution.set_index(["scenario", "output"])
     rows = [
-        [scenario, *[level_cell(levels.loc[(scenario, name)]) for name, _ in outputs]]
+        [scenario, *[_cell(levels, (scenario, name), level_cell) for name, _ in outputs]]
         for scenario in scenarios
     ]
     when = _when(measure)
     text = [
         f"Shares {when}: median and 90% interval over {origin} and seeds "
         f"({manifest['draws']} draws x {manifest['replications']} seeds per scenario). "
-        "Shares of the officers serving then, except 'left', 'arrested' and 'dismissed': "
-        "cumulative shares of the force at month 0.",
+        + (
+            "Shares of all personnel serving then and of each category serving then, except "
+            "'left' and 'arrested': cumulative shares of everyone who served since month 0 "
+            "(the force at month 0 and the mobilised)."
+            if columns is PERSONNEL_COLUMNS
+            else "Shares of the officers serving then, except 'left', 'arrested' and "
+            "'dismissed': cumulative shares of the force at month 0 (with personnel "
+            "categories, as in `mobilisation`, comply/evade/refuse are over all serving "
+            "personnel and the groups' columns stay the officers')."
+        ),
         "",
         _markdown(header, rows),
     ]
@@ -107,7 +117,7 @@ def ensemble_tables(
         changes = differences[differences["reference"] == reference]
         changes = changes.set_index(["scenario", "output"])
         rows = [
-            [scenario, *[difference_cell(changes.loc[(scenario, name)]) for name, _ in outputs]]
+            [scenario, *[_cell(changes, (scenario, name), difference_cell) for name, _ in outputs]]
             for scenario in scenarios
             if scenario != reference
         ]
@@ -119,6 +129,14 @@ def ensemble_tables(
             _markdown(header, rows),
         ]
     return "\n".join(text)
+
+
+def _cell(table: pd.DataFrame, key: tuple[str, str], render: Any) -> str:
+    """A rendered cell, or '-' where a scenario has no value of an output (a personnel
+    category it does not have, e.g. reservists never called up)."""
+    if key not in table.index:
+        return "-"
+    return render(table.loc[key])
 
 
 def _when(measure: str) -> str:

@@ -57,19 +57,24 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
 
 
 def format_rates_table(summary: dict[str, Any]) -> str:
-    """Readable table of final and peak shares: overall, by group and by rank."""
-    header = f"{'':<14}" + "".join(f"{c + ' final':>14}{c + ' peak':>12}" for c in CHOICES)
+    """Readable table of final and peak shares: overall, by group, by rank and by category."""
+    categories = summary.get("by_category", {})
+    width = 22 if categories else 14
+    header = f"{'':<{width}}" + "".join(f"{c + ' final':>14}{c + ' peak':>12}" for c in CHOICES)
     lines = [header, "-" * len(header)]
 
     def row(label: str, block: dict[str, Any]) -> str:
         cells = "".join(f"{block['final'][c]:>14.1%}{block['peak'][c]:>12.1%}" for c in CHOICES)
-        return f"{label:<14}{cells}"
+        return f"{label:<{width}}{cells}"
 
-    lines.append(row("all officers", summary["overall"]))
-    lines.append("by group")
+    lines.append(row("all personnel" if categories else "all officers", summary["overall"]))
+    lines.append("by group (officers)" if categories else "by group")
     lines += [row("  " + g, summary["by_group"][g]) for g in GROUPS]
     lines.append("by rank")
     lines += [row("  " + r, summary["by_rank"][r]) for r in RANKS]
+    if categories:
+        lines.append("by category")
+        lines += [row("  " + c.replace("_", " "), block) for c, block in categories.items()]
     return "\n".join(lines)
 
 
@@ -93,7 +98,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     config = load_config(args.config, args.set, seed=args.seed, steps=args.steps)
     check_agent_data(
-        config.population.n_officers, config.steps, config.output.collect_agent_data, args.config
+        config.n_personnel, config.steps, config.output.collect_agent_data, args.config
     )
     out = Path(args.out) if args.out else Path("results") / config.name
     check_run_folder(out, config.name, overwrite=args.overwrite)
@@ -101,7 +106,7 @@ def run_command(args: argparse.Namespace) -> int:
     written = result.write(out, overwrite=args.overwrite)
     summary = result.summary
     print(
-        f"{config.name}: {summary['n_officers']:,} officers, {summary['steps']} steps, "
+        f"{config.name}: {_force(summary)}, {summary['steps']} steps, "
         f"seed {summary['seed']} ({summary['wall_time_seconds']:.2f} s)"
     )
     print(format_rates_table(summary))
@@ -158,3 +163,11 @@ def _project_priors() -> Any:
     from simulation.config.priors import DEFAULT_PRIORS_FILE, load_priors
 
     return load_priors() if DEFAULT_PRIORS_FILE.is_file() else None
+
+
+def _force(summary: dict) -> str:
+    """'2,000 officers', or '10,000 officers of 65,000 personnel' with other categories."""
+    officers, everyone = summary["n_officers"], summary.get("n_personnel", summary["n_officers"])
+    if everyone == officers:
+        return f"{officers:,} officers"
+    return f"{officers:,} officers of {everyone:,} personnel"

@@ -92,7 +92,7 @@ def check_agent_data(n_officers: int, steps: int, collect: bool, source: str | N
         memory = records * AGENT_RECORD_BYTES / 1e9
         raise ConfigError(
             AGENT_RECORDS.exceeded(
-                f"agent-level data of {n_officers:,} officers x {steps + 1:,} steps is "
+                f"agent-level data of {n_officers:,} agents x {steps + 1:,} steps is "
                 f"{records:,} records (about {memory:,.1f} GB in memory)"
             )
             + "; turn it off, or record fewer officers or steps",

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from simulation.vocabulary import GROUPS, RANKS, WAR_ORDER_LEVELS
+from simulation.vocabulary import ATTITUDES, GROUPS, PERSONNEL, RANKS, WAR_ORDER_LEVELS
 
 Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
@@ -331,6 +331,282 @@ class PopulationConfig(StrictModel):
                 f"n_officers is {self.n_officers}"
             )
         return self
+
+
+# ---------------------------------------------------------------------------- personnel
+
+
+def _category(
+    *,
+    group_shares: tuple[float, float, float],
+    attitudes: dict[str, tuple[float, float]],
+    benefit_multiplier: float,
+    hardship_multiplier: float = 1.0,
+    pension: bool = False,
+    can_resign: bool = False,
+    stop_loss: bool = True,
+    tenure: tuple[float, float] = (0.0, 0.0),
+    term_years: float | None = None,
+    replacement_share: float = 0.0,
+    reserve: bool = False,
+    russia_alignment_shift: float = 0.0,
+    enforcer_weight: float = 0.0,
+) -> dict[str, Any]:
+    """Default data of one personnel category (every number an assumption, see ODD §5)."""
+    return {
+        "per_officer": 0.0,
+        "group_shares": dict(zip(GROUPS, group_shares, strict=True)),
+        "attitudes": {name: _dist(*value) for name, value in attitudes.items()},
+        "russia_alignment_shift": russia_alignment_shift,
+        "benefit_multiplier": benefit_multiplier,
+        "hardship_multiplier": hardship_multiplier,
+        "training_debt": False,
+        "pension": pension,
+        "can_resign": can_resign,
+        "stop_loss": stop_loss,
+        "tenure_years": {"low": tenure[0], "high": tenure[1]},
+        "term_years": term_years,
+        "replacement_share": replacement_share,
+        "reserve": reserve,
+        "enforcer_weight": enforcer_weight,
+        "punishment_multiplier": 1.0,
+    }
+
+
+DEFAULT_CATEGORIES: dict[str, dict[str, Any]] = {
+    "contract_soldier": _category(
+        group_shares=(0.05, 0.80, 0.15),
+        attitudes={"culpability": (0.05, 0.05), "exit_cost": (0.30, 0.15)},
+        benefit_multiplier=0.6,
+        pension=True,
+        can_resign=True,
+        tenure=(0.0, 10.0),
+        replacement_share=0.45,
+        russia_alignment_shift=-0.05,
+        enforcer_weight=0.25,
+    ),
+    "conscript": _category(
+        group_shares=(0.02, 0.78, 0.20),
+        attitudes={"culpability": (0.02, 0.02), "exit_cost": (0.10, 0.08)},
+        benefit_multiplier=0.1,
+        tenure=(0.0, 1.5),
+        term_years=1.5,
+        replacement_share=1.0,
+        russia_alignment_shift=-0.10,
+    ),
+    "service_staff": _category(
+        group_shares=(0.03, 0.87, 0.10),
+        attitudes={"culpability": (0.02, 0.02), "exit_cost": (0.25, 0.12)},
+        benefit_multiplier=0.4,
+        hardship_multiplier=0.3,
+        pension=True,
+        can_resign=True,
+        stop_loss=False,
+        tenure=(0.0, 25.0),
+        replacement_share=0.5,
+    ),
+    "reservist": _category(
+        group_shares=(0.02, 0.73, 0.25),
+        attitudes={"culpability": (0.01, 0.01), "exit_cost": (0.15, 0.10)},
+        benefit_multiplier=0.3,
+        hardship_multiplier=1.2,
+        reserve=True,
+    ),
+    "territorial_defence": _category(
+        group_shares=(0.03, 0.77, 0.20),
+        attitudes={"culpability": (0.01, 0.01), "exit_cost": (0.15, 0.10)},
+        benefit_multiplier=0.2,
+        reserve=True,
+    ),
+}
+"""The categories besides officers, absent (per_officer 0) unless a config gives them a number."""
+
+
+class PersonnelCategory(StrictModel):
+    """One category of personnel besides officers: how many, who they are, what they stand to
+    lose. The three groups are the same three attitude profiles as officers' (loyal to the
+    regime, passive, dissenting); attitudes not listed here come from the officers' group
+    distributions. Every default is an assumption (docs/ODD.md §5) under a prior."""
+
+    per_officer: NonNegative = Field(
+        0.0,
+        le=1000,
+        description=(
+            "Members of this category per officer (0 = none). Seed: 45,000 personnel, 65,000 "
+            "with service staff, reserve 290,000, territorial defence 120,000; with 10,000 "
+            "officers (an assumption) that is 1.5 contract soldiers, 2.0 conscripts, 2.0 "
+            "service staff, 29 reservists and 12 territorial defence per officer."
+        ),
+    )
+    group_shares: dict[str, Share] = Field(
+        description=(
+            "Assumption: share of the loyal (complicit), passive and dissenting profiles in "
+            "this category."
+        )
+    )
+    attitudes: dict[str, AttitudeDistribution] = Field(
+        default_factory=dict,
+        description=(
+            "Assumption: attitude distributions (Beta by mean and sd) that replace the officers' "
+            "for every group of this category, e.g. culpability near 0 for those who had no "
+            "part in 2020's fraud and repression."
+        ),
+    )
+    russia_alignment_shift: Annotated[float, Field(ge=-1, le=1)] = Field(
+        0.0,
+        description=(
+            "Assumption: added to Russia alignment (seed: 'young officers feel more Belarusian "
+            "and nation-oriented'; conscripts are the youngest)."
+        ),
+    )
+    benefit_multiplier: NonNegative = Field(
+        1.0,
+        le=100,
+        description=(
+            "Assumption: pay and benefits relative to an officer's (conscripts' pay is token; "
+            "no academy loans)."
+        ),
+    )
+    hardship_multiplier: NonNegative = Field(
+        1.0,
+        le=100,
+        description="Assumption: hardship of the same order relative to an officer's.",
+    )
+    training_debt: bool = Field(
+        False, description="Whether the academy's training debt binds them (officers only: no)."
+    )
+    pension: bool = Field(
+        False, description="Whether years of service build a pension stake (career.*)."
+    )
+    can_resign: bool = Field(
+        False,
+        description=(
+            "Whether they may leave lawfully at all (conscripts and mobilised reservists may "
+            "not: their only exit is desertion)."
+        ),
+    )
+    stop_loss: bool = Field(
+        True,
+        description=(
+            "Whether exit.stop_loss_from_level closes resignation for them too (civilian "
+            "service staff: no)."
+        ),
+    )
+    tenure_years: TenureRange = Field(description="Assumption: years of service at the start.")
+    term_years: Annotated[float, Field(gt=0.0, le=60.0)] | None = Field(
+        None,
+        description=(
+            "Length of service (conscripts: 1.5 years, an assumption); at its end they are "
+            "discharged (counted as retired) while resignation is open for them, i.e. not under "
+            "stop-loss. null = no fixed term. Needs turnover.enabled."
+        ),
+    )
+    replacement_share: Share = Field(
+        0.0,
+        description=(
+            "Assumption: share of this category's vacancies filled by new members each month "
+            "(conscription: all; contracts: like the academy's 0.45). Needs turnover.enabled."
+        ),
+    )
+    reserve: bool = Field(
+        False,
+        description=(
+            "Whether they are held in the reserve until the mobilisation driver calls them up "
+            "(reservists, territorial defence)."
+        ),
+    )
+    punishment_multiplier: NonNegative = Field(
+        1.0,
+        le=100,
+        description=(
+            "Assumption: the sanction for detected refusal (drivers.punishment_severity) as "
+            "they weigh it, relative to an officer (1 = the same jail; the seed gives nothing "
+            "on soldiers' sanctions). With little career to lose, it is most of what deters "
+            "them from open refusal (docs/ODD.md, 'Personnel')."
+        ),
+    )
+    enforcer_weight: NonNegative = Field(
+        0.0,
+        le=10,
+        description=(
+            "Assumption: enforcers contributed by each complying member of the loyal "
+            "(complicit) profile, as decision.complicit_enforcer_weight for officers (contract "
+            "sergeants: 0.25, like a complicit officer; seed: 'several soldiers were noted for "
+            "torturing or even killing protestors')."
+        ),
+    )
+
+    @field_validator("group_shares")
+    @classmethod
+    def _groups(cls, shares: dict[str, float]) -> dict[str, float]:
+        unknown = [name for name in shares if name not in GROUPS]
+        if unknown:
+            raise ValueError(f"unknown group {unknown}; groups are {list(GROUPS)}")
+        return _check_shares(shares, GROUPS, "group shares")
+
+    @field_validator("attitudes")
+    @classmethod
+    def _known_attitudes(
+        cls, table: dict[str, AttitudeDistribution]
+    ) -> dict[str, AttitudeDistribution]:
+        unknown = [name for name in table if name not in ATTITUDES or name == "threshold"]
+        if unknown:
+            raise ValueError(
+                f"unknown attitude {unknown}; attitudes are "
+                f"{[name for name in ATTITUDES if name != 'threshold']}"
+            )
+        return table
+
+
+class PersonnelConfig(StrictModel):
+    """The men the officers command: contract soldiers, conscripts, service staff, and the
+    reserve and territorial defence a mobilisation calls up (docs/ODD.md, 'Personnel')."""
+
+    categories: dict[str, PersonnelCategory] = Field(
+        default_factory=lambda: json.loads(json.dumps(DEFAULT_CATEGORIES)),
+        description=(
+            "Every category besides officers (contract_soldier, conscript, service_staff, "
+            "reservist, territorial_defence), each with per_officer (0 = absent), group_shares, "
+            "attitudes, benefit and hardship multipliers, pension, can_resign, stop_loss, "
+            "tenure_years, term_years, replacement_share and reserve."
+        ),
+    )
+    external_enforcers_per_100: NonNegative = Field(
+        2.5,
+        le=100,
+        description=(
+            "Assumption: enforcers from outside the unit (military police, counter-intelligence) "
+            "per 100 members of the other categories posted to it, before scaling by detection "
+            "capacity: 2.5 is the officers' density (decision.external_enforcers_per_unit 0.5 "
+            "per unit of 20), so a unit's outside enforcement grows with its men."
+        ),
+    )
+    leader_example_weight: Share = Field(
+        0.5,
+        description=(
+            "Assumption: weight soldiers put on what their unit's officers do, against the share "
+            "of all their unit peers (0 = officers count like anyone; 1 = only officers count). "
+            "Seed: 'officers used their power to make soldiers falsify the election's results'. "
+            "Applies to shares (decision.social_threshold_unit: share)."
+        ),
+    )
+
+    @field_validator("categories")
+    @classmethod
+    def _known(cls, table: dict[str, PersonnelCategory]) -> dict[str, PersonnelCategory]:
+        others = list(PERSONNEL[1:])
+        unknown = [name for name in table if name not in others]
+        if unknown:
+            raise ValueError(f"unknown category {unknown}; categories are {others}")
+        return table
+
+    def counts(self, n_officers: int) -> dict[str, int]:
+        """Members of each category present for `n_officers` officers (rounded)."""
+        return {
+            name: round(category.per_officer * n_officers)
+            for name, category in self.categories.items()
+            if round(category.per_officer * n_officers) > 0
+        }
 
 
 # ---------------------------------------------------------------------------- structure
@@ -1008,6 +1284,18 @@ class DriversConfig(StrictModel):
             "despite financial penalties (docs/ODD.md)."
         ),
     )
+    mobilisation: Schedule = driver(
+        0.0,
+        0,
+        1,
+        (
+            "Share of the reserve categories (personnel.categories.<name>.reserve: reservists, "
+            "territorial defence) called up by this month, e.g. [{step: 12, value: 0.5}, "
+            "{step: 13, value: 1}]; those called join units under the officers and stay (a "
+            "lower value later demobilises no one). Seed: 'The military reserve is around "
+            "290,000 people, and territorial defence forces are 120,000.'"
+        ),
+    )
     desertion_opportunity: Schedule = driver(
         0.05,
         0,
@@ -1150,6 +1438,10 @@ class OutputConfig(StrictModel):
         return sorted(lags)
 
 
+MAX_PERSONNEL = 5_000_000
+"""Most agents a run may have (officers and every other category)."""
+
+
 # ---------------------------------------------------------------------------- performance
 
 
@@ -1211,8 +1503,24 @@ class SimulationConfig(StrictModel):
     attitude_dynamics: AttitudeDynamicsConfig = Field(default_factory=AttitudeDynamicsConfig)
     drivers: DriversConfig = Field(default_factory=DriversConfig)
     turnover: TurnoverConfig = Field(default_factory=TurnoverConfig)
+    personnel: PersonnelConfig = Field(default_factory=PersonnelConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     performance: PerformanceConfig = Field(default_factory=PerformanceConfig)
+
+    @property
+    def n_personnel(self) -> int:
+        """Agents of a run: officers plus every other category present (reserve included)."""
+        n_officers = self.population.n_officers
+        return n_officers + sum(self.personnel.counts(n_officers).values())
+
+    @model_validator(mode="after")
+    def _personnel_fits(self) -> SimulationConfig:
+        if self.n_personnel > MAX_PERSONNEL:
+            raise ValueError(
+                f"personnel: {self.n_personnel:,} agents in all (population.n_officers x (1 + "
+                f"the categories' per_officer)); at most {MAX_PERSONNEL:,}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _units_fit(self) -> SimulationConfig:

@@ -30,6 +30,7 @@ from simulation.vocabulary import (
     COUNT_COLUMNS,
     FORCE_SHARES,
     GROUPS,
+    PERSONNEL,
     RANKS,
     package_versions,
 )
@@ -238,7 +239,8 @@ def final_and_peak(outcome: RunOutcome, prefix: str = "") -> dict[str, dict[str,
 
 
 def summarise(outcome: RunOutcome, config: SimulationConfig) -> dict[str, Any]:
-    """The script-friendly summary of a run: final and peak shares overall, by group, by rank."""
+    """The script-friendly summary of a run: final and peak shares overall, by group, by rank
+    and (with other personnel) by category; groups and ranks are the officers'."""
     columns = outcome.columns
 
     def last(name: str) -> int:
@@ -252,11 +254,17 @@ def summarise(outcome: RunOutcome, config: SimulationConfig) -> dict[str, Any]:
         "seed": outcome.seed,
         "steps": outcome.steps_run,
         "n_officers": config.population.n_officers,
+        "n_personnel": config.n_personnel,
         "officers_serving_at_end": last("n_active"),
         "order_change_step": outcome.order_step,
         "overall": final_and_peak(outcome),
         "by_group": {group: final_and_peak(outcome, f"{group}_") for group in GROUPS},
         "by_rank": {rank: final_and_peak(outcome, f"{rank}_") for rank in RANKS},
+        "by_category": {
+            category: final_and_peak(outcome, f"{category}_")
+            for category in PERSONNEL
+            if f"{category}_comply" in columns
+        },
         "cohort": {
             measure: {state: _json_number(values[measure]) for state, values in cohort.items()}
             for measure in measures
@@ -307,9 +315,7 @@ def simulate(
         from simulation.config.loading import load_config
 
         config = load_config(config)
-    check_agent_data(
-        config.population.n_officers, config.steps, config.output.collect_agent_data, None
-    )
+    check_agent_data(config.n_personnel, config.steps, config.output.collect_agent_data, None)
     outcome = run_model(config, seed)
     series = pd.DataFrame(outcome.columns)
     series.insert(0, "step", range(len(series)))

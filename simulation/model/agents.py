@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from mesa.discrete_space import CellAgent
 
-from simulation.vocabulary import CHOICES, GROUPS, RANKS
+from simulation.vocabulary import CHOICES, GROUPS, PERSONNEL, RANKS
 
 if TYPE_CHECKING:
     from simulation.model.model import ArmyModel
@@ -107,5 +107,21 @@ class Officer(CellAgent):
         except KeyError:  # already removed: a no-op, as with Mesa's Agent.remove
             pass
 
+    @property
+    def category(self) -> str:
+        """Personnel category: officer, contract_soldier, conscript, ..."""
+        return PERSONNEL[self.model.category[self.index]]
+
     def step(self) -> None:
         """Officers decide together in ``ArmyModel.step``; nothing to do one by one."""
+
+
+class Soldier(Officer):
+    """A member of the personnel the officers command (contract soldier, conscript, service
+    staff, mobilised reservist or territorial defence): the same view, under its own type so
+    that ``model.agents_by_type[Soldier]`` selects them. Soldiers hold no officer rank."""
+
+    @property
+    def rank(self) -> str:
+        """Soldiers hold no officer rank: 'enlisted'."""
+        return "enlisted"

@@ -40,7 +40,9 @@ class Situation:
 
     war_order_level: int | np.ndarray
     """The order's level, for everyone or per officer (orders per unit type)."""
-    punishment_severity: float
+    punishment_severity: float | np.ndarray
+    """The sanction for detected refusal: the driver, or per slot when personnel categories
+    weigh it differently (personnel.categories.<name>.punishment_multiplier)."""
     incentive_level: float
     regime_stability: float
     amnesty: float

@@ -54,7 +54,6 @@ class Rules(NamedTuple):
     negative_steepness: float
     rounding: int
     evasion_visibility: float
-    severity: float
     incentive: float
     use_stake: bool
     stake_per_officer: bool
@@ -179,6 +178,7 @@ def _utilities_kernel(
     hardship_multiplier: np.ndarray,
     benefit_multiplier: np.ndarray,
     strength: np.ndarray,
+    severity: np.ndarray,
     training_debt: np.ndarray,
     pension_stake: np.ndarray,
     resignation_open: np.ndarray,
@@ -216,6 +216,7 @@ def _utilities_kernel(
     # a field given once for everyone has length 1: index min(i, last) reads it
     last_level, last_hardship = level.shape[0] - 1, hardship_multiplier.shape[0] - 1
     last_benefit, last_strength = benefit_multiplier.shape[0] - 1, strength.shape[0] - 1
+    last_severity = severity.shape[0] - 1
     last_debt, last_pension = training_debt.shape[0] - 1, pension_stake.shape[0] - 1
     last_open, last_desertion = resignation_open.shape[0] - 1, desertion_possible.shape[0] - 1
     last_ties, last_has_ties = seen_ties.shape[1] - 1, has_ties.shape[0] - 1
@@ -242,7 +243,7 @@ def _utilities_kernel(
         detection[i] = detection_refuse
         detection_evade = rules.evasion_visibility * detection_refuse
         belief = strength[min(i, last_strength)]
-        risk = risk_aversion[i] * (belief * rules.severity)
+        risk = risk_aversion[i] * (belief * severity[min(i, last_severity)])
         incentive = rules.incentive
         stake = 1.0
         if rules.use_stake:
@@ -439,7 +440,6 @@ def rules_of(
         negative_steepness=-decision.detection_steepness,
         rounding=ROUNDING[decision.detection_ratio_rounding],
         evasion_visibility=decision.evasion_visibility,
-        severity=float(situation.punishment_severity),
         incentive=float(situation.incentive_level),
         use_stake=use_stake,
         stake_per_officer=use_stake and isinstance(strength, np.ndarray),
@@ -555,6 +555,7 @@ def decide(
         _per_officer(situation.hardship_multiplier, n),
         _per_officer(situation.benefit_multiplier, n),
         _per_officer(perceived_strength(situation), n),
+        _per_officer(situation.punishment_severity, n),
         _per_officer(situation.training_debt, n),
         _per_officer(situation.pension_stake, n),
         _per_officer(situation.resignation_open, n, np.bool_),

@@ -40,7 +40,7 @@ import numpy as np
 from simulation.config.loading import load_config
 from simulation.config.schema import DRIVER_NAMES, SimulationConfig, schedule_value
 from simulation.errors import ArgumentError
-from simulation.model.agents import Officer
+from simulation.model.agents import Officer, Soldier
 from simulation.model.decision import (
     Situation,
     alignment,
@@ -52,16 +52,21 @@ from simulation.model.decision import (
 )
 from simulation.model.memory import keep_freed_memory
 from simulation.model.population import (
+    ENLISTED,
+    CategoryRules,
     UnitIndex,
     build_structure,
     choose_commanders,
     draw_attitudes,
     draw_belief_bias,
+    draw_category_members,
     draw_groups,
+    draw_personnel,
     draw_ranks,
     draw_tastes,
     draw_tenure,
     override_thresholds,
+    pad_ties,
     same_group_share,
 )
 from simulation.vocabulary import (
@@ -78,6 +83,8 @@ from simulation.vocabulary import (
     FIELD,
     GROUPS,
     JUNIOR,
+    OFFICER,
+    PERSONNEL,
     PRIVATE_COLUMNS,
     RANKS,
     REFUSE,
@@ -333,10 +340,14 @@ class ArmyModel(mesa.Model):
             draw_belief_bias(n, expectations.prior_sd, rng) if expectations.enabled else np.zeros(n)
         )
 
-        self.active = np.ones(n, dtype=bool)
+        self._add_personnel(config)
+        n = self.n_agents
+
+        self.active = ~self.in_reserve
         self.jailed = np.zeros(n, dtype=bool)
         self.release_step = np.zeros(n, dtype=np.int64)
-        self.initial = np.ones(n, dtype=bool)
+        self.initial = self.active.copy()
+        self._initial_count = int(self.initial.sum())
         self.benefit_held = np.ones(n)
         self._benefits_lost = 0
         self.benefit_restore_step = np.zeros(n, dtype=np.int64)
@@ -349,6 +360,7 @@ class ArmyModel(mesa.Model):
         self._vacancies: list[np.ndarray] = []
         self.drivers: dict[str, float] = self._drivers_at(0)
         self.order_levels: int | np.ndarray = self._order_levels_at(0)
+        self._mobilise()
         self.mean_detection_probability = 0.0
         self.perceived_strength = expit(logit(self.drivers["regime_stability"]) + self.belief_bias)
         self.private = np.zeros(n, dtype=np.int8)
@@ -378,6 +390,68 @@ class ArmyModel(mesa.Model):
         self.datacollector.collect(self)
         if record is not None:
             self._stat_blocks = stat_blocks(record)
+
+    def _add_personnel(self, config: SimulationConfig) -> None:
+        """The men the officers command (personnel categories), after the officers' slots.
+
+        Drawn after everything the officers need, and only when a category is present, so an
+        officers-only config draws exactly the numbers it drew before categories existed.
+        Sets the per-slot category arrays used by the step (``n_agents`` slots in all).
+        """
+        counts = config.personnel.counts(self.n_officers)
+        n_officers = self.n_officers
+        self.personnel_counts: dict[str, int] = {PERSONNEL[OFFICER]: n_officers, **counts}
+        if not counts:
+            self.n_agents = n_officers
+            self.category = np.zeros(n_officers, dtype=np.int8)
+            self.in_reserve = np.zeros(n_officers, dtype=bool)
+            self._category_rules: CategoryRules | None = None
+            self._call_order: dict[int, np.ndarray] = {}
+            self._called: dict[int, int] = {}
+            return
+        rng = self.rng
+        categories = config.personnel.categories
+        drawn = draw_personnel(config.population, categories, counts, self.n_units, rng)
+        extra = drawn.size
+        self.n_agents = n = n_officers + extra
+        self.category = np.concatenate([np.zeros(n_officers, dtype=np.int8), drawn.category])
+        self.group = np.concatenate([self.group, drawn.group])
+        self.rank = np.concatenate([self.rank, np.full(extra, ENLISTED, dtype=np.int8)])
+        for name in ATTITUDES:
+            self.attitudes[name] = np.concatenate([self.attitudes[name], drawn.attitudes[name]])
+        self.unit = np.concatenate([self.unit, drawn.unit])
+        self.cross_ties = pad_ties(self.cross_ties, n)
+        self.cross_degree = np.concatenate([self.cross_degree, np.zeros(extra)])
+        self._unit_type = self.unit_type_of_unit[self.unit]
+        rules = CategoryRules.of(config, self.category)
+        self._category_rules = rules
+        self._benefit_multiplier = (
+            np.concatenate([self._benefit_multiplier, np.ones(extra)]) * rules.benefit
+        )
+        self._hardship_multiplier = (
+            np.concatenate([self._hardship_multiplier, np.ones(extra)]) * rules.hardship
+        )
+        self._tiebreak = np.concatenate([self._tiebreak, np.ones(extra)])
+        self._unit_index = UnitIndex.of(self.unit, self.n_units)
+        self.tenure = np.concatenate([self.tenure, drawn.tenure])
+        if self.taste is not None:
+            self.taste = np.hstack([self.taste, draw_tastes(extra, config.decision.taste_sd, rng)])
+        self.russia_anchor = self.attitudes["russia_alignment"].copy()
+        if config.expectations.enabled:
+            bias = draw_belief_bias(extra, config.expectations.prior_sd, rng)
+            self.belief_bias = np.concatenate([self.belief_bias, bias])
+        else:
+            self.belief_bias = np.zeros(n)
+        self.in_reserve = rules.reserve[self.category]
+        self._outside_enforcers = np.zeros(self.n_units)
+        self._post_outside_enforcers(np.flatnonzero(~rules.is_officer & ~self.in_reserve))
+        self._called = {}
+        # who is called up first: a fixed random order within each reserve category
+        self._call_order = {
+            code: rng.permutation(np.flatnonzero(self.category == code))
+            for code in np.flatnonzero(rules.reserve).tolist()
+            if (self.category == code).any()
+        }
 
     # ------------------------------------------------------------------ compatibility
 
@@ -414,6 +488,7 @@ class ArmyModel(mesa.Model):
         self._drift_attitudes()
         self._pass_time()
         self._turnover()
+        self._mobilise()
         self._decide()
         self._consequences()
         self._update_stats()
@@ -490,7 +565,7 @@ class ArmyModel(mesa.Model):
         rng = self.rng
         rate = self.drivers["russian_recruitment_rate"]
         if rate > 0:
-            draws = rng.random(self.n_officers)
+            draws = rng.random(self.n_agents)
             recruited = (
                 self.active
                 & (self.rank == SENIOR)
@@ -502,16 +577,82 @@ class ArmyModel(mesa.Model):
             self._vacancies.clear()
             return
         retire_p = np.array([monthly(turnover.retirement_rate_per_year[r]) for r in RANKS])
+        rules = self._category_rules
+        if rules is not None:
+            retire_p = np.append(retire_p, 0.0)  # the other categories do not retire
         entitled = self.tenure >= self.config.career.pension_service_years
         retiring = self.active & (
-            (entitled & (rng.random(self.n_officers) < retire_p[self.rank]))
+            (entitled & (rng.random(self.n_agents) < retire_p[self.rank]))
             | (self.tenure >= turnover.max_service_years)
         )
+        if rules is not None:
+            retiring &= rules.is_officer
+            retiring |= self._end_of_term(rules)
         self._vacate(np.flatnonzero(retiring), "retired")
         self._promote()
         vacancies = np.concatenate(self._vacancies) if self._vacancies else np.empty(0, int)
         self._vacancies.clear()
+        if rules is not None:
+            self._replace(vacancies[~rules.is_officer[vacancies]], rules)
+            vacancies = vacancies[rules.is_officer[vacancies]]
         self._recruit_from_academy(vacancies)
+
+    def _end_of_term(self, rules: CategoryRules) -> np.ndarray:
+        """Serving members at the end of their term (conscripts), discharged while the
+        lawful way out is open for them: a stop-loss holds them."""
+        term = rules.term_years[self.category]
+        ending = self.active & (self.tenure >= term)
+        if not ending.any():
+            return ending
+        route = self._resignation_open(lawful_only=False)
+        return ending & route
+
+    def _replace(self, vacancies: np.ndarray, rules: CategoryRules) -> None:
+        """New members fill a share of the other categories' vacant posts (conscription,
+        new contracts): the same category, drawn afresh, with no tenure."""
+        if vacancies.shape[0] == 0:
+            return
+        share = rules.replacement_share[self.category[vacancies]]
+        filled = vacancies[self.rng.random(vacancies.shape[0]) < share]
+        categories = self.config.personnel.categories
+        for code in np.unique(self.category[filled]).tolist():
+            slots = filled[self.category[filled] == code]
+            spec = categories[PERSONNEL[code]]
+            groups, attitudes = draw_category_members(
+                self.config.population, spec, slots.shape[0], self.rng
+            )
+            self._enter(slots, groups, attitudes, np.full(slots.shape[0], ENLISTED, np.int8))
+
+    def _post_outside_enforcers(self, slots: np.ndarray) -> None:
+        """Outside enforcers (military police, counter-intelligence) come with the men posted
+        to a unit: personnel.external_enforcers_per_100 per 100 of them (by establishment,
+        whether or not they still serve)."""
+        per_member = self.config.personnel.external_enforcers_per_100 / 100.0
+        if per_member and slots.shape[0]:
+            self._outside_enforcers += per_member * np.bincount(
+                self.unit[slots], minlength=self.n_units
+            )
+
+    def _mobilise(self) -> None:
+        """The mobilisation driver calls up reservists and territorial defence: each reserve
+        category's share called so far rises to the driver's value (never falls); those
+        called join their units, in a fixed random order drawn at set-up."""
+        if not self._call_order:
+            return
+        wanted_share = self.drivers["mobilisation"]
+        for code, order in self._call_order.items():
+            called = self._called.get(code, 0)
+            wanted = int(np.floor(wanted_share * order.shape[0] + 0.5))
+            if wanted <= called:
+                continue
+            slots = order[called:wanted]
+            self._called[code] = wanted
+            self.in_reserve[slots] = False
+            self._post_outside_enforcers(slots)
+            self._set_active(slots, True)
+            self.choice[slots] = COMPLY
+            self.counts["mobilised"] += int(slots.shape[0])
+            self._make_views(slots)
 
     def _structure_changed(self) -> None:
         """Ranks or groups changed (promotion, new officers): commanders and enforcer weights
@@ -528,7 +669,11 @@ class ArmyModel(mesa.Model):
         changed = slots[self.active[slots] != serving]
         if changed.shape[0] == 0:
             return
-        if serving or self._is_commander is None or self._is_commander[changed].any():
+        rules = self._category_rules
+        if serving:  # an officer who arrives may take a command; soldiers never do
+            if rules is None or rules.is_officer[changed].any():
+                self._structure_changed()
+        elif self._is_commander is None or self._is_commander[changed].any():
             self._structure_changed()
         self.active[changed] = serving
 
@@ -536,8 +681,11 @@ class ArmyModel(mesa.Model):
     def is_commander(self) -> np.ndarray:
         """Whether each slot holds its unit's commander: its most senior serving officer."""
         if self._is_commander is None:
+            serving = self.active
+            if self._category_rules is not None:
+                serving = serving & self._category_rules.is_officer
             self._is_commander = choose_commanders(
-                self.unit, self.rank, self.active, self._tiebreak, self._unit_index
+                self.unit, self.rank, serving, self._tiebreak, self._unit_index
             )
         return self._is_commander
 
@@ -563,7 +711,7 @@ class ArmyModel(mesa.Model):
     def _promote(self) -> None:
         turnover = self.config.turnover
         rates, least = turnover.promotion_rate_per_year, turnover.promotion_min_years
-        draws = self.rng.random(self.n_officers)
+        draws = self.rng.random(self.n_agents)
         field = self.active & (self.rank == FIELD) & (self.tenure >= least["field"])
         junior = self.active & (self.rank == JUNIOR) & (self.tenure >= least["junior"])
         to_senior = field & (draws < monthly(rates["field"]))
@@ -586,12 +734,25 @@ class ArmyModel(mesa.Model):
         fresh = draw_attitudes(
             self.config.population, groups, ranks, self.rng, cohort.russia_alignment_shift
         )
+        self._enter(filled, groups, fresh, ranks)
+
+    def _enter(
+        self,
+        filled: np.ndarray,
+        groups: np.ndarray,
+        fresh: dict[str, np.ndarray],
+        ranks: np.ndarray,
+    ) -> None:
+        """New members take vacant posts `filled`: their groups, attitudes and ranks, no
+        tenure, full benefits, fresh tastes and beliefs (the academy's officers, or new
+        conscripts and contract soldiers)."""
         for name in ATTITUDES:
             self.attitudes[name][filled] = fresh[name]
         self.group[filled] = groups
         self.rank[filled] = ranks
+        if (ranks != ENLISTED).any():
+            self._structure_changed()
         self._set_active(filled, True)
-        self._structure_changed()
         self.choice[filled] = COMPLY
         self.tenure[filled] = 0.0
         self.benefit_held[filled] = 1.0
@@ -608,10 +769,18 @@ class ArmyModel(mesa.Model):
                 logit(self.drivers["regime_stability"]) + self.belief_bias[filled]
             )
         self.counts["entered"] += int(filled.shape[0])
-        for slot in filled if self._views and self._views_built else ():
-            self._officers[slot] = Officer(self, int(slot))
+        self._make_views(filled)
+
+    def _make_views(self, slots: np.ndarray) -> None:
+        """Mesa views of members who join the force after the views were built."""
+        for slot in slots if self._views and self._views_built else ():
+            view = self._officers[slot] = self._view(int(slot))
             if self._grid is not None:
-                self._officers[slot].cell = self._grid_cells[slot]
+                view.cell = self._grid_cells[slot]
+
+    def _view(self, slot: int) -> Officer:
+        """The Mesa agent of one slot: an Officer, or a Soldier for the other categories."""
+        return Officer(self, slot) if self.category[slot] == OFFICER else Soldier(self, slot)
 
     # ------------------------------------------------------------------ choice
 
@@ -650,7 +819,7 @@ class ArmyModel(mesa.Model):
 
     def _uses_numba(self) -> bool:
         """Whether this step's hot parts run as numba kernels (performance.kernel)."""
-        return uses_numba(self.config.performance, self.n_officers)
+        return uses_numba(self.config.performance, self.n_agents)
 
     def _decide_with_kernels(
         self, keep_private: bool
@@ -663,7 +832,7 @@ class ArmyModel(mesa.Model):
         self._seen = None
         decision = self.config.decision
         temperature = decision.temperature
-        draws = self.rng.random(self.n_officers) if temperature > 0 else None
+        draws = self.rng.random(self.n_agents) if temperature > 0 else None
         choice, private, detection = kernels.decide(
             self.attitudes,
             situation,
@@ -715,10 +884,10 @@ class ArmyModel(mesa.Model):
         k-th officer of every unit can decide at the same time: the loop runs over positions
         in a unit (unit_size iterations), each vectorised over all units.
         """
-        order = np.lexsort((self.rng.random(self.n_officers), self.unit))
+        order = np.lexsort((self.rng.random(self.n_agents), self.unit))
         starts = np.searchsorted(self.unit[order], np.arange(self.n_units))
-        position = np.empty(self.n_officers, dtype=np.int64)
-        position[order] = np.arange(self.n_officers) - starts[self.unit[order]]
+        position = np.empty(self.n_agents, dtype=np.int64)
+        position[order] = np.arange(self.n_agents) - starts[self.unit[order]]
         detection_sum = 0.0
         choice = self.choice.copy()
         choice[~self.active] = COMPLY
@@ -777,7 +946,7 @@ class ArmyModel(mesa.Model):
         unit_seen = table[:, : len(ACTIONS)].sum(axis=1)
         own_codes = np.where(seen, acts, 0).astype(np.int64)
         unit_peers = (unit_seen[self.unit] - seen).astype(float)
-        unit_count = np.empty((len(ACTIONS), self.n_officers))
+        unit_count = np.empty((len(ACTIONS), self.n_agents))
         unit_count[COMPLY] = 0.0
         for action in (EVADE, REFUSE, EXIT):  # own_codes is comply (0) where unseen
             unit_count[action] = table[:, action][self.unit] - (own_codes == action)
@@ -785,7 +954,7 @@ class ArmyModel(mesa.Model):
                 unit_count[action] *= visibility[action]
         ties_count = tie_peers = None
         if self.cross_ties.nnz:  # ties are 0/1: count each peer's seen act per officer
-            n = self.n_officers
+            n = self.n_agents
             per_code = np.bincount(
                 codes[self._tie_cols] * n + self._tie_rows, minlength=(len(ACTIONS) + 1) * n
             ).reshape(len(ACTIONS) + 1, n)
@@ -827,14 +996,14 @@ class ArmyModel(mesa.Model):
         expectations = self.config.expectations
         stability = self.drivers["regime_stability"]
         if not expectations.enabled:
-            self.perceived_strength = np.full(self.n_officers, stability)
+            self.perceived_strength = np.full(self.n_agents, stability)
             return
         if self._uses_numba():
             from simulation.model import kernels
 
             rumour = None
             if expectations.rumour_weight and expectations.rumour_noise:
-                rumour = self.rng.normal(0.0, expectations.rumour_noise, self.n_officers)
+                rumour = self.rng.normal(0.0, expectations.rumour_noise, self.n_agents)
             kernels.update_beliefs(
                 self.perceived_strength,
                 seen.unit,
@@ -883,7 +1052,7 @@ class ArmyModel(mesa.Model):
             total += weight_ties
         if expectations.rumour_weight:
             if expectations.rumour_noise:
-                rumour = self.rng.normal(0.0, expectations.rumour_noise, self.n_officers)
+                rumour = self.rng.normal(0.0, expectations.rumour_noise, self.n_agents)
                 rumour += seen.army
                 np.clip(rumour, 0.0, 1.0, out=rumour)
                 rumour *= expectations.rumour_weight
@@ -904,7 +1073,7 @@ class ArmyModel(mesa.Model):
         rules = self.config.consequences
         if not rules.enabled:
             if exiting.shape[0]:
-                route_open = np.broadcast_to(self._resignation_open(), (self.n_officers,))
+                route_open = np.broadcast_to(self._resignation_open(), (self.n_agents,))
                 self._vacate(exiting[route_open[exiting]], "resigned")
                 self._vacate(exiting[~route_open[exiting]], "deserted")
             return
@@ -913,7 +1082,7 @@ class ArmyModel(mesa.Model):
         if exiting.shape[0] == 0 and refusing.shape[0] == 0 and evading.shape[0] == 0:
             return
         acting = np.concatenate([exiting, refusing, evading])
-        detection = np.empty(self.n_officers)
+        detection = np.empty(self.n_agents)
         detection[acting] = self._detection_now(acting)
         arrests: list[np.ndarray] = []
         if exiting.shape[0]:
@@ -945,13 +1114,21 @@ class ArmyModel(mesa.Model):
         if arrests:
             self._arrest(np.concatenate(arrests))
 
-    def _resignation_open(self) -> bool | np.ndarray:
+    def _resignation_open(self, lawful_only: bool = True) -> bool | np.ndarray:
         """Resignation is open unless the driver closes it or the stop-loss level is reached
-        (per officer when unit types have their own orders)."""
+        (per officer when unit types have their own orders). With personnel categories it is
+        per slot: only those who may resign at all can (`lawful_only`; conscripts and
+        mobilised reservists may not), and stop-loss binds only the categories it binds."""
         if self.drivers["resignation_open"] < 0.5:
             return False
         below = self.order_levels < self.config.exit.stop_loss_from_level
-        return below if isinstance(below, np.ndarray) else bool(below)
+        rules = self._category_rules
+        if rules is None:
+            return below if isinstance(below, np.ndarray) else bool(below)
+        route = below | ~rules.stop_loss
+        if lawful_only:
+            route = route & rules.can_resign
+        return route
 
     def _unit_enforcement(self) -> tuple[np.ndarray, np.ndarray]:
         """Enforcement each officer contributes now, and each unit's total (before D):
@@ -963,7 +1140,11 @@ class ArmyModel(mesa.Model):
                 decision.commander_enforcer_weight,
                 decision.complicit_enforcer_weight,
             )
-            self._enforcer_weight = weight * (self.group == COMPLICIT)
+            loyal = self.group == COMPLICIT
+            rules = self._category_rules
+            if rules is not None:  # the other categories' loyal members with their own weight
+                weight = np.where(rules.is_officer, weight, rules.enforcer_weight)
+            self._enforcer_weight = weight * loyal
             # only complicit officers enforce: counted over them alone (the same sums, in
             # slot order, without the zeros)
             self._enforcers = np.flatnonzero(self._enforcer_weight)
@@ -972,9 +1153,12 @@ class ArmyModel(mesa.Model):
         own_enforcers = self._enforcer_weight[enforcers] * (
             (self.choice[enforcers] == COMPLY) & self.active[enforcers]
         )
-        own = np.zeros(self.n_officers)
+        own = np.zeros(self.n_agents)
         own[enforcers] = own_enforcers
-        return own, np.bincount(self._enforcers_unit, own_enforcers, minlength=self.n_units)
+        by_unit = np.bincount(self._enforcers_unit, own_enforcers, minlength=self.n_units)
+        if self._category_rules is not None:
+            by_unit += self._outside_enforcers
+        return own, by_unit
 
     def _detection_now(self, slots: np.ndarray) -> np.ndarray:
         """Epstein's detection probability of `slots` on this month's acts (after the
@@ -1077,6 +1261,8 @@ class ArmyModel(mesa.Model):
             seen_unit = seen_unit / np.maximum(unit_peers, 1.0)
             if seen_ties is not None and tie_peers is not None:
                 seen_ties = seen_ties / np.maximum(tie_peers, 1.0)
+            if self._category_rules is not None and self.config.personnel.leader_example_weight:
+                self._follow_officers(seen_unit, slots)
         has_ties = None if tie_peers is None else tie_peers > 0
 
         career = self.config.career
@@ -1103,9 +1289,19 @@ class ArmyModel(mesa.Model):
             benefit, hardship = benefit[slots], hardship[slots]
             taste = None if taste is None else taste[:, slots]
             strength = None if strength is None else strength[slots]
+        training_debt = np.maximum(1.0 - tenure / career.training_obligation_years, 0.0)
+        pension_stake = np.minimum(tenure / career.pension_service_years, 1.0)
+        punishment: float | np.ndarray = d["punishment_severity"]
+        rules = self._category_rules
+        if rules is not None:  # only officers owe the academy; not everyone earns a pension
+            training_debt *= rules.debt if slots is None else rules.debt[slots]
+            pension_stake *= rules.pension if slots is None else rules.pension[slots]
+            if (rules.punishment != 1.0).any():
+                weighed = rules.punishment if slots is None else rules.punishment[slots]
+                punishment = punishment * weighed
         return Situation(
             war_order_level=level,
-            punishment_severity=d["punishment_severity"],
+            punishment_severity=punishment,
             incentive_level=d["incentive_level"],
             regime_stability=d["regime_stability"],
             amnesty=d["amnesty"],
@@ -1114,8 +1310,8 @@ class ArmyModel(mesa.Model):
             seen_in_unit=seen_unit,
             benefit_multiplier=benefit,
             hardship_multiplier=hardship,
-            training_debt=np.maximum(1.0 - tenure / career.training_obligation_years, 0.0),
-            pension_stake=np.minimum(tenure / career.pension_service_years, 1.0),
+            training_debt=training_debt,
+            pension_stake=pension_stake,
             resignation_open=resignation_open,
             desertion_possible=desertion_possible,
             taste=taste,
@@ -1124,6 +1320,43 @@ class ArmyModel(mesa.Model):
             perceived_strength=strength,
             career_dependence=self.config.expectations.career_dependence,
         )
+
+    def _follow_officers(self, seen_unit: np.ndarray, slots: np.ndarray | None) -> None:
+        """Soldiers follow their officers' example: what a soldier saw in his unit becomes
+        (1 - w) x the share of all his unit peers + w x the share of the unit's officers,
+        per action (w = personnel.leader_example_weight), in units where he saw officers.
+        `seen_unit` holds shares, shape (4, len(slots)), and is changed in place."""
+        weight = self.config.personnel.leader_example_weight
+        example, has_officers = self._officer_example()
+        unit = self.unit if slots is None else self.unit[slots]
+        soldier = ~self._category_rules.is_officer  # type: ignore[union-attr]
+        if slots is not None:
+            soldier = soldier[slots]
+        following = np.flatnonzero(soldier & has_officers[unit])
+        units = unit[following]
+        for action in (EVADE, REFUSE, EXIT):
+            row = seen_unit[action]
+            row[following] = (1.0 - weight) * row[following] + weight * example[action][units]
+
+    def _officer_example(self) -> tuple[np.ndarray, np.ndarray]:
+        """Share of each unit's officers seen taking each action last month (shape (4,
+        n_units); evasion seen with decision.evasion_peer_visibility), as officers see each
+        other (_observe), and whether the unit had officers to see. Officers hold the first
+        n_officers slots."""
+        officers = slice(0, self.n_officers)
+        active = self.active[officers]
+        gone = self._acted[officers] & ~active
+        acts = np.where(active, self.choice[officers], self._acts[officers])
+        codes = np.where(active | gone, acts, len(ACTIONS)).astype(np.int64)
+        width = len(ACTIONS) + 1
+        table = np.bincount(
+            self.unit[officers] * width + codes, minlength=self.n_units * width
+        ).reshape(self.n_units, width)
+        seen = table[:, : len(ACTIONS)].sum(axis=1)
+        example = table[:, : len(ACTIONS)].T / np.maximum(seen, 1)
+        example[COMPLY] = 0.0
+        example[EVADE] *= self.config.decision.evasion_peer_visibility
+        return example, seen > 0
 
     def _unit_count(self, flags: np.ndarray) -> np.ndarray:
         """Number of flagged officers (flags 0 or 1) in each unit: counted over the flagged
@@ -1144,28 +1377,36 @@ class ArmyModel(mesa.Model):
         active = self.active
         # one count of (initial, private, choice, group, rank) over the serving force gives
         # every table below
-        table = self._serving_table()
-        by_choice = table.sum(axis=(0, 1, 3, 4))
+        # (and personnel category: groups and ranks are the officers')
+        everyone = self._serving_table()
+        table = everyone[..., OFFICER][..., : len(RANKS)]
+        by_choice = everyone.sum(axis=(0, 1, 3, 4, 5))
         total = int(by_choice.sum())
         overall = by_choice[:3]
         for code, name in enumerate(CHOICES):
             stats[f"count_{name}"] = int(overall[code])
             stats[name] = overall[code] / total if total else 0.0
-        categories = [(table.sum(axis=(0, 1, 4)).T, GROUPS)]
+        # an empty group or rank has shares 0 (as always); an empty personnel category (the
+        # reserve before its call-up) has none: NaN, shown as '-' in tables
+        categories = [(table.sum(axis=(0, 1, 4)).T, GROUPS, 0.0)]
         if "ranks" in self._stat_blocks:
-            categories.append((table.sum(axis=(0, 1, 3)).T, RANKS))
-        for by_category, names in categories:
+            categories.append((table.sum(axis=(0, 1, 3)).T, RANKS, 0.0))
+        if self._category_rules is not None:
+            present = [PERSONNEL.index(name) for name in self.personnel_counts]
+            by_personnel = everyone.sum(axis=(0, 1, 3, 4)).T[present]
+            categories.append((by_personnel, [PERSONNEL[code] for code in present], np.nan))
+        for by_category, names, empty in categories:
             for row, category in enumerate(names):
                 size = by_category[row, :3].sum()
                 stats[f"n_{category}"] = int(size)
                 for code, name in enumerate(CHOICES):
                     stats[f"count_{category}_{name}"] = int(by_category[row, code])
-                    stats[f"{category}_{name}"] = by_category[row, code] / size if size else 0.0
+                    stats[f"{category}_{name}"] = by_category[row, code] / size if size else empty
         stats["n_active"] = total
 
-        start = self.n_officers
+        start = self._initial_count
         if "cohort" in self._stat_blocks:
-            serving_initial = table[1].sum(axis=(0, 2, 3))[:3]
+            serving_initial = everyone[1].sum(axis=(0, 2, 3, 4))[:3]
             cohort = dict(zip(CHOICES, serving_initial.tolist(), strict=True))
             cohort["jailed"] = int((self.jailed & self.initial).sum())
             cohort.update(self.cohort_departed)
@@ -1175,12 +1416,13 @@ class ArmyModel(mesa.Model):
         counts["jailed"] = int(self.jailed.sum())
         counts["exited"] = counts["resigned"] + counts["deserted"]
         stats.update(counts)
+        served = start + counts["mobilised"]
         for name in ("arrested", "dismissed", "resigned", "deserted", "exited", "jailed"):
-            stats[f"{name}_share"] = counts[name] / start
+            stats[f"{name}_share"] = counts[name] / served if served else 0.0
 
         if "means" in self._stat_blocks:
             # the serving officers' values gathered once, in slot order (the same sums)
-            serving = None if total == self.n_officers else np.flatnonzero(active)
+            serving = None if total == self.n_agents else np.flatnonzero(active)
 
             def mean_over_serving(values: np.ndarray) -> float:
                 if not total:
@@ -1200,7 +1442,7 @@ class ArmyModel(mesa.Model):
             stats["mean_perceived_strength"] = mean_over_serving(self.perceived_strength)
         stats["seen_defection"] = self.seen_defection
         if "private" in self._stat_blocks:
-            pairs = table.sum(axis=(0, 3, 4))
+            pairs = everyone.sum(axis=(0, 3, 4, 5))
             inclined = pairs.sum(axis=1)
             for code, name in zip((EVADE, REFUSE, EXIT), PRIVATE_COLUMNS, strict=True):
                 stats[name] = inclined[code] / total if total else 0.0
@@ -1211,19 +1453,26 @@ class ArmyModel(mesa.Model):
         self.stats = stats
 
     def _serving_table(self) -> np.ndarray:
-        """Serving officers counted by (initial, private inclination, choice, group, rank):
-        shape (2, 4, 4, 3, 3), from one bincount over a small integer key (instead of one
-        boolean selection and one count per table)."""
-        actions, groups, ranks = len(ACTIONS), len(GROUPS), len(RANKS)
-        shape = (2, actions, actions, groups, ranks)
+        """The serving force counted by (initial, private inclination, choice, group, rank,
+        personnel category): shape (2, 4, 4, 3, 3, 1) for officers alone, (2, 4, 4, 3, 4, 6)
+        with other categories (rank 3: not an officer), from one bincount over a small
+        integer key (instead of one boolean selection and one count per table)."""
+        actions, groups = len(ACTIONS), len(GROUPS)
+        categorised = self._category_rules is not None
+        ranks = len(RANKS) + 1 if categorised else len(RANKS)
+        personnel = len(PERSONNEL) if categorised else 1
+        shape = (2, actions, actions, groups, ranks, personnel)
         size = int(np.prod(shape))
         key = self.initial.astype(np.uint16)
-        for values, width in (
+        columns = [
             (self.private, actions),
             (self.choice, actions),
             (self.group, groups),
             (self.rank, ranks),
-        ):
+        ]
+        if categorised:
+            columns.append((self.category, personnel))
+        for values, width in columns:
             key *= width
             key += values.view(np.uint8)  # small non-negative codes
         key[~self.active] = size  # one extra bin for those not serving
@@ -1268,7 +1517,7 @@ class ArmyModel(mesa.Model):
         self._views_built = True
         cells = self._grid_cells if self._grid is not None else None
         for slot in np.flatnonzero(self.active | self.jailed).tolist():
-            officer = self._officers[slot] = Officer(self, slot)
+            officer = self._officers[slot] = self._view(slot)
             if cells is not None:
                 officer.cell = cells[slot]
 
@@ -1294,7 +1543,7 @@ class ArmyModel(mesa.Model):
         """Mesa's removal of every agent: the officer views too (none are built later)."""
         self._views_built = True
         super().remove_all_agents()
-        self._officers = [None] * self.n_officers
+        self._officers = [None] * self.n_agents
 
     @property
     def grid(self) -> Any:
@@ -1311,20 +1560,20 @@ class ArmyModel(mesa.Model):
     def _build_grid(self) -> tuple[Any, list[Any]]:
         from mesa.discrete_space import OrthogonalMooreGrid
 
-        unit_size = self.config.structure.unit_size
-        block = int(np.ceil(np.sqrt(unit_size)))
+        members = int(np.bincount(self.unit, minlength=self.n_units).max())
+        block = int(np.ceil(np.sqrt(max(members, self.config.structure.unit_size))))
         units_per_row = int(np.ceil(np.sqrt(self.n_units)))
         unit_rows = int(np.ceil(self.n_units / units_per_row))
         width = units_per_row * (block + 1)
         height = unit_rows * (block + 1)
         grid = OrthogonalMooreGrid((width, height), capacity=1, random=self.random)
-        position_in_unit = np.zeros(self.n_officers, dtype=np.int64)
+        position_in_unit = np.zeros(self.n_agents, dtype=np.int64)
         order = np.argsort(self.unit, kind="stable")
         starts = np.searchsorted(self.unit[order], np.arange(self.n_units))
-        position_in_unit[order] = np.arange(self.n_officers) - starts[self.unit[order]]
+        position_in_unit[order] = np.arange(self.n_agents) - starts[self.unit[order]]
         x = (self.unit % units_per_row) * (block + 1) + position_in_unit % block
         y = (self.unit // units_per_row) * (block + 1) + position_in_unit // block
-        cells = [grid[(int(x[i]), int(y[i]))] for i in range(self.n_officers)]
+        cells = [grid[(int(x[i]), int(y[i]))] for i in range(self.n_agents)]
         for slot, officer in enumerate(self._officers):
             if officer is not None:
                 officer.cell = cells[slot]

@@ -13,8 +13,17 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from simulation.config.schema import AttitudeDistribution, PopulationConfig
-from simulation.vocabulary import ATTITUDES, GROUPS, RANKS
+from simulation.config.schema import (
+    AttitudeDistribution,
+    PersonnelCategory,
+    PopulationConfig,
+    SimulationConfig,
+)
+from simulation.vocabulary import ATTITUDES, GROUPS, PERSONNEL, RANKS
+
+ENLISTED = len(RANKS)
+"""Rank code of everyone who is not an officer: no officer rank, never a commander, never
+promoted or retired by the officers' rules."""
 
 
 def apportion(total: int, shares: list[float]) -> np.ndarray:
@@ -291,3 +300,147 @@ def choose_commanders(
     key = np.where(active, rank + 0.5 * tiebreak, np.inf)
     least = np.minimum.reduceat(key[index.order], index.starts)
     return active & (key == least[unit])
+
+
+@dataclass(frozen=True)
+class Personnel:
+    """The members of the categories besides officers, category after category (slots
+    n_officers onwards in the model's arrays)."""
+
+    category: np.ndarray
+    group: np.ndarray
+    attitudes: dict[str, np.ndarray]
+    unit: np.ndarray
+    tenure: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.category.shape[0])
+
+
+def draw_category_members(
+    population: PopulationConfig,
+    spec: PersonnelCategory,
+    size: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Groups (exact counts from the category's mix, in random order) and attitudes of `size`
+    new members of one category: the category's own distributions where it gives them, the
+    officers' group distributions otherwise; its Russia-alignment shift added."""
+    counts = apportion(size, [spec.group_shares[g] for g in GROUPS])
+    groups = rng.permutation(np.repeat(np.arange(len(GROUPS), dtype=np.int8), counts))
+    attitudes = {name: np.empty(size) for name in ATTITUDES}
+    for code, group in enumerate(GROUPS):
+        members = np.flatnonzero(groups == code)
+        officers = population.attitudes[group]
+        for name in ATTITUDES:
+            distribution = spec.attitudes.get(name, getattr(officers, name))
+            attitudes[name][members] = draw_beta(distribution, members.shape[0], rng)
+    if spec.russia_alignment_shift:
+        russia = attitudes["russia_alignment"]
+        np.clip(russia + spec.russia_alignment_shift, 0.0, 1.0, out=russia)
+    return groups, attitudes
+
+
+def draw_personnel(
+    population: PopulationConfig,
+    categories: dict[str, PersonnelCategory],
+    counts: dict[str, int],
+    n_units: int,
+    rng: np.random.Generator,
+) -> Personnel:
+    """Every member of the categories in `counts`: who they are, their unit and tenure.
+
+    Each category is spread evenly over the officers' units (every unit gets the same number,
+    give or take one, at random), so each unit's officers command a share of every category.
+    """
+    parts: list[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]] = []
+    for name in PERSONNEL[1:]:
+        size = counts.get(name, 0)
+        if not size:
+            continue
+        spec = categories[name]
+        groups, attitudes = draw_category_members(population, spec, size, rng)
+        unit = rng.permutation(np.arange(size, dtype=np.int64) % n_units)
+        low, high = spec.tenure_years.low, spec.tenure_years.high
+        tenure = low + (high - low) * rng.random(size)
+        code = np.full(size, PERSONNEL.index(name), dtype=np.int8)
+        parts.append((code, groups, attitudes, unit, tenure))
+    if not parts:
+        empty = np.empty(0)
+        return Personnel(
+            np.empty(0, np.int8),
+            np.empty(0, np.int8),
+            {name: empty for name in ATTITUDES},
+            np.empty(0, np.int64),
+            empty,
+        )
+    return Personnel(
+        category=np.concatenate([part[0] for part in parts]),
+        group=np.concatenate([part[1] for part in parts]),
+        attitudes={name: np.concatenate([part[2][name] for part in parts]) for name in ATTITUDES},
+        unit=np.concatenate([part[3] for part in parts]),
+        tenure=np.concatenate([part[4] for part in parts]),
+    )
+
+
+def pad_ties(ties: sparse.csr_matrix, size: int) -> sparse.csr_matrix:
+    """The officers' tie network as a `size` x `size` matrix: the other personnel (slots
+    after the officers) have no cross-unit ties (their social world is their unit)."""
+    n = ties.shape[0]
+    if size == n:
+        return ties
+    indptr = np.concatenate([ties.indptr, np.full(size - n, ties.indptr[-1], ties.indptr.dtype)])
+    return sparse.csr_matrix((ties.data, ties.indices, indptr), shape=(size, size))
+
+
+@dataclass(frozen=True)
+class CategoryRules:
+    """What each category's members stand to lose and may do, per slot (arrays of length
+    n_agents) or per category code (arrays of length len(PERSONNEL)). Officers keep the
+    officers' rules: debt and pension bind, they may resign, stop-loss binds them."""
+
+    is_officer: np.ndarray
+    benefit: np.ndarray
+    hardship: np.ndarray
+    debt: np.ndarray
+    pension: np.ndarray
+    can_resign: np.ndarray
+    stop_loss: np.ndarray
+    reserve: np.ndarray
+    """Per category code."""
+    term_years: np.ndarray
+    """Per category code (inf: no fixed term)."""
+    replacement_share: np.ndarray
+    """Per category code (officers: the academy's own rule, 0 here)."""
+    enforcer_weight: np.ndarray
+    """Per slot, for the other categories' loyal members (officers: decision's weights)."""
+    punishment: np.ndarray
+    """Per slot: how heavily the sanction for refusal weighs (officers 1)."""
+
+    @classmethod
+    def of(cls, config: SimulationConfig, category: np.ndarray) -> CategoryRules:
+        specs = [config.personnel.categories.get(name) for name in PERSONNEL[1:]]
+
+        def table(field: str, officer: float, absent: float = 0.0) -> np.ndarray:
+            values = [officer] + [
+                absent if spec is None else float(getattr(spec, field) or absent) for spec in specs
+            ]
+            return np.array(values)
+
+        benefit = table("benefit_multiplier", 1.0)
+        hardship = table("hardship_multiplier", 1.0)
+        return cls(
+            is_officer=category == 0,
+            benefit=benefit[category],
+            hardship=hardship[category],
+            debt=table("training_debt", 1.0)[category],
+            pension=table("pension", 1.0)[category],
+            can_resign=table("can_resign", 1.0)[category] > 0,
+            stop_loss=table("stop_loss", 1.0)[category] > 0,
+            reserve=table("reserve", 0.0) > 0,
+            term_years=table("term_years", np.inf, np.inf),
+            replacement_share=table("replacement_share", 0.0),
+            enforcer_weight=table("enforcer_weight", 0.0)[category],
+            punishment=table("punishment_multiplier", 1.0)[category],
+        )

@@ -297,9 +297,9 @@ def OfficerView(tick: int) -> None:
     model = state.model.value
     if model is None:
         return
-    if model.n_officers > MAX_VIEW_OFFICERS:
+    if model.n_agents > MAX_VIEW_OFFICERS:
         solara.Info(
-            f"{model.n_officers:,} officers are too many to draw (at most "
+            f"{model.n_agents:,} agents are too many to draw (at most "
             f"{MAX_VIEW_OFFICERS:,}); the charts show the run."
         )
         return

@@ -115,15 +115,19 @@ class Source:
 
 
 def cap_officers(config: SimulationConfig) -> tuple[SimulationConfig, list[str]]:
-    """A config the view can draw: at most MAX_VIEW_OFFICERS officers (with a note)."""
-    count = config.population.n_officers
+    """A config the view can draw: at most MAX_VIEW_OFFICERS agents (officers and the men
+    they command, in the same proportions), with a note."""
+    count = config.n_personnel
     if count <= MAX_VIEW_OFFICERS:
         return config, []
+    officers = config.population.n_officers
+    kept = max(config.structure.unit_size, officers * MAX_VIEW_OFFICERS // count)
+    what = "officers" if count == officers else "personnel (officers and the men they command)"
     note = (
-        f"the scenario has {count:,} officers; the view draws at most "
+        f"the scenario has {count:,} {what}; the view draws at most "
         f"{MAX_VIEW_OFFICERS:,} (use `reluctant-army run` for the full size)"
     )
-    population = config.population.model_copy(update={"n_officers": MAX_VIEW_OFFICERS})
+    population = config.population.model_copy(update={"n_officers": kept})
     return config.model_copy(update={"population": population}), [note]
 
 

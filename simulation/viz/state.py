@@ -174,7 +174,7 @@ def set_control(name: str, value: Any) -> None:
 def select_officer(slot: int | None) -> None:
     """Inspect officer `slot` (None: nobody)."""
     current = model.value
-    if slot is None or current is None or not 0 <= int(slot) < current.n_officers:
+    if slot is None or current is None or not 0 <= int(slot) < current.n_agents:
         selected_officer.value = None
         return
     selected_officer.value = int(slot)

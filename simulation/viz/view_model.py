@@ -111,7 +111,7 @@ class OfficerLayout:
 def officer_layout(model: ArmyModel, pixels: float = 640.0) -> OfficerLayout:
     """Cells of the officers in the model's Mesa grid (units as square blocks)."""
     grid = model.grid
-    xy = np.zeros((model.n_officers, 2), dtype=np.int64)
+    xy = np.zeros((model.n_agents, 2), dtype=np.int64)
     for officer in model.officers:
         xy[officer.index] = officer.cell.coordinate
     width, height = grid.dimensions
@@ -235,7 +235,7 @@ def seen_inputs(situation: Situation, slot: int) -> list[tuple[str, str]]:
 
 def inspect_officer(model: ViewModel, slot: int) -> OfficerReport:
     """Who officer `slot` is and the utilities of his actions at the latest decision."""
-    if not 0 <= slot < model.n_officers:
+    if not 0 <= slot < model.n_agents:
         raise ValueError(f"no officer slot {slot}")
     decided = model.decided_in is not None and model.steps > 0
     situation = model.decided_in if decided else model.situation_now()
@@ -349,9 +349,9 @@ def unit_network(model: ArmyModel) -> UnitNetwork:
     """Cross-unit ties summed by pair of units; units laid out by a seeded spring layout."""
     import networkx as nx
 
-    slots = np.arange(model.n_officers)
+    slots = np.arange(model.n_agents)
     membership = sparse.csr_matrix(
-        (np.ones(model.n_officers), (slots, model.unit)), shape=(model.n_officers, model.n_units)
+        (np.ones(model.n_agents), (slots, model.unit)), shape=(model.n_agents, model.n_units)
     )
     between = sparse.triu(membership.T @ model.cross_ties @ membership, k=1).tocoo()
     ties = [
