@@ -10,7 +10,9 @@ could take on this machine. A step within a few times that reference leaves litt
 from anything but touching less memory. Printed: the step at 65,000 and 475,000 officers
 (support role and order to fight), its ratio to the reference, set-up time, the scaling
 exponent of step time from 10,000 to 1,000,000 officers, and set-up + 100 steps and peak
-memory of a 475,000-strong force (the mobilised force of issue 16, here all officers).
+memory of a 475,000-strong force: all officers, and the mobilisation scenario
+(configs/scenarios/mobilisation.yaml, 100 steps: 10,000 officers and their 465,000 men,
+the reserve called up at months 12-15).
 
 Every figure is measured with one path of the step's hot parts (performance.kernel: numba,
 the default when it is installed, or numpy, `--kernel`); the step table also prints the
@@ -115,28 +117,33 @@ def step_and_limit(
     )
 
 
-MOBILISED_CODE = """
+MOBILISATION = REPO / "configs" / "scenarios" / "mobilisation.yaml"
+"""The order to fight with the reserve called up: 475,000 agents in all (10,000 officers)."""
+
+FRESH_RUN_CODE = """
 import sys, time
 sys.path.insert(0, {repo!r})
-from benchmarks.bench_limit import build
+from simulation.config.loading import load_config
+from simulation.model.model import ArmyModel
 started = time.perf_counter()
-model, _ = build({n}, {level}, kernel={kernel!r})
+model = ArmyModel(load_config({config!r}, {overrides!r}), seed=1)
 for _ in range(100):
     model.step()
 wall = time.perf_counter() - started
 peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]
-print(wall, int(peak) / 1024)
+print(wall, int(peak) / 1024, model.n_agents)
 """
 
 
-def run_in_fresh_process(n_officers: int, level: int, kernel: str) -> tuple[float, float]:
-    """(set-up + 100 steps wall seconds, peak resident MB) of a fresh process (VmHWM)."""
-    code = MOBILISED_CODE.format(repo=str(REPO), n=n_officers, level=level, kernel=kernel)
+def run_in_fresh_process(config: Path, overrides: list[str]) -> tuple[float, float, int]:
+    """(set-up + 100 steps wall seconds, peak resident MB, agents) of `config` with
+    `overrides` in a fresh process (VmHWM)."""
+    code = FRESH_RUN_CODE.format(repo=str(REPO), config=str(config), overrides=overrides)
     output = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
     ).stdout
-    wall, peak = output.strip().splitlines()[-1].split()
-    return float(wall), float(peak)
+    wall, peak, agents = output.strip().splitlines()[-1].split()
+    return float(wall), float(peak), int(agents)
 
 
 FIRST_CALL_CODE = """
@@ -245,15 +252,31 @@ def measure(quick: bool = False, kernel: str = "numba") -> list[Figure]:
     )
 
     if not quick:
-        wall, peak = run_in_fresh_process(475_000, FIGHT, kernel)
-        print(
-            f"  475,000 officers, order to fight, fresh process: set-up + 100 steps "
-            f"{wall:.1f} s, peak memory {peak:.0f} MB"
+        runs = (
+            (
+                "475,000 officers, order to fight",
+                "475,000 officers",
+                REPO / "configs" / "baseline.yaml",
+                ["population.n_officers=475000", f"drivers.war_order_level={FIGHT}"],
+            ),
+            (
+                "mobilisation scenario (10,000 officers and their men, the reserve called up at "
+                "months 12-15)",
+                "mobilised force",
+                MOBILISATION,
+                ["steps=100"],
+            ),
         )
-        figures.append(
-            Figure("475,000 officers: set-up + 100 steps in process", wall, 6.0, "s", False)
-        )
-        figures.append(Figure("475,000 officers: peak memory", peak, 1500, "MB", False))
+        for label, short, config, overrides in runs:
+            wall, peak, agents = run_in_fresh_process(
+                config, [*overrides, f"performance.kernel={kernel}"]
+            )
+            print(
+                f"  {label}, fresh process: {agents:,} agents, set-up + 100 steps "
+                f"{wall:.1f} s, peak memory {peak:.0f} MB"
+            )
+            figures.append(Figure(f"{short}: set-up + 100 steps in process", wall, 6.0, "s", False))
+            figures.append(Figure(f"{short}: peak memory", peak, 1500, "MB", False))
     return figures
 
 
