@@ -106,23 +106,22 @@ def _gaps_kernel(
     gaps: np.ndarray,
     exponent: np.ndarray,
 ) -> None:
-    """Pass 1: the logistic social gaps (before tanh) and the detection exponent."""
+    """Pass 1: the logistic social gaps (before tanh) and the detection exponent of the
+    active officers, the j-th active officer in column j."""
     n = active.shape[0]
     unit_row = 0
     ties_row = 1 if rules.use_unit else 0
+    j = -1
     for i in range(n):
         if not active[i]:
-            exponent[i] = 0.0
-            for k in range(gaps.shape[0]):
-                for source in range(gaps.shape[1]):
-                    gaps[k, source, i] = 0.0
             continue
+        j += 1
         ratio = enforcers[i] / max(noncompliant_peers[i], 1.0)
         if rules.rounding == 1:
             ratio = np.floor(ratio)
         elif rules.rounding == 2:
             ratio = np.rint(ratio)
-        exponent[i] = rules.negative_steepness * ratio
+        exponent[j] = rules.negative_steepness * ratio
         if not rules.logistic:
             continue
         own = threshold[i]
@@ -132,12 +131,12 @@ def _gaps_kernel(
                 gap = seen_unit[action, i] - own
                 if rules.count_correction:
                     gap += rules.count_correction
-                gaps[k, unit_row, i] = gap * rules.gap_scale
+                gaps[k, unit_row, j] = gap * rules.gap_scale
             if rules.use_ties:
                 gap = seen_ties[action, i] - own
                 if rules.count_correction:
                     gap += rules.count_correction
-                gaps[k, ties_row, i] = gap * rules.gap_scale
+                gaps[k, ties_row, j] = gap * rules.gap_scale
 
 
 @njit(inline="always")
@@ -198,6 +197,8 @@ def _utilities_kernel(
     """Pass 2: every officer's utilities (decision.choice_utilities), his private
     inclination (decision.private_inclination) and the logit's exponents (decision.choose),
     or his choice at temperature 0; `utilities` (4, n) is filled only when it has n columns.
+    `responses`, `detection_exp` and `exponents` hold the active officers only (the j-th
+    active officer in column j).
     """
     russia, regime, war_aversion, risk_aversion, benefit_value, exit_cost, culpability = (
         attitudes[0],
@@ -220,15 +221,14 @@ def _utilities_kernel(
     last_debt, last_pension = training_debt.shape[0] - 1, pension_stake.shape[0] - 1
     last_open, last_desertion = resignation_open.shape[0] - 1, desertion_possible.shape[0] - 1
     last_ties, last_has_ties = seen_ties.shape[1] - 1, has_ties.shape[0] - 1
+    j = -1
     for i in range(n):
         if not active[i]:
             choice[i] = 0
             private[i] = 0
             detection[i] = 0.0
-            if rules.logit:
-                for k in range(4):
-                    exponents[k, i] = 0.0
             continue
+        j += 1
         # order costs
         aligned = rules.russia_weight * russia[i] + rules.regime_weight * regime[i]
         officer_level = level[min(i, last_level)]
@@ -239,7 +239,7 @@ def _utilities_kernel(
             * (1.0 - rules.hardship_relief * aligned)
         )
         # detection, fear, career
-        detection_refuse = 1.0 - detection_exp[i]
+        detection_refuse = 1.0 - detection_exp[j]
         detection[i] = detection_refuse
         detection_evade = rules.evasion_visibility * detection_refuse
         belief = strength[min(i, last_strength)]
@@ -275,8 +275,8 @@ def _utilities_kernel(
         refusal_risk = risk * detection_refuse
         social_refuse = _social(
             rules,
-            responses[0, 0, i] if rules.logistic else seen_unit[2, i],
-            responses[0, ties_row, i] if rules.logistic else seen_ties[2, min(i, last_ties)],
+            responses[0, 0, j] if rules.logistic else seen_unit[2, i],
+            responses[0, ties_row, j] if rules.logistic else seen_ties[2, min(i, last_ties)],
             has_ties[min(i, last_has_ties)],
             own,
         )
@@ -296,8 +296,8 @@ def _utilities_kernel(
             fear_evade = detection_evade * expected_sanction
             social_evade = _social(
                 rules,
-                responses[1, 0, i] if rules.logistic else seen_unit[1, i],
-                responses[1, ties_row, i] if rules.logistic else seen_ties[1, min(i, last_ties)],
+                responses[1, 0, j] if rules.logistic else seen_unit[1, i],
+                responses[1, ties_row, j] if rules.logistic else seen_ties[1, min(i, last_ties)],
                 has_ties[min(i, last_has_ties)],
                 own,
             )
@@ -325,8 +325,8 @@ def _utilities_kernel(
                 )
             social_exit = _social(
                 rules,
-                responses[2, 0, i] if rules.logistic else seen_unit[3, i],
-                responses[2, ties_row, i] if rules.logistic else seen_ties[3, min(i, last_ties)],
+                responses[2, 0, j] if rules.logistic else seen_unit[3, i],
+                responses[2, ties_row, j] if rules.logistic else seen_ties[3, min(i, last_ties)],
                 has_ties[min(i, last_has_ties)],
                 own,
             )
@@ -364,10 +364,10 @@ def _utilities_kernel(
             peak = np.maximum(
                 np.maximum(np.maximum(scaled_comply, scaled_evade), scaled_refuse), scaled_exit
             )
-            exponents[0, i] = scaled_comply - peak
-            exponents[EVADE, i] = scaled_evade - peak
-            exponents[REFUSE, i] = scaled_refuse - peak
-            exponents[EXIT, i] = scaled_exit - peak
+            exponents[0, j] = scaled_comply - peak
+            exponents[EVADE, j] = scaled_evade - peak
+            exponents[REFUSE, j] = scaled_refuse - peak
+            exponents[EXIT, j] = scaled_exit - peak
         else:  # the best action; ties to the earlier one (np.argmax)
             chosen = 0
             best_utility = 0.0
@@ -384,15 +384,17 @@ def _utilities_kernel(
 def _pick_kernel(
     active: np.ndarray, weights: np.ndarray, draws: np.ndarray, choice: np.ndarray
 ) -> None:
-    """Pass 3: the logit choice from exp(scaled utility - peak) and a uniform draw, with
-    decision.choose's cumulative sums and comparisons."""
+    """Pass 3: the logit choice from exp(scaled utility - peak) (the j-th active officer's
+    in column j) and a uniform draw, with decision.choose's cumulative sums and comparisons."""
+    j = -1
     for i in range(active.shape[0]):
         if not active[i]:
             continue
-        first = 0.0 + weights[0, i]
-        second = first + weights[1, i]
-        third = second + weights[2, i]
-        total = third + weights[3, i]
+        j += 1
+        first = 0.0 + weights[0, j]
+        second = first + weights[1, j]
+        third = second + weights[2, j]
+        total = third + weights[3, j]
         draw = draws[i] * total
         choice[i] = (draw >= first) + (draw >= second) + (draw >= third)
 
@@ -510,8 +512,11 @@ def decide(
     seen_unit = _rows(situation.seen_in_unit)
     seen_ties = _rows(situation.seen_in_ties if rules.use_ties else None)
     sources = int(rules.use_unit) + int(rules.use_ties)
-    responses = np.empty((len(SOCIAL_ACTIONS), sources if rules.logistic else 0, n))
-    exponent = np.empty(n)
+    # numpy's exp and tanh run over the active officers only, gathered in contiguous buffers
+    # (contiguous, as in the numpy path: a strided call may take another code path)
+    acting = int(np.count_nonzero(active))
+    responses = np.empty((len(SOCIAL_ACTIONS), sources if rules.logistic else 0, acting))
+    exponent = np.empty(acting)
     _gaps_kernel(
         rules,
         active,
@@ -530,7 +535,7 @@ def decide(
     choice = np.empty(n, dtype=np.int8)
     private = np.empty(n, dtype=np.int8)
     detection = np.empty(n)
-    exponents = np.empty((len(ACTIONS), n if rules.logit else 0))
+    exponents = np.empty((len(ACTIONS), acting if rules.logit else 0))
     stored = np.empty((len(ACTIONS), 0)) if utilities is None else np.empty((len(ACTIONS), n))
     has_ties = situation.has_ties
     _utilities_kernel(
