@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +34,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.bench_model import Figure  # noqa: E402
+from benchmarks.bench_model import Figure, last_line_printed  # noqa: E402
 from simulation.config.loading import load_config  # noqa: E402
 from simulation.config.schema import numba_installed  # noqa: E402
 from simulation.model.decision import KERNEL_ENVIRONMENT  # noqa: E402
@@ -139,10 +138,7 @@ def run_in_fresh_process(config: Path, overrides: list[str]) -> tuple[float, flo
     """(set-up + 100 steps wall seconds, peak resident MB, agents) of `config` with
     `overrides` in a fresh process (VmHWM)."""
     code = FRESH_RUN_CODE.format(repo=str(REPO), config=str(config), overrides=overrides)
-    output = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
-    ).stdout
-    wall, peak, agents = output.strip().splitlines()[-1].split()
+    wall, peak, agents = last_line_printed(code).split()
     return float(wall), float(peak), int(agents)
 
 
@@ -168,15 +164,8 @@ def numba_first_call() -> list[tuple[str, float, float]]:
         environment = {**os.environ, "NUMBA_CACHE_DIR": cache}
         environment.pop(KERNEL_ENVIRONMENT, None)
         for label in ("compiled (empty cache)", "loaded from the cache"):
-            output = subprocess.run(
-                [sys.executable, "-c", FIRST_CALL_CODE.format(repo=str(REPO))],
-                capture_output=True,
-                text=True,
-                check=True,
-                cwd=REPO,
-                env=environment,
-            ).stdout
-            imported, first_step = output.strip().splitlines()[-1].split()
+            code = FIRST_CALL_CODE.format(repo=str(REPO))
+            imported, first_step = last_line_printed(code, environment=environment).split()
             timings.append((label, float(imported), float(first_step)))
     return timings
 

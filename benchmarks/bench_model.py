@@ -54,6 +54,22 @@ class Figure:
         )
 
 
+def last_line_printed(
+    code: str, environment: dict[str, str] | None = None, cwd: Path = REPO
+) -> str:
+    """The last line that `code` prints, run by this Python in a fresh process (so that
+    peak memory, imports and caches are its own)."""
+    output = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=cwd,
+        env=environment,
+    ).stdout
+    return output.strip().splitlines()[-1]
+
+
 def median_time(action: Callable[[], object], repeats: int) -> float:
     """Median wall time of `action` over `repeats` calls."""
     times = []
@@ -123,15 +139,7 @@ def step_rate_without_kept_memory() -> float:
         "print(65_000 / step_seconds(65_000, 50, 2)[1])"
     )
     environment = {**os.environ, "RELUCTANT_ARMY_KEEP_MEMORY": "0"}
-    output = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=REPO,
-        env=environment,
-    ).stdout
-    return float(output.strip().splitlines()[-1])
+    return float(last_line_printed(code, environment=environment))
 
 
 def peak_rss_megabytes() -> float:
@@ -145,10 +153,7 @@ def peak_rss_megabytes() -> float:
         "from benchmarks.bench_model import full_force_run; full_force_run();"
         "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])"
     )
-    output = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
-    ).stdout
-    return int(output.strip().splitlines()[-1]) / 1024
+    return int(last_line_printed(code)) / 1024
 
 
 def measure(quick: bool = False) -> list[Figure]:
@@ -248,10 +253,7 @@ def step_in(repo: Path, level: int, steps: int = 30) -> float:
     """Median seconds per step at 65,000 officers of the checkout at `repo`, in a fresh
     process that imports that checkout's code."""
     code = STEP_CODE.format(repo=str(repo), level=level, steps=steps)
-    output = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repo
-    ).stdout
-    return float(output.strip().splitlines()[-1])
+    return float(last_line_printed(code, cwd=repo))
 
 
 def compare_with(other: Path, rounds: int = 3) -> None:

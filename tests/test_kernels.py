@@ -29,7 +29,7 @@ from simulation.model.decision import (
     uses_numba,
 )
 from simulation.model.model import ArmyModel
-from simulation.vocabulary import ACTIONS, COMPLY
+from simulation.vocabulary import ACTIONS, ATTITUDES, COMPLY
 from tests.conftest import REPO, small_config
 
 SOF_FIGHTS = (
@@ -184,17 +184,7 @@ def test_belief_update_equals_numpy_and_draws_the_same_rumours(monkeypatch) -> N
 
 
 def attitudes_of(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    names = (
-        "regime_alignment",
-        "russia_alignment",
-        "war_aversion",
-        "risk_aversion",
-        "benefit_value",
-        "exit_cost",
-        "culpability",
-        "threshold",
-    )
-    return {name: rng.random(n) for name in names}
+    return {name: rng.random(n) for name in ATTITUDES}
 
 
 def situation_of(n: int, rng: np.random.Generator, **fields: object) -> Situation:

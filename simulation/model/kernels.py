@@ -35,7 +35,7 @@ from numba import njit
 
 from simulation.config.schema import DecisionConfig, EvaderSanctions, ExitConfig
 from simulation.model.decision import Situation, perceived_strength
-from simulation.vocabulary import ACTIONS, EVADE, EXIT, REFUSE
+from simulation.vocabulary import ACTIONS, ATTITUDES, EVADE, EXIT, REFUSE
 
 ROUNDING = {"none": 0, "floor": 1, "round": 2}
 """decision.detection_ratio_rounding as the kernel's integer code."""
@@ -170,7 +170,7 @@ def _social(rules: Rules, unit_value: float, ties_value: float, has_tie: bool, o
 def _utilities_kernel(
     rules: Rules,
     active: np.ndarray,
-    attitudes: tuple,
+    attitudes: tuple,  # every attitude, in vocabulary.ATTITUDES order
     level: np.ndarray,
     moral_table: np.ndarray,
     hardship_table: np.ndarray,
@@ -200,15 +200,13 @@ def _utilities_kernel(
     `responses`, `detection_exp` and `exponents` hold the active officers only (the j-th
     active officer in column j).
     """
-    russia, regime, war_aversion, risk_aversion, benefit_value, exit_cost, culpability = (
+    regime, russia, war_aversion, risk_aversion = (
         attitudes[0],
         attitudes[1],
         attitudes[2],
         attitudes[3],
-        attitudes[4],
-        attitudes[5],
-        attitudes[6],
     )
+    benefit_value, exit_cost, culpability = attitudes[4], attitudes[5], attitudes[6]
     threshold = attitudes[7]
     n = active.shape[0]
     store = utilities.shape[1] == n
@@ -541,19 +539,7 @@ def decide(
     _utilities_kernel(
         rules,
         active,
-        tuple(
-            np.ascontiguousarray(attitudes[name], dtype=np.float64)
-            for name in (
-                "russia_alignment",
-                "regime_alignment",
-                "war_aversion",
-                "risk_aversion",
-                "benefit_value",
-                "exit_cost",
-                "culpability",
-                "threshold",
-            )
-        ),
+        tuple(np.ascontiguousarray(attitudes[name], dtype=np.float64) for name in ATTITUDES),
         _per_officer(level, n, np.int64),
         np.asarray(decision.order_moral_cost, dtype=np.float64),
         np.asarray(decision.order_hardship, dtype=np.float64),
