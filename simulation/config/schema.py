@@ -591,11 +591,12 @@ class PersonnelConfig(StrictModel):
         ),
     )
 
-    @field_validator("categories")
+    @field_validator("categories", mode="before")
     @classmethod
-    def _known(cls, table: dict[str, PersonnelCategory]) -> dict[str, PersonnelCategory]:
+    def _known(cls, table: Any) -> Any:
+        """Names first: an unknown category is one clear error, not its missing fields."""
         others = list(PERSONNEL[1:])
-        unknown = [name for name in table if name not in others]
+        unknown = [name for name in table if name not in others] if isinstance(table, dict) else []
         if unknown:
             raise ValueError(f"unknown category {unknown}; categories are {others}")
         return table
