@@ -146,7 +146,8 @@ def _when(measure: str) -> str:
     lag = measure_lag(measure)
     if lag is None:
         return f"at the {measure} month" if measure == "final" else f"({measure})"
-    return f"{lag} months after each scenario's change of war-order level"
+    months = "month" if lag == 1 else "months"
+    return f"{lag} {months} after each scenario's change of war-order level"
 
 
 def calibration_tables(folder: str | Path) -> str:

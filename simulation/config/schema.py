@@ -185,6 +185,14 @@ def _check_shares(shares: dict[str, float], names: tuple[str, ...], what: str) -
     return shares
 
 
+def _group_shares(shares: dict[str, float], what: str = "group shares") -> dict[str, float]:
+    """Shares over the three groups: known names, each group given, summing to 1."""
+    unknown = [name for name in shares if name not in GROUPS]
+    if unknown:
+        raise ValueError(f"unknown group {unknown}; groups are {list(GROUPS)}")
+    return _check_shares(shares, GROUPS, what)
+
+
 class ThresholdOverride(StrictModel):
     """Thresholds set for every officer, replacing the per-group distributions.
 
@@ -279,10 +287,7 @@ class PopulationConfig(StrictModel):
     @field_validator("group_shares")
     @classmethod
     def _groups_sum_to_one(cls, shares: dict[str, float]) -> dict[str, float]:
-        unknown = [name for name in shares if name not in GROUPS]
-        if unknown:
-            raise ValueError(f"unknown group {unknown}; groups are {list(GROUPS)}")
-        return _check_shares(shares, GROUPS, "group shares")
+        return _group_shares(shares, "group shares")
 
     @field_validator("rank_shares_by_group")
     @classmethod
@@ -539,10 +544,7 @@ class PersonnelCategory(StrictModel):
     @field_validator("group_shares")
     @classmethod
     def _groups(cls, shares: dict[str, float]) -> dict[str, float]:
-        unknown = [name for name in shares if name not in GROUPS]
-        if unknown:
-            raise ValueError(f"unknown group {unknown}; groups are {list(GROUPS)}")
-        return _check_shares(shares, GROUPS, "group shares")
+        return _group_shares(shares, "group shares")
 
     @field_validator("attitudes")
     @classmethod
@@ -591,11 +593,12 @@ class PersonnelConfig(StrictModel):
         ),
     )
 
-    @field_validator("categories")
+    @field_validator("categories", mode="before")
     @classmethod
-    def _known(cls, table: dict[str, PersonnelCategory]) -> dict[str, PersonnelCategory]:
+    def _known(cls, table: Any) -> Any:
+        """Names first: an unknown category is one clear error, not its missing fields."""
         others = list(PERSONNEL[1:])
-        unknown = [name for name in table if name not in others]
+        unknown = [name for name in table if name not in others] if isinstance(table, dict) else []
         if unknown:
             raise ValueError(f"unknown category {unknown}; categories are {others}")
         return table
@@ -645,10 +648,7 @@ class UnitType(StrictModel):
     def _mix(cls, mix: dict[str, float] | None) -> dict[str, float] | None:
         if mix is None:
             return None
-        unknown = [name for name in mix if name not in GROUPS]
-        if unknown:
-            raise ValueError(f"unknown group {unknown}; groups are {list(GROUPS)}")
-        return _check_shares(mix, GROUPS, "group_mix")
+        return _group_shares(mix, "group_mix")
 
     @field_validator("war_order_level")
     @classmethod
@@ -1342,10 +1342,7 @@ class NewCohortConfig(StrictModel):
     @field_validator("group_shares")
     @classmethod
     def _sum(cls, shares: dict[str, float]) -> dict[str, float]:
-        unknown = [name for name in shares if name not in GROUPS]
-        if unknown:
-            raise ValueError(f"unknown group {unknown}; groups are {list(GROUPS)}")
-        return _check_shares(shares, GROUPS, "new cohort group shares")
+        return _group_shares(shares, "new cohort group shares")
 
 
 class TurnoverConfig(StrictModel):
