@@ -131,7 +131,7 @@ def test_a_listed_file_too_large_to_be_a_config_is_not_read(
 
 def test_a_scenario_too_big_to_draw_is_cut_with_a_note(session: None) -> None:
     source = scenario_source("configs/full_force.yaml")
-    assert MAX_VIEW_OFFICERS - 10 <= source.config.n_personnel <= MAX_VIEW_OFFICERS
+    assert source.config.population.n_officers == 1500  # 65,000 cut to 9,750 in proportion
     assert "65,000" in source.messages[0]
 
 
@@ -146,7 +146,7 @@ def test_choosing_a_scenario_sets_the_sliders_to_its_values(session: None) -> No
     state.choose_scenario("configs/full_force.yaml")
     cut = state.model.value.config
     assert state.controls.value["n_officers"] == cut.population.n_officers
-    assert MAX_VIEW_OFFICERS - 10 <= cut.n_personnel <= MAX_VIEW_OFFICERS
+    assert cut.n_personnel == 9750 <= MAX_VIEW_OFFICERS
     assert state.controls.value == control_values(state.model.value.config)
 
 

@@ -179,7 +179,8 @@ def recording(server: str) -> Recording:
         record.officers_after_scenario = officers.screenshot()
 
         choose_scenario(page, "configs/full_force.yaml")
-        page.locator(".ra-control-n_officers", has_text="10,000").wait_for(timeout=60_000)
+        # 65,000 personnel cut to the view's 10,000 agents: 1,500 officers and their men
+        page.locator(".ra-control-n_officers", has_text="1,500").wait_for(timeout=60_000)
         record.officers_slider_after_full_force = page.locator(
             ".ra-control-n_officers .ra-control-label"
         ).inner_text()
@@ -266,7 +267,7 @@ def test_a_moved_slider_shows_its_new_value_and_applies_on_reset(recording: Reco
 
 
 def test_choosing_a_scenario_sets_the_sliders_from_it(recording: Recording) -> None:
-    assert "Officers: 10,000" in recording.officers_slider_after_full_force
+    assert "Officers: 1,500" in recording.officers_slider_after_full_force
 
 
 def test_clicking_an_officer_shows_who_he_is_and_his_utilities(recording: Recording) -> None:

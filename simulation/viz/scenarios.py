@@ -121,7 +121,8 @@ def cap_officers(config: SimulationConfig) -> tuple[SimulationConfig, list[str]]
     if count <= MAX_VIEW_OFFICERS:
         return config, []
     officers = config.population.n_officers
-    kept = max(config.structure.unit_size, officers * MAX_VIEW_OFFICERS // count)
+    step = 100  # the officers slider's step, so that the slider shows the value exactly
+    kept = max(config.structure.unit_size, officers * MAX_VIEW_OFFICERS // count // step * step)
     what = "officers" if count == officers else "personnel (officers and the men they command)"
     note = (
         f"the scenario has {count:,} {what}; the view draws at most "
