@@ -70,6 +70,14 @@ def test_another_config_misses_the_cache(tmp_path: Path) -> None:
     assert run(changed, cache=tmp_path / "cache").report.cached == 0
 
 
+def test_the_choice_of_kernel_shares_the_cache(tmp_path: Path) -> None:
+    """numba's kernels give the numpy path's numbers exactly: one cache serves both."""
+    run(experiment(), cache=tmp_path / "cache")
+    other = experiment()
+    other["base"]["overrides"]["performance.kernel"] = "numpy"
+    assert run(other, cache=tmp_path / "cache").report.cached == 6
+
+
 def test_other_outputs_miss_the_cache(tmp_path: Path) -> None:
     run(experiment(), cache=tmp_path / "cache")
     assert run(experiment(record_every=2), cache=tmp_path / "cache").report.cached == 0

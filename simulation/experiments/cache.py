@@ -41,8 +41,11 @@ SOURCES: tuple[str, ...] = (
     "vocabulary.py",
 )
 """Parts of the package (relative to it) whose source makes up the code version."""
-IGNORED_CONFIG_KEYS: frozenset[str] = frozenset({"name", "description", "seed", "output"})
-"""Config keys that do not change a sweep run's numbers (the run seed replaces `seed`)."""
+IGNORED_CONFIG_KEYS: frozenset[str] = frozenset(
+    {"name", "description", "seed", "output", "performance"}
+)
+"""Config keys that do not change a sweep run's numbers (the run seed replaces `seed`; the
+kernels of `performance` give exactly the numpy path's numbers, tests/test_kernels.py)."""
 
 
 CACHE_ENV = "RELUCTANT_ARMY_CACHE"
