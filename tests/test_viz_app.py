@@ -365,3 +365,13 @@ def test_a_damaged_results_folder_is_one_line_in_the_explorer(
     alerts = [str(w.children) for w in rendered.find(ipyvuetify.Alert).widgets]
     assert any("cannot read runs.parquet (" in text for text in alerts)
     assert not any("Traceback" in text for text in alerts)
+
+
+def test_inspecting_a_mobilised_reservist_names_his_category() -> None:
+    source = scenario_source("configs/scenarios/mobilisation.yaml")
+    model = ViewModel(source.config, 1)
+    for _ in range(14):
+        model.step()
+    soldier = inspect_officer(model, model.n_agents - 1)
+    assert soldier.rank == "territorial defence" and not soldier.commander
+    assert inspect_officer(model, 0).rank.endswith(" rank")

@@ -344,8 +344,9 @@ def report_html(model: ViewModel, slot: int) -> str:
     report = inspect_officer(model, slot)
     status = "serving" if report.serving else "left the army"
     head = (
-        f"<p><b>Officer {report.slot}</b> ({esc(status)}): {esc(report.group)}, "
-        f"{esc(report.rank)} rank, unit {report.unit} ({esc(report.unit_type.replace('_', ' '))})"
+        f"<p><b>{'Officer' if report.rank.endswith(' rank') else 'Soldier'} {report.slot}</b> "
+        f"({esc(status)}): {esc(report.group)}, "
+        f"{esc(report.rank)}, unit {report.unit} ({esc(report.unit_type.replace('_', ' '))})"
         f"{', commander' if report.commander else ''}; now: <b>{esc(report.choice)}</b>.</p>"
         f"<p>{esc(report.verdict)}</p>"
     )

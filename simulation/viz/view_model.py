@@ -36,6 +36,7 @@ from simulation.vocabulary import (
     EVADE,
     EXIT,
     GROUPS,
+    PERSONNEL,
     RANKS,
     REFUSE,
     WAR_ORDER_LEVELS,
@@ -278,7 +279,7 @@ def inspect_officer(model: ViewModel, slot: int) -> OfficerReport:
         slot=slot,
         serving=bool(model.active[slot]),
         group=GROUPS[int(model.group[slot])],
-        rank=RANKS[int(model.rank[slot])],
+        rank=rank_label(model, slot),
         unit=unit,
         unit_type=model.unit_type_names[int(model.unit_type_of_unit[unit])],
         commander=bool(model.is_commander[slot]),
@@ -291,6 +292,14 @@ def inspect_officer(model: ViewModel, slot: int) -> OfficerReport:
         probabilities=odds,
         verdict=verdict(choice, values, odds, decision.temperature, int(model.steps), decided),
     )
+
+
+def rank_label(model: ViewModel, slot: int) -> str:
+    """'senior rank' for an officer; the category ('conscript', ...) for the men."""
+    code = int(model.rank[slot])
+    if code < len(RANKS):
+        return f"{RANKS[code]} rank"
+    return PERSONNEL[int(model.category[slot])].replace("_", " ")
 
 
 def _utility(value: float) -> str:
