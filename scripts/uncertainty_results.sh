@@ -25,6 +25,13 @@ run reluctant-army ensemble experiments/scenarios_prior.yaml --posterior results
     --out results/scenarios_posterior --overwrite
 run reluctant-army table results/scenarios_posterior --readme README.md
 
+# the whole force without and with a mobilisation, over the priors: the README's two tables
+run reluctant-army ensemble experiments/whole_force_prior.yaml --out results/whole_force_prior --overwrite
+run reluctant-army table results/whole_force_prior --measure at_order_plus_1 --readme README.md \
+    --marker whole-force-plus-1
+run reluctant-army table results/whole_force_prior --measure at_order_plus_12 --readme README.md \
+    --marker whole-force-plus-12
+
 # sensitivity over every prior and the horizon: the README's sensitivity table
 run reluctant-army sensitivity experiments/sensitivity.yaml --out results/sensitivity --overwrite
 run reluctant-army table results/sensitivity --readme README.md
