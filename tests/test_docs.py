@@ -76,3 +76,11 @@ def test_every_personnel_parameter_and_the_mobilisation_driver_are_described(rep
     keys = [row["key"] for row in schema_rows() if row["key"].startswith("personnel.")]
     names = {key.rsplit(".", 1)[-1] for key in keys} | {"mobilisation"}
     assert keys and sorted(name for name in names if name not in prose) == []
+
+
+def test_the_schema_docs_list_the_fields_of_every_category_and_unit_type() -> None:
+    text = schema_markdown()
+    for field in ("per_officer", "punishment_multiplier", "can_resign", "reserve"):
+        assert f"`personnel.categories.<name>.{field}`" in text
+    assert "`structure.unit_types.<name>.benefit_multiplier`" in text
+    assert all("<name>" not in row["key"] for row in schema_rows())  # no levers, no priors

@@ -6,16 +6,52 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
 
 from simulation.config.messages import model_in
-from simulation.config.schema import SimulationConfig, driver_ranges
+from simulation.config.schema import (
+    PersonnelCategory,
+    SimulationConfig,
+    UnitType,
+    driver_ranges,
+)
 
 if TYPE_CHECKING:
     from simulation.config.priors import Priors
 
 
+ENTRY_MODELS: dict[str, type[BaseModel]] = {
+    "structure.unit_types": UnitType,
+    "personnel.categories": PersonnelCategory,
+}
+"""Sections whose value is a mapping of named entries of one model: the docs list the
+fields of an entry under `<section>.<name>.<field>` (documentation rows only; they are no
+keyword levers and need no prior of their own, the entries' priors are per name)."""
+
+
+def entry_rows(section: str) -> list[dict[str, str]]:
+    """The fields of one entry of a mapping section (e.g. personnel.categories.<name>)."""
+    return [
+        {**row, "key": f"{section}.<name>.{row['key']}"} for row in _rows(ENTRY_MODELS[section], "")
+    ]
+
+
+def documented_rows() -> list[dict[str, str]]:
+    """schema_rows with each mapping section followed by the fields of its entries."""
+    rows = []
+    for row in schema_rows():
+        rows.append(row)
+        if row["key"] in ENTRY_MODELS:
+            rows += entry_rows(row["key"])
+    return rows
+
+
 def schema_rows() -> list[dict[str, str]]:
     """Every config key with its type, range, default and description (for docs and CLI)."""
+    return _rows(SimulationConfig, "")
+
+
+def _rows(root: type[BaseModel], root_prefix: str) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
 
     def walk(model: type[BaseModel], prefix: str) -> None:
@@ -23,6 +59,7 @@ def schema_rows() -> list[dict[str, str]]:
             key = f"{prefix}{name}"
             nested = model_in(field.annotation)
             default = field.get_default(call_default_factory=True)
+            required = default is PydanticUndefined  # a field an entry must give
             if nested is not None and isinstance(default, BaseModel):
                 walk(nested, key + ".")
                 continue
@@ -35,7 +72,11 @@ def schema_rows() -> list[dict[str, str]]:
             if prefix == "drivers.":
                 low, high = driver_ranges()[name]
                 bounds = [f">= {low}", f"<= {high}"]
-            shown = json.dumps(default.model_dump() if isinstance(default, BaseModel) else default)
+            shown = (
+                "(required)"
+                if required
+                else json.dumps(default.model_dump() if isinstance(default, BaseModel) else default)
+            )
             type_name = getattr(field.annotation, "__name__", None) or str(field.annotation)
             type_name = type_name.replace("typing.", "").replace("simulation.config.schema.", "")
             type_name = type_name.replace("float | list[ScheduleChange]", "schedule")
@@ -49,7 +90,7 @@ def schema_rows() -> list[dict[str, str]]:
                 }
             )
 
-    walk(SimulationConfig, "")
+    walk(root, root_prefix)
     return rows
 
 
@@ -57,7 +98,7 @@ def schema_text(priors: Priors | None = None) -> str:
     """The documented schema as plain text: `key: type [range] = default`, then the meaning,
     then the prior of every assumed number in it (from `priors`, when given)."""
     lines = []
-    for row in schema_rows():
+    for row in documented_rows():
         range_text = f" [{row['range']}]" if row["range"] else ""
         lines.append(f"{row['key']}: {row['type']}{range_text} = {row['default']}")
         if row["description"]:
@@ -107,7 +148,7 @@ def priors_markdown(priors: Priors) -> str:
 def schema_markdown() -> str:
     """The documented schema as a Markdown table (pasted into docs/ODD.md)."""
     lines = ["| key | type | range | default | meaning, unit, source |", "|---|---|---|---|---|"]
-    for row in schema_rows():
+    for row in documented_rows():
         default = row["default"] if len(row["default"]) <= 60 else "see text"
         cells = [f"`{row['key']}`", row["type"], row["range"], f"`{default}`", row["description"]]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
