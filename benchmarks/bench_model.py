@@ -3,9 +3,10 @@
 Run: `python benchmarks/bench_model.py` (about a minute). Prints medians over repeats, the
 targets of the performance issue, and ratios measured side by side in this one run.
 
-`python benchmarks/bench_model.py --against /work/main` also times the 65,000-officer step
-of another checkout of the project, alternating between the two in fresh processes (so
-that both see the same load on a shared machine), and prints the ratio.
+`python benchmarks/bench_model.py --against /work/main` times the step at 2,000 and 65,000
+officers of this and another checkout of the project, alternating between the two in fresh
+processes (so that both see the same load on a shared machine), and prints the ratios.
+`--schedule` prints the month's schedule timed per row at 65,000 officers (where the time goes).
 """
 
 from __future__ import annotations
@@ -233,10 +234,12 @@ def measure(quick: bool = False) -> list[Figure]:
 STEP_CODE = """
 import statistics, sys, time
 sys.path.insert(0, {repo!r})
+import simulation
+assert simulation.__file__.startswith({repo!r}), simulation.__file__
 from simulation.config.loading import load_config
 from simulation.model.model import ArmyModel
 config = load_config({repo!r} + '/configs/baseline.yaml',
-                     ['population.n_officers=65000', 'drivers.war_order_level={level}'])
+                     ['population.n_officers={officers}', 'drivers.war_order_level={level}'])
 model = ArmyModel(config, seed=1)
 for _ in range(3):
     model.step()
@@ -248,33 +251,55 @@ for _ in range({steps}):
 print(statistics.median(times))
 """
 
+SIDE_BY_SIDE: tuple[tuple[int, int], ...] = ((2_000, 200), (65_000, 30))
+"""(officers, timed steps) of each size the side-by-side comparison times."""
 
-def step_in(repo: Path, level: int, steps: int = 30) -> float:
-    """Median seconds per step at 65,000 officers of the checkout at `repo`, in a fresh
+
+def step_in(repo: Path, level: int, steps: int = 30, officers: int = 65_000) -> float:
+    """Median seconds per step at `officers` officers of the checkout at `repo`, in a fresh
     process that imports that checkout's code."""
-    code = STEP_CODE.format(repo=str(repo), level=level, steps=steps)
+    code = STEP_CODE.format(repo=str(repo), level=level, steps=steps, officers=officers)
     return float(last_line_printed(code, cwd=repo))
 
 
 def compare_with(other: Path, rounds: int = 3) -> None:
-    """This checkout's 65,000-officer step against another's, alternating A B A B ..."""
-    print(f"  side by side with {other} (65,000 officers, median step, {rounds} rounds):")
-    for level, label in ((1, "support role"), (3, "order to fight")):
-        ours, theirs = [], []
-        for _ in range(rounds):
-            ours.append(step_in(REPO, level))
-            theirs.append(step_in(other, level))
-        mine, base = statistics.median(ours), statistics.median(theirs)
-        print(
-            f"    {label:<15} this {mine * 1000:7.2f} ms   other {base * 1000:7.2f} ms   "
-            f"ratio {mine / base:5.2f}x   ({65_000 / mine / 1e6:.1f} M agent-steps/s here)"
-        )
+    """This checkout's step against another's, alternating A B A B ..., at each size."""
+    for officers, steps in SIDE_BY_SIDE:
+        print(f"  side by side with {other} ({officers:,} officers, median step, {rounds} rounds):")
+        for level, label in ((1, "support role"), (3, "order to fight")):
+            ours, theirs = [], []
+            for _ in range(rounds):
+                ours.append(step_in(REPO, level, steps, officers))
+                theirs.append(step_in(other, level, steps, officers))
+            mine, base = statistics.median(ours), statistics.median(theirs)
+            print(
+                f"    {label:<15} this {mine * 1000:7.2f} ms   other {base * 1000:7.2f} ms   "
+                f"ratio {mine / base:5.2f}x   ({officers / mine / 1e6:.1f} M agent-steps/s here)"
+            )
+
+
+def schedule_breakdown(officers: int = 65_000, steps: int = 20) -> None:
+    """Where a month's time goes: the schedule's rows timed over `steps` months."""
+    config = load_config(
+        REPO / "configs" / "baseline.yaml",
+        [f"population.n_officers={officers}", "drivers.war_order_level=3"],
+    )
+    model = ArmyModel(config, seed=1)
+    model.step()
+    model.schedule.timed = True
+    for _ in range(steps):
+        model.step()
+    print(f"  schedule at {officers:,} officers, order to fight, {steps} months:")
+    print(model.schedule_table())
 
 
 def main() -> None:
     """Measure and print every figure."""
     if "--against" in sys.argv:
         compare_with(Path(sys.argv[sys.argv.index("--against") + 1]).resolve())
+        return
+    if "--schedule" in sys.argv:
+        schedule_breakdown()
         return
     quick = "--quick" in sys.argv
     for figure in measure(quick):

@@ -10,6 +10,7 @@ from simulation.config.loading import load_config
 from simulation.errors import ConfigError
 from simulation.experiments.runner import order_change_step, simulate
 from simulation.model.model import ArmyModel
+from simulation.model.personnel import resignation_open
 from simulation.model.population import same_group_share
 from simulation.vocabulary import COMPLICIT, GROUPS
 from tests.conftest import REPO, small_config
@@ -97,7 +98,7 @@ def test_stop_loss_follows_each_officers_own_orders() -> None:
     model = ArmyModel(config, seed=4)
     for _ in range(4):
         model.step()
-    open_route = model._resignation_open()
+    open_route = resignation_open(model)
     special = model.unit_type_of_unit[model.unit] == model.unit_type_names.index(
         "special_operations"
     )

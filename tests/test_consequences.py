@@ -10,6 +10,8 @@ import pytest
 
 from simulation.config.loading import load_config
 from simulation.experiments.runner import order_change_step, reduce_values, simulate
+from simulation.model.choice import action_utilities
+from simulation.model.consequences import arrest, follow_choices
 from simulation.model.model import ArmyModel
 from simulation.vocabulary import CHOICES, COHORT_STATES, COMPLY, EXIT, REFUSE
 from tests.conftest import small_config
@@ -25,7 +27,7 @@ def jail_model(*overrides: str) -> ArmyModel:
 def test_jailed_officer_leaves_his_unit_for_the_term_and_returns():
     model = jail_model("consequences.jail_term_months=3", "consequences.return_after_jail=true")
     model.step()  # step 1
-    model._arrest(np.array([5]))  # arrested at the end of step 1
+    arrest(model, np.array([5]))  # arrested at the end of step 1
     serving = []
     for _ in range(6):
         serving.append((bool(model.active[5]), bool(model.jailed[5])))
@@ -43,7 +45,7 @@ def test_returning_officer_comes_back_with_his_grievance_raised():
         "consequences.jail_grievance_increase=0.5",
     )
     aversion, loyalty = model.attitudes["war_aversion"][7], model.attitudes["regime_alignment"][7]
-    model._arrest(np.array([7]))
+    arrest(model, np.array([7]))
     model.step()
     model.step()
     assert model.active[7]
@@ -53,7 +55,7 @@ def test_returning_officer_comes_back_with_his_grievance_raised():
 
 def test_officer_who_does_not_return_is_dismissed_at_the_end_of_his_term():
     model = jail_model("consequences.jail_term_months=2", "consequences.return_after_jail=false")
-    model._arrest(np.array([9]))
+    arrest(model, np.array([9]))
     for _ in range(3):
         assert model.jailed[9] and model.counts["dismissed"] == 0
         model.step()
@@ -64,7 +66,7 @@ def test_officer_who_does_not_return_is_dismissed_at_the_end_of_his_term():
 
 def test_jail_term_zero_dismisses_at_arrest():
     model = jail_model("consequences.jail_term_months=0")
-    model._arrest(np.array([2, 3]))
+    arrest(model, np.array([2, 3]))
     assert not model.jailed.any()
     assert model.counts["dismissed"] == 2 and model.counts["arrested"] == 2
     assert len(model.agents) == 98
@@ -72,7 +74,7 @@ def test_jail_term_zero_dismisses_at_arrest():
 
 def test_jailed_officers_are_counted_every_step_in_both_views():
     model = jail_model("consequences.jail_term_months=12")
-    model._arrest(np.arange(10))
+    arrest(model, np.arange(10))
     model.step()
     assert model.stats["jailed"] == 10 and model.stats["n_active"] == 90
     assert model.stats["cohort_jailed"] == pytest.approx(0.1)
@@ -81,7 +83,7 @@ def test_jailed_officers_are_counted_every_step_in_both_views():
 
 def test_uniform_jail_terms_lie_between_one_month_and_the_maximum():
     model = jail_model("consequences.jail_term_months=5", "consequences.jail_term_draw=uniform")
-    model._arrest(np.arange(100))
+    arrest(model, np.arange(100))
     terms = model.release_step - model.steps - 1
     assert terms.min() >= 1 and terms.max() <= 5 and len(set(terms.tolist())) == 5
 
@@ -98,7 +100,7 @@ def test_capacity_rule_arrests_one_refuser_per_enforcer_and_unit():
     )
     model = ArmyModel(config, seed=1)
     model.choice[:] = REFUSE
-    model._consequences()
+    follow_choices(model)
     arrested_per_unit = np.bincount(model.unit[model.jailed], minlength=model.n_units)
     assert (arrested_per_unit == 2).all()
 
@@ -154,7 +156,7 @@ def test_without_an_opportunity_nobody_deserts():
 def test_exit_is_unavailable_when_disabled():
     config = exit_config("exit.stop_loss_from_level=4", "exit.enabled=false")
     model = ArmyModel(config, seed=1)
-    utilities, _ = model._utilities()
+    utilities, _ = action_utilities(model)
     assert (utilities[:, EXIT] == -np.inf).all()
 
 
@@ -278,7 +280,7 @@ def test_bad_consequence_values_are_refused_with_the_key(tmp_path):
 
 def test_released_officers_start_complying_and_decide_again():
     model = jail_model("consequences.jail_term_months=1", "consequences.return_after_jail=true")
-    model._arrest(np.array([1]))
+    arrest(model, np.array([1]))
     model.step()
     model.step()
     assert model.active[1] and model.choice[1] == COMPLY
@@ -308,7 +310,7 @@ def test_kept_up_commanders_equal_a_fresh_choice():
 
 @pytest.mark.parametrize("probability", [0.0, 5e-324, 1e-9, 0.001, 0.05, 0.19, 0.5, 1.0])
 def test_desertion_opportunities_are_bernoulli_draws_at_any_probability(probability):
-    from simulation.model.model import bernoulli_mask
+    from simulation.model.choice import bernoulli_mask
 
     rng = np.random.default_rng(1)
     counts = [int(bernoulli_mask(20_000, probability, rng).sum()) for _ in range(20)]

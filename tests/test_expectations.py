@@ -11,13 +11,16 @@ import pytest
 
 from simulation.config.schema import DecisionConfig, ExitConfig
 from simulation.errors import ConfigError
+from simulation.model.consequences import follow_choices
 from simulation.model.decision import (
     Situation,
     choice_utilities,
     private_inclination,
     social_term,
 )
+from simulation.model.detection import detection_now
 from simulation.model.model import ArmyModel
+from simulation.model.observation import observe, update_beliefs
 from simulation.vocabulary import ATTITUDES, COMPLY, EVADE, EXIT, REFUSE
 from tests.conftest import small_config
 
@@ -179,7 +182,7 @@ def test_officers_see_refusal_and_exit_in_full_and_evasion_with_its_peer_visibil
     watcher, evaders, refuser = unit[0], unit[1:5], unit[5]
     model.choice[evaders] = EVADE
     model.choice[refuser] = REFUSE
-    seen = model._observe()
+    seen = observe(model)
     peers = unit.shape[0] - 1
     assert seen.unit_peers[watcher] == peers
     assert seen.unit[EVADE, watcher] == pytest.approx(4 * 0.25)
@@ -199,7 +202,7 @@ def test_what_peers_see_of_evasion_does_not_change_its_detection() -> None:
         model = ArmyModel(config, seed=2)
         model.choice[: model.n_officers // 3] = EVADE
         evaders = np.flatnonzero(model.choice == EVADE)
-        detections.append(model._detection_now(evaders))
+        detections.append(detection_now(model, evaders))
     np.testing.assert_array_equal(*detections)
 
 
@@ -211,9 +214,9 @@ def test_officers_who_left_last_month_are_seen_by_the_act_that_took_them() -> No
     model.choice[leaver] = EXIT
     model._acts = model.choice.copy()
     model._acted = model.active.copy()
-    model._consequences()
+    follow_choices(model)
     assert not model.active[leaver]
-    seen = model._observe()
+    seen = observe(model)
     assert seen.unit[EXIT, unit[0]] == 1.0
     assert seen.unit_peers[unit[0]] == unit.shape[0] - 1
 
@@ -225,7 +228,7 @@ def test_perceived_strength_falls_where_officers_see_defection() -> None:
     model = ArmyModel(config, seed=4)
     rebels = np.flatnonzero(model.unit == 0)
     model.choice[rebels] = REFUSE
-    model._update_beliefs(model._observe())
+    update_beliefs(model, observe(model))
     inside = model.perceived_strength[rebels]
     elsewhere = model.perceived_strength[model.unit == 1]
     assert inside.max() < elsewhere.min() < 0.8

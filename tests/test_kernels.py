@@ -29,6 +29,7 @@ from simulation.model.decision import (
     uses_numba,
 )
 from simulation.model.model import ArmyModel
+from simulation.model.observation import observe, update_beliefs
 from simulation.vocabulary import ACTIONS, ATTITUDES, COMPLY
 from tests.conftest import REPO, small_config
 
@@ -158,9 +159,9 @@ def test_observation_counts_equal_numpy_with_officers_gone_since_the_last_decisi
 ) -> None:
     model = run(("drivers.war_order_level=3", "structure.cross_unit_ties=3"), "numpy", steps=6)
     assert (model._acted & ~model.active).any()  # some left at the last step: seen by their act
-    numpy_seen = model._observe()
+    numpy_seen = observe(model)
     monkeypatch.setenv(KERNEL_ENVIRONMENT, "numba")
-    numba_seen = model._observe()
+    numba_seen = observe(model)
     for field in ("unit", "unit_peers", "ties", "tie_peers"):
         np.testing.assert_array_equal(getattr(numba_seen, field), getattr(numpy_seen, field))
     assert numba_seen.army == numpy_seen.army
@@ -168,14 +169,14 @@ def test_observation_counts_equal_numpy_with_officers_gone_since_the_last_decisi
 
 def test_belief_update_equals_numpy_and_draws_the_same_rumours(monkeypatch) -> None:
     model = run(("drivers.war_order_level=3",), "numpy", steps=6)
-    seen = model._observe()
+    seen = observe(model)
     before, state = model.perceived_strength.copy(), model.rng.bit_generator.state
-    model._update_beliefs(seen)
+    update_beliefs(model, seen)
     numpy_belief, numpy_state = model.perceived_strength.copy(), model.rng.bit_generator.state
     model.perceived_strength[:] = before
     model.rng.bit_generator.state = state
     monkeypatch.setenv(KERNEL_ENVIRONMENT, "numba")
-    model._update_beliefs(seen)
+    update_beliefs(model, seen)
     np.testing.assert_array_equal(model.perceived_strength, numpy_belief)
     assert model.rng.bit_generator.state == numpy_state
 

@@ -10,6 +10,7 @@ from simulation.config.loading import load_config
 from simulation.errors import ConfigError
 from simulation.model.agents import Officer, Soldier
 from simulation.model.model import ArmyModel
+from simulation.model.personnel import resignation_open, set_active
 from simulation.vocabulary import (
     COMPLICIT,
     COMPLY,
@@ -134,7 +135,7 @@ def test_only_officers_command() -> None:
     assert (model.category[commanders] == OFFICER).all()
     unit = int(model.unit[commanders[0]])
     officers = np.flatnonzero((model.unit == unit) & (model.category == OFFICER))
-    model._set_active(officers, False)
+    set_active(model, officers, False)
     assert not model.is_commander[model.unit == unit].any()
 
 
@@ -173,7 +174,7 @@ def test_conscripts_cannot_resign_and_service_staff_are_not_held_by_stop_loss() 
         "personnel.categories.service_staff.per_officer=1",
         "drivers.war_order_level=3",
     )
-    route = model._resignation_open()
+    route = resignation_open(model)
     assert not route[model.category == code("conscript")].any()
     assert not route[model.category == OFFICER].any()  # stop-loss from level 2
     assert route[model.category == code("service_staff")].all()

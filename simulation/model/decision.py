@@ -4,8 +4,8 @@ No Mesa, no model object: :func:`choice_utilities` takes the officers' attitudes
 they face this step (:class:`Situation`) and the rules (decision weights, exit routes,
 sanctions), and returns the utility of each action — comply, evade, refuse, exit —;
 :func:`choose` turns utilities into choices. The model assembles the situation
-(:mod:`simulation.model.model`); tests and the reference reductions call these functions
-directly.
+(:func:`simulation.model.choice.situation`); tests and the reference reductions call these
+functions directly.
 
 Every term is documented, with its source passage, in docs/ODD.md ("Submodels / Choice").
 """

@@ -1,10 +1,11 @@
 """Fused kernels (numba) for the hot parts of a step, giving the numpy path's numbers exactly.
 
-The numpy code in :mod:`simulation.model.decision` and :class:`~simulation.model.model.
-ArmyModel` stays the reference; these kernels compute the same quantities in a few passes
-over the officers instead of about a hundred array operations, with the same floating-point
-operations in the same order (no fastmath, no fused multiply-add), so the numbers are
-bit-identical. Only the transcendental functions are left to numpy: numpy's SIMD ``exp`` and
+The numpy code (:mod:`~simulation.model.decision`, :mod:`~simulation.model.observation`,
+:mod:`~simulation.model.choice`) stays the reference; these kernels compute the same
+quantities in a few passes over the officers instead of about a hundred array operations,
+with the same floating-point operations in the same order (no fastmath, no fused
+multiply-add), so the numbers are bit-identical. Only the transcendental functions are left
+to numpy: numpy's SIMD ``exp`` and
 ``tanh`` differ from the C library's (which a numba loop calls) by one ulp in 5% and 47% of
 arguments on this machine, and are about 8 and 14 times faster. So each kernel writes the
 arguments of its ``exp``/``tanh`` into one contiguous buffer, numpy transforms the buffer in
@@ -594,7 +595,7 @@ def _observe_kernel(
     ties_count: np.ndarray,
     tie_peers: np.ndarray,
 ) -> int:
-    """The seen acts of ArmyModel._observe, counted: returns how many officers were seen.
+    """The seen acts of observation.observe, counted: returns how many officers were seen.
 
     codes: each officer's seen act (4 = not seen: out of the force since before the last
     decision); table: per unit, how many were seen taking each action (int32, 16 bytes a
@@ -654,7 +655,7 @@ def observe(
     tie_starts: np.ndarray | None,
     tie_peers_of: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, int]:
-    """What ArmyModel._observe counts: (unit table (n_units, 4), unit counts (4, n), unit
+    """What observation.observe counts: (unit table (n_units, 4), unit counts (4, n), unit
     peers, ties counts (4, n) or None, tie peers or None, officers seen). Ties are given as
     CSR rows (`tie_starts`, `tie_peers_of`), None when there are none."""
     n = unit.shape[0]
@@ -710,7 +711,7 @@ def _evidence_kernel(
     exponent: np.ndarray,
 ) -> None:
     """The exponent -(bias + logit(stability) - defection_weight * seen defection) of each
-    officer's belief target, with ArmyModel._seen_defection's weights and operation order."""
+    officer's belief target, with observation.seen_defection's weights and operation order."""
     for i in range(unit_peers.shape[0]):
         peers = unit_peers[i]
         weight_unit = unit_weight * (1.0 if peers > 0 else 0.0)
@@ -758,7 +759,7 @@ def update_beliefs(
     defection_weight: float,
     update_rate: float,
 ) -> None:
-    """ArmyModel._update_beliefs with beliefs on, in place on `belief`: `rumour` holds the
+    """observation.update_beliefs with beliefs on, in place on `belief`: `rumour` holds the
     rumour's normal draws (None without rumour noise), `prior_log_odds` is
     logit(regime_stability)."""
     with_ties = ties_count is not None and tie_peers is not None and bool(tie_weight)

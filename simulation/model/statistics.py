@@ -1,0 +1,234 @@
+"""Statistics (docs/ODD.md §7.7 "Observation"): what the DataCollector records each month.
+
+Counts and shares of each choice over the serving force (overall, by group, rank and
+personnel category), the cohort view over the force at step 0, counts of consequences and
+exits, means and the hidden-preference columns; and the Mesa reporters that read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import mesa
+import numpy as np
+
+from simulation.config.schema import DRIVER_NAMES
+from simulation.errors import ArgumentError
+from simulation.model.decision import alignment
+from simulation.vocabulary import (
+    ACTIONS,
+    CHOICES,
+    COHORT_STATES,
+    COUNT_COLUMNS,
+    DEPARTURES,
+    EVADE,
+    EXIT,
+    GROUPS,
+    OFFICER,
+    PERSONNEL,
+    PRIVATE_COLUMNS,
+    RANKS,
+    REFUSE,
+)
+
+if TYPE_CHECKING:
+    from simulation.model.model import ArmyModel
+
+DEFIANCE = np.array([0, 1, 2, 2], dtype=np.int8)
+"""How openly each action defies the order: comply 0, evade 1, refuse and exit 2."""
+MORE_DEFIANT = DEFIANCE[:, None] > DEFIANCE[None, :]
+"""[private, public]: the private inclination defies more openly than the public act."""
+
+STAT_BLOCKS: frozenset[str] = frozenset({"ranks", "cohort", "means", "private"})
+"""Optional blocks of a step's statistics (shares overall and by group are always kept)."""
+
+
+def stat_blocks(record: Sequence[str]) -> frozenset[str]:
+    """The optional blocks of statistics that the recorded columns need."""
+    blocks = set()
+    for name in record:
+        words = name.removeprefix("count_").removeprefix("n_").split("_")
+        if words[0] in RANKS:
+            blocks.add("ranks")
+        elif name.startswith("cohort_"):
+            blocks.add("cohort")
+        elif name in (
+            "mean_russia_alignment",
+            "mean_alignment",
+            "mean_tenure_years",
+            "mean_perceived_strength",
+        ):
+            blocks.add("means")
+        elif name in (*PRIVATE_COLUMNS, "hidden_dissent", "falsifying"):
+            blocks.add("private")
+    return frozenset(blocks)
+
+
+def start(model: ArmyModel, record: Sequence[str] | None, collect_agent_data: bool) -> None:
+    """The counters, the step-0 statistics and the DataCollector (which records step 0).
+
+    With `record`, the blocks no recorded column needs are skipped from step 1 on."""
+    model.stats = {}
+    model._stat_blocks = STAT_BLOCKS
+    update(model)
+    model.datacollector = mesa.DataCollector(
+        model_reporters=model_reporters(model, record),
+        agent_reporters=(
+            {"choice": "choice", "group": "group", "rank": "rank", "unit": "unit"}
+            if collect_agent_data
+            else None
+        ),
+    )
+    model.running = True
+    model.datacollector.collect(model)
+    if record is not None:
+        model._stat_blocks = stat_blocks(record)
+
+
+def start_counts(model: ArmyModel) -> None:
+    """Counters of consequences, departures and entries, all zero."""
+    model.counts = dict.fromkeys(COUNT_COLUMNS, 0)
+    model.cohort_departed = dict.fromkeys(DEPARTURES, 0)
+
+
+def record(model: ArmyModel) -> None:
+    """This month's statistics, recorded by the DataCollector."""
+    update(model)
+    model.datacollector.collect(model)
+
+
+def update(model: ArmyModel) -> None:
+    """Counts and shares of each choice overall, by group and by rank (over the serving
+    force); cohort shares (over the force at step 0); counts of consequences and exits.
+    With `record`, the blocks no recorded column needs (ranks, cohort, means, private) are
+    skipped after step 0 (:func:`stat_blocks`)."""
+    stats: dict[str, float] = {}
+    active = model.active
+    # one count of (initial, private, choice, group, rank) over the serving force gives
+    # every table below
+    # (and personnel category: groups and ranks are the officers')
+    everyone = serving_table(model)
+    table = everyone[..., OFFICER][..., : len(RANKS)]
+    by_choice = everyone.sum(axis=(0, 1, 3, 4, 5))
+    total = int(by_choice.sum())
+    overall = by_choice[:3]
+    for code, name in enumerate(CHOICES):
+        stats[f"count_{name}"] = int(overall[code])
+        stats[name] = overall[code] / total if total else 0.0
+    # an empty group or rank has shares 0 (as always); an empty personnel category (the
+    # reserve before its call-up) has none: NaN, shown as '-' in tables
+    categories = [(table.sum(axis=(0, 1, 4)).T, GROUPS, 0.0)]
+    if "ranks" in model._stat_blocks:
+        categories.append((table.sum(axis=(0, 1, 3)).T, RANKS, 0.0))
+    if model._category_rules is not None:
+        present = [PERSONNEL.index(name) for name in model.personnel_counts]
+        by_personnel = everyone.sum(axis=(0, 1, 3, 4)).T[present]
+        categories.append((by_personnel, [PERSONNEL[code] for code in present], np.nan))
+    for by_category, names, empty in categories:
+        for row, category in enumerate(names):
+            size = by_category[row, :3].sum()
+            stats[f"n_{category}"] = int(size)
+            for code, name in enumerate(CHOICES):
+                stats[f"count_{category}_{name}"] = int(by_category[row, code])
+                stats[f"{category}_{name}"] = by_category[row, code] / size if size else empty
+    stats["n_active"] = total
+
+    start = model._initial_count
+    if "cohort" in model._stat_blocks:
+        serving_initial = everyone[1].sum(axis=(0, 2, 3, 4))[:3]
+        cohort = dict(zip(CHOICES, serving_initial.tolist(), strict=True))
+        cohort["jailed"] = int((model.jailed & model.initial).sum())
+        cohort.update(model.cohort_departed)
+        for state in COHORT_STATES:
+            stats[f"cohort_{state}"] = cohort[state] / start
+    counts = model.counts
+    counts["jailed"] = int(model.jailed.sum())
+    counts["exited"] = counts["resigned"] + counts["deserted"]
+    stats.update(counts)
+    served = start + counts["mobilised"]
+    for name in ("arrested", "dismissed", "resigned", "deserted", "exited", "jailed"):
+        stats[f"{name}_share"] = counts[name] / served if served else 0.0
+
+    if "means" in model._stat_blocks:
+        # the serving officers' values gathered once, in slot order (the same sums)
+        serving = None if total == model.n_agents else np.flatnonzero(active)
+
+        def mean_over_serving(values: np.ndarray) -> float:
+            if not total:
+                return 0.0
+            return float((values if serving is None else values[serving]).mean())
+
+        attitudes = model.attitudes
+        if serving is not None:
+            attitudes = {
+                name: attitudes[name][serving] for name in ("russia_alignment", "regime_alignment")
+            }
+        stats["mean_russia_alignment"] = mean_over_serving(model.attitudes["russia_alignment"])
+        weight = model.config.decision.russia_alignment_weight
+        stats["mean_alignment"] = float(alignment(attitudes, weight).mean()) if total else 0.0
+        stats["mean_tenure_years"] = mean_over_serving(model.tenure)
+        stats["mean_perceived_strength"] = mean_over_serving(model.perceived_strength)
+    stats["seen_defection"] = model.seen_defection
+    if "private" in model._stat_blocks:
+        pairs = everyone.sum(axis=(0, 3, 4, 5))
+        inclined = pairs.sum(axis=1)
+        for code, name in zip((EVADE, REFUSE, EXIT), PRIVATE_COLUMNS, strict=True):
+            stats[name] = inclined[code] / total if total else 0.0
+        hidden = int(pairs[MORE_DEFIANT].sum())
+        stats["hidden_dissent"] = hidden / total if total else 0.0
+        falsifying = total - int(np.trace(pairs))
+        stats["falsifying"] = falsifying / total if total else 0.0
+    model.stats = stats
+
+
+def serving_table(model: ArmyModel) -> np.ndarray:
+    """The serving force counted by (initial, private inclination, choice, group, rank,
+    personnel category): shape (2, 4, 4, 3, 3, 1) for officers alone, (2, 4, 4, 3, 4, 6)
+    with other categories (rank 3: not an officer), from one bincount over a small
+    integer key (instead of one boolean selection and one count per table)."""
+    actions, groups = len(ACTIONS), len(GROUPS)
+    categorised = model._category_rules is not None
+    ranks = len(RANKS) + 1 if categorised else len(RANKS)
+    personnel = len(PERSONNEL) if categorised else 1
+    shape = (2, actions, actions, groups, ranks, personnel)
+    size = int(np.prod(shape))
+    key = model.initial.astype(np.uint16)
+    columns = [
+        (model.private, actions),
+        (model.choice, actions),
+        (model.group, groups),
+        (model.rank, ranks),
+    ]
+    if categorised:
+        columns.append((model.category, personnel))
+    for values, width in columns:
+        key *= width
+        key += values.view(np.uint8)  # small non-negative codes
+    key[~model.active] = size  # one extra bin for those not serving
+    return np.bincount(key, minlength=size + 1)[:size].reshape(shape)
+
+
+def model_reporters(model: ArmyModel, record: Sequence[str] | None = None) -> dict[str, Any]:
+    """Model reporters: every column, or the columns in `record` (in that order)."""
+    reporters = all_reporters(model)
+    if record is None:
+        return reporters
+    unknown = [name for name in record if name not in reporters]
+    if unknown:
+        raise ArgumentError(f"unknown column(s) {', '.join(unknown)}", "record")
+    return {name: reporters[name] for name in record}
+
+
+def all_reporters(model: ArmyModel) -> dict[str, Any]:
+    def reporter(key: str) -> Any:
+        return lambda model: model.stats[key]
+
+    def driver(key: str) -> Any:
+        return lambda model: model.drivers[key]
+
+    keys = list(model.stats)
+    reporters: dict[str, Any] = {key: reporter(key) for key in keys}
+    reporters.update({name: driver(name) for name in DRIVER_NAMES})
+    reporters["mean_detection_probability"] = lambda model: model.mean_detection_probability
+    return reporters
