@@ -59,14 +59,15 @@ def bernoulli_mask(size: int, probability: float, rng: np.random.Generator) -> n
 
 
 def start(model: ArmyModel) -> None:
-    """Everyone complies at step 0 (the status quo of obedience), openly and privately."""
+    """Everyone complies at step 0 (the status quo of obedience)."""
     n = model.n_agents
     model.choice = np.zeros(n, dtype=np.int8)
     model.mean_detection_probability = 0.0
 
 
 def start_memory(model: ArmyModel) -> None:
-    """Last month's acts as the next observation will see them (after the call-up)."""
+    """No private inclination yet, and the acts the first observation will see (after the
+    call-up at step 0)."""
     model.private = np.zeros(model.n_agents, dtype=np.int8)
     model._acts = model.choice.copy()
     model._acted = model.active.copy()
