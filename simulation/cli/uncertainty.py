@@ -86,7 +86,7 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
     calibrate.add_argument(
         "--kernel",
         choices=("normal", "logit"),
-        help="fitted proposal kernel (default: the file's, else logit: never leaves the priors)",
+        help="fitted proposal kernel (default: the file's, else normal; logit stays in the priors)",
     )
     calibrate.add_argument(
         "--check",

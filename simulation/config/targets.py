@@ -148,7 +148,7 @@ class AbcSpec(_Strict):
         ),
     )
     kernel: Literal["normal", "logit"] = Field(
-        "logit",
+        "normal",
         description=(
             "The fitted kernel: a multivariate normal on the parameters' own scales (normal) "
             "or on the logit of each one's position in its prior range (logit: proposals "
