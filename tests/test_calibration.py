@@ -467,3 +467,52 @@ def test_the_simulation_budget_holds_within_a_generation() -> None:
     result = calibrate(targets, workers=1, predictive_draws=2, progress=False)
     assert result.simulations <= 150
     assert result.simulations >= int(result.generations["simulations"].sum()) + 24
+
+
+# ---------------------------------------------------------------------------- count targets
+
+
+def prior_runs(targets, draws: int = 12):
+    from simulation.analysis.calibration import Problem, predictive
+
+    problem = Problem.from_targets(targets)
+    sample = targets.priors.sample(np.random.default_rng(5), draws)
+    return predictive(targets, problem, sample, 9, map)
+
+
+def test_no_shipped_target_is_zero_in_over_5_percent_of_runs_without_a_count_likelihood() -> None:
+    from simulation.analysis.calibration import zero_prone_targets
+
+    targets = load_targets(REPO / "configs" / "targets" / "anchors.yaml")
+    assert zero_prone_targets(targets, prior_runs(targets)) == {}
+
+
+def test_a_rare_event_on_a_log_scale_is_caught_as_zero_prone() -> None:
+    from simulation.analysis.calibration import zero_prone_targets
+
+    rare = {
+        **SIMULATED,
+        **FIGHT,
+        "output": "caught_deserting / (reprimanded + lost_benefits + 1)",
+        "value": 0.04,
+        "scale": "log",
+        "tolerance": 1.1,
+    }
+    targets = build(tiny_targets(targets={"rare": rare}, checks={}))
+    assert "rare" in zero_prone_targets(targets, prior_runs(targets))
+
+
+def test_a_count_target_scores_zero_events_as_finitely_far() -> None:
+    from simulation.config.targets import count_residual
+
+    assert count_residual(0, 0.2, 1.21) == pytest.approx(-0.6, abs=0.05)  # expected: likely
+    assert count_residual(0, 30.0, 0.49) < -2.5  # thirty expected, none seen: far
+    assert count_residual(30.0, 30.0, 0.49) == 0.0
+    # many events: about the log ratio in tolerances (here a factor of 2 at tolerance 0.7)
+    assert count_residual(2000.0, 1000.0, 0.49) == pytest.approx(np.log(2) / 0.7, rel=0.15)
+
+
+def test_a_count_target_needs_an_exposure() -> None:
+    counted = {**SIMULATED, **FIGHT, "output": "deserted", "value": 0.08, "scale": "count"}
+    with pytest.raises(ConfigError, match="a count scale needs an exposure"):
+        build(tiny_targets(targets={"x": {**counted, "tolerance": 0.7}}))

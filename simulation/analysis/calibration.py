@@ -71,6 +71,10 @@ OWNED_FILES: tuple[str, ...] = (
 FAR = 1e6
 """Stand-in for an output that cannot be computed (an invalid config, a ratio over zero):
 far from every target, so the simulation is never accepted."""
+ESS_FLOOR = 0.3
+"""Least effective sample size, as a share of the population, of a generation whose weighted
+quantiles can be trusted: below it a handful of particles carry the weight (the collapse
+the defensive mixture and the logit kernel are there to prevent), and a warning is printed."""
 SHRINK_PINNED, SHRINK_NARROWED = 0.5, 0.2
 """A posterior 90% interval at most half the prior's: pinned down; at most 80%: narrowed."""
 
@@ -99,14 +103,21 @@ class Problem:
     kept: dict[str, list[str]] = field(default_factory=dict)
     """Scenario -> assumptions it sets itself (a value other than the schema default): kept,
     not drawn, as in an ensemble."""
+    counts: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Count targets -> (events per unit of exposure, dispersion of the negative binomial)."""
 
     @classmethod
     def from_targets(cls, targets: Targets) -> Problem:
         needs: dict[str, set[tuple[str, str]]] = {key: set() for key in targets.scenarios}
         outputs = {}
+        counts = {}
         for target in targets.targets:
             needs[target.scenario] |= {(m, target.output.statistic) for m in target.output.metrics}
             outputs[target.name] = target.output
+            if target.exposure is not None:
+                needs[target.scenario] |= {(m, "step_0") for m in target.exposure.metrics}
+                outputs[f"exposure:{target.name}"] = target.exposure
+                counts[target.name] = (target.spec.value, target.spec.tolerance**2)
         for check in targets.checks:
             for scenario in filter(None, (check.scenario, check.versus)):
                 needs[scenario] |= {(m, check.output.statistic) for m in check.output.metrics}
@@ -126,6 +137,7 @@ class Problem:
                 for key, scenario in targets.scenarios.items()
                 if (kept := targets.all_priors.explicit_in(scenario.data))
             },
+            counts=counts,
         )
 
     @property
@@ -198,15 +210,31 @@ def output_value(problem: Problem, results: dict[str, Any], name: str, scenario:
     return output.evaluate(values)
 
 
-def simulate_targets(problem: Problem, draw: dict[str, float], seed: int) -> dict[str, float]:
-    """Each target's output on its comparison scale (FAR when it cannot be computed)."""
-    from simulation.config.targets import transform
+def target_value(
+    problem: Problem, results: dict[str, Any] | None, name: str, scenario: str, scale: str
+) -> tuple[float, float]:
+    """A target's raw value (a count target's: events per unit of exposure) and its
+    statistic on the comparison scale (a count target's: its deviance residual)."""
+    from simulation.config.targets import count_residual, transform
 
+    if results is None:
+        return math.nan, math.nan
+    value = output_value(problem, results, name, scenario)
+    if scale != "count":
+        return value, transform(value, scale)
+    exposure = output_value(problem, results, f"exposure:{name}", scenario)
+    rate, dispersion = problem.counts[name]
+    raw = value / exposure if exposure > 0 else math.nan
+    return raw, count_residual(value, rate * exposure, dispersion)
+
+
+def simulate_targets(problem: Problem, draw: dict[str, float], seed: int) -> dict[str, float]:
+    """Each target's statistic on its comparison scale (FAR when it cannot be computed, e.g.
+    a log of zero: such a run is never accepted)."""
     results = run_scenarios(problem, draw, seed, fitted_only=True)
     statistics = {}
     for name, scenario, _, scale in problem.targets:
-        value = math.nan if results is None else output_value(problem, results, name, scenario)
-        scaled = transform(value, scale)
+        _, scaled = target_value(problem, results, name, scenario, scale)
         statistics[name] = scaled if math.isfinite(scaled) else FAR
     return statistics
 
@@ -360,11 +388,11 @@ def predictive(
     for results in mapper(functools.partial(_predictive_one, problem), items):
         row: dict[str, float] = {}
         for target in targets.targets:
-            row[target.name] = (
-                math.nan
-                if results is None
-                else output_value(problem, results, target.name, target.scenario)
+            raw, scaled = target_value(
+                problem, results, target.name, target.scenario, target.spec.scale
             )
+            row[target.name] = raw
+            row[f"statistic:{target.name}"] = scaled
         for check in targets.checks:
             name = f"check:{check.name}"
             value = (
@@ -384,7 +412,6 @@ def predictive_table(
 ) -> pd.DataFrame:
     """Per target: the value and tolerance, and the prior and posterior predictive median,
     90% interval and share of runs within one tolerance of the target (on its scale)."""
-    from simulation.config.targets import transform
 
     records = []
     for target in targets.targets:
@@ -399,23 +426,50 @@ def predictive_table(
         for label, runs in (("prior", prior_runs), ("posterior", posterior_runs)):
             values = runs[target.name].to_numpy(dtype=float)
             values = values[~np.isnan(values)]
+            scaled = runs[f"statistic:{target.name}"].to_numpy(dtype=float)
+            scaled = scaled[~np.isnan(scaled)]
+            finite = scaled[np.isfinite(scaled)]
+            for key, level in (("q05", 0.05), ("median", 0.5), ("q95", 0.95)):
+                record[f"{label}_residual_{key}"] = (
+                    float(np.quantile(finite, level)) if finite.size else math.nan
+                )
             if values.size == 0:
                 record.update(
-                    {f"{label}_{k}": math.nan for k in ("median", "q05", "q95", "within")}
+                    {f"{label}_{k}": math.nan for k in ("median", "q05", "q95", "within", "zero")}
                 )
                 continue
-            scaled = np.array([transform(v, target.spec.scale) for v in values])
-            within = np.abs(scaled - target.observed) <= target.spec.tolerance
+            within = np.abs(scaled - target.observed) <= target.divisor
             record.update(
                 {
                     f"{label}_median": float(np.median(values)),
                     f"{label}_q05": float(np.quantile(values, 0.05)),
                     f"{label}_q95": float(np.quantile(values, 0.95)),
-                    f"{label}_within": float(within.mean()),
+                    f"{label}_within": float(within.mean()) if within.size else math.nan,
+                    f"{label}_zero": float(np.mean(values == 0)),
                 }
             )
         records.append(record)
     return pd.DataFrame.from_records(records)
+
+
+ZERO_SHARE = 0.05
+"""Most share of runs in which a target's output may be zero unless it uses a count scale
+(a zero on a log or logit scale is infinitely far: the target would mostly measure whether
+any event happened)."""
+
+
+def zero_prone_targets(targets: Targets, runs: pd.DataFrame) -> dict[str, float]:
+    """Targets not on a count scale whose output is zero in more than ZERO_SHARE of `runs`
+    (predictive runs), with that share."""
+    found = {}
+    for target in targets.targets:
+        if target.spec.scale == "count":
+            continue
+        values = runs[target.name].to_numpy(dtype=float)
+        share = float(np.mean(values == 0)) if values.size else 0.0
+        if share > ZERO_SHARE:
+            found[target.name] = share
+    return found
 
 
 def checks_table(
@@ -454,18 +508,23 @@ def plot_predictive(targets: Targets, table: pd.DataFrame, path: Any) -> None:
     figure, axes = plt.subplots(1, count, figsize=(3.2 * count, 3.0), squeeze=False)
     for axis, (_, row), target in zip(axes[0], table.iterrows(), targets.targets, strict=True):
         observed = target.observed
-        band = (observed - target.spec.tolerance, observed + target.spec.tolerance)
+        band = (observed - target.divisor, observed + target.divisor)
+        counted = target.spec.scale == "count"
         axis.axhspan(*band, color="#55A868", alpha=0.2, label="target ± tolerance")
         axis.axhline(observed, color="#55A868")
         for position, label, colour in ((0, "prior", "0.5"), (1, "posterior", "#4C72B0")):
             low, mid, high = (
-                transform(row[f"{label}_{k}"], target.spec.scale) for k in ("q05", "median", "q95")
+                row[f"{label}_residual_{k}"]
+                if counted
+                else transform(row[f"{label}_{k}"], target.spec.scale)
+                for k in ("q05", "median", "q95")
             )
             axis.plot([position, position], [low, high], color=colour, linewidth=2)
             axis.plot(position, mid, "o", color=colour)
         axis.set_xticks([0, 1], ["prior", "posterior"])
         axis.set_xlim(-0.6, 1.6)
-        axis.set_title(f"{target.name}\n({target.spec.scale} scale)", fontsize=8)
+        scale = "deviance residual" if counted else f"{target.spec.scale} scale"
+        axis.set_title(f"{target.name}\n({scale})", fontsize=8)
         axis.tick_params(labelsize=7)
     axes[0][0].legend(fontsize=7)
     figure.suptitle("predictive runs against the targets: median and 90% interval", fontsize=9)
@@ -540,6 +599,8 @@ def calibrate(
     min_epsilon: float | None = None,
     seed: int | None = None,
     predictive_draws: int | None = None,
+    prior_mixture: float | None = None,
+    kernel: str | None = None,
     resume: bool = False,
     overwrite: bool = False,
     progress: bool = True,
@@ -567,6 +628,8 @@ def calibrate(
                 "max_simulations": max_simulations,
                 "min_epsilon": min_epsilon,
                 "seed": seed,
+                "prior_mixture": prior_mixture,
+                "kernel": kernel,
             }.items()
             if value is not None
         }
@@ -574,6 +637,14 @@ def calibrate(
     for name in ("population_size", "generations", "max_simulations"):
         if getattr(settings, name) < 1:
             raise ArgumentError(f"must be at least 1, got {getattr(settings, name)}", name)
+    if not 0 <= settings.prior_mixture < 1:
+        raise ArgumentError(
+            f"must be at least 0 and below 1, got {settings.prior_mixture}", "prior_mixture"
+        )
+    from simulation.analysis.transitions import KERNELS
+
+    if settings.kernel not in KERNELS:
+        raise ArgumentError(f"must be one of {', '.join(KERNELS)}, got {settings.kernel}", "kernel")
     if resume and out is None:
         raise ArgumentError("resuming needs the results folder (out)", "resume")
     if resume and overwrite:
@@ -618,6 +689,7 @@ def _calibrate_into(
     from tqdm import tqdm
 
     from simulation.analysis.abc_glue import PriorDistribution, SeededMapSampler
+    from simulation.analysis.transitions import make_transition
     from simulation.experiments.backends import dask_backend, default_workers, local_backend
 
     problem = Problem.from_targets(targets)
@@ -626,8 +698,7 @@ def _calibrate_into(
     distance = pyabc.PNormDistance(
         p=2,
         fixed_weights={
-            t.name: math.sqrt(t.spec.weight / total_weight) / t.spec.tolerance
-            for t in targets.targets
+            t.name: math.sqrt(t.spec.weight / total_weight) / t.divisor for t in targets.targets
         },
     )
     observed = {t.name: t.observed for t in targets.targets}
@@ -685,6 +756,7 @@ def _calibrate_into(
             population_size=settings.population_size,
             eps=pyabc.QuantileEpsilon(alpha=settings.quantile),
             sampler=sampler,
+            transitions=make_transition(problem, settings.kernel, settings.prior_mixture),
         )
         database = f"sqlite:///{(out / HISTORY).resolve()}"
         if resumed:
@@ -733,6 +805,19 @@ def _calibrate_into(
         seconds_this_session=seconds,
         simulations_per_second_this_session=counts["simulations"] / seconds if seconds else None,
         workers=backend.name,
+        prior_mixture=settings.prior_mixture,
+        kernel=settings.kernel,
+        ess_floor=ESS_FLOOR,
+        effective_sample_size_by_generation=[
+            round(float(v), 2) for v in generations_table["effective_sample_size"]
+        ],
+        ess_below_floor=[
+            int(g)
+            for g, share in zip(
+                generations_table["generation"], generations_table["ess_share"], strict=True
+            )
+            if share < ESS_FLOOR
+        ],
     )
     write_atomic(out / "posterior.csv", lambda tmp: posterior.to_csv(tmp, index=False))
     write_atomic(out / "generations.csv", lambda tmp: generations_table.to_csv(tmp, index=False))
@@ -786,6 +871,7 @@ def _posterior(history: Any, problem: Problem) -> tuple[pd.DataFrame, pd.DataFra
         effective_sample_size(history.get_distribution(m=0, t=int(t))[1])
         for t in generations["generation"]
     ]
+    generations["ess_share"] = generations["effective_sample_size"] / generations["particles"]
     return posterior, generations
 
 
@@ -804,9 +890,24 @@ def ess_text(posterior: pd.DataFrame) -> str:
         return "no posterior"
     ess = effective_sample_size(posterior["weight"])
     text = f"{ess:.1f} of {len(posterior)} particles"
-    if ess < 50:
-        text += " (few: its intervals rest on a handful of heavily weighted particles)"
+    if ess < ESS_FLOOR * len(posterior):
+        text += (
+            f" (below the floor of {ESS_FLOOR:.0%}: its intervals rest on a few heavily "
+            "weighted particles)"
+        )
     return text
+
+
+def ess_warnings(generations: pd.DataFrame) -> list[str]:
+    """One warning per generation whose effective sample size is below the floor."""
+    return [
+        f"warning: generation {int(row['generation'])}: effective sample size "
+        f"{row['effective_sample_size']:.1f} of {int(row['particles'])} particles "
+        f"({row['ess_share']:.0%}) is below the floor of {ESS_FLOOR:.0%}: its weights rest "
+        "on a few particles"
+        for _, row in generations.iterrows()
+        if row["ess_share"] < ESS_FLOOR
+    ]
 
 
 def format_calibration(result: CalibrationResult) -> str:
@@ -818,6 +919,13 @@ def format_calibration(result: CalibrationResult) -> str:
         f"simulations in all, final distance threshold {number(generations['epsilon'].iloc[-1])} "
         "(1 = off by one tolerance on average)",
         f"effective sample size of the posterior: {ess_text(result.posterior)}",
+        "effective sample size by generation (share of the population; floor "
+        f"{ESS_FLOOR:.0%}): "
+        + ", ".join(
+            f"{int(row['generation'])}: {row['effective_sample_size']:.1f} ({row['ess_share']:.0%})"
+            for _, row in generations.iterrows()
+        ),
+        *ess_warnings(generations),
         "",
         "posterior (median and 90% interval) against the prior; shrinkage = 1 - posterior "
         "width / prior width",
@@ -942,7 +1050,9 @@ def _comparable_truth(
         if results is None:
             continue
         values = {
-            target.name: output_value(problem, results, target.name, target.scenario)
+            target.name: target_value(
+                problem, results, target.name, target.scenario, target.spec.scale
+            )[0]
             for target in targets.targets
         }
         if all(math.isfinite(value) for value in values.values()):

@@ -42,9 +42,14 @@ SCALES: dict[str, str] = {
     "linear": "the value itself",
     "log": "natural logarithm (ratios and small shares: a tolerance of 0.7 is a factor of 2)",
     "logit": "log-odds (shares near 0 or 1)",
+    "count": (
+        "a count likelihood for rare events: the output is a count of events, `exposure` the "
+        "number at risk, and the model's count k is compared with the expected count "
+        "value x exposure by the signed root of the negative-binomial deviance, with "
+        "dispersion tolerance^2 (the analogy's spread on a log scale); a zero count is a "
+        "finite distance, as likely as the expected count makes it"
+    ),
 }
-FLOOR = 1e-4
-"""Shares and ratios are floored here before a log or logit (a zero would be infinitely far)."""
 
 
 class _Strict(BaseModel):
@@ -67,7 +72,7 @@ class TargetSpec(ScenarioSpec):
     output: str = Field(description="Arithmetic over metric names, e.g. 'evade / refuse'.")
     statistic: str = Field("final", description=f"Of each metric: {STATISTIC_HELP}.")
     value: float = Field(description="The target, in the output's units.")
-    scale: Literal["linear", "log", "logit"] = Field(
+    scale: Literal["linear", "log", "logit", "count"] = Field(
         "linear", description="Scale on which the model is compared with the value."
     )
     tolerance: float = Field(
@@ -75,6 +80,26 @@ class TargetSpec(ScenarioSpec):
         description="How far off (on the scale) still counts as a match: how weak the analogy is.",
     )
     weight: float = Field(1.0, gt=0, description="Relative weight in the distance.")
+    exposure: str | None = Field(
+        None,
+        description=(
+            "count scale: the number at risk, arithmetic over metrics at month 0 (e.g. "
+            "'n_active * 12' for officer-months of a year); the target value is events per unit."
+        ),
+    )
+    defence: str = Field(
+        "",
+        description=(
+            "Why the model output measures the same behaviour as the figure, and why this "
+            "tolerance."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _exposure_with_counts(self) -> TargetSpec:
+        if (self.scale == "count") != (self.exposure is not None):
+            raise ValueError("a count scale needs an exposure, and only a count scale takes one")
+        return self
 
 
 class CheckSpec(ScenarioSpec):
@@ -111,6 +136,25 @@ class AbcSpec(_Strict):
         0.5, gt=0, lt=1, description="Each generation's threshold: this quantile of distances."
     )
     seed: int = Field(0, ge=0, description="Root seed (same seed, same posterior).")
+    prior_mixture: float = Field(
+        0.2,
+        ge=0,
+        lt=1,
+        description=(
+            "Share of each generation's proposals drawn from the prior (Hesterberg's "
+            "defensive mixture): every importance weight is then at most 1/share. 0.2 keeps "
+            "the weights bounded at a cost of a fifth of the proposals; 0 is pyabc's plain "
+            "kernel, whose weights collapsed."
+        ),
+    )
+    kernel: Literal["normal", "logit"] = Field(
+        "normal",
+        description=(
+            "The fitted kernel: a multivariate normal on the parameters' own scales (normal) "
+            "or on the logit of each one's position in its prior range (logit: proposals "
+            "never leave the support)."
+        ),
+    )
 
 
 class TargetsFileSpec(_Strict):
@@ -175,14 +219,27 @@ class Target:
     spec: TargetSpec
     scenario: str
     output: Output
+    exposure: Output | None = None
+    """count scale: the number at risk (at month 0)."""
 
     def transform(self, value: float) -> float:
-        """A value on the target's comparison scale."""
+        """A value on the target's comparison scale (count targets: see `residual`)."""
         return transform(value, self.spec.scale)
 
     @property
     def observed(self) -> float:
-        return self.transform(self.spec.value)
+        """The target on its comparison scale (0 for a count target, whose statistic is
+        already its standardised residual)."""
+        return 0.0 if self.spec.scale == "count" else self.transform(self.spec.value)
+
+    @property
+    def divisor(self) -> float:
+        """What a difference on the comparison scale is divided by in the distance."""
+        return 1.0 if self.spec.scale == "count" else self.spec.tolerance
+
+    def residual(self, count: float, exposure: float) -> float:
+        """count scale: the signed deviance residual of `count` events among `exposure`."""
+        return count_residual(count, self.spec.value * exposure, self.spec.tolerance**2)
 
 
 @dataclass(frozen=True)
@@ -202,15 +259,36 @@ class Check:
 
 
 def transform(value: float, scale: str) -> float:
-    """`value` on a comparison scale (log and logit floor it at FLOOR first)."""
+    """`value` on a comparison scale: -inf or inf where a log or logit has no finite value
+    (no floor: such a run is infinitely far, and a target prone to zeros must use a count
+    scale instead)."""
     if math.isnan(value):
         return math.nan
     if scale == "log":
-        return math.log(max(value, FLOOR))
+        return math.log(value) if value > 0 else -math.inf
     if scale == "logit":
-        share = min(max(value, FLOOR), 1 - FLOOR)
-        return math.log(share / (1 - share))
+        if value <= 0:
+            return -math.inf
+        if value >= 1:
+            return math.inf
+        return math.log(value / (1 - value))
     return value
+
+
+def count_residual(count: float, expected: float, dispersion: float) -> float:
+    """The signed root of the negative-binomial deviance of `count` against a mean of
+    `expected` with variance expected + dispersion x expected^2: about (log count − log
+    expected) / sqrt(dispersion) for large counts, finite at a count of 0 (the evidence of
+    no event is as strong as the expected count makes it). NaN when nothing is at risk."""
+    if not (math.isfinite(count) and math.isfinite(expected)) or expected < 0 or count < 0:
+        return math.nan
+    if expected == 0:
+        return 0.0 if count == 0 else math.nan
+    size = 1.0 / dispersion
+    tail = (count + size) * math.log((count + size) / (expected + size))
+    head = count * math.log(count / expected) if count > 0 else 0.0
+    deviance = max(2.0 * (head - tail), 0.0)
+    return math.copysign(math.sqrt(deviance), count - expected)
 
 
 @dataclass
@@ -233,11 +311,6 @@ class Targets:
         """These targets with other values (e.g. simulated ones, to test recovery)."""
         data = self.spec.model_dump(exclude_none=True)
         for name, value in values.items():
-            scale = self.spec.targets[name].scale
-            if scale == "log":
-                value = max(value, FLOOR)
-            elif scale == "logit":
-                value = min(max(value, FLOOR), 1 - FLOOR)
             data["targets"][name]["value"] = value
         return targets_from_dict(data, self.source, self.base_dir, self.text)
 
@@ -365,8 +438,15 @@ def targets_from_dict(
             raise ConfigError("a log scale needs a value above 0", source, f"{where}.value")
         if target.scale == "logit" and not 0 < target.value < 1:
             raise ConfigError("a logit scale needs a value in (0, 1)", source, f"{where}.value")
+        if target.scale == "count" and target.value < 0:
+            raise ConfigError("a count scale needs a rate of at least 0", source, f"{where}.value")
+        exposure = (
+            _output(target.exposure, "step_0", source, f"{where}.exposure")
+            if target.exposure is not None
+            else None
+        )
         key = _scenario(target, spec.overrides, base_dir, source, where, scenarios)
-        targets.append(Target(name, target, key, output))
+        targets.append(Target(name, target, key, output, exposure))
     checks = []
     for name, check in spec.checks.items():
         where = f"checks.{name}"
