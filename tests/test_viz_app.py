@@ -66,16 +66,46 @@ def small(entry: str, officers: int = 200) -> Source:
 # ---------------------------------------------------------------------------- scenarios
 
 
-def test_the_list_holds_the_yaml_files_of_configs_and_scenarios_then_the_defaults(
+def test_the_list_holds_the_scenarios_of_configs_and_scenarios_then_the_defaults(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(repo)
     monkeypatch.delenv(SCENARIOS_ENV, raising=False)
     listed = list(scenario_entries())
-    expected = sorted(p.name for p in (repo / "configs").glob("*.yaml"))
+    expected = sorted(p.name for p in (repo / "configs").glob("*.yaml") if p.name != "priors.yaml")
     expected += sorted(p.name for p in (repo / "configs" / "scenarios").glob("*.yaml"))
     assert [Path(entry).name for entry in listed[:-1]] == expected
     assert listed[-1] == BUILT_IN
+
+
+def test_priors_and_targets_files_are_not_offered_as_scenarios(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SCENARIOS_ENV, str(repo / "configs"))
+    assert "configs/priors.yaml" not in scenario_entries()
+    monkeypatch.setenv(SCENARIOS_ENV, str(repo / "configs" / "targets"))
+    assert list(scenario_entries()) == [BUILT_IN]
+
+
+def test_a_yaml_file_that_cannot_be_read_stays_listed_to_show_its_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "typo.yaml").write_text("drivers: {war_order_level: [\n")
+    monkeypatch.setenv(SCENARIOS_ENV, str(tmp_path))
+    assert f"{tmp_path.name}/typo.yaml" in scenario_entries()
+
+
+def test_without_a_configs_folder_the_page_says_where_it_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(SCENARIOS_ENV, raising=False)
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    source = scenario_source(launch_entry())
+    assert source.messages[0] == (
+        f"no configs folder at {tmp_path / 'configs'}: only the built-in defaults are offered "
+        f"(start the view with --configs DIR, or set {SCENARIOS_ENV}=DIR)"
+    )
 
 
 def test_the_page_starts_with_the_command_lines_scenario(

@@ -571,7 +571,7 @@ def officers_option(
     return {
         "animation": False,
         "title": {"text": title, "left": "center", "top": 2, "textStyle": {"fontSize": 13}},
-        "tooltip": {**TOOLTIP, "trigger": "item", "formatter": "officer {@officer}: {a}"},
+        "tooltip": {**TOOLTIP, "trigger": "item", "template": "officer {2}: {a}"},
         "grid": {"left": 4, "right": 4, "top": 28, "bottom": 4},
         "xAxis": {"type": "value", "min": -0.5, "max": width - 0.5, "show": False},
         "yAxis": {
