@@ -135,7 +135,7 @@ def ControlRow(control: Control, running: dict[str, Any]) -> None:
     cut = cut_note(control, value, state.source.value)
     if cut:
         mark = f" <span class='ra-changed'>{esc(cut)}</span>" + mark
-    label = f"{control.label} at month 0" if note else control.label
+    label = f"{control.label} at month 0" if note and not changed else control.label
     with solara.Column(gap="0px", classes=[f"ra-control-{control.name}"]):
         solara.HTML(
             tag="div",
