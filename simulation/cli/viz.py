@@ -1,8 +1,8 @@
 """`reluctant-army viz [config]`: the project's browser view, or with --mesa Mesa's own
 SolaraViz page of the model, served by Solara.
 
-The project's view (``simulation/viz/app.py``) is built with Solara on the model's Mesa
-grid and DataCollector: scenarios, officer inspection, units and ties, replays. The Mesa
+The project's view (``simulation/viz/app.py``) is built with Solara and ECharts on the
+model and its DataCollector: scenarios, officer inspection, units and ties, replays. The Mesa
 page (``simulation/viz/mesa_page.py``) is Mesa's ``SolaraViz`` with Mesa's components and
 sliders, as Mesa's tutorial writes it.
 
@@ -60,7 +60,7 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
         help="open the browser view (the project's page; --mesa: Mesa's SolaraViz)",
         description=(
             "Serve the browser view: watch and steer one run at a time. By default the "
-            "project's own page (built with Solara on the model's Mesa grid): pick a "
+            "project's own page (Solara and ECharts, on the model and its DataCollector): pick a "
             "scenario, step or play, move sliders, click an officer to see why he chose, "
             "see units and their ties, replay runs from `explore`. With --mesa, Mesa's own "
             "SolaraViz page instead: Mesa's Reset / Play / Step, sliders for the drivers and "
@@ -79,7 +79,8 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
         "--mesa",
         action="store_true",
         help="serve Mesa's own SolaraViz page of the model (simulation/viz/mesa_page.py: "
-        "built-in defaults, sliders apply on Reset) instead of the project's page",
+        "the built-in defaults with the order to fight and 500 officers; sliders apply on "
+        "Reset) instead of the project's page",
     )
     add_server_options(viz)
     viz.set_defaults(handler=viz_command)

@@ -239,7 +239,7 @@ def marked_samples(chart: charts.Chart) -> charts.Chart:
         "samples, so a change between two samples (e.g. in month 1) shows first at the next "
         "one. Record every month with record_every: 1 in the experiment."
     )
-    caption = f"{chart.caption} {note}".strip()
+    caption = f"{chart.caption.rstrip('.')}. {note}" if chart.caption else note
     return dataclasses.replace(chart, points=True, caption=caption)
 
 

@@ -4,7 +4,7 @@ Sidebar: the scenario list, Reset / Play / Step, a month box to jump to any mont
 play speed, and the sliders (each with its value, a one-line description from the
 schema, and a mark when it differs from the running run; changes apply on Reset).
 
-Main area: the officers on Mesa's grid of units (click one to see why he chose what he
+Main area: the officers in their units (click one to see why he chose what he
 chose), the rates over time by group or by rank with a marker wherever a driver changes,
 the officer inspection or the units and their cross-unit ties, and the run summary. A run
 opened from the explorer is a replay: its recorded final shares are shown next to the

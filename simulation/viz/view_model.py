@@ -5,7 +5,7 @@ at the run's horizon, and it keeps the :class:`~simulation.model.decision.Situat
 latest decision, so that :func:`inspect_officer` can show the utility of each action an
 officer weighed this month ("why did he refuse?") from the very rule that decided, not
 from a copy of it. Everything else here turns the model into what the page draws: the
-officers on Mesa's grid (:func:`officer_layout`, :func:`officers_figure`), units and their
+officers in their units (:func:`officer_layout`, :func:`officers_figure`), units and their
 cross-unit ties (:func:`unit_network`), and the rates over time (:func:`rates_figure`).
 """
 
