@@ -244,3 +244,48 @@ def _alive(pid: int) -> bool:
     except (FileNotFoundError, IndexError):
         return False
     return state != "Z"
+
+
+@pytest.mark.parametrize("command", ["viz", "explore"])
+def test_kill_term_on_the_command_frees_the_port(command: str, repo: Path, tmp_path: Path) -> None:
+    """The real server: SIGTERM to `reluctant-army viz` / `explore` alone (not its group)
+    stops `solara run` and its children, and the port can be bound again."""
+    import signal
+
+    from viz_support import free_port, wait_until_serving
+
+    port = free_port()
+    log_path = tmp_path / "server.log"
+    with log_path.open("w") as log:
+        parent = subprocess.Popen(
+            [sys.executable, "-m", "simulation", command, "--port", str(port), "--no-open"],
+            cwd=repo,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a group of our own, so that cleanup can reach it all
+        )
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}/", parent, log_path, 90)
+        server = _descendants(parent.pid)
+        assert server, "the command started no server process"
+        parent.send_signal(signal.SIGTERM)
+        assert parent.wait(timeout=30) == 0
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", port))
+        assert [pid for pid in server if _alive(pid)] == []
+    finally:
+        if parent.poll() is None:
+            os.killpg(parent.pid, signal.SIGKILL)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid` (children, their children, ...), from /proc."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = [int(c) for c in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue
+        for child in children:
+            found += [child, *_descendants(child)]
+    return found
