@@ -179,3 +179,54 @@ def test_a_click_on_a_line_point_names_its_design_point(orders: Path) -> None:
 
 def test_missing_values_stay_gaps_in_charts() -> None:
     assert charts.numbers([0.5, float("nan"), None, np.inf]) == [0.5, None, None, None]
+
+
+def test_a_replayed_fight_run_is_described_by_its_own_war_orders(orders: Path) -> None:
+    from simulation.viz.model_view import source_caption
+    from simulation.viz.scenarios import replay_source
+
+    sweep = rs.Sweep(rs.open_results(orders))
+    fight = sweep.runs[sweep.runs["scenario"] == "fight"]["run_index"].iloc[0]
+    source = replay_source(sweep.replay(int(fight)))
+    assert source.config.description.startswith("Support role")  # inherited from its base
+    assert source_caption(source) == (
+        "Replayed run. War orders: level 1 (support role for Russian forces) from month 0, "
+        "then level 3 (order to fight in Ukraine) from month 12."
+    )
+
+
+def test_a_series_recorded_every_few_months_is_drawn_as_marked_samples(orders: Path) -> None:
+    from simulation.viz.explorer import marked_samples
+
+    sweep = rs.Sweep(rs.open_results(orders))
+    chart = marked_samples(rs.sweep_envelopes(sweep, [0], "overall"))
+    assert chart.points
+    assert chart.caption.endswith(
+        "Recorded at months 0, 3, 6, 9, ... (every 3; the dots): the lines only join the "
+        "samples, so a change between two samples (e.g. in month 1) shows first at the next "
+        "one. Record every month with record_every: 1 in the experiment."
+    )
+    assert echarts.option(chart).option["series"][0]["showSymbol"] is True
+
+
+def test_a_monthly_series_is_drawn_as_plain_lines() -> None:
+    from simulation.viz.explorer import marked_samples
+
+    panel = charts.Panel(
+        "all officers", [0.0, 1.0, 2.0], [charts.Series("comply", "#000", [1, 1, 1])]
+    )
+    chart = charts.LineChart("envelope", "t", "step (month)", "share", [panel])
+    assert marked_samples(chart) is chart
+
+
+@pytest.mark.parametrize(
+    ("measure", "label"),
+    [
+        ("at_order_plus_12", "share 12 months after the order"),
+        ("at_order_plus_1", "share 1 month after the order"),
+        ("final", "final share"),
+        ("mean", "mean"),
+    ],
+)
+def test_measures_are_labelled_in_words(measure: str, label: str) -> None:
+    assert charts.measure_label(measure) == label

@@ -66,16 +66,46 @@ def small(entry: str, officers: int = 200) -> Source:
 # ---------------------------------------------------------------------------- scenarios
 
 
-def test_the_list_holds_the_yaml_files_of_configs_and_scenarios_then_the_defaults(
+def test_the_list_holds_the_scenarios_of_configs_and_scenarios_then_the_defaults(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(repo)
     monkeypatch.delenv(SCENARIOS_ENV, raising=False)
     listed = list(scenario_entries())
-    expected = sorted(p.name for p in (repo / "configs").glob("*.yaml"))
+    expected = sorted(p.name for p in (repo / "configs").glob("*.yaml") if p.name != "priors.yaml")
     expected += sorted(p.name for p in (repo / "configs" / "scenarios").glob("*.yaml"))
     assert [Path(entry).name for entry in listed[:-1]] == expected
     assert listed[-1] == BUILT_IN
+
+
+def test_priors_and_targets_files_are_not_offered_as_scenarios(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SCENARIOS_ENV, str(repo / "configs"))
+    assert "configs/priors.yaml" not in scenario_entries()
+    monkeypatch.setenv(SCENARIOS_ENV, str(repo / "configs" / "targets"))
+    assert list(scenario_entries()) == [BUILT_IN]
+
+
+def test_a_yaml_file_that_cannot_be_read_stays_listed_to_show_its_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "typo.yaml").write_text("drivers: {war_order_level: [\n")
+    monkeypatch.setenv(SCENARIOS_ENV, str(tmp_path))
+    assert f"{tmp_path.name}/typo.yaml" in scenario_entries()
+
+
+def test_without_a_configs_folder_the_page_says_where_it_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(SCENARIOS_ENV, raising=False)
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    source = scenario_source(launch_entry())
+    assert source.messages[0] == (
+        f"no configs folder at {tmp_path / 'configs'}: only the built-in defaults are offered "
+        f"(start the view with --configs DIR, or set {SCENARIOS_ENV}=DIR)"
+    )
 
 
 def test_the_page_starts_with_the_command_lines_scenario(
@@ -375,3 +405,73 @@ def test_inspecting_a_mobilised_reservist_names_his_category() -> None:
     soldier = inspect_officer(model, model.n_agents - 1)
     assert soldier.rank == "territorial defence" and not soldier.commander
     assert inspect_officer(model, 0).rank.endswith(" rank")
+
+
+# ---------------------------------------------------------------------------- rough edges
+
+
+def test_war_orders_are_described_with_the_level_in_force_at_the_month(repo: Path) -> None:
+    from simulation.viz.scenarios import war_orders_text
+
+    config = load_config(repo / FIGHT_ORDER)
+    assert war_orders_text(config, 24) == (
+        "War orders: level 1 (support role for Russian forces) from month 0, then level 3 "
+        "(order to fight in Ukraine) from month 12; at month 24: level 3 (order to fight in "
+        "Ukraine)."
+    )
+
+
+def test_unit_types_with_their_own_orders_are_described_too(repo: Path) -> None:
+    from simulation.viz.scenarios import war_orders_text
+
+    config = load_config(repo / "configs/scenarios/elite_units_fight.yaml")
+    assert war_orders_text(config, 12).endswith(
+        "Special operations units: level 1 (support role for Russian forces) from month 0, "
+        "then level 3 (order to fight in Ukraine) from month 12; at month 12: level 3 (order "
+        "to fight in Ukraine)."
+    )
+
+
+def test_a_reserve_not_yet_called_up_leaves_no_empty_blocks(repo: Path) -> None:
+    source = scenario_source("configs/scenarios/mobilisation.yaml")
+    model = ViewModel(source.config, 1)
+    layout = model.layout
+    width, height = layout.size
+    serving = int(model.active.sum())
+    assert serving / (width * height) > 0.5  # was under 0.15: reservists' posts drawn empty
+
+
+def test_a_call_up_makes_a_new_layout_with_a_place_for_everyone(repo: Path) -> None:
+    model = ViewModel(scenario_source("configs/scenarios/mobilisation.yaml").config, 1)
+    before = model.layout
+    for _ in range(13):
+        model.step()
+    after = model.layout
+    assert after is not before
+    assert (after.xy[model.active] >= 0).all()
+    cells = {tuple(cell) for cell in after.xy[model.active]}
+    assert len(cells) == int(model.active.sum())
+
+
+def test_officers_keep_their_places_while_no_one_is_called_up(session: None) -> None:
+    model = state.model.value
+    before = model.layout
+    for _ in range(3):
+        model.step()
+    assert model.layout is before
+
+
+def test_the_officers_slider_names_the_scenarios_size_when_the_view_cuts_it() -> None:
+    from simulation.viz.model_view import cut_note
+
+    source = scenario_source("configs/scenarios/mobilisation.yaml")
+    officers = next(c for c in CONTROLS if c.name == "n_officers")
+    shown = source.config.population.n_officers
+    assert cut_note(officers, shown, source) == ("(of the scenario's 10,000: cut to fit the view)")
+    assert cut_note(officers, shown + 100, source) == ""
+
+
+def test_the_officer_tooltip_is_a_template_filled_in_the_browser(session: None) -> None:
+    option = officers_figure(state.model.value)
+    assert option["tooltip"]["template"] == "officer {2}: {a}"
+    assert "formatter" not in option["tooltip"]

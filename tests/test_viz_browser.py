@@ -22,6 +22,7 @@ from viz_support import (
     chart_option,
     click_chart_point,
     colour_counts,
+    hover_chart_point,
     launch_browser,
     offline_context,
     playwright_api,
@@ -65,6 +66,11 @@ class Recording:
     info_after_slider_reset: str = ""
     finished_notice: str = ""
     step_disabled_at_end: bool = False
+    orders_now_at_start: str = ""
+    orders_now_at_month_20: str = ""
+    tooltip: str = ""
+    inspection_top: float = -1.0
+    viewport_height: int = 0
 
 
 def month_text(page) -> str:
@@ -89,6 +95,23 @@ def choose_scenario(page, entry: str) -> None:
     """Pick a scenario in the sidebar's list."""
     page.locator(".ra-scenario").click()
     page.get_by_role("option", name=entry, exact=True).click()
+
+
+TOOLTIP_JS = """([selector, seriesIndex, dataIndex]) => {
+    const chart = document.querySelector(selector).__vue__.chart;
+    const tooltip = chart.getOption().tooltip[0];
+    const series = chart.getOption().series[seriesIndex];
+    return typeof tooltip.formatter === 'function'
+        ? tooltip.formatter({seriesName: series.name, value: series.data[dataIndex]})
+        : String(tooltip.formatter);
+}"""
+"""The text the chart's tooltip shows for one point (tooltips are drawn on the canvas, as
+text, so the page holds no element to read)."""
+
+
+def tooltip_text(page, selector: str, series_index: int, data_index: int) -> str:
+    """What hovering point `data_index` of series `series_index` shows."""
+    return page.evaluate(TOOLTIP_JS, [selector, series_index, data_index])
 
 
 def officer_title(page) -> str:
@@ -130,17 +153,28 @@ def recording(server: str) -> Recording:
             page.get_by_role("button", name="Step", exact=True).click()
             wait_month(page, month)
             record.months.append(month_text(page))
+        record.orders_now_at_start = page.locator(".ra-orders-now").inner_text()
         go_to(page, 20)
+        record.orders_now_at_month_20 = page.locator(".ra-orders-now").inner_text()
         record.officers_fight = officers.screenshot()
 
         option = chart_option(page, OFFICERS)
         series = next(i for i, s in enumerate(option["series"]) if s["name"].endswith("refuse"))
         record.inspected_slot = option["series"][series]["data"][0][2]
+        hover_chart_point(page, OFFICERS, series, 0)
+        record.tooltip = tooltip_text(page, OFFICERS, series, 0)
+        page.screenshot(path=str(OUTPUT / "viz-tooltip.png"))
+        page.evaluate("() => window.scrollTo(0, 0)")
         click_chart_point(page, OFFICERS, series, 0)
         page.locator(".ra-inspect", has_text=f"Officer {record.inspected_slot}").wait_for(
             timeout=STEP_TIMEOUT_MS
         )
         record.inspection = page.locator(".ra-inspect").inner_text()
+        time.sleep(1.0)  # the smooth scroll to the inspection
+        record.inspection_top = page.evaluate(
+            "() => document.querySelector('.ra-inspect').getBoundingClientRect().top"
+        )
+        record.viewport_height = page.viewport_size["height"]
         record.utilities_rows = page.locator(".ra-utilities tr").count() - 1
 
         page.get_by_role("button", name="rank", exact=True).click()
@@ -249,7 +283,7 @@ def test_the_drawing_right_after_a_scenario_change_is_month_zero(recording: Reco
 
 def test_slider_values_and_descriptions_are_shown(recording: Recording) -> None:
     assert recording.slider_label_at_start.startswith(
-        "War-order level: 1 (support role for Russian forces)"
+        "War-order level at month 0: 1 (support role for Russian forces)"
     )
     assert "Punishment severity: 1" in recording.sidebar
     assert "Command pressure: sanction for detected refusal" in recording.sidebar
@@ -366,3 +400,23 @@ def test_a_forged_websocket_message_cannot_open_an_unlisted_file(server: str) ->
     assert refusal == "refused: the browser view opens only the scenarios it lists"
     assert "(fight_order)" in info and "month 2 of 60" in info
     assert "Traceback" not in refusal
+
+
+def test_the_sidebar_shows_the_war_orders_in_force_at_the_shown_month(
+    recording: Recording,
+) -> None:
+    assert (
+        recording.orders_now_at_start == "War orders now: level 1 (support role for Russian forces)"
+    )
+    assert recording.orders_now_at_month_20 == "War orders now: level 3 (order to fight in Ukraine)"
+
+
+def test_hovering_an_officer_names_him_and_his_group_and_choice(recording: Recording) -> None:
+    officer, what = recording.tooltip.split(": ", 1)
+    assert officer == f"officer {recording.inspected_slot}"
+    assert what.endswith(", refuse")
+    assert "{" not in recording.tooltip
+
+
+def test_the_inspection_opens_in_view(recording: Recording) -> None:
+    assert 0 <= recording.inspection_top < recording.viewport_height - 100

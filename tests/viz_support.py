@@ -207,6 +207,15 @@ def click_chart_point(page, selector: str, series_index: int, data_index: int) -
     page.mouse.click(box["x"] + x, box["y"] + y)
 
 
+def hover_chart_point(page, selector: str, series_index: int, data_index: int) -> None:
+    """Move the mouse onto the point `data_index` of series `series_index` (its tooltip)."""
+    page.locator(selector).scroll_into_view_if_needed()
+    x, y = page.evaluate(POINT_PIXEL_JS, [selector, series_index, data_index])
+    box = page.locator(selector).bounding_box()
+    page.mouse.move(box["x"] + x - 8, box["y"] + y - 8)
+    page.mouse.move(box["x"] + x, box["y"] + y)
+
+
 def launch_browser(playwright):
     """Debian's Chromium, headless, with background networking off."""
     return playwright.chromium.launch(

@@ -243,8 +243,14 @@ def ordered_categories(present: Sequence[str]) -> list[str]:
 
 
 def measure_label(measure: str) -> str:
-    """'final' -> 'final share', 'peak' -> 'peak share', other measures as they are."""
-    return f"{measure} share" if measure in ("final", "peak") else measure
+    """'final' -> 'final share', 'peak' -> 'peak share', 'at_order_plus_12' -> 'share 12
+    months after the order', other measures as they are."""
+    if measure in ("final", "peak"):
+        return f"{measure} share"
+    lag = measure.removeprefix("at_order_plus_")
+    if lag != measure and lag.isdigit():
+        return f"share {int(lag)} month{'' if int(lag) == 1 else 's'} after the order"
+    return measure
 
 
 def _summary_part(summary: pd.DataFrame, measure: str, category: str) -> pd.DataFrame:

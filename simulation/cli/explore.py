@@ -20,7 +20,9 @@ from pathlib import Path
 
 from simulation.cli.viz import (
     EXIT_USER_ERROR,
+    add_configs_option,
     add_server_options,
+    configs_note,
     missing_packages,
     serve,
     solara_environment,
@@ -52,11 +54,7 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
         default=argparse.SUPPRESS,
         help="results folders, or folders holding them (none given: ./results)",
     )
-    explore.add_argument(
-        "--configs",
-        default="configs",
-        help="folder whose configs (and scenarios/ subfolder) the model view lists",
-    )
+    add_configs_option(explore)
     add_server_options(explore)
     explore.set_defaults(handler=explore_command)
 
@@ -107,6 +105,9 @@ def explore_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USER_ERROR
+    note = configs_note(args.configs)
+    if note:
+        print(note, file=sys.stderr)
     served = argparse.Namespace(
         config=None, configs=args.configs, host=args.host, port=args.port, no_open=True
     )

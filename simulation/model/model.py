@@ -42,6 +42,7 @@ import mesa
 import numpy as np
 
 from simulation.config.loading import load_config
+from simulation.config.schema import Schedule as DriverSchedule
 from simulation.config.schema import SimulationConfig
 from simulation.errors import ArgumentError
 from simulation.model import (
@@ -124,14 +125,23 @@ class ArmyModel(mesa.Model):
     Built as Mesa users expect: ``ArmyModel(war_order_level=3, punishment_severity=2,
     n_officers=1000)`` sets the common levers by keyword (any schema parameter with a
     unique name, see :func:`lever_keys`), so ``mesa.batch_run`` and SolaraViz sliders work
-    without wrappers.
+    without wrappers. The drivers and sizes a page puts on sliders are named in the
+    signature (Mesa's SolaraViz reads it to check its ``model_params``); every other lever
+    arrives through ``**kwargs``, the one variable-keyword name SolaraViz accepts.
 
     Args:
         config: a validated config, config data (a mapping), a config file, or None for the
             built-in defaults.
-        seed: the random seed. Without one the model draws a fresh seed, as Mesa does, and
-            records it in ``model.seed``; the config's own ``seed`` is used by
-            :func:`simulation.simulate`, not here.
+        seed: the random seed, a whole number (digits in a string, as Mesa's InputText
+            returns them, are the same number: ``seed="42"`` is ``seed=42``). Without one the
+            model draws a fresh seed, as Mesa does, and records it in ``model.seed``; the
+            config's own ``seed`` is used by :func:`simulation.simulate`, not here.
+        war_order_level, punishment_severity, detection_capacity, incentive_level,
+            russian_propaganda, disillusion, regime_stability, amnesty: the drivers
+            (``drivers.<name>``), each a constant or a schedule; None keeps the config's.
+        n_officers: officers in the corps (``population.n_officers``); None keeps the
+            config's.
+        steps: months the run lasts (``steps``); None keeps the config's.
         overrides: further ``{dotted.key: value}`` settings (e.g. ``{"decision.temperature":
             0.1}``), applied after the keyword levers.
         record: the per-step columns the DataCollector records (default: all of them). A
@@ -143,7 +153,8 @@ class ArmyModel(mesa.Model):
             reads only the arrays and turns them off; the numbers are the same (views draw
             no random numbers). Views built late number their ``unique_id`` from 1 in slot
             order over the officers then in the force.
-        **levers: keyword levers, e.g. ``war_order_level=3``.
+        **kwargs: any other lever by its name, e.g. ``temperature=0.1`` (None keeps the
+            config's value).
 
     Raises:
         ConfigError: the resulting config is invalid.
@@ -154,13 +165,35 @@ class ArmyModel(mesa.Model):
         self,
         config: SimulationConfig | Mapping[str, Any] | str | None = None,
         *,
-        seed: int | None = None,
+        seed: int | str | None = None,
+        war_order_level: DriverSchedule | None = None,
+        punishment_severity: DriverSchedule | None = None,
+        detection_capacity: DriverSchedule | None = None,
+        incentive_level: DriverSchedule | None = None,
+        russian_propaganda: DriverSchedule | None = None,
+        disillusion: DriverSchedule | None = None,
+        regime_stability: DriverSchedule | None = None,
+        amnesty: DriverSchedule | None = None,
+        n_officers: int | None = None,
+        steps: int | None = None,
         overrides: Mapping[str, Any] | None = None,
         record: Sequence[str] | None = None,
         views: bool = True,
-        **levers: Any,
+        **kwargs: Any,
     ) -> None:
-        levers = {name: value for name, value in levers.items() if value is not None}
+        named = {
+            "war_order_level": war_order_level,
+            "punishment_severity": punishment_severity,
+            "detection_capacity": detection_capacity,
+            "incentive_level": incentive_level,
+            "russian_propaganda": russian_propaganda,
+            "disillusion": disillusion,
+            "regime_stability": regime_stability,
+            "amnesty": amnesty,
+            "n_officers": n_officers,
+            "steps": steps,
+        }
+        levers = {name: value for name, value in {**named, **kwargs}.items() if value is not None}
         if levers or overrides or not isinstance(config, SimulationConfig):
             config = configure(config, overrides, levers)
         seed = fresh_seed() if seed is None else int(seed)

@@ -11,7 +11,7 @@ bands, and the whiskers of bars (at each bar's own position), are drawn by our t
 (``echarts.vue``, see :mod:`simulation.viz.figure`) from plain data.
 
 :func:`officers_option` and :func:`units_option` draw the browser view's officers (a
-scatter over Mesa's grid of units) and units with their cross-unit ties (a graph).
+scatter, units as blocks) and units with their cross-unit ties (a graph).
 """
 
 from __future__ import annotations
@@ -519,7 +519,7 @@ def officers_option(
     symbol_size: float,
     selected: int | None = None,
 ) -> dict[str, Any]:
-    """The officers on Mesa's grid of units: colour = choice, shape = group, commanders
+    """The officers in their units' blocks: colour = choice, shape = group, commanders
     larger and outlined, units as shaded blocks; one series per (group, choice) so that
     the payload is a list of [x, y, slot] per officer."""
     from simulation.vocabulary import CHOICE_COLOURS, CHOICES, GROUPS
@@ -571,7 +571,7 @@ def officers_option(
     return {
         "animation": False,
         "title": {"text": title, "left": "center", "top": 2, "textStyle": {"fontSize": 13}},
-        "tooltip": {**TOOLTIP, "trigger": "item", "formatter": "officer {@officer}: {a}"},
+        "tooltip": {**TOOLTIP, "trigger": "item", "template": "officer {2}: {a}"},
         "grid": {"left": 4, "right": 4, "top": 28, "bottom": 4},
         "xAxis": {"type": "value", "min": -0.5, "max": width - 0.5, "show": False},
         "yAxis": {

@@ -19,6 +19,7 @@ up in the list, never used as a path.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import math
 import os
@@ -216,9 +217,36 @@ def Table(
     v.use_event(table, "click:row", clicked)
 
 
+def sample_months(chart: charts.Chart) -> list[float]:
+    """The months a chart over time has values at ([] for other charts)."""
+    if not isinstance(chart, charts.LineChart) or not chart.x_label.startswith("step"):
+        return []
+    return sorted({x for panel in chart.panels for x in panel.x})
+
+
+def marked_samples(chart: charts.Chart) -> charts.Chart:
+    """A chart over time recorded every few months, with each sample marked and a caption
+    saying so: the straight lines between samples are not data (a drop in month 1 shows
+    first at the next sample)."""
+    months = sample_months(chart)
+    gaps = {b - a for a, b in zip(months, months[1:], strict=False)}
+    if not gaps or max(gaps) <= 1:
+        return chart
+    every = int(months[1] - months[0])
+    shown = ", ".join(f"{m:g}" for m in months[:4]) + (", ..." if len(months) > 4 else "")
+    note = (
+        f"Recorded at months {shown} (every {every}; the dots): the lines only join the "
+        "samples, so a change between two samples (e.g. in month 1) shows first at the next "
+        "one. Record every month with record_every: 1 in the experiment."
+    )
+    caption = f"{chart.caption.rstrip('.')}. {note}" if chart.caption else note
+    return dataclasses.replace(chart, points=True, caption=caption)
+
+
 @solara.component
 def Chart(chart: charts.Chart, on_pick: Any = None, classes: str = "") -> None:
     """A chart description drawn by ECharts; a click on a point picks its id."""
+    chart = marked_samples(chart)
     figure = echarts.option(chart)
 
     def clicked(event: dict[str, Any]) -> None:

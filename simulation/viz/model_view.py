@@ -4,7 +4,7 @@ Sidebar: the scenario list, Reset / Play / Step, a month box to jump to any mont
 play speed, and the sliders (each with its value, a one-line description from the
 schema, and a mark when it differs from the running run; changes apply on Reset).
 
-Main area: the officers on Mesa's grid of units (click one to see why he chose what he
+Main area: the officers in their units (click one to see why he chose what he
 chose), the rates over time by group or by rank with a marker wherever a driver changes,
 the officer inspection or the units and their cross-unit ties, and the run summary. A run
 opened from the explorer is a replay: its recorded final shares are shown next to the
@@ -28,10 +28,14 @@ from simulation.viz.scenarios import (
     CONTROLS,
     MAX_VIEW_OFFICERS,
     Control,
+    Source,
     describe_control,
+    order_words,
     scenario_entries,
     schedule_note,
+    war_orders_text,
 )
+from simulation.viz.scroll import ScrollIntoView
 from simulation.viz.view_model import (
     ViewModel,
     inspect_officer,
@@ -104,6 +108,16 @@ def legend_html() -> str:
 # ---------------------------------------------------------------------------- sidebar
 
 
+def cut_note(control: Control, value: Any, source: Source | None) -> str:
+    """'(of the scenario's 10,000: cut to fit the view)' on the Officers slider when the
+    view runs fewer officers than the scenario has."""
+    if control.name != "n_officers" or source is None or source.full_officers is None:
+        return ""
+    if int(value) != source.config.population.n_officers:
+        return ""
+    return f"(of the scenario's {source.full_officers:,}: cut to fit the view)"
+
+
 @solara.component
 def ControlRow(control: Control, running: dict[str, Any]) -> None:
     """One slider: its label and value, the slider, and its description from the schema
@@ -118,11 +132,15 @@ def ControlRow(control: Control, running: dict[str, Any]) -> None:
     current = state.model.value
     note = schedule_note(current.config, control) if current is not None else ""
     caption = describe_control(control) + (f" {note[0].upper()}{note[1:]}." if note else "")
+    cut = cut_note(control, value, state.source.value)
+    if cut:
+        mark = f" <span class='ra-changed'>{esc(cut)}</span>" + mark
+    label = f"{control.label} at month 0" if note and not changed else control.label
     with solara.Column(gap="0px", classes=[f"ra-control-{control.name}"]):
         solara.HTML(
             tag="div",
             unsafe_innerHTML=(
-                f"<div class='ra-control-label'>{esc(control.label)}: "
+                f"<div class='ra-control-label'>{esc(label)}: "
                 f"<span class='ra-value'>{esc(value_text(control, value))}</span>{mark}</div>"
             ),
         )
@@ -171,8 +189,8 @@ def RunControls(tick: int) -> None:
     if current is not None:
         solara.HTML(
             tag="div",
-            unsafe_innerHTML=esc(current.config.description or current.config.name),
-            classes=["ra-caption"],
+            unsafe_innerHTML=esc(source_caption(current)),
+            classes=["ra-caption", "ra-source-caption"],
         )
     StepButtons(tick)
     if model is not None:
@@ -184,6 +202,15 @@ def RunControls(tick: int) -> None:
         f"{state.play_interval.value} ms</span> between months</div>",
     )
     solara.SliderInt("", value=state.play_interval, min=0, max=1000, step=50, thumb_label=False)
+
+
+def source_caption(current: Source) -> str:
+    """What the run is: a scenario's own description; for a replay its war orders as
+    recorded (its config's description may be inherited from a base that ordered
+    something else)."""
+    if current.replay is not None:
+        return "Replayed run. " + war_orders_text(current.config, 0).split("; at month")[0] + "."
+    return current.config.description or current.config.name
 
 
 @solara.component
@@ -220,6 +247,12 @@ def MonthStatus(tick: int) -> None:
         classes=["ra-month"],
     )
     solara.ProgressLinear(value=100.0 * model.steps / max(1, model.horizon))
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML="War orders now: <span class='ra-value'>"
+        f"{esc(order_words(model.drivers['war_order_level']))}</span>",
+        classes=["ra-control-label", "ra-orders-now"],
+    )
 
 
 @solara.component
@@ -390,6 +423,7 @@ def InspectView(tick: int) -> None:
             )
             return
         solara.HTML(tag="div", unsafe_innerHTML=report_html(model, slot))
+        ScrollIntoView("ra-why", f"{slot}")
 
 
 @solara.component
@@ -412,18 +446,18 @@ def summary_rows(model: ViewModel) -> list[tuple[str, str]]:
     """What is running, as (label, text) rows."""
     config = model.config
     drivers = model.drivers
-    level = int(drivers["war_order_level"])
     stats = model.stats
     src = state.source.value
     changed = ", ".join(name.replace("_", " ") for name in state.applied.value)
+    what = source_caption(src) if src is not None else config.description or "-"
     rows = [
-        ("Run", f"{src.label if src else ''} ({config.name}): {config.description or '-'}"),
+        ("Run", f"{src.label if src else ''} ({config.name}): {what}"),
         (
             "Progress",
             f"month {model.steps} of {model.horizon}; {stats['n_active']:,} officers serving; "
             f"seed {model.seed}",
         ),
-        ("War orders", f"level {level}: {WAR_ORDER_LEVELS.get(level, '')}"),
+        ("War orders", war_orders_text(config, model.steps).removeprefix("War orders: ")),
         (
             "Drivers now",
             f"detection capacity {drivers['detection_capacity']:g}, punishment severity "
@@ -583,12 +617,16 @@ def ModelViews() -> None:
     with solara.Column(style={"padding": "0 8px"}):
         Notices(tick)
         with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
-            with solara.Card("Officers by unit", style={"flex": "1 1 520px", "max-width": "760px"}):
-                OfficerView(tick)
-            with solara.Card("Rates over time", style={"flex": "1 1 520px", "max-width": "900px"}):
-                RatesView(tick)
-        with solara.Card("Why they choose"):
-            LowerPanel(tick)
-        with solara.Card("This run"):
-            ReplayCheck(tick)
-            RunInfo(tick)
+            # the inspection sits under the drawing it is opened from, not under the
+            # (taller) rates
+            with solara.Column(style={"flex": "1 1 520px", "max-width": "760px"}):
+                with solara.Card("Officers by unit"):
+                    OfficerView(tick)
+                with solara.Card("Why they choose", classes=["ra-why"]):
+                    LowerPanel(tick)
+            with solara.Column(style={"flex": "1 1 520px", "max-width": "900px"}):
+                with solara.Card("Rates over time"):
+                    RatesView(tick)
+                with solara.Card("This run"):
+                    ReplayCheck(tick)
+                    RunInfo(tick)

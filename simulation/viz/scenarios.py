@@ -48,7 +48,8 @@ def display_path(path: str | Path, root: Path | None = None) -> str:
 
 
 def listed_files(folder: Path | None = None) -> dict[str, Path]:
-    """Entry -> file of every YAML config the page lists (configs/ and configs/scenarios/)."""
+    """Entry -> file of every scenario config the page lists (configs/ and
+    configs/scenarios/); other YAML there (priors, targets) is not a scenario."""
     folder = folder or config_dir()
     found: dict[str, Path] = {}
     for place in (folder, folder / "scenarios"):
@@ -57,8 +58,36 @@ def listed_files(folder: Path | None = None) -> dict[str, Path]:
         except OSError:
             files = []
         for path in files:
-            found[display_path(path, folder.parent)] = path.resolve()
+            if is_scenario_file(path):
+                found[display_path(path, folder.parent)] = path.resolve()
     return found
+
+
+def is_scenario_file(path: Path) -> bool:
+    """Whether a YAML file is a scenario: a mapping of config sections and ``extends``
+    (``priors.yaml`` has
+    ``reasons`` and ``parameters``, a targets file ``targets``, so they are left out). A file
+    that cannot be read as YAML stays listed, so that opening it shows what is wrong."""
+    import yaml
+
+    try:
+        if path.stat().st_size > SCENARIO_FILE_LIMIT:
+            return True
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return True
+    return isinstance(data, dict) and set(data) <= {*SimulationConfig.model_fields, "extends"}
+
+
+def missing_configs_note() -> str | None:
+    """Where the page looked for configs, and how to point it, when the folder is missing."""
+    folder = config_dir()
+    if folder.is_dir():
+        return None
+    return (
+        f"no configs folder at {folder}: only the built-in defaults are offered (start the "
+        f"view with --configs DIR, or set {SCENARIOS_ENV}=DIR)"
+    )
 
 
 def launch_file() -> Path | None:
@@ -107,6 +136,8 @@ class Source:
     seed: int
     replay: ReplaySpec | None = None
     messages: tuple[str, ...] = ()
+    full_officers: int | None = None
+    """Officers in the scenario as written, when the view runs fewer (see cap_officers)."""
 
     @property
     def horizon(self) -> int:
@@ -142,7 +173,7 @@ def scenario_source(entry: str) -> Source:
     if not isinstance(entry, str) or entry not in entries:
         raise UnlistedScenarioError("not one of the listed scenarios")
     path = entries[entry]
-    messages: list[str] = []
+    messages: list[str] = [note for note in [missing_configs_note()] if note]
     try:
         if path is not None:
             checked_file(path, SCENARIO_FILE_LIMIT, path.parent)
@@ -150,8 +181,10 @@ def scenario_source(entry: str) -> Source:
     except ReluctantArmyError as error:
         messages.append(f"{str(error)[:300]}; built-in defaults used instead")
         config = SimulationConfig()
+    written = config.population.n_officers
     config, notes = cap_officers(config)
-    return Source(entry, config, config.seed, None, tuple(messages + notes))
+    full = written if config.population.n_officers != written else None
+    return Source(entry, config, config.seed, None, tuple(messages + notes), full)
 
 
 def replay_source(spec: ReplaySpec) -> Source:
@@ -370,3 +403,42 @@ def driver_changes(config: SimulationConfig) -> list[tuple[int, str]]:
                 label = f"{name.replace('_', ' ')} {change.value:g}"
             changes.setdefault(change.step, []).append(label)
     return [(step, "; ".join(labels)) for step, labels in sorted(changes.items())]
+
+
+def order_words(level: float) -> str:
+    """'level 3 (order to fight in Ukraine)', 'level 1 (support role for Russian forces)'."""
+    from simulation.vocabulary import WAR_ORDER_LEVELS
+
+    words = WAR_ORDER_LEVELS.get(int(level), "unknown").split(" (")[0]
+    return f"level {int(level)} ({words})"
+
+
+def schedule_words(schedule: Any) -> str:
+    """A war-order schedule in words: 'level 1 (...) from month 0, level 3 (...) from month
+    12', or one level for the whole run."""
+    if not isinstance(schedule, list):
+        return f"{order_words(schedule)} throughout"
+    if len(schedule) == 1:
+        return f"{order_words(schedule[0].value)} throughout"
+    return ", then ".join(
+        f"{order_words(change.value)} from month {change.step}" for change in schedule
+    )
+
+
+def war_orders_text(config: SimulationConfig, month: int) -> str:
+    """The run's war orders as scheduled, and the level in force at `month` (for a replay
+    this, not the description its config inherited, says what the run is)."""
+    drivers = config.drivers.war_order_level
+    text = (
+        f"War orders: {schedule_words(drivers)}; at month {month}: "
+        f"{order_words(schedule_value(drivers, month))}"
+    )
+    for name, unit_type in config.structure.unit_types.items():
+        if unit_type.war_order_level is not None:
+            level = schedule_value(unit_type.war_order_level, month)
+            text += (
+                f". {name.replace('_', ' ').capitalize()} units: "
+                f"{schedule_words(unit_type.war_order_level)}; at month {month}: "
+                f"{order_words(level)}"
+            )
+    return text + "."

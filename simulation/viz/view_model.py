@@ -5,7 +5,7 @@ at the run's horizon, and it keeps the :class:`~simulation.model.decision.Situat
 latest decision, so that :func:`inspect_officer` can show the utility of each action an
 officer weighed this month ("why did he refuse?") from the very rule that decided, not
 from a copy of it. Everything else here turns the model into what the page draws: the
-officers on Mesa's grid (:func:`officer_layout`, :func:`officers_figure`), units and their
+officers in their units (:func:`officer_layout`, :func:`officers_figure`), units and their
 cross-unit ties (:func:`unit_network`), and the rates over time (:func:`rates_figure`).
 """
 
@@ -82,8 +82,9 @@ class ViewModel(ArmyModel):
 
     @property
     def layout(self) -> OfficerLayout:
-        """Where each officer slot sits in Mesa's grid of units (built once)."""
-        if self._layout is None:
+        """Where each serving officer is drawn: made once, and again when someone serving
+        has no place in it (a call-up), so that officers stay put from month to month."""
+        if self._layout is None or not self._layout.covers(self.active):
             self._layout = officer_layout(self)
         return self._layout
 
@@ -100,33 +101,52 @@ class ViewModel(ArmyModel):
 
 @dataclass
 class OfficerLayout:
-    """Grid cell of every officer slot, each unit's block, and the grid's size."""
+    """Cell of every officer slot serving when it was made, each unit's block, and the
+    drawing's size in cells."""
 
     xy: np.ndarray
-    """(n slots, 2) cell coordinates (a slot keeps its cell when its officer is replaced)."""
+    """(n slots, 2) cell coordinates; -1 for a slot that was not serving (a slot keeps its
+    cell while its officer is replaced: academy intake fills vacant posts)."""
     boxes: list[Any]
     size: tuple[int, int]
     symbol_size: float
 
+    def covers(self, serving: np.ndarray) -> bool:
+        """Whether every serving slot has a cell (a call-up brings slots that have none)."""
+        return bool((self.xy[serving, 0] >= 0).all())
+
 
 def officer_layout(model: ArmyModel, pixels: float = 640.0) -> OfficerLayout:
-    """Cells of the officers in the model's Mesa grid (units as square blocks)."""
-    grid = model.grid
-    xy = np.zeros((model.n_agents, 2), dtype=np.int64)
-    for officer in model.officers:
-        xy[officer.index] = officer.cell.coordinate
-    width, height = grid.dimensions
+    """The force serving now, each unit a square block of its members side by side (in
+    slot order), blocks in rows with one empty cell between them.
+
+    Blocks are sized for the largest unit serving now, not for every post a unit may ever
+    fill: a scenario with a reserve still to be called up would otherwise be drawn as thin
+    strips in empty blocks. A call-up makes a new layout (:attr:`ViewModel.layout`).
+    """
     serving = model.active
-    low = np.full((model.n_units, 2), np.iinfo(np.int64).max)
-    high = np.full((model.n_units, 2), -1)
-    np.minimum.at(low, model.unit[serving], xy[serving])
-    np.maximum.at(high, model.unit[serving], xy[serving])
-    used = high[:, 0] >= 0
+    n_units = model.n_units
+    counts = np.bincount(model.unit[serving], minlength=n_units)
+    side = max(1, math.ceil(math.sqrt(int(counts.max(initial=0)))))
+    per_row = max(1, math.ceil(math.sqrt(n_units)))
+    rows = math.ceil(n_units / per_row)
+    members = np.flatnonzero(serving)
+    order = members[np.argsort(model.unit[members], kind="stable")]
+    units = model.unit[order].astype(np.int64)
+    starts = np.searchsorted(units, np.arange(n_units))
+    place = np.arange(order.size) - starts[units]
+    xy = np.full((model.n_agents, 2), -1, dtype=np.int64)
+    xy[order, 0] = (units % per_row) * (side + 1) + place % side
+    xy[order, 1] = (units // per_row) * (side + 1) + place // side
+    used = np.flatnonzero(counts > 0)
+    low = np.column_stack([(used % per_row) * (side + 1), (used // per_row) * (side + 1)])
+    width_used = np.minimum(counts[used], side)
+    height_used = np.ceil(counts[used] / side).astype(np.int64)
+    high = low + np.column_stack([width_used, height_used]) - 1
     names = model.unit_type_names
     colours = {code: UNIT_COLOURS.get(name, "#EEEEEE") for code, name in enumerate(names)}
-    boxes = echarts.unit_boxes(
-        np.column_stack([low[used], high[used]]), model.unit_type_of_unit[used], colours
-    )
+    boxes = echarts.unit_boxes(np.column_stack([low, high]), model.unit_type_of_unit[used], colours)
+    width, height = per_row * (side + 1) - 1, rows * (side + 1) - 1
     cell = pixels / max(width, height, 1)
     return OfficerLayout(xy, boxes, (int(width), int(height)), max(2.0, round(0.72 * cell, 1)))
 
