@@ -235,10 +235,16 @@ def results_table(
     if manifest["kind"] == "ensemble":
         return ensemble_tables(folder, measure, reference)
     if manifest["kind"] == "sweep":
-        from simulation.analysis.scenario_table import caption, markdown_table, scenario_table
+        from simulation.analysis.scenario_table import (
+            caption,
+            columns_for,
+            markdown_table,
+            scenario_table,
+        )
 
-        table = scenario_table(folder, measure)
-        return markdown_table(table) + "\n\n" + caption(folder, measure)
+        columns = columns_for(manifest["metrics"])
+        table = scenario_table(folder, measure, columns)
+        return markdown_table(table) + "\n\n" + caption(folder, measure, columns)
     if manifest["kind"] == "calibration":
         return calibration_tables(folder)
     if manifest["kind"] == "sensitivity":

@@ -345,6 +345,9 @@ class ArmyModel(mesa.Model):
 
         self.active = ~self.in_reserve
         self.jailed = np.zeros(n, dtype=bool)
+        # whether the post's holder has ever been arrested: a person arrested again after
+        # jail is counted once in `persons_arrested` (the next holder starts afresh)
+        self.ever_arrested = np.zeros(n, dtype=bool)
         self.release_step = np.zeros(n, dtype=np.int64)
         self.initial = self.active.copy()
         self._initial_count = int(self.initial.sum())
@@ -704,6 +707,7 @@ class ArmyModel(mesa.Model):
         self.cohort_departed[route] += int(self.initial[slots].sum())
         self._set_active(slots, False)
         self.jailed[slots] = False
+        self.ever_arrested[slots] = False
         self.initial[slots] = False
         self.choice[slots] = COMPLY
         self._vacancies.append(slots)
@@ -1198,6 +1202,8 @@ class ArmyModel(mesa.Model):
             return
         rules = self.config.consequences
         self.counts["arrested"] += int(slots.shape[0])
+        self.counts["persons_arrested"] += int((~self.ever_arrested[slots]).sum())
+        self.ever_arrested[slots] = True
         if rules.jail_term_months == 0:
             self._vacate(slots, "dismissed")
             return
@@ -1386,11 +1392,11 @@ class ArmyModel(mesa.Model):
         for code, name in enumerate(CHOICES):
             stats[f"count_{name}"] = int(overall[code])
             stats[name] = overall[code] / total if total else 0.0
-        # an empty group or rank has shares 0 (as always); an empty personnel category (the
-        # reserve before its call-up) has none: NaN, shown as '-' in tables
-        categories = [(table.sum(axis=(0, 1, 4)).T, GROUPS, 0.0)]
+        # an empty group, rank or personnel category (no one of it serving: the dissenters
+        # all gone, the reserve before its call-up) has no shares: NaN, with n_<name> 0
+        categories = [(table.sum(axis=(0, 1, 4)).T, GROUPS, np.nan)]
         if "ranks" in self._stat_blocks:
-            categories.append((table.sum(axis=(0, 1, 3)).T, RANKS, 0.0))
+            categories.append((table.sum(axis=(0, 1, 3)).T, RANKS, np.nan))
         if self._category_rules is not None:
             present = [PERSONNEL.index(name) for name in self.personnel_counts]
             by_personnel = everyone.sum(axis=(0, 1, 3, 4)).T[present]
@@ -1416,9 +1422,13 @@ class ArmyModel(mesa.Model):
         counts["jailed"] = int(self.jailed.sum())
         counts["exited"] = counts["resigned"] + counts["deserted"]
         stats.update(counts)
-        served = start + counts["mobilised"]
+        # everyone who ever served: each person counted once (the force at step 0, the
+        # mobilised, the entrants), so every cumulative share below is at most 1
+        served = start + counts["mobilised"] + counts["entered"]
+        counts["served"] = served
+        persons = {**counts, "arrested": counts["persons_arrested"]}
         for name in ("arrested", "dismissed", "resigned", "deserted", "exited", "jailed"):
-            stats[f"{name}_share"] = counts[name] / served if served else 0.0
+            stats[f"{name}_share"] = persons[name] / served if served else np.nan
 
         if "means" in self._stat_blocks:
             # the serving officers' values gathered once, in slot order (the same sums)
