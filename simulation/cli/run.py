@@ -116,6 +116,15 @@ def format_departures(summary: dict[str, Any]) -> str:
     )
 
 
+def run_title(name: str, args: argparse.Namespace) -> str:
+    """What was run, for the figure: the config's name and every override given
+    ('baseline, drivers.war_order_level=3, seed=5')."""
+    given = [*(args.set or [])]
+    given += [f"seed={args.seed}"] if args.seed is not None else []
+    given += [f"steps={args.steps}"] if args.steps is not None else []
+    return ", ".join([name, *given])
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Run one simulation from a config file and write its results."""
     from simulation.config.limits import check_agent_data
@@ -130,7 +139,7 @@ def run_command(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("results") / config.name
     check_run_folder(out, config.name, overwrite=args.overwrite)
     result = simulate(config)
-    written = result.write(out, overwrite=args.overwrite)
+    written = result.write(out, overwrite=args.overwrite, title=run_title(config.name, args))
     summary = result.summary
     print(
         f"{config.name}: {_force(summary)}, {summary['steps']} steps, "

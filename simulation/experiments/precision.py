@@ -20,6 +20,8 @@ estimate): its median and 5%-95% quantiles, also in [0, 1].
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -66,6 +68,13 @@ def mean_interval(values: np.ndarray | list[float]) -> tuple[float, float, float
     return mean, sd, float(max(low, data.min())), float(min(high, data.max())), n
 
 
+def runs_completed(row: Mapping[str, Any]) -> int:
+    """Completed runs of a summary.csv row's design point, with or without a value (`n`
+    contributed, `n_empty` had no one of the group serving)."""
+    empty = row.get("n_empty", 0)
+    return int(row["n"]) + (int(empty) if empty == empty else 0)
+
+
 def wilson_interval(successes: int, n: int) -> tuple[float, float]:
     """The 95% Wilson score interval of a share of `successes` in `n` observations
     (NaN for n = 0); within [0, 1] by construction."""
@@ -100,9 +109,14 @@ def format_share(
     half = (high - low) / 2
     decimals = 1 if half <= 0 else min(3, max(0, -math.floor(math.log10(half * 100))))
     below, above = mean - low, high - mean
-    if half > 0 and abs(below - above) > 0.2 * half:
-        shown = f"[{_percent(low, decimals)}, {_percent(high, decimals)}]"
-        return f"{_percent(mean, decimals)} {shown}{note}"
+    # '± half' only where it reads true: symmetric enough, and mean ± half as written stays
+    # within 0-100% (else '0.008% ± 0.009%' would suggest a negative bound)
+    step = 10.0**-decimals
+    shown_mean, shown_half = round(100 * mean, decimals), round(100 * half, decimals)
+    outside = shown_mean - shown_half < -step / 2 or shown_mean + shown_half > 100 + step / 2
+    if half > 0 and (abs(below - above) > 0.2 * half or outside):
+        bounds = f"[{_percent(low, decimals)}, {_percent(high, decimals)}]"
+        return f"{_percent(mean, decimals)} {bounds}{note}"
     return f"{_percent(mean, decimals)} ± {_percent(half, decimals)}{note}"
 
 

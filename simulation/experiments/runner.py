@@ -303,12 +303,15 @@ class RunResult:
     summary: dict[str, Any]
     agent_data: pd.DataFrame | None = None
 
-    def write(self, folder: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
+    def write(
+        self, folder: str | Path, *, overwrite: bool = False, title: str | None = None
+    ) -> dict[str, Path]:
         """Write the run's files into `folder` (see :mod:`simulation.experiments.run_folder`);
-        a folder of other results is refused unless `overwrite` (and it holds a run)."""
+        a folder of other results is refused unless `overwrite` (and it holds a run).
+        `title` names the run in its figure (default: the config's name)."""
         from simulation.experiments.run_folder import write_run
 
-        return write_run(self, folder, overwrite=overwrite)
+        return write_run(self, folder, overwrite=overwrite, title=title)
 
 
 def simulate(

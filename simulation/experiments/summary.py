@@ -17,7 +17,7 @@ import pandas as pd
 from simulation.experiments.adaptive import replay, watched_columns
 from simulation.experiments.figures import make_figures
 from simulation.experiments.files import read_table, write_atomic
-from simulation.experiments.precision import METHOD, format_share, mean_interval
+from simulation.experiments.precision import METHOD, format_share, mean_interval, runs_completed
 from simulation.experiments.spec import ReplicationRule
 from simulation.vocabulary import CHOICES, GROUPS, split_metric
 
@@ -74,11 +74,6 @@ def point_label(row: pd.Series, manifest: dict[str, Any]) -> str:
         shown = f"{value:.4g}" if isinstance(value, float) else str(value)
         parts.append(f"{name.rsplit('.', 1)[-1]}={shown}")
     return ", ".join(parts) or "base"
-
-
-def runs_completed(row: pd.Series) -> int:
-    """Completed runs of a summary row's design point (with or without a value)."""
-    return int(row["n"]) + int(row.get("n_empty", 0) or 0)
 
 
 def share_cell(row: pd.Series) -> str:

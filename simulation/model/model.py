@@ -1421,11 +1421,11 @@ class ArmyModel(mesa.Model):
         counts = self.counts
         counts["jailed"] = int(self.jailed.sum())
         counts["exited"] = counts["resigned"] + counts["deserted"]
-        stats.update(counts)
         # everyone who ever served: each person counted once (the force at step 0, the
         # mobilised, the entrants), so every cumulative share below is at most 1
         served = start + counts["mobilised"] + counts["entered"]
         counts["served"] = served
+        stats.update(counts)
         persons = {**counts, "arrested": counts["persons_arrested"]}
         for name in ("arrested", "dismissed", "resigned", "deserted", "exited", "jailed"):
             stats[f"{name}_share"] = persons[name] / served if served else np.nan
