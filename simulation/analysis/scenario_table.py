@@ -151,7 +151,7 @@ def caption(folder: str | Path, measure: str, columns: tuple[Column, ...] = COLU
         "runs': only k runs had anyone of the group serving, the others are left out; "
         "'empty (0 serving)': none had). The first six columns are shares of the officers "
         "serving then (with personnel categories, as in `mobilisation`, comply, evade and "
-        "refuse are over all serving personnel; the groups' columns stay the officers'); "
+        "refuse are over all serving personnel; the groups' columns stay the officers'). "
         f"{CUMULATIVE}"
     )
     missing = unrecorded(folder, columns)
@@ -164,9 +164,10 @@ def caption(folder: str | Path, measure: str, columns: tuple[Column, ...] = COLU
 
 
 CUMULATIVE = (
-    "'left', 'arrested' and 'dismissed' are cumulative: the persons who ever left (resigned "
-    "or deserted), were ever arrested (once however often) or were dismissed, over everyone "
-    "who ever served (the force at month 0, the mobilised and the entrants, each once)."
+    "The cumulative columns ('left', 'arrested', 'dismissed') count the persons who ever "
+    "left (resigned or deserted), were ever arrested (once however often) or were dismissed, "
+    "over everyone who ever served (the force at month 0, the mobilised and the entrants, "
+    "each once), so they never exceed 100%."
 )
 """The denominator of the cumulative columns, for every caption that shows them."""
 
