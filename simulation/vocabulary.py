@@ -101,10 +101,14 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "retired",
     "entered",
     "mobilised",
+    "persons_arrested",
+    "served",
 )
 """Counts recorded every step: `jailed` is the number in jail now, every other is cumulative
-since step 0 (arrests include caught deserters; `exited` = resigned + deserted; `mobilised`
-reservists and territorial defence called up)."""
+since step 0 (arrests include caught deserters, and a person arrested twice counts twice
+in `arrested`, once in `persons_arrested`; `exited` = resigned + deserted; `mobilised`
+reservists and territorial defence called up; `served` the persons who ever served: the
+force at step 0, the mobilised and the entrants, each once)."""
 
 FORCE_SHARES: tuple[str, ...] = (
     "arrested_share",
@@ -114,9 +118,11 @@ FORCE_SHARES: tuple[str, ...] = (
     "exited_share",
     "jailed_share",
 )
-"""Counts as shares of the force that has served since month 0 (the force at month 0 plus
-everyone mobilised since; n_officers without other personnel): cumulative arrests,
-dismissals, resignations, desertions and exits, and the number in jail now."""
+"""Shares of everyone who ever served since month 0 (the `served` count: the force at month 0,
+everyone mobilised and every entrant since, each person once): the persons ever arrested
+(a person arrested twice counts once), dismissed, resigned, deserted and exited (resigned +
+deserted), and the number in jail now. Each person is counted once in the numerator and
+once in the denominator, so every share is at most 1."""
 
 PRIVATE_COLUMNS: tuple[str, ...] = ("private_evasion", "private_refusal", "private_exit")
 """Shares of the serving force who would evade, refuse or leave if safe (no expected

@@ -86,6 +86,52 @@ def test_run_prints_a_table_by_group_and_rank(
         assert label in printed
 
 
+def test_run_table_columns_are_fixed_width_and_separated(
+    tmp_path: Path, repo: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.chdir(repo)
+    run_baseline(tmp_path)
+    lines = capsys.readouterr().out.splitlines()
+    header = next(line for line in lines if "comply final" in line)
+    row = next(line for line in lines if line.startswith("all officers"))
+    assert header.count(" | ") == row.count(" | ") == 7
+    assert [len(cell) for cell in header.split(" | ")][1:-1] == [
+        len(cell) for cell in row.split(" | ")
+    ][1:-1]
+
+
+def test_the_figure_is_titled_with_the_config_and_its_overrides(
+    tmp_path: Path, repo: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(repo)
+    out = run_baseline(tmp_path, "--set", "drivers.war_order_level=3")
+    svg = (out / "rates.svg").read_text()
+    assert "baseline, population.n_officers=200, drivers.war_order_level=3, steps=6" in svg
+
+
+def test_departures_are_shares_of_everyone_who_served(
+    tmp_path: Path, repo: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.chdir(repo)
+    run_baseline(tmp_path, "--set", "drivers.war_order_level=3")
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if "ever served" in ln)
+    assert line.startswith("of the 200 persons who ever served (200 at month 0 + 0 mobilised")
+    assert "ever arrested" in line
+
+
+def test_a_category_called_up_later_has_a_peak_and_the_run_prints(
+    tmp_path: Path, repo: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.chdir(repo)
+    out = tmp_path / "mobilisation"
+    args = ["run", "configs/scenarios/mobilisation.yaml", "--out", str(out), "--steps", "14"]
+    assert main([*args, "--set", "population.n_officers=100"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    reservists = summary["by_category"]["reservist"]
+    assert 0 <= reservists["peak"]["refuse"] <= 1 and reservists["serving_at_end"] > 0
+    assert "reservist" in capsys.readouterr().out
+
+
 def test_results_default_to_results_folder_named_after_config(
     tmp_path: Path, repo: Path, monkeypatch
 ) -> None:

@@ -87,7 +87,9 @@ def test_a_readme_without_markers_is_refused(tmp_path: Path) -> None:
     assert readme.read_text() == "no markers\n"
 
 
-def test_cli_error_for_a_folder_without_the_metrics(tmp_path, capsys) -> None:
+def test_a_sweep_without_the_cumulative_metrics_shows_dashes_and_says_how_to_record_them(
+    tmp_path, capsys
+) -> None:
     out = tmp_path / "plain"
     run_experiment(
         {
@@ -99,8 +101,29 @@ def test_cli_error_for_a_folder_without_the_metrics(tmp_path, capsys) -> None:
         out=out,
         progress=False,
     )
-    assert main(["scenario-table", str(out)]) == 2
-    assert "exited_share" in capsys.readouterr().err
+    assert main(["scenario-table", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| a |" in printed and "| b |" in printed
+    row = next(line for line in printed.splitlines() if line.startswith("| b |"))
+    assert row.endswith("| - | - | - |")
+    assert "did not record exited_share, arrested_share, dismissed_share" in printed
+    assert "add them to 'metrics' in the experiment file" in printed
+
+
+def test_a_swept_parameter_names_each_row(tmp_path) -> None:
+    out = tmp_path / "swept"
+    run_experiment(
+        {
+            "base": {"config": {"population": {"n_officers": 50}, "steps": 3}},
+            "vary": {"drivers.punishment_severity": [0.0, 2.0]},
+            "replications": 2,
+        },
+        workers=1,
+        out=out,
+        progress=False,
+    )
+    table = scenario_table(out, "final")
+    assert table["scenario"].tolist() == ["punishment_severity=0", "punishment_severity=2"]
 
 
 @pytest.mark.parametrize(
@@ -109,6 +132,7 @@ def test_cli_error_for_a_folder_without_the_metrics(tmp_path, capsys) -> None:
         (0.123, 0.119, 0.127, 0.01, "12.3% ± 0.4%"),
         (0.5, 0.45, 0.55, 0.1, "50% ± 5%"),
         (0.9883, 0.98826, 0.98834, 0.0001, "98.830% ± 0.004%"),
+        (0.00008, 0.0, 0.00017, 0.0001, "0.008% [0.000%, 0.017%]"),
         (1.0, 1.0, 1.0, 0.0, "all runs 100.0%"),
         (0.002, -0.001, 0.005, 0.004, "0.2% [0.0%, 0.5%]"),
         (0.999, 0.997, 1.001, 0.002, "99.9% [99.7%, 100.0%]"),

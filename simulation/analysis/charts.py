@@ -30,7 +30,10 @@ if TYPE_CHECKING:
 Number = float | None
 """A value of a chart; None where there is none (drawn as a gap, never as 0)."""
 
-CI_CAPTION = "line: mean over replications; band: 95% confidence interval of the mean"
+CI_CAPTION = (
+    "line: mean over replications; band: 95% percentile bootstrap interval of the mean (runs "
+    "with no one of the group serving left out)"
+)
 DARK = "#333333"
 BAND_OPACITY = 0.18
 PALETTE: tuple[str, ...] = ("#4C72B0", "#DD8452", "#55A868", "#8172B3", "#937860", "#DA8BC3")
@@ -391,7 +394,8 @@ def scenario_chart(
         panels=panels,
         value_label=measure_label(measure),
         ids=list(points),
-        caption="bar: mean over replications; whisker: 95% confidence interval of the mean",
+        caption="bar: mean over replications; whisker: 95% percentile bootstrap interval of "
+        "the mean (runs with no one of the group serving left out)",
     )
 
 
@@ -661,8 +665,8 @@ def tipping_chart(data: dict[str, Any]) -> LineChart:
         x_label=str(data.get("lever", "")),
         y_label="share of officers",
         panels=[panel],
-        caption="points: probes (mean over replications, 95% CI band); dotted: the level, "
-        "the tipping point and its uncertain range",
+        caption="points: probes (mean over replications, 95% bootstrap interval band); "
+        "dotted: the level, the tipping point and its uncertain range",
         full_scale=False,
         points=True,
     )

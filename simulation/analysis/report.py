@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from simulation.analysis import charts
 from simulation.analysis import results as rs
 from simulation.errors import ResultsError
 from simulation.experiments.files import write_text
+from simulation.experiments.precision import METHOD, runs_completed
 from simulation.vocabulary import CHOICES, GROUPS, RANKS
 
 DISCLAIMER = (
@@ -106,6 +108,16 @@ def share_cell(mean: Any, low: Any = None, high: Any = None) -> str:
     return shown if interval == "-" else f"{shown} ({interval})"
 
 
+def summary_cell(row: pd.Series) -> str:
+    """A sweep's share cell: 'mean (low to high%)', with 'k of n runs' when only k runs had
+    anyone of the group serving, and 'empty (0 serving)' when none had."""
+    if not math.isfinite(float(row["mean"])):
+        return "empty (0 serving)" if runs_completed(row) else "-"
+    shown = share_cell(row["mean"], row["ci_low"], row["ci_high"])
+    of = runs_completed(row)
+    return shown + (f" ({int(row['n'])} of {of} runs)" if int(row["n"]) < of else "")
+
+
 def config_blocks(results: rs.Results, names: tuple[str, ...]) -> str:
     """The folder's config and experiment files, each collapsed."""
     parts = []
@@ -138,6 +150,8 @@ def run_section(results: rs.Results) -> str:
         for measure in ("final", "peak"):
             for choice in CHOICES:
                 row[f"{measure} {choice}"] = rs.percent((block.get(measure) or {}).get(choice))
+        serving = block.get("serving_at_end")
+        row["serving at end"] = "-" if serving is None else f"{int(serving):,}"
         rows.append(row)
     parts = [
         f"<p>{esc(summary.get('name', results.name))}: {esc(summary.get('n_officers'))} "
@@ -182,16 +196,10 @@ def point_rows(
                 row["scenario"] = str(first["scenario"])
             row["design point"] = labels.get(int(point), "")
             row["officers"] = charts.category_label(category)
-            row["runs"] = int(first["n"]) + int(first["n_failed"])
+            row["runs"] = runs_completed(first) + int(first["n_failed"])
             for choice in CHOICES:
                 match = lines[lines["choice"] == choice]
-                row[choice] = (
-                    "-"
-                    if match.empty
-                    else share_cell(
-                        match["mean"].iloc[0], match["ci_low"].iloc[0], match["ci_high"].iloc[0]
-                    )
-                )
+                row[choice] = "-" if match.empty else summary_cell(match.iloc[0])
             rows.append(row)
     frame = pd.DataFrame(rows)
     if several and not frame.empty and (frame["design point"] == frame["scenario"]).all():
@@ -493,7 +501,8 @@ def render_report(folder: str | Path) -> str:
         f"<title>{esc(title)}</title><style>{STYLE}</style></head><body>"
         f"<h1>{esc(title)}</h1><p class='note'>{DISCLAIMER}</p>{description}"
         f"<p class='small'>Folder: <code>{esc(results.path)}</code>; report written {stamp}. "
-        "Shares are percentages of the officers serving; intervals are 95% confidence "
-        "intervals of the mean over replications (Student t).</p>"
+        "Shares are percentages of the officers serving (cumulative shares: of everyone who "
+        f"ever served, each person once); intervals are the {METHOD}; '-': no one of the "
+        "group serving.</p>"
         f"{body}</body></html>\n"
     )

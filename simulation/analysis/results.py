@@ -213,8 +213,8 @@ def percent(value: Any, digits: int = 1) -> str:
 def interval_text(low: Any, high: Any, digits: int = 1) -> str:
     """A 95% interval as '17.9 to 18.7%'; '-' when undefined (a single replication).
 
-    The bounds are shown as computed (a Student-t interval may reach below 0%); only a
-    rounding to '-0.0' is written as '0.0'.
+    The bounds are shown as computed (the project's intervals of shares lie in [0, 1]:
+    :mod:`simulation.experiments.precision`); only a rounding to '-0.0' is written as '0.0'.
     """
     low_value, high_value = _finite(low), _finite(high)
     if low_value is None or high_value is None:

@@ -4,13 +4,15 @@ Scenarios end at different months (60, 120, 132), so their last months are not
 comparable; this table compares them at a common lag after their change of war-order level
 (`at_order_plus_12` by default: a year after the order; a scenario without a change counts
 from month 0). It shows the serving force's shares, the groups' signature behaviours, and
-what left the force or was arrested, as shares of the starting force.
+what left the force or was arrested, as shares of everyone who ever served.
 
-Every number comes from the sweep's `summary.csv` (mean and 95% Student-t interval over
-replications); nothing is typed by hand. `write_readme_table` replaces the README block
-between the markers, so the README always shows what the command produced.
+Every number comes from the sweep's `summary.csv` (mean and 95% percentile-bootstrap
+interval over replications); nothing is typed by hand. `write_readme_table` replaces the
+README block between the markers, so the README always shows what the command produced.
 
 Precision follows the uncertainty (:func:`simulation.experiments.precision.format_share`).
+A sweep that did not record a column's metric shows '-' there, and the caption says which
+metrics to add to the experiment file.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import pandas as pd
 
 from simulation.errors import ArgumentError, ResultsError
 from simulation.experiments.files import read_manifest, write_atomic
-from simulation.experiments.precision import format_share
+from simulation.experiments.precision import METHOD
 
 DEFAULT_MEASURE = "at_order_plus_12"
 README_START = "<!-- scenario-table:start -->"
@@ -49,7 +51,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("arrested_share", "arrested"),
     Column("dismissed_share", "dismissed"),
 )
-"""Shares of the serving force (first six) and of the starting force (last three)."""
+"""Shares of the serving force (first six) and cumulative shares of everyone who ever
+served (last three)."""
 
 PERSONNEL_COLUMNS: tuple[Column, ...] = (
     Column("comply", "comply (all)"),
@@ -77,11 +80,15 @@ def columns_for(metrics: list[str] | set[str]) -> tuple[Column, ...]:
 def scenario_table(
     folder: str | Path, measure: str = DEFAULT_MEASURE, columns: tuple[Column, ...] = COLUMNS
 ) -> pd.DataFrame:
-    """One row per scenario (in the experiment's order), one formatted cell per column.
+    """One row per design point (its scenario, or the values of what the sweep varies, in
+    the experiment's order), one formatted cell per column; '-' in a column whose metric
+    the sweep did not record (:func:`unrecorded` names them).
 
-    Raises ResultsError when the folder is not a scenario sweep or lacks the measure or a
-    metric, naming what is missing and how to get it.
+    Raises ResultsError when the folder is not a sweep, ArgumentError when it lacks the
+    measure.
     """
+    from simulation.experiments.summary import point_label, share_cell
+
     folder = Path(folder)
     manifest = read_manifest(folder)
     if manifest.get("kind") != "sweep":
@@ -89,27 +96,26 @@ def scenario_table(
     measures = manifest.get("measures", ["final", "peak"])
     if measure not in measures:
         raise ArgumentError(f"the sweep recorded {', '.join(measures)}; not '{measure}'", "measure")
-    missing = [c.metric for c in columns if c.metric not in manifest["metrics"]]
-    if missing:
-        raise ResultsError(
-            f"the sweep did not record {', '.join(missing)}: list them under 'metrics' in the "
-            "experiment file and run it again",
-            folder,
-        )
     summary = pd.read_csv(folder / "summary.csv")
-    part = summary[summary["measure"] == measure]
-    scenarios = list(dict.fromkeys(part.sort_values("point")["scenario"]))
+    part = summary[summary["measure"] == measure].sort_values("point", kind="stable")
     rows: list[dict[str, Any]] = []
-    for scenario in scenarios:
-        mine = part[part["scenario"] == scenario].set_index("metric")
-        row: dict[str, Any] = {"scenario": scenario, "runs": int(mine["n"].iloc[0])}
+    for _, mine in part.groupby("point", sort=True):
+        mine = mine.set_index("metric")
+        first = mine.iloc[0]
+        row: dict[str, Any] = {"scenario": point_label(first, manifest)}
+        row["runs"] = int(first["n"]) + int(first.get("n_empty", 0))
         for column in columns:
-            cell = mine.loc[column.metric]
-            row[column.heading] = format_share(
-                cell["mean"], cell["ci_low"], cell["ci_high"], cell["sd"]
+            row[column.heading] = (
+                share_cell(mine.loc[column.metric]) if column.metric in mine.index else "-"
             )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def unrecorded(folder: str | Path, columns: tuple[Column, ...] = COLUMNS) -> list[str]:
+    """The table's metrics the sweep did not record (their columns show '-')."""
+    metrics = set(read_manifest(folder)["metrics"])
+    return [c.metric for c in columns if c.metric not in metrics]
 
 
 def markdown_table(table: pd.DataFrame) -> str:
@@ -122,8 +128,9 @@ def markdown_table(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def caption(folder: str | Path, measure: str) -> str:
-    """What the table shows, read from the sweep's manifest."""
+def caption(folder: str | Path, measure: str, columns: tuple[Column, ...] = COLUMNS) -> str:
+    """What the table shows, read from the sweep's manifest: when, which interval, which
+    denominator for each column, and what was not recorded."""
     manifest = read_manifest(folder)
     months = measure.removeprefix("at_order_plus_")
     when = (
@@ -132,15 +139,37 @@ def caption(folder: str | Path, measure: str) -> str:
         if months != measure
         else f"the '{measure}' value"
     )
-    return (
-        f"`{manifest['experiment_name']}`: {manifest['n_points']} scenarios x "
-        f"{manifest['replications']} replications, at {when}. Mean ± half-width of the 95% "
-        "interval over replications (bounds in brackets where the interval is clipped to "
-        "[0, 100%]). The first six columns are shares of the officers serving then (with "
-        "personnel categories, as in `mobilisation`, comply, evade and refuse are over all "
-        "serving personnel; the groups' columns stay the officers'); 'left', 'arrested' and "
-        "'dismissed' are cumulative shares of the force at month 0 (and the mobilised)."
+    points = (
+        f"{manifest['n_points']} scenarios"
+        if len(manifest["scenarios"]) > 1
+        else f"{manifest['n_points']} design points"
     )
+    text = (
+        f"`{manifest['experiment_name']}`: {points} x {manifest['replications']} "
+        f"replications, at {when}. Mean ± half-width of the {METHOD} (bounds in brackets where "
+        "the interval is lopsided; 'all runs': every replication gave that value; 'k of n "
+        "runs': only k runs had anyone of the group serving, the others are left out; "
+        "'empty (0 serving)': none had). The first six columns are shares of the officers "
+        "serving then (with personnel categories, as in `mobilisation`, comply, evade and "
+        "refuse are over all serving personnel; the groups' columns stay the officers'). "
+        f"{CUMULATIVE}"
+    )
+    missing = unrecorded(folder, columns)
+    if missing:
+        text += (
+            f" '-': the sweep did not record {', '.join(missing)}; add them to 'metrics' in "
+            "the experiment file and run it again to fill those columns."
+        )
+    return text
+
+
+CUMULATIVE = (
+    "The cumulative columns ('left', 'arrested', 'dismissed') count the persons who ever "
+    "left (resigned or deserted), were ever arrested (once however often) or were dismissed, "
+    "over everyone who ever served (the force at month 0, the mobilised and the entrants, "
+    "each once), so they never exceed 100%."
+)
+"""The denominator of the cumulative columns, for every caption that shows them."""
 
 
 def write_readme_table(readme: str | Path, block: str) -> Path:
@@ -159,12 +188,15 @@ def plot_scenario_table(folder: str | Path, path: str | Path, measure: str = DEF
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from simulation.experiments.summary import point_label
     from simulation.vocabulary import CHOICE_COLOURS, CHOICES, GROUPS
 
     folder = Path(folder)
     summary = pd.read_csv(folder / "summary.csv")
-    part = summary[summary["measure"] == measure]
-    scenarios = list(dict.fromkeys(part.sort_values("point")["scenario"]))
+    part = summary[summary["measure"] == measure].sort_values("point", kind="stable").copy()
+    manifest = read_manifest(folder)
+    part["label"] = [point_label(row, manifest) for _, row in part.iterrows()]
+    scenarios = list(dict.fromkeys(part["label"]))
     leaving = {
         "exited_share": ("left", "#8172B3"),
         "arrested_share": ("arrested", "#555555"),
@@ -183,7 +215,7 @@ def plot_scenario_table(folder: str | Path, path: str | Path, measure: str = DEF
         )
         for category in ("overall", *GROUPS)
     ]
-    panels.append(("left, arrested, dismissed\n(share of the force at month 0)", leaving))
+    panels.append(("left, arrested, dismissed\n(share of everyone who ever served)", leaving))
     figure, axes = plt.subplots(
         1, len(panels), figsize=(3.3 * len(panels), 0.38 * len(scenarios) + 2.2), sharey=True
     )
@@ -191,9 +223,9 @@ def plot_scenario_table(folder: str | Path, path: str | Path, measure: str = DEF
     for axis, (title, metrics) in zip(axes, panels, strict=True):
         height = 0.8 / len(metrics)
         for offset, (metric, (label, colour)) in enumerate(metrics.items()):
-            rows = part[part["metric"] == metric].set_index("scenario").reindex(scenarios)
-            low = np.clip(rows["ci_low"].to_numpy(float), 0, 1)
-            high = np.clip(rows["ci_high"].to_numpy(float), 0, 1)
+            rows = part[part["metric"] == metric].set_index("label").reindex(scenarios)
+            low = rows["ci_low"].to_numpy(float)
+            high = rows["ci_high"].to_numpy(float)
             mean = rows["mean"].to_numpy(float)
             errors = np.nan_to_num(np.vstack([mean - low, high - mean]))
             axis.barh(
@@ -207,7 +239,7 @@ def plot_scenario_table(folder: str | Path, path: str | Path, measure: str = DEF
                 label=label,
             )
         axis.set_title(title, fontsize=9)
-        axis.set_xlim(0, 1.02 if title != panels[-1][0] else None)
+        axis.set_xlim(0, 1.02)
         axis.grid(alpha=0.3, axis="x")
         axis.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
         axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=3)
@@ -215,7 +247,8 @@ def plot_scenario_table(folder: str | Path, path: str | Path, measure: str = DEF
     axes[0].invert_yaxis()
     months = measure.removeprefix("at_order_plus_")
     figure.suptitle(
-        f"scenarios {months} months after the order (mean, 95% CI over replications)",
+        f"scenarios {months} months after the order (mean, 95% bootstrap interval over "
+        "replications)",
         x=0.02,
         ha="left",
     )

@@ -60,7 +60,7 @@ def ensemble_tables(
     """The levels table and the differences table (from `reference`, default the
     ensemble's) of an ensemble folder, as Markdown."""
     from simulation.analysis.ensemble import read_ensemble
-    from simulation.analysis.scenario_table import PERSONNEL_COLUMNS, columns_for
+    from simulation.analysis.scenario_table import CUMULATIVE, PERSONNEL_COLUMNS, columns_for
 
     manifest, distribution, differences = read_ensemble(folder)
     known = set(distribution["output"])
@@ -101,15 +101,16 @@ def ensemble_tables(
         f"Shares {when}: median and 90% interval over {origin} and seeds "
         f"({manifest['draws']} draws x {manifest['replications']} seeds per scenario). "
         + (
-            "Shares of all personnel serving then and of each category serving then, except "
-            "'left' and 'arrested': cumulative shares of everyone who served since month 0 "
-            "(the force at month 0 and the mobilised)."
+            "Shares of all personnel serving then and of each category serving then ('-': "
+            "a category not serving in that scenario). "
             if columns is PERSONNEL_COLUMNS
-            else "Shares of the officers serving then, except 'left', 'arrested' and "
-            "'dismissed': cumulative shares of the force at month 0 (with personnel "
-            "categories, as in `mobilisation`, comply/evade/refuse are over all serving "
-            "personnel and the groups' columns stay the officers')."
-        ),
+            else "Shares of the officers serving then (with personnel categories, as in "
+            "`mobilisation`, comply/evade/refuse are over all serving personnel and the "
+            "groups' columns stay the officers'). "
+        )
+        + CUMULATIVE
+        + " A draw in which a group had no one serving is left out of that group's column "
+        "(distribution.csv counts the draws that remain).",
         "",
         _markdown(header, rows),
     ]
@@ -235,10 +236,16 @@ def results_table(
     if manifest["kind"] == "ensemble":
         return ensemble_tables(folder, measure, reference)
     if manifest["kind"] == "sweep":
-        from simulation.analysis.scenario_table import caption, markdown_table, scenario_table
+        from simulation.analysis.scenario_table import (
+            caption,
+            columns_for,
+            markdown_table,
+            scenario_table,
+        )
 
-        table = scenario_table(folder, measure)
-        return markdown_table(table) + "\n\n" + caption(folder, measure)
+        columns = columns_for(manifest["metrics"])
+        table = scenario_table(folder, measure, columns)
+        return markdown_table(table) + "\n\n" + caption(folder, measure, columns)
     if manifest["kind"] == "calibration":
         return calibration_tables(folder)
     if manifest["kind"] == "sensitivity":

@@ -62,6 +62,16 @@ class Probe:
         return float(1.96 * np.std(self.outcomes, ddof=1) / np.sqrt(len(self.outcomes)))
 
 
+def _interval(outcomes: list[float]) -> dict[str, float]:
+    """Mean and the reported 95% interval of a probe: the project's one interval of a mean
+    over replications (percentile bootstrap, within the outcomes' range, so within [0, 1]
+    for a share)."""
+    from simulation.experiments.precision import mean_interval
+
+    mean, _, low, high, _ = mean_interval(outcomes)
+    return {"mean": mean, "ci_low": low, "ci_high": high}
+
+
 @dataclass
 class TippingResult:
     """Outcome of a search: where the rate crosses the level, if it does in the range."""
@@ -118,13 +128,7 @@ class TippingResult:
             "uncertain_range": list(self.uncertain_range) if self.uncertain_range else None,
             "steepness": self.steepness(),
             "probes": [
-                {
-                    "value": p.value,
-                    "mean": p.mean,
-                    "ci_low": p.mean - p.half_width,
-                    "ci_high": p.mean + p.half_width,
-                    "outcomes": p.outcomes,
-                }
+                {"value": p.value, **_interval(p.outcomes), "outcomes": p.outcomes}
                 for p in sorted(self.probes, key=lambda p: p.value)
             ],
         }
@@ -383,11 +387,17 @@ def plot_tipping(result: TippingResult, path: Any) -> None:
     import matplotlib.pyplot as plt
 
     probes = sorted(result.probes, key=lambda p: p.value)
+    shown = [_interval(p.outcomes) for p in probes]
     figure, axis = plt.subplots(figsize=(6.5, 4))
     axis.errorbar(
         [p.value for p in probes],
-        [p.mean for p in probes],
-        yerr=[p.half_width for p in probes],
+        [row["mean"] for row in shown],
+        yerr=np.nan_to_num(
+            [
+                [row["mean"] - row["ci_low"] for row in shown],
+                [row["ci_high"] - row["mean"] for row in shown],
+            ]
+        ),
         fmt="o-",
         capsize=3,
         color="#C44E52",

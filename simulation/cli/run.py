@@ -57,36 +57,72 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
 
 
 def format_rates_table(summary: dict[str, Any]) -> str:
-    """Readable table of final and peak shares: overall, by group, by rank and by category."""
+    """Readable table of final and peak shares: overall, by group, by rank and by category,
+    in fixed-width columns separated by ' | '; a group with no one serving shows '-' and
+    its count serving."""
+    from simulation.experiments.summary import fixed_width_table
+
     categories = summary.get("by_category", {})
-    width = 22 if categories else 14
-    header = f"{'':<{width}}" + "".join(f"{c + ' final':>14}{c + ' peak':>12}" for c in CHOICES)
-    lines = [header, "-" * len(header)]
+    header = ["", *(f"{c} {m}" for c in CHOICES for m in ("final", "peak")), "serving at end"]
 
-    def row(label: str, block: dict[str, Any]) -> str:
-        cells = "".join(f"{block['final'][c]:>14.1%}{block['peak'][c]:>12.1%}" for c in CHOICES)
-        return f"{label:<{width}}{cells}"
+    def row(label: str, block: dict[str, Any]) -> list[str]:
+        cells = [
+            _percent(block[measure][choice]) for choice in CHOICES for measure in ("final", "peak")
+        ]
+        serving = block.get("serving_at_end")
+        shown = "-" if serving is None else f"{serving:,}" + (" (empty)" if serving == 0 else "")
+        return [label, *cells, shown]
 
-    lines.append(row("all personnel" if categories else "all officers", summary["overall"]))
-    lines.append("by group (officers)" if categories else "by group")
-    lines += [row("  " + g, summary["by_group"][g]) for g in GROUPS]
-    lines.append("by rank")
-    lines += [row("  " + r, summary["by_rank"][r]) for r in RANKS]
+    rows = [row("all personnel" if categories else "all officers", summary["overall"])]
+    rows.append(["by group (officers)" if categories else "by group"])
+    rows += [row("  " + g, summary["by_group"][g]) for g in GROUPS]
+    rows.append(["by rank"])
+    rows += [row("  " + r, summary["by_rank"][r]) for r in RANKS]
     if categories:
-        lines.append("by category")
-        lines += [row("  " + c.replace("_", " "), block) for c, block in categories.items()]
+        rows.append(["by category"])
+        rows += [row("  " + c.replace("_", " "), block) for c, block in categories.items()]
+    rows = [cells + [""] * (len(header) - len(cells)) for cells in rows]
+    lines = fixed_width_table(header, rows)
+    lines.append(
+        "shares of those of the row serving then (final: last month; peak: highest after "
+        "month 0, over the months the row had anyone serving); '-': no one serving"
+    )
     return "\n".join(lines)
 
 
+def _percent(value: float | None) -> str:
+    """'12.3%', or '-' for a share that does not exist (no one serving)."""
+    return "-" if value is None or value != value else f"{value:.1%}"
+
+
 def format_departures(summary: dict[str, Any]) -> str:
-    """One line: what became of the force present at step 0 by the end of the run."""
+    """One line: what became of everyone who served by the end of the run (each person
+    counted once, so every share is at most 100%)."""
     final = summary["force_shares"]["final"]
-    return (
-        f"of the force at month 0: left {final['exited_share']:.1%} (resigned "
-        f"{final['resigned_share']:.1%}, deserted {final['deserted_share']:.1%}), arrested "
-        f"{final['arrested_share']:.1%}, dismissed {final['dismissed_share']:.1%}, "
-        f"in jail now {final['jailed_share']:.1%}"
+    counts = summary["counts"]
+    served = counts["served"]
+    started = served - counts["mobilised"] - counts["entered"]
+    newcomers = (
+        f"{started:,} at month 0 + {counts['mobilised']:,} mobilised + {counts['entered']:,} "
+        "entered"
     )
+    return (
+        f"of the {served:,} persons who ever served ({newcomers}): left "
+        f"{_percent(final['exited_share'])} (resigned {_percent(final['resigned_share'])}, "
+        f"deserted {_percent(final['deserted_share'])}), ever arrested "
+        f"{_percent(final['arrested_share'])} ({counts['arrested']:,} arrests of "
+        f"{counts['persons_arrested']:,} persons), dismissed {_percent(final['dismissed_share'])}"
+        f", in jail now {_percent(final['jailed_share'])}"
+    )
+
+
+def run_title(name: str, args: argparse.Namespace) -> str:
+    """What was run, for the figure: the config's name and every override given
+    ('baseline, drivers.war_order_level=3, seed=5')."""
+    given = [*(args.set or [])]
+    given += [f"seed={args.seed}"] if args.seed is not None else []
+    given += [f"steps={args.steps}"] if args.steps is not None else []
+    return ", ".join([name, *given])
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -103,7 +139,7 @@ def run_command(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("results") / config.name
     check_run_folder(out, config.name, overwrite=args.overwrite)
     result = simulate(config)
-    written = result.write(out, overwrite=args.overwrite)
+    written = result.write(out, overwrite=args.overwrite, title=run_title(config.name, args))
     summary = result.summary
     print(
         f"{config.name}: {_force(summary)}, {summary['steps']} steps, "

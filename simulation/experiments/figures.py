@@ -80,7 +80,7 @@ def plot_one_parameter(summary: pd.DataFrame, parameter: str, path: Path, title:
                 axis.set_xlabel(parameter)
         axes[row_index][0].set_ylabel(f"{measure} share of officers")
     axes[0][-1].legend(loc="best")
-    figure.suptitle(title or f"rates against {parameter} (mean, 95% CI)")
+    figure.suptitle(title or f"rates against {parameter} (mean, 95% bootstrap interval)")
     figure.tight_layout()
     return _save(figure, path)
 
@@ -177,7 +177,7 @@ def plot_scenarios(summary: pd.DataFrame, path: Path, title: str = "") -> Path:
         axis.grid(alpha=0.3, axis="y")
     axes[0][0].set_ylabel("final share of officers")
     axes[0][-1].legend(loc="best")
-    figure.suptitle(title or "final shares by scenario (mean, 95% CI)")
+    figure.suptitle(title or "final shares by scenario (mean, 95% bootstrap interval)")
     figure.tight_layout()
     return _save(figure, path)
 
@@ -233,7 +233,7 @@ def _plot_scenarios_horizontal(
         matplotlib.patches.Patch(color=CHOICE_COLOURS[c], label=c) for c in CHOICES if c in drawn
     ]
     figure.legend(handles=handles, loc="upper right", ncol=len(handles), frameon=False)
-    heading = "final shares by scenario (mean, 95% CI)"
+    heading = "final shares by scenario (mean, 95% bootstrap interval)"
     figure.suptitle(f"{title}: {heading}" if title else heading, x=0.02, ha="left")
     figure.text(
         0.5,

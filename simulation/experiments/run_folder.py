@@ -48,7 +48,9 @@ def check_run_folder(folder: str | Path, name: str, *, overwrite: bool = False) 
     check_folder(folder, "run", lambda held: held.get("name") == name, overwrite=overwrite)
 
 
-def write_run(result: RunResult, folder: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
+def write_run(
+    result: RunResult, folder: str | Path, *, overwrite: bool = False, title: str | None = None
+) -> dict[str, Path]:
     """Write a run's time series, summary, resolved config and figure into `folder`.
 
     All files are written into a staging folder first and moved into place only when every
@@ -60,12 +62,12 @@ def write_run(result: RunResult, folder: str | Path, *, overwrite: bool = False)
     with FolderClaim(
         folder, "run", lambda held: held.get("name") == name, overwrite=overwrite
     ) as claim:
-        written = _write_staged(result, claim.path)
+        written = _write_staged(result, claim.path, title or name)
         claim.remove_stale(OWNED_FILES, [path.name for path in written.values()])
     return written
 
 
-def _write_staged(result: RunResult, folder: Path) -> dict[str, Path]:
+def _write_staged(result: RunResult, folder: Path, title: str) -> dict[str, Path]:
     try:
         staging = Path(tempfile.mkdtemp(dir=folder, prefix=".staging-"))
     except OSError as error:
@@ -92,7 +94,7 @@ def _write_staged(result: RunResult, folder: Path) -> dict[str, Path]:
             )
         if result.config.output.figure:
             staged["figure"] = write_text(
-                staging / "rates.svg", rates_svg(result.series, title=result.config.name)
+                staging / "rates.svg", rates_svg(result.series, title=title)
             )
         written = {}
         for name, path in staged.items():

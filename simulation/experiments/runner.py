@@ -109,12 +109,17 @@ def reduce_values(
     values: list[float], order_step: int = 0, lags: tuple[int, ...] | list[int] = ()
 ) -> dict[str, float]:
     """Final, peak and mean of a per-step column (peak and mean over steps >= 1), and its
-    value `lag` steps after `order_step` for each lag (NaN when the run stopped before)."""
-    after_start = values[1:] if len(values) > 1 else values
+    value `lag` steps after `order_step` for each lag (NaN when the run stopped before).
+
+    A share is NaN in the months its group or category has no one serving (the reserve
+    before its call-up, a group all gone): peak and mean are over the months it exists,
+    NaN only if it never does; the final value is NaN if it is empty at the end."""
+    after_start = np.asarray(values[1:] if len(values) > 1 else values, dtype=float)
+    existing = after_start[~np.isnan(after_start)]
     reduced = {
         "final": float(values[-1]),
-        "peak": float(max(after_start)),
-        "mean": float(np.mean(after_start)),
+        "peak": float(existing.max()) if existing.size else float("nan"),
+        "mean": float(existing.mean()) if existing.size else float("nan"),
     }
     for lag in lags:
         step = order_step + lag
@@ -227,15 +232,21 @@ def _json_number(value: float) -> float | None:
     return None if value != value else value
 
 
-def final_and_peak(outcome: RunOutcome, prefix: str = "") -> dict[str, dict[str, float | None]]:
-    """Final and peak share of each choice for one category (e.g. prefix 'passive_'), and
-    the shares at each lag after the order (key at_order_plus_<lag>; null if not reached)."""
+def final_and_peak(outcome: RunOutcome, prefix: str = "") -> dict[str, Any]:
+    """Final and peak share of each choice for one category (e.g. prefix 'passive_'), the
+    shares at each lag after the order (key at_order_plus_<lag>; null if not reached), and
+    how many of the category serve at the end (`serving_at_end`; with none, the final
+    shares are null: an empty group has no shares)."""
     reduced = {choice: outcome.reduce(f"{prefix}{choice}") for choice in CHOICES}
     measures = ["final", "peak", *(lag_measure(lag) for lag in outcome.lags)]
-    return {
+    block: dict[str, Any] = {
         measure: {choice: _json_number(values[measure]) for choice, values in reduced.items()}
         for measure in measures
     }
+    size = f"n_{prefix.removesuffix('_')}" if prefix else "n_active"
+    if size in outcome.columns:
+        block["serving_at_end"] = int(outcome.columns[size][-1])
+    return block
 
 
 def summarise(outcome: RunOutcome, config: SimulationConfig) -> dict[str, Any]:
@@ -292,12 +303,15 @@ class RunResult:
     summary: dict[str, Any]
     agent_data: pd.DataFrame | None = None
 
-    def write(self, folder: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
+    def write(
+        self, folder: str | Path, *, overwrite: bool = False, title: str | None = None
+    ) -> dict[str, Path]:
         """Write the run's files into `folder` (see :mod:`simulation.experiments.run_folder`);
-        a folder of other results is refused unless `overwrite` (and it holds a run)."""
+        a folder of other results is refused unless `overwrite` (and it holds a run).
+        `title` names the run in its figure (default: the config's name)."""
         from simulation.experiments.run_folder import write_run
 
-        return write_run(self, folder, overwrite=overwrite)
+        return write_run(self, folder, overwrite=overwrite, title=title)
 
 
 def simulate(

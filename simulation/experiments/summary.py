@@ -1,40 +1,29 @@
-"""Summaries of a sweep: mean, sd and 95% CI per design point, as a table and as text.
+"""Summaries of a sweep: mean, sd and 95% interval per design point, as a table and as text.
 
-The 95% confidence interval of a mean over n replications is mean +- t(0.975, n-1) sd/sqrt(n)
-(Student's t; undefined for a single replication).
+The interval of a mean of per-run shares over replications is the 95% percentile bootstrap
+(:func:`simulation.experiments.precision.mean_interval`: within [0, 1] by construction,
+undefined for a single replication). A run whose group had no one serving has no share
+of that group: it is left out of the mean and the interval, and counted in `n_empty`; `n`
+is the number of runs that contributed.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from simulation.experiments.adaptive import replay, watched_columns
 from simulation.experiments.figures import make_figures
 from simulation.experiments.files import read_table, write_atomic
-from simulation.experiments.precision import format_share
+from simulation.experiments.precision import METHOD, format_share, mean_interval, runs_completed
 from simulation.experiments.spec import ReplicationRule
 from simulation.vocabulary import CHOICES, GROUPS, split_metric
 
-SUMMARY_COLUMNS: tuple[str, ...] = ("n", "n_failed", "mean", "sd", "ci_low", "ci_high")
-
-
-def confidence_interval(values: np.ndarray) -> tuple[float, float, float, float]:
-    """Mean, sd and the 95% Student-t interval of the mean (NaN where undefined)."""
-    values = values[~np.isnan(values)]
-    n = len(values)
-    if n == 0:
-        return (math.nan,) * 4
-    mean = float(values.mean())
-    if n == 1:
-        return mean, math.nan, math.nan, math.nan
-    sd = float(values.std(ddof=1))
-    half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
-    return mean, sd, mean - half, mean + half
+SUMMARY_COLUMNS: tuple[str, ...] = ("n", "n_empty", "n_failed", "mean", "sd", "ci_low", "ci_high")
+"""`n`: runs that contributed a value; `n_empty`: completed runs without one (no one of the
+group serving, or the run ended before the lag); `n_failed`: runs that failed."""
 
 
 def summarize_runs(runs: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
@@ -52,7 +41,7 @@ def summarize_runs(runs: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame
         for measure in manifest.get("measures", ("final", "peak")):
             for metric in manifest["metrics"]:
                 category, choice = split_metric(metric)
-                mean, sd, low, high = confidence_interval(
+                mean, sd, low, high, n = mean_interval(
                     ok[f"{measure}_{metric}"].to_numpy(dtype=float)
                 )
                 records.append(
@@ -62,7 +51,8 @@ def summarize_runs(runs: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame
                         "category": category,
                         "choice": choice,
                         "metric": metric,
-                        "n": len(ok),
+                        "n": n,
+                        "n_empty": len(ok) - n,
                         "n_failed": len(group) - len(ok),
                         "mean": mean,
                         "sd": sd,
@@ -86,9 +76,17 @@ def point_label(row: pd.Series, manifest: dict[str, Any]) -> str:
     return ", ".join(parts) or "base"
 
 
-def _cell(row: pd.Series) -> str:
-    """'mean ± half-width' of one summary row, to the precision its interval allows."""
-    return format_share(row["mean"], row["ci_low"], row["ci_high"], row["sd"])
+def share_cell(row: pd.Series) -> str:
+    """'mean ± half-width' of one summary row, to the precision its interval allows, with
+    the number of runs that contributed when some had no one of the group serving."""
+    return format_share(
+        row["mean"],
+        row["ci_low"],
+        row["ci_high"],
+        row["sd"],
+        runs=int(row["n"]),
+        of=runs_completed(row),
+    )
 
 
 def format_summary(summary: pd.DataFrame, manifest: dict[str, Any], limit: int = 20) -> str:
@@ -105,34 +103,52 @@ def format_summary(summary: pd.DataFrame, manifest: dict[str, Any], limit: int =
         if choice in set(summary["choice"])
     ]
     cells = {
-        (row["point"], row["category"], row["measure"], row["choice"]): _cell(row)
+        (row["point"], row["category"], row["measure"], row["choice"]): share_cell(row)
         for _, row in summary.iterrows()
     }
     points = summary.drop_duplicates("point").sort_values("point")
     labels = {row["point"]: point_label(row, manifest) for _, row in points.iterrows()}
     width = min(max([len(label) for label in labels.values()] + [14]), 60)
-    header = f"{'design point':<{width}}{'runs':>6}{'failed':>8}" + "".join(
-        f"{measure + ' ' + choice:>16}" for measure, choice in columns
-    )
-    lines = [header, "-" * len(header)]
     categories = [c for c in ("overall", *GROUPS) if c in set(summary["category"])]
+    rows = []
     for _, first in points.head(limit).iterrows():
         point = first["point"]
         for category in categories:
             if category == "overall":
-                runs = int(first["n"]) + int(first["n_failed"])
-                line = f"{labels[point][:width]:<{width}}{runs:>6}{int(first['n_failed']):>8}"
+                runs = runs_completed(first) + int(first["n_failed"])
+                head = [labels[point][:width], str(runs), str(int(first["n_failed"]))]
             else:
-                line = f"{'  ' + category:<{width}}{'':>14}"
-            line += "".join(
-                f"{cells.get((point, category, measure, choice), '-'):>16}"
-                for measure, choice in columns
+                head = ["  " + category, "", ""]
+            rows.append(
+                head
+                + [
+                    cells.get((point, category, measure, choice), "-")
+                    for measure, choice in columns
+                ]
             )
-            lines.append(line)
+    header = ["design point", "runs", "failed", *(f"{m} {c}" for m, c in columns)]
+    lines = fixed_width_table(header, rows)
     if len(points) > limit:
         lines.append(f"... {len(points) - limit} more design points in summary.csv")
-    lines.append("mean ± half-width of the 95% confidence interval over replications")
+    lines.append(
+        f"mean ± half-width (or [low, high]) of the {METHOD}; 'empty': no one of the group "
+        "serving in any run"
+    )
     return "\n".join(lines)
+
+
+def fixed_width_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Text table lines: the first column left-aligned, the others right-aligned, every
+    column as wide as its widest cell and separated by ' | ', so cells never run together."""
+    widths = [max(len(str(cells[i])) for cells in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        first = f"{cells[0]:<{widths[0]}}"
+        rest = [f"{cell:>{width}}" for cell, width in zip(cells[1:], widths[1:], strict=True)]
+        return " | ".join([first, *rest]).rstrip()
+
+    text = [line(header), "-+-".join("-" * width for width in widths)]
+    return text + [line(cells) for cells in rows]
 
 
 def summarize_folder(folder: Any, *, figures: bool = True) -> dict[str, Any]:

@@ -24,6 +24,9 @@ def start(model: ArmyModel) -> None:
     """No one jailed or sanctioned at step 0."""
     n = model.n_agents
     model.jailed = np.zeros(n, dtype=bool)
+    # whether the post's holder has ever been arrested: a person arrested again after
+    # jail is counted once in `persons_arrested` (the next holder starts afresh)
+    model.ever_arrested = np.zeros(n, dtype=bool)
     model.release_step = np.zeros(n, dtype=np.int64)
     model.benefit_held = np.ones(n)
     model._benefits_lost = 0
@@ -135,6 +138,8 @@ def arrest(model: ArmyModel, slots: np.ndarray) -> None:
         return
     rules = model.config.consequences
     model.counts["arrested"] += int(slots.shape[0])
+    model.counts["persons_arrested"] += int((~model.ever_arrested[slots]).sum())
+    model.ever_arrested[slots] = True
     if rules.jail_term_months == 0:
         vacate(model, slots, "dismissed")
         return

@@ -261,6 +261,7 @@ def vacate(model: ArmyModel, slots: np.ndarray, route: str) -> None:
     model.cohort_departed[route] += int(model.initial[slots].sum())
     set_active(model, slots, False)
     model.jailed[slots] = False
+    model.ever_arrested[slots] = False
     model.initial[slots] = False
     model.choice[slots] = COMPLY
     model._vacancies.append(slots)

@@ -116,11 +116,11 @@ def update(model: ArmyModel) -> None:
     for code, name in enumerate(CHOICES):
         stats[f"count_{name}"] = int(overall[code])
         stats[name] = overall[code] / total if total else 0.0
-    # an empty group or rank has shares 0 (as always); an empty personnel category (the
-    # reserve before its call-up) has none: NaN, shown as '-' in tables
-    categories = [(table.sum(axis=(0, 1, 4)).T, GROUPS, 0.0)]
+    # an empty group, rank or personnel category (no one of it serving: the dissenters
+    # all gone, the reserve before its call-up) has no shares: NaN, with n_<name> 0
+    categories = [(table.sum(axis=(0, 1, 4)).T, GROUPS, np.nan)]
     if "ranks" in model._stat_blocks:
-        categories.append((table.sum(axis=(0, 1, 3)).T, RANKS, 0.0))
+        categories.append((table.sum(axis=(0, 1, 3)).T, RANKS, np.nan))
     if model._category_rules is not None:
         present = [PERSONNEL.index(name) for name in model.personnel_counts]
         by_personnel = everyone.sum(axis=(0, 1, 3, 4)).T[present]
@@ -145,10 +145,14 @@ def update(model: ArmyModel) -> None:
     counts = model.counts
     counts["jailed"] = int(model.jailed.sum())
     counts["exited"] = counts["resigned"] + counts["deserted"]
+    # everyone who ever served: each person counted once (the force at step 0, the
+    # mobilised, the entrants), so every cumulative share below is at most 1
+    served = start + counts["mobilised"] + counts["entered"]
+    counts["served"] = served
     stats.update(counts)
-    served = start + counts["mobilised"]
+    persons = {**counts, "arrested": counts["persons_arrested"]}
     for name in ("arrested", "dismissed", "resigned", "deserted", "exited", "jailed"):
-        stats[f"{name}_share"] = counts[name] / served if served else 0.0
+        stats[f"{name}_share"] = persons[name] / served if served else np.nan
 
     if "means" in model._stat_blocks:
         # the serving officers' values gathered once, in slot order (the same sums)
