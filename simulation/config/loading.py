@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from simulation.config.example_scale import scaled_config
 from simulation.config.limits import FILE_BYTES, SCHEDULE_ENTRIES, YAML_DEPTH, YAML_NODES
 from simulation.config.messages import describe_validation_error
 from simulation.config.schema import DEFAULT_DATA, SimulationConfig
@@ -298,8 +299,10 @@ def validate_config(data: dict[str, Any], source: str | Path | None = None) -> S
 
     Beyond the schema: schedules longer than the limit are refused before they are parsed,
     `true`/`false` are not taken for the numbers 1 and 0, and `name` must be one path
-    component (it names the results folder).
+    component (it names the results folder). With RELUCTANT_ARMY_EXAMPLE_SCALE set, its
+    size is capped first (simulation.config.example_scale).
     """
+    data = scaled_config(data)
     _check_schedule_lengths(data, source)
     _check_no_boolean_numbers(data, DEFAULT_DATA, source)
     try:

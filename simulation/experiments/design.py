@@ -30,6 +30,7 @@ import numpy as np
 import yaml
 from pydantic import ValidationError
 
+from simulation.config.example_scale import scaled_experiment
 from simulation.config.limits import DESIGN_POINTS, RUNS
 from simulation.config.loading import (
     apply_overrides,
@@ -598,6 +599,7 @@ def _build(
             "as base.config in an experiment file",
             path,
         )
+    raw = scaled_experiment(raw)
     try:
         spec = ExperimentSpec.model_validate(raw)
     except ValidationError as error:

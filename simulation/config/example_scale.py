@@ -1,0 +1,116 @@
+"""Examples at small size: one switch that caps every size an input file sets.
+
+With ``RELUCTANT_ARMY_EXAMPLE_SCALE=small`` in the environment, every config, experiment and
+targets file is loaded at a small size: at most 200 officers and 24 months, 2 replications,
+8 sampled design points (or prior draws; 2 base samples for Sobol and Morris designs, whose
+runs grow with the number of parameters), and a calibration of 20 particles, 3 generations,
+200 simulations and 5 predictive draws. The documentation's examples run this way in the test
+suite (tests/test_doc_examples.py), so that every documented command is run as written in a
+few seconds each; the numbers they then print are not the documented ones. Unset (or empty),
+nothing changes. The variable is read here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from simulation.errors import ConfigError
+
+VARIABLE = "RELUCTANT_ARMY_EXAMPLE_SCALE"
+
+SMALL: dict[str, int] = {
+    "officers": 200,
+    "steps": 24,
+    "replications": 2,
+    "samples": 8,
+    "screening_samples": 2,
+    "particles": 20,
+    "generations": 3,
+    "simulations": 200,
+    "predictive_draws": 5,
+}
+"""The caps of the `small` scale."""
+
+SCREENING = ("sobol", "morris")
+"""Designs whose runs grow with the number of parameters (samples x (parameters + 2)), so
+that they get `screening_samples` rather than `samples`."""
+
+
+def example_caps() -> dict[str, int] | None:
+    """The caps in force, or None when the examples run at their own size."""
+    value = os.environ.get(VARIABLE, "").strip().lower()
+    if not value:
+        return None
+    if value != "small":
+        raise ConfigError(f"expected 'small' (or nothing), got {value!r}", VARIABLE)
+    return SMALL
+
+
+def scaled_config(data: dict[str, Any]) -> dict[str, Any]:
+    """Config data with its officers and steps capped (unchanged without the switch)."""
+    caps = example_caps()
+    if caps is None or not isinstance(data, dict):
+        return data
+    result = dict(data)
+    population = result.get("population")
+    if isinstance(population, dict):
+        officers = population.get("n_officers", caps["officers"])
+        if isinstance(officers, int) and officers > caps["officers"]:
+            result["population"] = {**population, "n_officers": caps["officers"]}
+    else:
+        result["population"] = {"n_officers": caps["officers"]}
+    steps = result.get("steps", caps["steps"] + 1)
+    if isinstance(steps, int) and steps > caps["steps"]:
+        result["steps"] = caps["steps"]
+    return result
+
+
+def scaled_experiment(data: dict[str, Any]) -> dict[str, Any]:
+    """Experiment data with replications, steps and sampled points capped."""
+    caps = example_caps()
+    if caps is None or not isinstance(data, dict):
+        return data
+    result = dict(data)
+    replications = result.get("replications")
+    if isinstance(replications, int) and replications > caps["replications"]:
+        result["replications"] = caps["replications"]
+    elif isinstance(replications, dict):
+        result["replications"] = {
+            **replications,
+            "min": min(replications.get("min", 2), caps["replications"]),
+            "max": min(replications.get("max", caps["replications"]), caps["replications"]),
+        }
+    steps = result.get("steps")
+    if isinstance(steps, int) and steps > caps["steps"]:
+        result["steps"] = caps["steps"]
+    design = result.get("design")
+    if isinstance(design, dict):
+        cap = caps["screening_samples" if design.get("kind") in SCREENING else "samples"]
+        samples = design.get("samples")
+        if isinstance(samples, int) and samples > cap:
+            result["design"] = {**design, "samples": cap}
+    return result
+
+
+def scaled_targets(data: dict[str, Any]) -> dict[str, Any]:
+    """Targets data with the calibration's particles, generations, simulations and predictive
+    draws capped (its scenarios' configs are capped as they load)."""
+    caps = example_caps()
+    if caps is None or not isinstance(data, dict):
+        return data
+    result = dict(data)
+    abc = dict(result.get("abc") or {})
+    for key, cap in (
+        ("population_size", caps["particles"]),
+        ("generations", caps["generations"]),
+        ("max_simulations", caps["simulations"]),
+    ):
+        value = abc.get(key, cap + 1)
+        if isinstance(value, int) and value > cap:
+            abc[key] = cap
+    result["abc"] = abc
+    draws = result.get("predictive_draws", caps["predictive_draws"] + 1)
+    if isinstance(draws, int) and draws > caps["predictive_draws"]:
+        result["predictive_draws"] = caps["predictive_draws"]
+    return result
