@@ -30,6 +30,14 @@ DATA = {"yaml", "text", "json"}
 MARKER = re.compile(r"<!--\s*example:\s*(output|not run:\s*\S.*?)\s*-->")
 FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
 COMMAND_TIMEOUT = 240
+KNOWN_FAILURES = {
+    "configs/scenarios/mobilisation.yaml": (
+        "issue 21: a reserve category's peak is NaN before its call-up and the console table "
+        "cannot format it; fixed on the branch that makes shares and empty groups NaN-safe"
+    ),
+}
+"""Documented commands that fail today, by a part of the command, with why (strict: the test
+fails once they work, so that the entry is removed)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,14 @@ STEPS = [
 ]
 
 
+def known_failure(command: str) -> list[pytest.MarkDecorator]:
+    return [
+        pytest.mark.xfail(strict=True, reason=reason)
+        for part, reason in KNOWN_FAILURES.items()
+        if part in command
+    ]
+
+
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of what the examples read and write, so that README.md and docs/ are untouched."""
@@ -138,7 +154,10 @@ def test_the_readme_and_every_guide_have_examples_that_run() -> None:
 
 @pytest.mark.parametrize(
     ("block", "command"),
-    [pytest.param(block, command, id=where) for where, block, command in STEPS],
+    [
+        pytest.param(block, command, id=where, marks=known_failure(command))
+        for where, block, command in STEPS
+    ],
 )
 def test_the_documented_example_runs(block: Block, command: str, workspace: Path) -> None:
     if block.language == "python":
