@@ -47,23 +47,27 @@ def example_caps() -> dict[str, int] | None:
     return SMALL
 
 
+def _capped(data: dict[str, Any], key: str, cap: int, *, when_missing: bool = False) -> dict:
+    """`data` with `key` lowered to `cap` if it is a larger whole number (or set to `cap` when
+    missing, for keys whose default is larger)."""
+    value = data.get(key, cap + 1 if when_missing else None)
+    if isinstance(value, int) and value > cap:
+        return {**data, key: cap}
+    return data
+
+
 def scaled_config(data: dict[str, Any]) -> dict[str, Any]:
     """Config data with its officers and steps capped (unchanged without the switch)."""
     caps = example_caps()
     if caps is None or not isinstance(data, dict):
         return data
-    result = dict(data)
-    population = result.get("population")
-    if isinstance(population, dict):
-        officers = population.get("n_officers", caps["officers"])
-        if isinstance(officers, int) and officers > caps["officers"]:
-            result["population"] = {**population, "n_officers": caps["officers"]}
-    else:
-        result["population"] = {"n_officers": caps["officers"]}
-    steps = result.get("steps", caps["steps"] + 1)
-    if isinstance(steps, int) and steps > caps["steps"]:
-        result["steps"] = caps["steps"]
-    return result
+    population = data.get("population")
+    population = population if isinstance(population, dict) else {}
+    result = {
+        **data,
+        "population": _capped(population, "n_officers", caps["officers"], when_missing=True),
+    }
+    return _capped(result, "steps", caps["steps"], when_missing=True)
 
 
 def scaled_experiment(data: dict[str, Any]) -> dict[str, Any]:
@@ -71,25 +75,15 @@ def scaled_experiment(data: dict[str, Any]) -> dict[str, Any]:
     caps = example_caps()
     if caps is None or not isinstance(data, dict):
         return data
-    result = dict(data)
-    replications = result.get("replications")
-    if isinstance(replications, int) and replications > caps["replications"]:
-        result["replications"] = caps["replications"]
-    elif isinstance(replications, dict):
-        result["replications"] = {
-            **replications,
-            "min": min(replications.get("min", 2), caps["replications"]),
-            "max": min(replications.get("max", caps["replications"]), caps["replications"]),
-        }
-    steps = result.get("steps")
-    if isinstance(steps, int) and steps > caps["steps"]:
-        result["steps"] = caps["steps"]
+    result = _capped(_capped(data, "replications", caps["replications"]), "steps", caps["steps"])
+    rule = result.get("replications")
+    if isinstance(rule, dict):  # adaptive: at most the cap, and min never above max
+        limit = caps["replications"]
+        result["replications"] = {**rule, "min": min(rule.get("min", 2), limit), "max": limit}
     design = result.get("design")
     if isinstance(design, dict):
         cap = caps["screening_samples" if design.get("kind") in SCREENING else "samples"]
-        samples = design.get("samples")
-        if isinstance(samples, int) and samples > cap:
-            result["design"] = {**design, "samples": cap}
+        result["design"] = _capped(design, "samples", cap)
     return result
 
 
@@ -99,18 +93,12 @@ def scaled_targets(data: dict[str, Any]) -> dict[str, Any]:
     caps = example_caps()
     if caps is None or not isinstance(data, dict):
         return data
-    result = dict(data)
-    abc = dict(result.get("abc") or {})
+    abc = dict(data.get("abc") or {})
     for key, cap in (
         ("population_size", caps["particles"]),
         ("generations", caps["generations"]),
         ("max_simulations", caps["simulations"]),
     ):
-        value = abc.get(key, cap + 1)
-        if isinstance(value, int) and value > cap:
-            abc[key] = cap
-    result["abc"] = abc
-    draws = result.get("predictive_draws", caps["predictive_draws"] + 1)
-    if isinstance(draws, int) and draws > caps["predictive_draws"]:
-        result["predictive_draws"] = caps["predictive_draws"]
-    return result
+        abc = _capped(abc, key, cap, when_missing=True)
+    result = {**data, "abc": abc}
+    return _capped(result, "predictive_draws", caps["predictive_draws"], when_missing=True)
