@@ -20,13 +20,20 @@ def test_without_the_switch_a_config_keeps_its_size(monkeypatch: pytest.MonkeyPa
 
 def test_small_caps_officers_and_steps_of_a_config(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(VARIABLE, "small")
-    config = load_config(None, {"population.n_officers": 5000, "steps": 60})
+    config = load_config({"population": {"n_officers": 5000}, "steps": 60})
     assert (config.population.n_officers, config.steps) == (200, 24)
+
+
+def test_small_leaves_overrides_standing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A horizon a tool computes (a hysteresis ramp) is part of the example, not its size."""
+    monkeypatch.setenv(VARIABLE, "small")
+    config = load_config({"steps": 60}, {"steps": 250})
+    assert (config.population.n_officers, config.steps) == (200, 250)
 
 
 def test_small_leaves_smaller_sizes_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(VARIABLE, "small")
-    config = load_config(None, {"population.n_officers": 50, "steps": 6})
+    config = load_config({"population": {"n_officers": 50}, "steps": 6})
     assert (config.population.n_officers, config.steps) == (50, 6)
 
 

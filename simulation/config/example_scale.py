@@ -1,7 +1,8 @@
 """Examples at small size: one switch that caps every size an input file sets.
 
 With ``RELUCTANT_ARMY_EXAMPLE_SCALE=small`` in the environment, every config, experiment and
-targets file is loaded at a small size: at most 200 officers and 24 months, 2 replications,
+targets file is loaded at a small size: at most 200 officers and 24 months (unless a driver
+schedule changes later: then the schedule sets the horizon), 2 replications,
 8 sampled design points (or prior draws; 2 base samples for Sobol and Morris designs, whose
 runs grow with the number of parameters), and a calibration of 20 particles, 3 generations,
 200 simulations and 5 predictive draws. The documentation's examples run this way in the test
@@ -57,7 +58,9 @@ def _capped(data: dict[str, Any], key: str, cap: int, *, when_missing: bool = Fa
 
 
 def scaled_config(data: dict[str, Any]) -> dict[str, Any]:
-    """Config data with its officers and steps capped (unchanged without the switch)."""
+    """Config data (a file's, before any override) with its officers and steps capped
+    (unchanged without the switch). Overrides given with it stand: a horizon a tool computes
+    (a hysteresis ramp, a swept `steps`) is part of the example, not its size."""
     caps = example_caps()
     if caps is None or not isinstance(data, dict):
         return data
@@ -67,7 +70,22 @@ def scaled_config(data: dict[str, Any]) -> dict[str, Any]:
         **data,
         "population": _capped(population, "n_officers", caps["officers"], when_missing=True),
     }
+    if _last_scheduled_change(data) >= caps["steps"]:
+        return result  # the schedule sets the horizon (e.g. a hysteresis ramp): keep it
     return _capped(result, "steps", caps["steps"], when_missing=True)
+
+
+def _last_scheduled_change(data: dict[str, Any]) -> int:
+    """The latest step at which a driver schedule of the config data changes (0 if none)."""
+    drivers = data.get("drivers")
+    changes = [
+        change.get("step")
+        for schedule in (drivers.values() if isinstance(drivers, dict) else [])
+        if isinstance(schedule, list)
+        for change in schedule
+        if isinstance(change, dict)
+    ]
+    return max([step for step in changes if isinstance(step, int)], default=0)
 
 
 def scaled_experiment(data: dict[str, Any]) -> dict[str, Any]:

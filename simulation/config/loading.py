@@ -299,10 +299,8 @@ def validate_config(data: dict[str, Any], source: str | Path | None = None) -> S
 
     Beyond the schema: schedules longer than the limit are refused before they are parsed,
     `true`/`false` are not taken for the numbers 1 and 0, and `name` must be one path
-    component (it names the results folder). With RELUCTANT_ARMY_EXAMPLE_SCALE set, its
-    size is capped first (simulation.config.example_scale).
+    component (it names the results folder).
     """
-    data = scaled_config(data)
     _check_schedule_lengths(data, source)
     _check_no_boolean_numbers(data, DEFAULT_DATA, source)
     try:
@@ -372,7 +370,8 @@ def load_config(
     `source` is a YAML file, a mapping of config data (as a file would hold it; a notebook
     needs no file), or None for the built-in defaults. `overrides` are `key.path=value`
     strings or a `{dotted.key: value}` mapping. A file's `name` defaults to its stem, so
-    that results land in `results/<config name>/`.
+    that results land in `results/<config name>/`. With RELUCTANT_ARMY_EXAMPLE_SCALE set, the
+    file's (or data's) size is capped before the overrides (simulation.config.example_scale).
     """
     if isinstance(source, Mapping):
         data: dict[str, Any] = json.loads(json.dumps(dict(source), default=str))
@@ -386,7 +385,7 @@ def load_config(
         label = source
     else:
         data, label = {}, "<defaults>"
-    data = deep_merge(DEFAULT_DATA, data)
+    data = scaled_config(deep_merge(DEFAULT_DATA, data))  # before the overrides: they stand
     if overrides:
         data = apply_overrides(
             data, dict(overrides) if isinstance(overrides, Mapping) else overrides
