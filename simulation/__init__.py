@@ -51,9 +51,12 @@ _EXPORTS: dict[str, str] = {
     "ConfigError": "simulation.errors",
     "ArgumentError": "simulation.errors",
     "ResultsError": "simulation.errors",
+    "UnguardedScriptError": "simulation.errors",
+    "AllRunsFailedError": "simulation.errors",
 }
 
 __all__ = [
+    "AllRunsFailedError",
     "ArgumentError",
     "ArmyModel",
     "CalibrationResult",
@@ -67,6 +70,7 @@ __all__ = [
     "RunResult",
     "SimulationConfig",
     "SweepResult",
+    "UnguardedScriptError",
     "__version__",
     "build_report",
     "calibrate",
@@ -112,7 +116,14 @@ if TYPE_CHECKING:
     from simulation.config.priors import Priors, load_priors
     from simulation.config.schema import SimulationConfig
     from simulation.config.targets import load_targets
-    from simulation.errors import ArgumentError, ConfigError, ReluctantArmyError, ResultsError
+    from simulation.errors import (
+        AllRunsFailedError,
+        ArgumentError,
+        ConfigError,
+        ReluctantArmyError,
+        ResultsError,
+        UnguardedScriptError,
+    )
     from simulation.experiments.design import Experiment, load_experiment
     from simulation.experiments.runner import RunResult, simulate
     from simulation.experiments.sweep import SweepResult, run_experiment

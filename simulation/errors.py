@@ -62,3 +62,24 @@ class ArgumentError(ReluctantArmyError):
 
 class ResultsError(ReluctantArmyError):
     """A results folder cannot be written, read or resumed as asked."""
+
+
+class UnguardedScriptError(ReluctantArmyError):
+    """Worker processes were asked for from the top level of a script that has no
+    ``if __name__ == "__main__":`` guard around the call: each worker re-imports the script
+    (Python's spawn and forkserver start methods do), would run the whole script again and
+    break the pool, so the call refuses before starting any. ``source`` is the script,
+    ``key`` the line of the call."""
+
+
+class AllRunsFailedError(ReluctantArmyError):
+    """Every run of a sweep failed. ``first_error`` is the first run's error message and
+    ``result`` the finished sweep (with a results folder, the failed runs are recorded there
+    and can be run again with a resume that retries failed runs)."""
+
+    def __init__(
+        self, message: str, source: str | Path | None, *, first_error: str, result: object
+    ) -> None:
+        super().__init__(message, source)
+        self.first_error = first_error
+        self.result = result

@@ -216,7 +216,7 @@ def test_the_readme_python_example_runs(
     code = section[section.index("```python") + len("```python") : section.index("```\n", 10)]
     (tmp_path / "configs").symlink_to(repo / "configs")
     monkeypatch.chdir(tmp_path)
-    namespace: dict[str, object] = {}
+    namespace: dict[str, object] = {"__name__": "__main__"}  # as a notebook runs it
     exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102
     assert (tmp_path / "results" / "fight" / "summary.json").exists()
     assert len(namespace["sweep"].runs) == 12  # type: ignore[attr-defined]

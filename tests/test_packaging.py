@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,14 @@ import pytest
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Path:
-    """A virtual environment with the project installed from a wheel (dependencies are
-    taken from this interpreter's site-packages, so nothing is downloaded)."""
+    """A fresh virtual environment with the project installed from its wheel.
+
+    The venv does not include system site-packages (inside a venv that would be the base
+    interpreter's, without the dependencies); instead a `.pth` file puts this interpreter's
+    package folders after the venv's own, so the dependencies come from whatever runs the
+    tests (a venv or the system Python), nothing is downloaded, and `simulation` is the
+    wheel's: the venv's site-packages comes first and the outer editable install is not on
+    the added paths (their `.pth` files are not processed)."""
     scratch = tmp_path_factory.mktemp("packaging")
     wheels = scratch / "wheels"
     subprocess.run(
@@ -33,15 +40,51 @@ def installed(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Path
         capture_output=True,
     )
     venv = scratch / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
+    site_packages = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
+    (site_packages / "outer_packages.pth").write_text(
+        "\n".join(str(folder) for folder in outer_package_folders(repo_root)) + "\n"
+    )
     wheel = next(wheels.glob("reluctant_army-*.whl"))
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--no-deps", "-q", str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--no-deps",
+            "-q",
+            str(wheel),
+        ],
         check=True,
         capture_output=True,
     )
     return venv
+
+
+def outer_package_folders(repo_root: Path) -> list[str]:
+    """The folders this interpreter imports installed packages from (site-packages, dist-packages,
+    PYTHONPATH), without the checkout itself and without the standard library."""
+    stdlib = {Path(sysconfig.get_path(name)).resolve() for name in ("stdlib", "platstdlib")}
+    folders = []
+    for entry in sys.path:
+        folder = Path(entry or ".").resolve()
+        if not folder.is_dir() or folder in stdlib or folder.is_relative_to(repo_root):
+            continue
+        if any(folder.is_relative_to(lib) for lib in stdlib) and "-packages" not in folder.name:
+            continue  # lib-dynload and friends: the venv has them already
+        folders.append(str(folder))
+    return folders
 
 
 @pytest.fixture(scope="module")

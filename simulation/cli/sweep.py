@@ -148,6 +148,7 @@ def print_outcome(
 
 def sweep_command(args: argparse.Namespace) -> int:
     """Validate an experiment, run what is not yet recorded, then summarize."""
+    from simulation.errors import AllRunsFailedError
     from simulation.experiments.backends import ClusterLostError
     from simulation.experiments.design import load_experiment
     from simulation.experiments.sweep import run_experiment
@@ -178,6 +179,8 @@ def sweep_command(args: argparse.Namespace) -> int:
             cache=False if args.no_cache else (args.cache or True),
             progress=not args.no_progress,
         )
+    except AllRunsFailedError as error:  # recorded and reported below, like any failed run
+        result = error.result
     except KeyboardInterrupt:
         print(
             f"interrupted: finished batches are kept in {out}; complete the sweep with {again}",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+import re
+from types import UnionType
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
@@ -77,9 +79,7 @@ def _rows(root: type[BaseModel], root_prefix: str) -> list[dict[str, str]]:
                 if required
                 else json.dumps(default.model_dump() if isinstance(default, BaseModel) else default)
             )
-            type_name = getattr(field.annotation, "__name__", None) or str(field.annotation)
-            type_name = type_name.replace("typing.", "").replace("simulation.config.schema.", "")
-            type_name = type_name.replace("float | list[ScheduleChange]", "schedule")
+            type_name = type_label(field.annotation)
             rows.append(
                 {
                     "key": key,
@@ -92,6 +92,78 @@ def _rows(root: type[BaseModel], root_prefix: str) -> list[dict[str, str]]:
 
     walk(root, root_prefix)
     return rows
+
+
+SCALAR_LABELS: dict[Any, str] = {
+    float: "number",
+    int: "integer",
+    bool: "true/false",
+    str: "text",
+    type(None): "null",
+}
+"""Plain words for the scalar types a config value can have."""
+
+
+def type_label(annotation: Any) -> str:
+    """A field's type in plain words, built from the annotation itself (never from a library's
+    repr, which changes between versions): "number", "list of number ≥ 0", "schedule", ..."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return _bounded(type_label(args[0]), args[1:])
+    if origin in (Union, UnionType):
+        options = [arg for arg in args if arg is not type(None)]
+        label = " or ".join(type_label(arg) for arg in options)
+        return f"{label} or null" if len(options) < len(args) else label
+    if origin is Literal:
+        return "one of " + ", ".join(str(arg) for arg in args)
+    if origin is list:
+        return f"list of {type_label(args[0])}"
+    if origin is tuple:
+        return "(" + ", ".join(type_label(arg) for arg in args) + ")"
+    if origin is dict:
+        key = "name" if args[0] is str else type_label(args[0])
+        return f"map of {key} to {type_label(args[1])}"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _record_label(annotation)
+    return SCALAR_LABELS.get(annotation, getattr(annotation, "__name__", "value"))
+
+
+def _record_label(model: type[BaseModel]) -> str:
+    """A small record by its keys ("{step, value}"), a larger one by its name in words
+    ("personnel category"; its fields are documented in rows of their own)."""
+    if len(model.model_fields) <= 5:
+        return "{" + ", ".join(model.model_fields) + "}"
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", model.__name__).lower()
+
+
+def _bounded(label: str, metadata: tuple[Any, ...]) -> str:
+    """`label` with the bounds of an Annotated type, e.g. "number in [0, 1]", "integer ≥ 0"."""
+    constraints = [
+        inner for meta in metadata for inner in (getattr(meta, "metadata", None) or [meta])
+    ]
+    found = {
+        attr: getattr(meta, attr)
+        for meta in constraints
+        for attr in ("ge", "gt", "le", "lt")
+        if getattr(meta, attr, None) is not None
+    }
+    low_attr = "ge" if "ge" in found else "gt" if "gt" in found else None
+    high_attr = "le" if "le" in found else "lt" if "lt" in found else None
+    if low_attr and high_attr:
+        opening, closing = ("[" if low_attr == "ge" else "("), ("]" if high_attr == "le" else ")")
+        return (
+            f"{label} in {opening}{_number(found[low_attr])}, {_number(found[high_attr])}{closing}"
+        )
+    symbols = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}
+    for attr in (low_attr, high_attr):
+        if attr:
+            label += f" {symbols[attr]} {_number(found[attr])}"
+    return label
+
+
+def _number(value: float) -> str:
+    """A bound as written in the schema (0.0 as 0, 100_000 as 100000)."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def schema_text(priors: Priors | None = None) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from simulation.config.example_scale import scaled_config
 from simulation.config.limits import FILE_BYTES, SCHEDULE_ENTRIES, YAML_DEPTH, YAML_NODES
 from simulation.config.messages import describe_validation_error
 from simulation.config.schema import DEFAULT_DATA, SimulationConfig
@@ -369,7 +370,8 @@ def load_config(
     `source` is a YAML file, a mapping of config data (as a file would hold it; a notebook
     needs no file), or None for the built-in defaults. `overrides` are `key.path=value`
     strings or a `{dotted.key: value}` mapping. A file's `name` defaults to its stem, so
-    that results land in `results/<config name>/`.
+    that results land in `results/<config name>/`. With RELUCTANT_ARMY_EXAMPLE_SCALE set, the
+    file's (or data's) size is capped before the overrides (simulation.config.example_scale).
     """
     if isinstance(source, Mapping):
         data: dict[str, Any] = json.loads(json.dumps(dict(source), default=str))
@@ -383,7 +385,7 @@ def load_config(
         label = source
     else:
         data, label = {}, "<defaults>"
-    data = deep_merge(DEFAULT_DATA, data)
+    data = scaled_config(deep_merge(DEFAULT_DATA, data))  # before the overrides: they stand
     if overrides:
         data = apply_overrides(
             data, dict(overrides) if isinstance(overrides, Mapping) else overrides

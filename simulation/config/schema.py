@@ -1,10 +1,11 @@
 """The config schema: every parameter with its type, range, default and meaning.
 
 Each section of a config file is a pydantic model here. Numbers that the seed text
-(`the-reluctant-army.txt`) does not give are *assumptions*: their description starts with
-"Assumption" so that the schema printout, the ODD document and sensitivity analyses can
-find them. Loading files and turning validation errors into one readable line live in
-:mod:`simulation.config.loading` and :mod:`simulation.config.messages`.
+(`docs/seed/the-reluctant-army.txt`; references in `docs/sources.md`) does not give are
+*assumptions*: their description starts with "Assumption" so that the schema printout, the
+ODD document and sensitivity analyses can find them. Loading files and turning validation
+errors into one readable line live in :mod:`simulation.config.loading` and
+:mod:`simulation.config.messages`.
 """
 
 from __future__ import annotations

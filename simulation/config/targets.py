@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from simulation.config.example_scale import scaled_targets
 from simulation.config.loading import (
     apply_overrides,
     deep_merge,
@@ -406,6 +407,7 @@ def targets_from_dict(
     base_dir = Path(base_dir)
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping with 'parameters' and 'targets'", source)
+    data = scaled_targets(data)
     try:
         spec = TargetsFileSpec.model_validate(data)
     except ValidationError as error:

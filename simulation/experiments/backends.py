@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from simulation.errors import ArgumentError, ReluctantArmyError, one_line
+from simulation.experiments.main_guard import refuse_unguarded_main
 from simulation.experiments.timeouts import DEFAULT_SCHEDULER_TIMEOUT
 
 
@@ -124,9 +125,11 @@ def kill_pool(executor: Executor) -> None:
 
 
 def local_backend(workers: int) -> Backend:
-    """In-process for one worker, else a process pool with an explicit start method."""
+    """In-process for one worker, else a process pool with an explicit start method (refused
+    from the unguarded top level of a script, which every worker would run again)."""
     if workers <= 1:
         return Backend("in-process", 1, InProcessExecutor, InProcessExecutor)
+    refuse_unguarded_main()
     context = process_context()
     return Backend(
         f"{workers} local processes",

@@ -30,6 +30,7 @@ import numpy as np
 import yaml
 from pydantic import ValidationError
 
+from simulation.config.example_scale import scaled_config, scaled_experiment
 from simulation.config.limits import DESIGN_POINTS, RUNS
 from simulation.config.loading import (
     apply_overrides,
@@ -598,6 +599,7 @@ def _build(
             "as base.config in an experiment file",
             path,
         )
+    raw = scaled_experiment(raw)
     try:
         spec = ExperimentSpec.model_validate(raw)
     except ValidationError as error:
@@ -768,7 +770,9 @@ def _config_data(
     if isinstance(given, dict):
         if "extends" in given:
             raise ConfigError(f"{what}: 'extends' needs a config file", source, where)
-        return None, deep_merge(DEFAULT_DATA, json.loads(json.dumps(given, default=str)))
+        return None, scaled_config(
+            deep_merge(DEFAULT_DATA, json.loads(json.dumps(given, default=str)))
+        )
     config_path = Path(given)
     if not config_path.is_absolute():
         config_path = base_dir / config_path
@@ -782,7 +786,7 @@ def _config_data(
     except ConfigError as error:
         raise ConfigError(f"{what}: {error}", source, where) from None
     file_data.setdefault("name", config_path.stem)
-    return config_path, deep_merge(DEFAULT_DATA, file_data)
+    return config_path, scaled_config(deep_merge(DEFAULT_DATA, file_data))
 
 
 def _scenario_configs(

@@ -52,7 +52,7 @@ import pandas as pd
 
 from simulation.config.loading import apply_overrides, validate_config
 from simulation.config.schema import SimulationConfig
-from simulation.errors import ArgumentError
+from simulation.errors import AllRunsFailedError, ArgumentError
 from simulation.experiments.adaptive import AdaptivePlan, replay, watched_columns
 from simulation.experiments.backends import (
     DEFAULT_SCHEDULER_TIMEOUT,
@@ -693,6 +693,10 @@ def run_experiment(
     Every run's seed derives from the experiment's root seed, its design point's identity
     and its replication, so the numbers are the same whatever the backend, the number of
     workers or a resume.
+
+    Raises AllRunsFailedError (naming the first run's error; the sweep is its `result`) when
+    every run failed, and UnguardedScriptError when called with several workers from the top
+    level of a script outside ``if __name__ == "__main__":``.
     """
     if not isinstance(experiment, Experiment):
         from simulation.experiments.design import load_experiment
@@ -733,8 +737,26 @@ def run_experiment(
         with tempfile.TemporaryDirectory(prefix="reluctant-army-") as scratch:
             result = _run_into(experiment, Path(scratch), False, False, False, options, False)
         result.folder = None
-        return result
-    return _run_into(experiment, Path(out), resume, overwrite, retry_failed, options, True)
+    else:
+        result = _run_into(experiment, Path(out), resume, overwrite, retry_failed, options, True)
+    refuse_all_failed(result)
+    return result
+
+
+def refuse_all_failed(result: SweepResult) -> None:
+    """Raise AllRunsFailedError, naming the first error, when no run of the sweep succeeded
+    (a sweep of failures has no numbers; returning it would look like a finished sweep)."""
+    runs = result.runs
+    if runs.empty or (runs["status"] == "ok").any():
+        return
+    first = runs.sort_values("run_index").iloc[0]
+    raise AllRunsFailedError(
+        f"every one of the {len(runs):,} runs failed; the first (run {first['run_index']}) with: "
+        f"{first['error']}",
+        result.folder or result.experiment.name,
+        first_error=str(first["error"]),
+        result=result,
+    )
 
 
 def _run_into(
