@@ -4,7 +4,7 @@ The weight of an ABC-SMC particle is prior density / proposal density. pyabc's d
 proposal, one multivariate normal fitted to the last population, is light-tailed; against
 bounded, partly log-uniform priors a few particles drawn in its tails get huge
 prior/proposal ratios, and the effective sample size collapsed to 1-7 % of the population
-(shared/notes/calibration-and-speed-facts.md). Two remedies, both pyabc ``Transition``
+(measured in docs/calibration.md, §3). Two remedies, both pyabc ``Transition``
 subclasses (``fit``, ``rvs_single``, ``pdf``) so pyabc weights them correctly:
 
 - :class:`DefensiveMixture` (Hesterberg 1995): draw from the prior with probability ρ,
