@@ -96,6 +96,25 @@ OWNED_FOLDERS: tuple[str, ...] = (PARTS, "figures")
 PART_NAME = re.compile(r"runs-(\d{10})-([0-9a-f]+)\.parquet")
 
 
+def code_versions(manifest: dict[str, Any]) -> list[str]:
+    """The code versions a sweep folder's runs were made with (one, unless a resume was
+    allowed to mix them)."""
+    versions = manifest.get("code_versions") or [manifest.get("code_version")]
+    return [str(version) for version in versions if version]
+
+
+def mixed_versions_note(manifest: dict[str, Any]) -> str | None:
+    """A sentence when a folder's runs come from more than one code version."""
+    versions = code_versions(manifest)
+    if len(versions) < 2:
+        return None
+    return (
+        f"this folder's runs come from {len(versions)} versions of the model's code "
+        f"({', '.join(versions)}): a resume was allowed to mix them, so differences between "
+        "runs may come from the code rather than from the design"
+    )
+
+
 def outcome_columns(metrics: list[str], measures: list[str] | None = None) -> list[str]:
     """Outcome columns of the runs table: final, peak (and lags after the order) of every
     metric, e.g. final_refuse, at_order_plus_12_refuse."""
@@ -223,12 +242,15 @@ class ResultsFolder:
         resume: bool,
         overwrite: bool,
         extra: dict[str, Any] | None = None,
+        allow_mixed_versions: bool = False,
     ) -> ResultsFolder:
         """Start a results folder, or reopen one for a resume after checking it matches.
 
         Without `resume` or `overwrite`, a folder that already holds anything is refused:
         a sweep never silently replaces results. `overwrite` replaces only a sweep's results
-        (a folder of other files is never cleared). `extra` adds manifest fields.
+        (a folder of other files is never cleared). `extra` adds manifest fields. A resume
+        whose code version (``extra["code_version"]``) is not the one the folder's runs were
+        made with is refused unless `allow_mixed_versions`: the folder would mix two models.
         """
         path = Path(path)
         if resume:
@@ -241,17 +263,28 @@ class ResultsFolder:
             except BaseException:
                 folder.close()
                 raise
-            folder.manifest["writer"] = writer()
             version = (extra or {}).get("code_version")
-            versions = folder.manifest.setdefault(
-                "code_versions", [folder.manifest.get("code_version")]
-            )
+            versions = code_versions(folder.manifest)
             if version and version not in versions:
+                if not allow_mixed_versions:
+                    folder.close()
+                    raise ResultsError(
+                        "the model's code (or numpy, scipy, Mesa) changed since this sweep's "
+                        f"runs were made (code {', '.join(versions)}, now {version}): resuming "
+                        "would mix runs of two models; start again over this folder, or allow "
+                        "the mix explicitly",
+                        path,
+                        remedies=("overwrite", "allow_mixed_versions"),
+                    )
                 versions.append(version)
                 log.warning(
                     "warning: the model's code (or numpy, scipy, Mesa) changed since this sweep "
-                    "started: the runs made now come from the new code"
+                    "started: the runs made now come from the new code (the folder now holds "
+                    "runs of %d code versions)",
+                    len(versions),
                 )
+            folder.manifest["code_versions"] = versions
+            folder.manifest["writer"] = writer()
             folder.write_manifest()
             return folder
         check_folder(path, "sweep", lambda held: False, overwrite=True)
