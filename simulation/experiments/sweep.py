@@ -28,8 +28,10 @@ tight enough.
 
 Test hook: ``RELUCTANT_ARMY_FAULT_INJECT`` is a comma-separated list of
 ``<run index or *>:<action>`` items checked at the start of each run, where the action is
-``raise`` (the run raises RuntimeError), ``exit`` (the process dies with ``os._exit(70)``)
-or ``sleep=<seconds>`` (the run is slowed down). Example: ``"3:raise,7:exit,*:sleep=0.05"``.
+``raise`` (the run raises RuntimeError), ``exit`` (the process dies with ``os._exit(70)``),
+``stop`` (the process stops itself with SIGSTOP and is never continued; for worker
+processes only: in-process it would stop the sweep) or ``sleep=<seconds>`` (the run is
+slowed down). Example: ``"3:raise,7:exit,*:sleep=0.05"``.
 The sweep's own process reads the variable and hands it to every task, so it reaches
 forkserver and Dask workers that were started before it was set.
 """
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -95,6 +98,8 @@ def _inject_fault(run_index: int, spec: str) -> None:
             raise RuntimeError(f"fault injected into run {run_index}")
         if action == "exit":
             os._exit(70)
+        if action == "stop":
+            os.kill(os.getpid(), signal.SIGSTOP)
         if action.startswith("sleep="):
             time.sleep(float(action.removeprefix("sleep=")))
 
