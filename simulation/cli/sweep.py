@@ -124,6 +124,11 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
     verify.add_argument("--sample", type=int, default=20, help="runs to make again")
     verify.add_argument("--seed", type=int, default=0, help="seed of the random sample")
     verify.add_argument("--workers", type=int, help="processes (default: all cores)")
+    verify.add_argument(
+        "--cached",
+        action="store_true",
+        help="make every run the sweep took from the run cache again (instead of a sample)",
+    )
     verify.set_defaults(handler=verify_command)
 
     cache_command_parser = sub.add_parser(
@@ -251,10 +256,24 @@ def verify_command(args: argparse.Namespace) -> int:
     """Re-run a sample of a sweep's runs; exit 1 if any differs."""
     from simulation.experiments.verify import verify_sweep
 
-    result = verify_sweep(args.folder, sample=args.sample, seed=args.seed, workers=args.workers)
+    result = verify_sweep(
+        args.folder,
+        sample=args.sample,
+        seed=args.seed,
+        workers=args.workers,
+        cached=args.cached,
+    )
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     checked = len(result.checked)
+    if result.cached:
+        print(f"checked every run taken from the run cache: {checked:,} of {result.successful:,}")
+    else:
+        print(
+            f"a sample of {checked:,} of {result.successful:,} successful run(s) catches a "
+            f"single bad run with probability {result.detection:.0%} (k/N; --sample sets k, "
+            "--cached checks every cache-served run)"
+        )
     if result.identical:
         print(f"verified {checked} run(s) of {args.folder}: all identical to the stored ones")
         return 0

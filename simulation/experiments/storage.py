@@ -115,6 +115,53 @@ def mixed_versions_note(manifest: dict[str, Any]) -> str | None:
     )
 
 
+REBUILD = "rebuild it from the parts with `summarize`, or run the sweep again"
+
+
+def check_runs_table(path: str | Path, manifest: dict[str, Any], runs: Any = None) -> None:
+    """Refuse a sweep folder's runs.parquet that is not its manifest's: another experiment's
+    fingerprint, columns the manifest does not give, or run indices it cannot have (a table
+    rewritten by another tool loses the fingerprint; its numbers are `verify`'s business).
+    `runs` is the table when already read (a DataFrame); the check then covers its rows."""
+    path = Path(path)
+    table_path = path / "runs.parquet"
+    try:
+        schema = pq.read_schema(table_path)
+    except FileNotFoundError:
+        raise ResultsError(f"no runs.parquet: {REBUILD}", path) from None
+    except (OSError, pa.ArrowException) as error:
+        reason = one_line(str(error))[:200]
+        raise ResultsError(f"runs.parquet is damaged ({reason}): {REBUILD}", path) from None
+    found = (schema.metadata or {}).get(FINGERPRINT_KEY)
+    expected = str(manifest.get("fingerprint", ""))
+    if found is not None and found.decode("ascii", "replace") != expected:
+        raise ResultsError(
+            "runs.parquet does not belong to this folder's experiment (its fingerprint is "
+            f"not the one in {MANIFEST}): {REBUILD}",
+            path,
+        )
+    try:
+        wanted = [f.name for f in runs_schema(manifest) if f.name not in TIMING_COLUMNS]
+    except (KeyError, TypeError, ValueError, AttributeError, pa.ArrowException) as error:
+        raise ResultsError(f"{MANIFEST} is damaged ({one_line(str(error))})", path) from None
+    missing = [name for name in wanted if name not in schema.names]
+    if missing:
+        raise ResultsError(
+            f"runs.parquet lacks the column(s) {', '.join(missing[:5])}: {REBUILD}", path
+        )
+    if runs is None:
+        return
+    indices = runs["run_index"].to_numpy()
+    total = int(manifest.get("n_runs", 0))
+    if len(indices) and (
+        indices.min() < 0 or indices.max() >= total or len(set(indices)) != len(indices)
+    ):
+        raise ResultsError(
+            f"runs.parquet holds run indices this sweep of {total:,} runs cannot have: {REBUILD}",
+            path,
+        )
+
+
 def outcome_columns(metrics: list[str], measures: list[str] | None = None) -> list[str]:
     """Outcome columns of the runs table: final, peak (and lags after the order) of every
     metric, e.g. final_refuse, at_order_plus_12_refuse."""
