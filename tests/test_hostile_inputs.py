@@ -39,6 +39,25 @@ EXPERIMENT: dict[str, Any] = {
     "steps": 4,
     "batch_size": 2,
 }
+TARGETS: dict[str, Any] = {
+    "parameters": ["decision.temperature"],
+    "overrides": {"population.n_officers": 100, "steps": 6},
+    "abc": {"population_size": 10, "generations": 1, "max_simulations": 20},
+    "predictive_draws": 2,
+    "targets": {
+        "t": {
+            "source": "a test",
+            "figure": "a share",
+            "analogy": "none",
+            "config": str(BASELINE),
+            "overrides": {"drivers.war_order_level": 3},
+            "output": "refuse",
+            "value": 0.2,
+            "tolerance": 0.5,
+        }
+    },
+}
+"""A small valid targets file; a case's `target` changes its one target, `targets` the rest."""
 ALIAS_BOMB = "".join(
     f"{name}: &{name} [{', '.join([f'*{previous}'] * 10 if previous else ['1'] * 10)}]\n"
     for previous, name in zip(["", *"abcdef"], "abcdefg", strict=True)
@@ -235,6 +254,13 @@ def prepared(
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             values["port"] = str(probe.getsockname()[1])
+    if setup == "targets":
+        data = {**TARGETS, **case.get("targets", {})}
+        data["targets"] = {"t": {**TARGETS["targets"]["t"], **case.get("target", {})}}
+        write_yaml(tmp_path / "targets.yaml", data)
+    for name, content in case.get("files", {}).items():
+        text = content if isinstance(content, str) else yaml.safe_dump(content)
+        (tmp_path / name).write_text(fill(text, values), encoding="utf-8")
     try:
         yield values
     finally:
