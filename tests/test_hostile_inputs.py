@@ -12,6 +12,7 @@ the folder is compared before and after the command, file by file.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -151,6 +152,8 @@ def damage(kind: str, sweep: Path, sweeps: dict[str, Path]) -> Any:
         runs.write_bytes(runs.read_bytes()[:100])
     elif kind == "no_runs":
         (sweep / "runs.parquet").unlink()
+    elif kind == "foreign_runs":
+        shutil.copy(sweeps["other"] / "runs.parquet", sweep / "runs.parquet")
     elif kind == "locked":
         return FolderLock(sweep).acquire()
     return None
@@ -260,6 +263,7 @@ def prepared(
         write_yaml(tmp_path / "targets.yaml", data)
     for name, content in case.get("files", {}).items():
         text = content if isinstance(content, str) else yaml.safe_dump(content)
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(fill(text, values), encoding="utf-8")
     try:
         yield values
@@ -332,3 +336,29 @@ def test_hostile_input_gives_one_line_exit_2_and_leaves_nothing(
     assert not missing, f"{lines[0]!r} lacks {missing}"
     assert snapshot(tmp_path) == before, "the command created or changed files"
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("damaged", "message"),
+    [
+        ("foreign", "summary.csv does not belong to this folder's sweep"),
+        ("cut", "summary.csv lacks the column(s) measure"),
+    ],
+)
+def test_a_summary_table_that_is_not_the_folders_is_refused(
+    damaged: str, message: str, finished_sweeps: dict[str, Path], tmp_path: Path
+) -> None:
+    """What `table`/`scenario-table` read (the fixture's sweeps lack the metrics the
+    scenario table shows, so the reader is called directly)."""
+    from simulation.errors import ResultsError
+    from simulation.experiments.files import read_manifest
+    from simulation.experiments.storage import read_summary_table
+
+    sweep = Path(shutil.copytree(finished_sweeps["sweep"], tmp_path / "sweep"))
+    if damaged == "foreign":
+        shutil.copy(finished_sweeps["other"] / "summary.csv", sweep / "summary.csv")
+    else:
+        (sweep / "summary.csv").write_text("point,scenario\n0,baseline\n")
+    with pytest.raises(ResultsError, match=re.escape(message)) as caught:
+        read_summary_table(sweep, read_manifest(sweep))
+    assert "summarize" in str(caught.value) or "lacks" in str(caught.value)

@@ -24,6 +24,7 @@ import pandas as pd
 from simulation.errors import ArgumentError, ResultsError
 from simulation.experiments.files import read_manifest, write_atomic
 from simulation.experiments.precision import format_share
+from simulation.experiments.storage import read_summary_table
 
 DEFAULT_MEASURE = "at_order_plus_12"
 README_START = "<!-- scenario-table:start -->"
@@ -96,7 +97,7 @@ def scenario_table(
             "experiment file and run it again",
             folder,
         )
-    summary = pd.read_csv(folder / "summary.csv")
+    summary = read_summary_table(folder, manifest)
     part = summary[summary["measure"] == measure]
     scenarios = list(dict.fromkeys(part.sort_values("point")["scenario"]))
     rows: list[dict[str, Any]] = []
@@ -162,7 +163,7 @@ def plot_scenario_table(folder: str | Path, path: str | Path, measure: str = DEF
     from simulation.vocabulary import CHOICE_COLOURS, CHOICES, GROUPS
 
     folder = Path(folder)
-    summary = pd.read_csv(folder / "summary.csv")
+    summary = read_summary_table(folder, read_manifest(folder))
     part = summary[summary["measure"] == measure]
     scenarios = list(dict.fromkeys(part.sort_values("point")["scenario"]))
     leaving = {

@@ -162,6 +162,48 @@ def check_runs_table(path: str | Path, manifest: dict[str, Any], runs: Any = Non
         )
 
 
+SUMMARY_KEYS: tuple[str, ...] = (
+    "point",
+    "scenario",
+    "measure",
+    "metric",
+    "n",
+    "mean",
+    "sd",
+    "ci_low",
+    "ci_high",
+)
+"""Columns of summary.csv an analysis reads."""
+
+
+def read_summary_table(path: str | Path, manifest: dict[str, Any]) -> Any:
+    """A sweep folder's summary.csv (a DataFrame), refused (one line naming the file and
+    the remedy) when it is damaged, lacks a column, or describes design points or
+    scenarios the manifest's sweep does not have."""
+    from simulation.experiments.files import read_table
+
+    path = Path(path)
+    hint = "summarize the sweep to rebuild it"
+    summary = read_table(path, "summary.csv", columns=SUMMARY_KEYS, hint=hint)
+    points = summary["point"]
+    scenarios = set(manifest.get("scenarios") or [])
+    foreign = (
+        (points.isna() | (points < 0) | (points >= int(manifest.get("n_points", 0)))).any()
+        if len(summary)
+        else False
+    ) or (bool(scenarios) and not set(summary["scenario"].astype(str)) <= scenarios)
+    foreign = foreign or not set(manifest.get("parameters") or []) <= set(summary.columns)
+    metrics = set(manifest.get("metrics") or [])
+    foreign = foreign or (bool(metrics) and not set(summary["metric"].astype(str)) <= metrics)
+    if foreign:
+        raise ResultsError(
+            f"summary.csv does not belong to this folder's sweep (its design points, "
+            f"scenarios, parameters or metrics are not the ones in {MANIFEST}): {hint}",
+            path,
+        )
+    return summary
+
+
 def outcome_columns(metrics: list[str], measures: list[str] | None = None) -> list[str]:
     """Outcome columns of the runs table: final, peak (and lags after the order) of every
     metric, e.g. final_refuse, at_order_plus_12_refuse."""
