@@ -61,7 +61,8 @@ SOURCES: tuple[str, ...] = (
 NEUTRAL_FIELDS: dict[str, str] = {
     "name": "a label; it names a results folder, never enters a run",
     "description": "free text",
-    "seed": "a sweep hands every run its own seed, which replaces the config's",
+    "seed": "every run of a sweep (or probe of a search) gets its own seed, which replaces "
+    "the config's",
     "output.collect_agent_data": "a sweep never collects agent data (it is turned off for "
     "every design point), and collecting it draws no random number",
     "output.figure": "whether `run` draws a PNG; a sweep draws none",
