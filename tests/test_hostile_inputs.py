@@ -362,3 +362,40 @@ def test_a_summary_table_that_is_not_the_folders_is_refused(
     with pytest.raises(ResultsError, match=re.escape(message)) as caught:
         read_summary_table(sweep, read_manifest(sweep))
     assert "summarize" in str(caught.value) or "lacks" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("punishment_severity", "../../etc/passwd"),
+        ("punishment_severity", float("nan")),
+        ("punishment_severity", 1e9),
+        ("punishment_severity", None),
+        ("punishment_severity", [1, 2]),
+        ("war_order_level", 1.5),
+        ("war_order_level", True),
+        ("no_such_slider", 1),
+    ],
+)
+def test_a_forged_slider_value_gets_the_pages_one_line_message(name: str, value: Any) -> None:
+    """What a websocket message could put in a slider (the browser's slider never sends
+    these): the page's one-line message, no traceback, the value not recorded."""
+    from simulation.viz import state
+
+    state.error.value = None
+    before = dict(state.controls.value)
+    state.set_control(name, value)
+    assert state.controls.value == before
+    message = state.error.value
+    assert message and "\n" not in message and "Traceback" not in message
+    assert "expected" in message or "no slider" in message
+    assert "/work" not in message and ".py" not in message
+    state.error.value = None
+
+
+def test_a_slider_value_in_range_is_recorded() -> None:
+    from simulation.viz import state
+
+    state.error.value = None
+    state.set_control("punishment_severity", 2.5)
+    assert state.controls.value["punishment_severity"] == 2.5 and state.error.value is None
