@@ -124,3 +124,54 @@ def test_resume_of_a_complete_sweep_runs_nothing_and_keeps_its_tables(tmp_path: 
     assert main([*sweep, "--resume"]) == 0
     assert sorted(p.name for p in (out / "parts").iterdir()) == parts
     pd.testing.assert_frame_equal(pd.read_parquet(out / "runs.parquet"), runs)
+
+
+def _half_done(tmp_path: Path) -> tuple[Path, Path]:
+    """A small sweep with some of its batches removed, as if interrupted."""
+    data = {
+        "base": {
+            "config": str(REPO / "configs" / "baseline.yaml"),
+            "overrides": {"population.n_officers": 100},
+        },
+        "vary": {"drivers.punishment_severity": [0, 1]},
+        "replications": 2,
+        "steps": 4,
+        "batch_size": 1,
+    }
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "--no-progress"]) == 0
+    for part in sorted((out / "parts").glob("runs-*.parquet"))[2:]:
+        part.unlink()
+    return path, out
+
+
+def test_resume_after_a_model_edit_is_refused_without_an_explicit_flag(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    import simulation.experiments.cache as cache_module
+
+    path, out = _half_done(tmp_path)
+    manifest = (out / "manifest.json").read_text()
+    monkeypatch.setattr(cache_module, "code_version", lambda: "an-edited-model")
+    capsys.readouterr()
+    resume = ["sweep", str(path), "--out", str(out), "--resume", "--workers", "1", "--no-progress"]
+    assert main(resume) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert "would mix runs of two models" in err and "--allow-mixed-versions" in err
+    assert (out / "manifest.json").read_text() == manifest
+    assert len(part_indices(out)) == 2
+
+
+def test_a_folder_of_mixed_code_versions_says_so(tmp_path: Path, monkeypatch, capsys) -> None:
+    import simulation.experiments.cache as cache_module
+
+    path, out = _half_done(tmp_path)
+    monkeypatch.setattr(cache_module, "code_version", lambda: "an-edited-model")
+    resume = ["sweep", str(path), "--out", str(out), "--resume", "--workers", "1", "--no-progress"]
+    assert main([*resume, "--allow-mixed-versions", "--no-cache"]) == 0
+    assert "runs come from 2 versions of the model's code" in capsys.readouterr().err
+    assert main(["summarize", str(out)]) == 0
+    assert "runs come from 2 versions of the model's code" in capsys.readouterr().err

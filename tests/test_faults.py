@@ -13,6 +13,7 @@ machine slows the tests down but does not make them fail.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -272,3 +273,68 @@ def test_dask_worker_killed_from_outside_mid_sweep_loses_no_run(
     table = runs(out)
     assert table["status"].eq("ok").all(), table.loc[table["status"] != "ok", "error"]
     pd.testing.assert_frame_equal(table, clean)
+
+
+# ------------------------------------------------------------------------------- stalls
+
+
+def test_a_stopped_worker_is_detected_within_two_minutes_with_default_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGSTOP one of two local workers mid-sweep, never continued (the run timeout is the
+    default hour): its heartbeat stops, the sweep takes its batches away within the default
+    stall timeout (60 s) and retries them on a fresh worker, and ends equal to an
+    undisturbed sweep."""
+    path = experiment_file(tmp_path, replications=10)
+    clean = runs(sweep(path, tmp_path / "clean", "--workers", "1"))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))  # where the sweep keeps its heartbeats
+    out = tmp_path / "stopped"
+    process = start_sweep(path, out, "--workers", "2", fault="*:sleep=0.3", capture=True)
+    victim = None
+    try:
+        wait_for(lambda: len(run_parts(out)) >= 1, "batch recorded", process)
+        beats = [
+            p for folder in scratch.glob("reluctant-army-heartbeats-*") for p in folder.iterdir()
+        ]
+        assert beats, "no worker heartbeat"
+        victim = int(beats[0].name)
+        os.kill(victim, signal.SIGSTOP)
+        stopped = time.monotonic()
+        _, err = process.communicate(timeout=180)
+        assert process.returncode == 0, err
+        assert time.monotonic() - stopped < 120, "not detected within 2 minutes"
+        assert "stopped beating their heartbeat" in err
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+        if victim is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGKILL)
+    assert sorted(set(part_indices(out))) == list(range(40))
+    pd.testing.assert_frame_equal(runs(out), clean)
+
+
+def test_a_run_that_stops_its_worker_each_time_is_failed_then_resumed(tmp_path: Path) -> None:
+    """A run that stops (SIGSTOP) every worker that runs it, with a 3 s stall timeout: its
+    batch is taken away, it stops its lone retry too and is recorded as failed, the rest
+    complete; a resume that retries it (the fault gone) ends equal to an undisturbed sweep."""
+    path = experiment_file(tmp_path, replications=3)
+    clean = runs(sweep(path, tmp_path / "clean", "--workers", "1"))
+    out = tmp_path / "stopped"
+    process = start_sweep(path, out, "--workers", "2", "--stall-timeout", "3", fault="5:stop")
+    try:
+        assert process.wait(timeout=DEADLINE * 2) == 0
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+        for pid in processes_in_group(process.pid):
+            os.kill(pid, signal.SIGKILL)  # the stopped workers, if any outlived the sweep
+    table = runs(out)
+    assert table.loc[table["status"] != "ok", "run_index"].tolist() == [5]
+    assert "heartbeat" in table.loc[5, "error"]
+    sweep(path, out, "--resume", "--retry-failed", "--workers", "2")
+    pd.testing.assert_frame_equal(runs(out), clean)

@@ -12,6 +12,7 @@ the folder is compared before and after the command, file by file.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -39,6 +40,25 @@ EXPERIMENT: dict[str, Any] = {
     "steps": 4,
     "batch_size": 2,
 }
+TARGETS: dict[str, Any] = {
+    "parameters": ["decision.temperature"],
+    "overrides": {"population.n_officers": 100, "steps": 6},
+    "abc": {"population_size": 10, "generations": 1, "max_simulations": 20},
+    "predictive_draws": 2,
+    "targets": {
+        "t": {
+            "source": "a test",
+            "figure": "a share",
+            "analogy": "none",
+            "config": str(BASELINE),
+            "overrides": {"drivers.war_order_level": 3},
+            "output": "refuse",
+            "value": 0.2,
+            "tolerance": 0.5,
+        }
+    },
+}
+"""A small valid targets file; a case's `target` changes its one target, `targets` the rest."""
 ALIAS_BOMB = "".join(
     f"{name}: &{name} [{', '.join([f'*{previous}'] * 10 if previous else ['1'] * 10)}]\n"
     for previous, name in zip(["", *"abcdef"], "abcdefg", strict=True)
@@ -132,6 +152,8 @@ def damage(kind: str, sweep: Path, sweeps: dict[str, Path]) -> Any:
         runs.write_bytes(runs.read_bytes()[:100])
     elif kind == "no_runs":
         (sweep / "runs.parquet").unlink()
+    elif kind == "foreign_runs":
+        shutil.copy(sweeps["other"] / "runs.parquet", sweep / "runs.parquet")
     elif kind == "locked":
         return FolderLock(sweep).acquire()
     return None
@@ -235,6 +257,14 @@ def prepared(
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             values["port"] = str(probe.getsockname()[1])
+    if setup == "targets":
+        data = {**TARGETS, **case.get("targets", {})}
+        data["targets"] = {"t": {**TARGETS["targets"]["t"], **case.get("target", {})}}
+        write_yaml(tmp_path / "targets.yaml", data)
+    for name, content in case.get("files", {}).items():
+        text = content if isinstance(content, str) else yaml.safe_dump(content)
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(fill(text, values), encoding="utf-8")
     try:
         yield values
     finally:
@@ -306,3 +336,66 @@ def test_hostile_input_gives_one_line_exit_2_and_leaves_nothing(
     assert not missing, f"{lines[0]!r} lacks {missing}"
     assert snapshot(tmp_path) == before, "the command created or changed files"
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("damaged", "message"),
+    [
+        ("foreign", "summary.csv does not belong to this folder's sweep"),
+        ("cut", "summary.csv lacks the column(s) measure"),
+    ],
+)
+def test_a_summary_table_that_is_not_the_folders_is_refused(
+    damaged: str, message: str, finished_sweeps: dict[str, Path], tmp_path: Path
+) -> None:
+    """What `table`/`scenario-table` read (the fixture's sweeps lack the metrics the
+    scenario table shows, so the reader is called directly)."""
+    from simulation.errors import ResultsError
+    from simulation.experiments.files import read_manifest
+    from simulation.experiments.storage import read_summary_table
+
+    sweep = Path(shutil.copytree(finished_sweeps["sweep"], tmp_path / "sweep"))
+    if damaged == "foreign":
+        shutil.copy(finished_sweeps["other"] / "summary.csv", sweep / "summary.csv")
+    else:
+        (sweep / "summary.csv").write_text("point,scenario\n0,baseline\n")
+    with pytest.raises(ResultsError, match=re.escape(message)) as caught:
+        read_summary_table(sweep, read_manifest(sweep))
+    assert "summarize" in str(caught.value) or "lacks" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("punishment_severity", "../../etc/passwd"),
+        ("punishment_severity", float("nan")),
+        ("punishment_severity", 1e9),
+        ("punishment_severity", None),
+        ("punishment_severity", [1, 2]),
+        ("war_order_level", 1.5),
+        ("war_order_level", True),
+        ("no_such_slider", 1),
+    ],
+)
+def test_a_forged_slider_value_gets_the_pages_one_line_message(name: str, value: Any) -> None:
+    """What a websocket message could put in a slider (the browser's slider never sends
+    these): the page's one-line message, no traceback, the value not recorded."""
+    from simulation.viz import state
+
+    state.error.value = None
+    before = dict(state.controls.value)
+    state.set_control(name, value)
+    assert state.controls.value == before
+    message = state.error.value
+    assert message and "\n" not in message and "Traceback" not in message
+    assert "expected" in message or "no slider" in message
+    assert "/work" not in message and ".py" not in message
+    state.error.value = None
+
+
+def test_a_slider_value_in_range_is_recorded() -> None:
+    from simulation.viz import state
+
+    state.error.value = None
+    state.set_control("punishment_severity", 2.5)
+    assert state.controls.value["punishment_severity"] == 2.5 and state.error.value is None

@@ -85,3 +85,68 @@ def test_verify_samples_at_random_but_reproducibly(finished: Path) -> None:
     first = verify_sweep(finished, sample=3, seed=7, workers=1).checked
     assert first == verify_sweep(finished, sample=3, seed=7, workers=1).checked
     assert len(first) == 3
+
+
+def test_verify_states_its_chance_of_catching_one_bad_run(
+    finished: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """k of N runs made again catch one given bad run with probability k/N."""
+    result = verify_sweep(finished, sample=2, workers=1)
+    assert result.successful == 8 and result.detection == pytest.approx(2 / 8)
+    assert main(["verify", str(finished), "--sample", "4", "--workers", "1"]) == 0
+    assert "a sample of 4 of 8 successful run(s) catches a single bad run with probability 50%" in (
+        capsys.readouterr().out
+    )
+
+
+def test_verify_cached_checks_every_run_taken_from_the_cache(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A sweep served in part from the run cache: `--cached` makes exactly the cache-served
+    runs again, and a stored value changed by hand among them is found."""
+    from simulation.experiments.sweep import run_experiment
+
+    data = {
+        "base": {
+            "config": str(REPO / "configs" / "baseline.yaml"),
+            "overrides": {"population.n_officers": 100},
+        },
+        "vary": {"drivers.punishment_severity": [0, 1]},
+        "replications": 2,
+        "steps": 4,
+    }
+    run_experiment(data, workers=1, progress=False, cache=tmp_path / "cache")
+    extended = {**data, "vary": {"drivers.punishment_severity": [0, 1, 2]}}
+    out = tmp_path / "out"
+    run_experiment(extended, workers=1, progress=False, cache=tmp_path / "cache", out=out)
+    result = verify_sweep(out, cached=True, workers=1)
+    assert result.cached and len(result.checked) == 4 and result.identical
+    table = pd.read_parquet(out / "runs.parquet")
+    cached_run = result.checked[0]
+    table.loc[table["run_index"] == cached_run, "final_refuse"] += 0.01
+    table.to_parquet(out / "runs.parquet", index=False)
+    assert main(["verify", str(out), "--cached", "--workers", "1"]) == 1
+    printed = capsys.readouterr().out
+    assert "checked every run taken from the run cache: 4 of 6" in printed
+    assert f"runs {cached_run}" in printed
+
+
+def test_verify_refuses_a_runs_table_of_another_experiment(
+    finished: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from simulation.experiments.sweep import run_experiment
+
+    other = {
+        "base": {
+            "config": str(REPO / "configs" / "baseline.yaml"),
+            "overrides": {"population.n_officers": 100},
+        },
+        "vary": {"drivers.amnesty": [0, 0.5]},
+        "replications": 2,
+        "steps": 4,
+    }
+    run_experiment(other, workers=1, progress=False, cache=False, out=tmp_path / "other")
+    shutil.copy(tmp_path / "other" / "runs.parquet", finished / "runs.parquet")
+    assert main(["verify", str(finished), "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "runs.parquet does not belong" in err and "Traceback" not in err

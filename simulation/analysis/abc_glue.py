@@ -120,8 +120,12 @@ class SeededMapSampler(pyabc.sampler.Sampler):
         total = 0
         pending = list(range(n))
         attempt = 0
+        # the prior sample (t = -1) and the first generation always complete, whatever the
+        # budget: without them there is no posterior at all (a budget of 20 simulations for
+        # 10 particles would otherwise end with nothing)
+        budget = math.inf if t <= 0 else self.budget
         while pending:
-            left = min(max_eval, self.budget - self.used) - total
+            left = min(max_eval, budget - self.used) - total
             if left <= 0:
                 break
             # a finite budget is shared among the particles still wanted; a particle whose

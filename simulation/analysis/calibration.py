@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulation.analysis import preflight
 from simulation.config.loading import validate_config
 from simulation.config.priors import Priors
 from simulation.config.targets import Targets, load_targets, targets_from_dict
@@ -619,37 +620,26 @@ def calibrate(
     """
     if not isinstance(targets, Targets):
         targets = targets_from_dict(targets) if isinstance(targets, dict) else load_targets(targets)
-    settings = targets.spec.abc.model_copy(
-        update={
-            key: value
-            for key, value in {
-                "population_size": population_size,
-                "generations": generations,
-                "max_simulations": max_simulations,
-                "min_epsilon": min_epsilon,
-                "seed": seed,
-                "prior_mixture": prior_mixture,
-                "kernel": kernel,
-            }.items()
-            if value is not None
-        }
+    settings = preflight.abc_settings(
+        targets,
+        {
+            "population_size": population_size,
+            "generations": generations,
+            "max_simulations": max_simulations,
+            "min_epsilon": min_epsilon,
+            "seed": seed,
+            "prior_mixture": prior_mixture,
+            "kernel": kernel,
+        },
     )
-    for name in ("population_size", "generations", "max_simulations"):
-        if getattr(settings, name) < 1:
-            raise ArgumentError(f"must be at least 1, got {getattr(settings, name)}", name)
-    if not 0 <= settings.prior_mixture < 1:
-        raise ArgumentError(
-            f"must be at least 0 and below 1, got {settings.prior_mixture}", "prior_mixture"
-        )
-    from simulation.analysis.transitions import KERNELS
-
-    if settings.kernel not in KERNELS:
-        raise ArgumentError(f"must be one of {', '.join(KERNELS)}, got {settings.kernel}", "kernel")
     if resume and out is None:
         raise ArgumentError("resuming needs the results folder (out)", "resume")
     if resume and overwrite:
         raise ArgumentError("give either resume or overwrite, not both", "resume")
-    draws = predictive_draws if predictive_draws is not None else targets.spec.predictive_draws
+    draws = preflight.predictive_draws(targets, predictive_draws)
+    preflight.check_statistics(targets)
+    if not resume:
+        preflight.check_targets_computable(targets, settings.seed)
     if out is None:
         with tempfile.TemporaryDirectory(prefix="reluctant-army-abc-") as scratch:
             result = _calibrate_into(

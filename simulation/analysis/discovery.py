@@ -28,6 +28,7 @@ from simulation.experiments.files import (
     write_atomic,
     write_json,
 )
+from simulation.experiments.storage import check_runs_table
 
 OWNED_FILES: tuple[str, ...] = (MANIFEST, "discovery.json", "discovery.png")
 
@@ -321,6 +322,7 @@ def discover(
         columns=("status",),
         hint="finish the sweep first (resume it), or summarize it to rebuild the table",
     )
+    check_runs_table(folder, manifest, runs)
     is_below = below is not None
     level = below if is_below else (above if above is not None else 0.5)
     inputs, flags = inputs_and_outcome(runs, manifest, metric, level, is_below)

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from simulation.analysis import preflight
 from simulation.config.loading import read_yaml
 from simulation.config.schema import SimulationConfig
 from simulation.errors import ArgumentError, ResultsError
@@ -254,12 +255,14 @@ def run_ensemble(
         raise ArgumentError(f"must be at least 2, got {draws}", "draws")
     if replications is not None and replications < 1:
         raise ArgumentError(f"must be at least 1, got {replications}", "replications")
+    preflight.check_ensemble_options(priors, posterior, seed)
     design = {
         "priors": str(Path(priors).resolve()) if priors is not None else None,
         "posterior": str(Path(posterior).resolve()) if posterior is not None else None,
         "exclude": list(exclude) or None,
     }
     experiment = _as_experiment(source, draws, replications, design, seed, steps, overrides)
+    preflight.check_something_drawn(experiment, priors)
     scenarios = list(dict.fromkeys(point.scenario for point in experiment.points))
     if reference is None:
         reference = "status_quo" if "status_quo" in scenarios else scenarios[0]

@@ -29,6 +29,7 @@ from simulation.analysis import results as rs
 from simulation.errors import ResultsError
 from simulation.experiments.files import write_text
 from simulation.experiments.precision import METHOD, runs_completed
+from simulation.experiments.run_folder import check_run_summary
 from simulation.vocabulary import CHOICES, GROUPS, RANKS
 
 DISCLAIMER = (
@@ -138,9 +139,7 @@ def config_blocks(results: rs.Results, names: tuple[str, ...]) -> str:
 def run_section(results: rs.Results) -> str:
     """One simulation: final and peak shares overall, by group and by rank; the figure."""
     folder = results.path
-    summary = rs.read_json(folder / "summary.json", folder)
-    if not isinstance(summary, dict):
-        raise ResultsError("summary.json is not a mapping", folder)
+    summary = check_run_summary(rs.read_json(folder / "summary.json", folder), folder)
     blocks = [("all officers", summary.get("overall") or {})]
     blocks += [(group, (summary.get("by_group") or {}).get(group) or {}) for group in GROUPS]
     blocks += [(rank, block or {}) for rank, block in (summary.get("by_rank") or {}).items()]

@@ -32,6 +32,7 @@ from simulation.config.loading import load_config
 from simulation.config.schema import SimulationConfig
 from simulation.errors import ResultsError
 from simulation.experiments.files import MANIFEST
+from simulation.experiments.run_folder import check_run_summary
 from simulation.vocabulary import CHOICES, split_metric
 
 TEXT_LIMIT = 5 * 1024 * 1024
@@ -257,7 +258,12 @@ class Sweep:
         """One row per recorded run (empty if the sweep has not consolidated any)."""
         if not self.results.has("runs.parquet"):
             return pd.DataFrame(columns=[*IDENTITY, "status"])
-        return read_table(self.path / "runs.parquet", self.path)
+        runs = read_table(self.path / "runs.parquet", self.path)
+        if self.results.kind == "sweep" and "fingerprint" in self.manifest:
+            from simulation.experiments.storage import check_runs_table
+
+            check_runs_table(self.path, self.manifest, runs)
+        return runs
 
     @cached_property
     def summary(self) -> pd.DataFrame:
@@ -500,7 +506,11 @@ def run_folder_replay(results: Results) -> ReplaySpec:
         config = load_config(data if isinstance(data, dict) else {})
     except ConfigError as error:
         raise ResultsError(f"cannot replay: {error}", folder) from None
-    summary = read_json(folder / "summary.json", folder) if results.has("summary.json") else {}
+    summary = (
+        check_run_summary(read_json(folder / "summary.json", folder), folder)
+        if results.has("summary.json")
+        else {}
+    )
     recorded: dict[str, float] = {}
     if isinstance(summary, dict):
         blocks = [("", summary.get("overall", {}))]
@@ -577,9 +587,41 @@ def sensitivity_indices(results: Results) -> pd.DataFrame:
 def tipping_data(results: Results) -> dict[str, Any]:
     """tipping.json of a tipping folder."""
     data = read_json(results.path / "tipping.json", results.path)
-    if not isinstance(data, dict):
-        raise ResultsError("tipping.json is not a mapping", results.path)
+    problem = _tipping_problem(data)
+    if problem:
+        raise ResultsError(
+            f"tipping.json {problem}: run the tipping search again into this folder (overwrite)",
+            results.path,
+        )
     return data
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _tipping_problem(data: Any) -> str | None:
+    """What is wrong with a tipping.json (None when a report can state it)."""
+    if not isinstance(data, dict):
+        return "is not a mapping"
+    for key in ("lever", "metric", "statistic"):
+        if not isinstance(data.get(key), str):
+            return f"lacks '{key}'"
+    if not _is_number(data.get("level")) or not isinstance(data.get("crossed"), bool):
+        return "lacks 'level' or 'crossed'"
+    ranges = ["search_range"] + (["bracket", "uncertain_range"] if data["crossed"] else [])
+    for key in ranges:
+        pair = data.get(key)
+        if not isinstance(pair, list) or len(pair) != 2 or not all(map(_is_number, pair)):
+            return f"lacks '{key}' (two numbers)"
+    if data["crossed"] and not _is_number(data.get("estimate")):
+        return "lacks 'estimate'"
+    probes = data.get("probes")
+    if not isinstance(probes, list) or not all(
+        isinstance(p, dict) and _is_number(p.get("value")) for p in probes
+    ):
+        return "lacks 'probes' (each with its 'value')"
+    return None
 
 
 CASE = re.compile(r"^(?P<metric>\w+) (?P<op>[<>]) (?P<level>[-+0-9.eE]+)$")

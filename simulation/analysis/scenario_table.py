@@ -26,6 +26,7 @@ import pandas as pd
 from simulation.errors import ArgumentError, ResultsError
 from simulation.experiments.files import read_manifest, write_atomic
 from simulation.experiments.precision import METHOD
+from simulation.experiments.storage import read_summary_table
 
 DEFAULT_MEASURE = "at_order_plus_12"
 README_START = "<!-- scenario-table:start -->"
@@ -96,7 +97,7 @@ def scenario_table(
     measures = manifest.get("measures", ["final", "peak"])
     if measure not in measures:
         raise ArgumentError(f"the sweep recorded {', '.join(measures)}; not '{measure}'", "measure")
-    summary = pd.read_csv(folder / "summary.csv")
+    summary = read_summary_table(folder, manifest)
     part = summary[summary["measure"] == measure].sort_values("point", kind="stable")
     rows: list[dict[str, Any]] = []
     for _, mine in part.groupby("point", sort=True):
@@ -192,9 +193,9 @@ def plot_scenario_table(folder: str | Path, path: str | Path, measure: str = DEF
     from simulation.vocabulary import CHOICE_COLOURS, CHOICES, GROUPS
 
     folder = Path(folder)
-    summary = pd.read_csv(folder / "summary.csv")
-    part = summary[summary["measure"] == measure].sort_values("point", kind="stable").copy()
     manifest = read_manifest(folder)
+    summary = read_summary_table(folder, manifest)
+    part = summary[summary["measure"] == measure].sort_values("point", kind="stable").copy()
     part["label"] = [point_label(row, manifest) for _, row in part.iterrows()]
     scenarios = list(dict.fromkeys(part["label"]))
     leaving = {

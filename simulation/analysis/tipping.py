@@ -27,6 +27,7 @@ from simulation.config.loading import load_config
 from simulation.config.schema import SimulationConfig
 from simulation.errors import ArgumentError, ConfigError
 from simulation.experiments.backends import default_workers, local_backend
+from simulation.experiments.cache import NEUTRAL_FIELDS
 from simulation.experiments.files import (
     MANIFEST,
     FolderClaim,
@@ -170,8 +171,16 @@ def check_request(
         raise ArgumentError(f"expected a share between 0 and 1, got {level}", "level")
     if not low < high:
         raise ArgumentError(f"must be below high ({high}), got {low}", "low")
-    for value in (low, high):
-        _probe_config(base, lever, value)
+    ends = [_probe_config(base, lever, value) for value in (low, high)]
+    neutral = NEUTRAL_FIELDS.get(lever) or next(
+        (why for name, why in NEUTRAL_FIELDS.items() if lever.startswith(name + ".")), None
+    )
+    if neutral is not None or ends[0].to_dict() == ends[1].to_dict():
+        reason = f" ({neutral})" if neutral else ""
+        raise ArgumentError(
+            f"'{lever}' changes nothing a run computes{reason}: choose a lever of the model",
+            "lever",
+        )
     return _whole_numbers_only(base, lever, low, high)
 
 

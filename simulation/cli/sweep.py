@@ -20,7 +20,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from simulation.experiments.timeouts import DEFAULT_RUN_TIMEOUT, DEFAULT_SCHEDULER_TIMEOUT
+from simulation.experiments.timeouts import (
+    DEFAULT_RUN_TIMEOUT,
+    DEFAULT_SCHEDULER_TIMEOUT,
+    DEFAULT_STALL_TIMEOUT,
+)
 
 
 def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFormatter]) -> None:
@@ -45,6 +49,12 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
         "--resume", action="store_true", help="complete an interrupted sweep in --out"
     )
     sweep.add_argument(
+        "--allow-mixed-versions",
+        action="store_true",
+        help="with --resume: go on although the model's code changed since the folder's runs "
+        "were made (the folder then mixes runs of two code versions, and says so)",
+    )
+    sweep.add_argument(
         "--retry-failed",
         action="store_true",
         help="with --resume: also run again the runs recorded as failed",
@@ -61,6 +71,13 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
         metavar="SECONDS",
         help="stop a run after this long and record it as failed (default: the experiment's "
         f"run_timeout, else {DEFAULT_RUN_TIMEOUT:g})",
+    )
+    sweep.add_argument(
+        "--stall-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="call a local worker stalled (stopped, frozen) after this long without a "
+        f"heartbeat, and retry its runs (default: {DEFAULT_STALL_TIMEOUT:g})",
     )
     where = sweep.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on a Dask cluster")
@@ -107,6 +124,11 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
     verify.add_argument("--sample", type=int, default=20, help="runs to make again")
     verify.add_argument("--seed", type=int, default=0, help="seed of the random sample")
     verify.add_argument("--workers", type=int, help="processes (default: all cores)")
+    verify.add_argument(
+        "--cached",
+        action="store_true",
+        help="make every run the sweep took from the run cache again (instead of a sample)",
+    )
     verify.set_defaults(handler=verify_command)
 
     cache_command_parser = sub.add_parser(
@@ -178,6 +200,8 @@ def sweep_command(args: argparse.Namespace) -> int:
             scheduler_timeout=args.scheduler_timeout,
             cache=False if args.no_cache else (args.cache or True),
             progress=not args.no_progress,
+            allow_mixed_versions=args.allow_mixed_versions,
+            stall_timeout=args.stall_timeout,
         )
     except AllRunsFailedError as error:  # recorded and reported below, like any failed run
         result = error.result
@@ -209,12 +233,13 @@ def sweep_command(args: argparse.Namespace) -> int:
 
 def summarize_command(args: argparse.Namespace) -> int:
     """Rebuild tables, summary.csv and figures of a results folder from its parts."""
-    from simulation.experiments.storage import ResultsFolder
+    from simulation.experiments.storage import ResultsFolder, mixed_versions_note
     from simulation.experiments.summary import summarize_folder
 
     with ResultsFolder.read(args.folder) as folder:
         result = summarize_folder(folder)
-    for note in result["notes"]:
+    mixed = mixed_versions_note(folder.manifest)
+    for note in [*result["notes"], *filter(None, [mixed])]:
         print(f"note: {note}", file=sys.stderr)
     if not result["complete"]:
         total = folder.manifest["n_runs"]
@@ -234,10 +259,24 @@ def verify_command(args: argparse.Namespace) -> int:
     """Re-run a sample of a sweep's runs; exit 1 if any differs."""
     from simulation.experiments.verify import verify_sweep
 
-    result = verify_sweep(args.folder, sample=args.sample, seed=args.seed, workers=args.workers)
+    result = verify_sweep(
+        args.folder,
+        sample=args.sample,
+        seed=args.seed,
+        workers=args.workers,
+        cached=args.cached,
+    )
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     checked = len(result.checked)
+    if result.cached:
+        print(f"checked every run taken from the run cache: {checked:,} of {result.successful:,}")
+    else:
+        print(
+            f"a sample of {checked:,} of {result.successful:,} successful run(s) catches a "
+            f"single bad run with probability {result.detection:.0%} (k/N; --sample sets k, "
+            "--cached checks every cache-served run)"
+        )
     if result.identical:
         print(f"verified {checked} run(s) of {args.folder}: all identical to the stored ones")
         return 0

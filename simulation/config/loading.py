@@ -323,6 +323,11 @@ def path_component_problem(name: str) -> str | None:
         return "expected a plain name (it names a results folder): no '/', '\\', '..' or '.'"
     if len(name) > 100:
         return f"expected a name of at most 100 characters, got {len(name)}"
+    if not name.isprintable():
+        return (
+            "expected a name of printable characters (it names a results folder and is "
+            "printed): no control characters such as a newline, tab or escape"
+        )
     return None
 
 

@@ -3,11 +3,15 @@
 Each backend is a factory of ``concurrent.futures`` executors with the number of tasks
 that run at once; the sweep loop (:mod:`simulation.experiments.sweep`) is the same for all.
 
-Waits are bounded. Connecting to a Dask scheduler gives up after `timeout` seconds (an
-address that is not a Dask scheduler would otherwise hang the client for ever), and a
-scheduler lost mid-sweep ends the sweep with :class:`ClusterLostError` once the client has
-failed to reconnect for `timeout` seconds. A local pool can be killed outright (a worker
-stuck in a run, Ctrl-C), not only shut down.
+Waits are bounded. A local worker process beats a heartbeat (a file it touches every
+second from a thread of its own); one whose heartbeat is older than the stall timeout
+(default 60 s) is stopped or frozen (SIGSTOP, a debugger, a machine that swaps to death),
+whatever its run's own timeout, and the sweep takes its batches from it. Connecting to a
+Dask scheduler gives up after `timeout` seconds (an address that is not a Dask scheduler
+would otherwise hang the client for ever), and a scheduler lost mid-sweep ends the sweep
+with :class:`ClusterLostError` once the client has failed to reconnect for `timeout`
+seconds. A local pool can be killed outright (a worker stuck in a run, Ctrl-C), not only
+shut down.
 """
 
 from __future__ import annotations
@@ -17,8 +21,11 @@ import logging
 import math
 import multiprocessing
 import os
+import shutil
+import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -26,8 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from simulation.errors import ArgumentError, ReluctantArmyError, one_line
+from simulation.experiments import timeouts
 from simulation.experiments.main_guard import refuse_unguarded_main
-from simulation.experiments.timeouts import DEFAULT_SCHEDULER_TIMEOUT
+from simulation.experiments.timeouts import DEFAULT_SCHEDULER_TIMEOUT, HEARTBEAT_SECONDS
 
 
 class ClusterLostError(ReluctantArmyError):
@@ -80,7 +88,8 @@ class Backend:
     """Where tasks run: a factory of executors, how many run at once, and cleanup.
 
     `check` raises :class:`ClusterLostError` when the backend can no longer run anything;
-    `kill` stops an executor and whatever it is running now (a stuck task, Ctrl-C).
+    `kill` stops an executor and whatever it is running now (a stuck task, Ctrl-C);
+    `stalled` names the executor's workers whose heartbeat stopped.
     """
 
     name: str
@@ -91,26 +100,71 @@ class Backend:
     recreate_on_break: bool = True
     check: Callable[[], None] = lambda: None
     kill: Callable[[Executor], None] = lambda executor: shutdown(executor)
+    stalled: Callable[[Executor], list[str]] = lambda executor: []
 
 
-def _exit_with(sweep_pid: int) -> None:
-    """Worker initializer: end this worker soon after the sweep's process is gone (killed
-    alone, e.g. by the out-of-memory killer); an orphaned worker would wait forever."""
+def _worker_start(sweep_pid: int, heartbeats: str) -> None:
+    """Worker initializer: beat a heartbeat (touch ``<heartbeats>/<pid>`` every second),
+    and end this worker soon after the sweep's process is gone (killed alone, e.g. by the
+    out-of-memory killer); an orphaned worker would wait forever."""
+    beat = Path(heartbeats) / str(os.getpid())
+
+    def touch() -> None:
+        with contextlib.suppress(OSError):  # the sweep removed the folder: it is ending
+            beat.touch()
 
     def watch() -> None:
         while True:
-            time.sleep(1.0)
+            touch()
+            time.sleep(HEARTBEAT_SECONDS)
             try:
                 os.kill(sweep_pid, 0)
             except (ProcessLookupError, PermissionError):  # gone (or its pid reused)
                 os._exit(0)
 
-    threading.Thread(target=watch, name="exit-with-sweep", daemon=True).start()
+    touch()
+    threading.Thread(target=watch, name="heartbeat", daemon=True).start()
 
 
-def _pool(workers: int, context: multiprocessing.context.BaseContext) -> ProcessPoolExecutor:
+class Heartbeats:
+    """The heartbeat folder of a local pool's workers and the judgement of their age."""
+
+    def __init__(self, stall_timeout: float) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="reluctant-army-heartbeats-"))
+        self.stall_timeout = stall_timeout
+        self._unseen: dict[int, float] = {}
+        self._remove = weakref.finalize(self, shutil.rmtree, str(self.folder), True)
+
+    def stalled(self, executor: Executor) -> list[str]:
+        """Pids of the executor's live workers silent for longer than the stall timeout
+        (a worker not yet started counts from when the sweep first saw it)."""
+        now = time.time()
+        silent = []
+        for process in list((getattr(executor, "_processes", None) or {}).values()):
+            pid = process.pid
+            if pid is None or not process.is_alive():
+                continue
+            try:
+                last = (self.folder / str(pid)).stat().st_mtime
+            except OSError:
+                last = self._unseen.setdefault(pid, now)
+            if now - last > self.stall_timeout:
+                silent.append(f"process {pid}")
+        return silent
+
+    def close(self) -> None:
+        """Remove the heartbeat folder (also done when the backend is dropped)."""
+        self._remove()
+
+
+def _pool(
+    workers: int, context: multiprocessing.context.BaseContext, heartbeats: Heartbeats
+) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_exit_with, initargs=(os.getpid(),)
+        max_workers=workers,
+        mp_context=context,
+        initializer=_worker_start,
+        initargs=(os.getpid(), str(heartbeats.folder)),
     )
 
 
@@ -124,19 +178,24 @@ def kill_pool(executor: Executor) -> None:
     shutdown(executor)
 
 
-def local_backend(workers: int) -> Backend:
+def local_backend(workers: int, stall_timeout: float | None = None) -> Backend:
     """In-process for one worker, else a process pool with an explicit start method (refused
-    from the unguarded top level of a script, which every worker would run again)."""
+    from the unguarded top level of a script, which every worker would run again) whose
+    workers are called stalled after `stall_timeout` seconds (default
+    :data:`~simulation.experiments.timeouts.DEFAULT_STALL_TIMEOUT`) without a heartbeat."""
     if workers <= 1:
         return Backend("in-process", 1, InProcessExecutor, InProcessExecutor)
     refuse_unguarded_main()
     context = process_context()
+    heartbeats = Heartbeats(stall_timeout or timeouts.DEFAULT_STALL_TIMEOUT)
     return Backend(
         f"{workers} local processes",
         workers,
-        lambda: _pool(workers, context),
-        lambda: _pool(1, context),
+        lambda: _pool(workers, context, heartbeats),
+        lambda: _pool(1, context, heartbeats),
+        close=heartbeats.close,
         kill=kill_pool,
+        stalled=heartbeats.stalled,
     )
 
 

@@ -74,7 +74,12 @@ def prepare_folder(path: str | Path) -> Path:
 def write_atomic(path: str | Path, write: Callable[[Path], Any]) -> Path:
     """Write via a temporary file in the same folder, then rename over `path`."""
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        handle, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
+    except OSError as error:  # a folder that is not there, not writable, or /proc
+        raise ResultsError(f"cannot write {path.name} ({error.strerror})", path.parent) from None
     os.close(handle)
     try:
         write(Path(temporary))

@@ -76,9 +76,25 @@ class PosteriorSample:
                 source,
                 where,
             )
-        table = pd.read_csv(path)
-        calibrated = list(manifest["columns"])
-        weights = table["weight"].to_numpy(dtype=float)
+        try:
+            table = pd.read_csv(path)
+            calibrated = list(manifest["columns"])
+            values = table[[*calibrated, "weight"]].to_numpy(dtype=float)
+        except (KeyError, TypeError, ValueError, OSError, pd.errors.ParserError) as error:
+            raise ConfigError(
+                f"{path} is not a calibration's posterior ({type(error).__name__}: "
+                f"{str(error)[:120]}): calibrate again",
+                source,
+                where,
+            ) from None
+        weights = values[:, -1]
+        if not np.isfinite(values).all() or not len(values) or weights.sum() <= 0:
+            raise ConfigError(
+                f"{path} holds NaN, infinite or no weights (its calibration's distances could "
+                "not be computed?): calibrate again",
+                source,
+                where,
+            )
         return cls(
             folder=folder,
             parameters=table[calibrated],

@@ -41,6 +41,40 @@ OWNED_FILES: tuple[str, ...] = (
 )
 
 
+SUMMARY_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "name": str,
+    "seed": int,
+    "steps": int,
+    "n_officers": int,
+    "overall": dict,
+}
+"""What a run's summary.json must hold for a report or a replay to describe the run."""
+
+
+def check_run_summary(summary: object, folder: str | Path) -> dict:
+    """A run folder's summary.json, refused (one line naming the file and the remedy) when
+    it lacks a field a report states (a summary edited or cut by hand)."""
+    if not isinstance(summary, dict):
+        raise ResultsError("summary.json is not a mapping: run the config again", folder)
+    for key, kind in SUMMARY_FIELDS.items():
+        value = summary.get(key)
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise ResultsError(
+                f"summary.json lacks '{key}' (or it is not a {getattr(kind, '__name__', kind)}):"
+                " run the config again (its config.resolved.yaml) to rebuild the folder",
+                folder,
+            )
+    overall = summary["overall"]
+    for measure in ("final", "peak"):
+        if not isinstance(overall.get(measure), dict):
+            raise ResultsError(
+                f"summary.json lacks 'overall.{measure}': run the config again (its "
+                "config.resolved.yaml) to rebuild the folder",
+                folder,
+            )
+    return summary
+
+
 def check_run_folder(folder: str | Path, name: str, *, overwrite: bool = False) -> None:
     """Refuse, before a run, a folder that its results may not go to: one holding other
     files or other results (an earlier run of the same config is replaced; with

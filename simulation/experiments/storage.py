@@ -96,6 +96,114 @@ OWNED_FOLDERS: tuple[str, ...] = (PARTS, "figures")
 PART_NAME = re.compile(r"runs-(\d{10})-([0-9a-f]+)\.parquet")
 
 
+def code_versions(manifest: dict[str, Any]) -> list[str]:
+    """The code versions a sweep folder's runs were made with (one, unless a resume was
+    allowed to mix them)."""
+    versions = manifest.get("code_versions") or [manifest.get("code_version")]
+    return [str(version) for version in versions if version]
+
+
+def mixed_versions_note(manifest: dict[str, Any]) -> str | None:
+    """A sentence when a folder's runs come from more than one code version."""
+    versions = code_versions(manifest)
+    if len(versions) < 2:
+        return None
+    return (
+        f"this folder's runs come from {len(versions)} versions of the model's code "
+        f"({', '.join(versions)}): a resume was allowed to mix them, so differences between "
+        "runs may come from the code rather than from the design"
+    )
+
+
+REBUILD = "rebuild it from the parts with `summarize`, or run the sweep again"
+
+
+def check_runs_table(path: str | Path, manifest: dict[str, Any], runs: Any = None) -> None:
+    """Refuse a sweep folder's runs.parquet that is not its manifest's: another experiment's
+    fingerprint, columns the manifest does not give, or run indices it cannot have (a table
+    rewritten by another tool loses the fingerprint; its numbers are `verify`'s business).
+    `runs` is the table when already read (a DataFrame); the check then covers its rows."""
+    path = Path(path)
+    table_path = path / "runs.parquet"
+    try:
+        schema = pq.read_schema(table_path)
+    except FileNotFoundError:
+        raise ResultsError(f"no runs.parquet: {REBUILD}", path) from None
+    except (OSError, pa.ArrowException) as error:
+        reason = one_line(str(error))[:200]
+        raise ResultsError(f"runs.parquet is damaged ({reason}): {REBUILD}", path) from None
+    found = (schema.metadata or {}).get(FINGERPRINT_KEY)
+    expected = str(manifest.get("fingerprint", ""))
+    if found is not None and found.decode("ascii", "replace") != expected:
+        raise ResultsError(
+            "runs.parquet does not belong to this folder's experiment (its fingerprint is "
+            f"not the one in {MANIFEST}): {REBUILD}",
+            path,
+        )
+    try:
+        wanted = [f.name for f in runs_schema(manifest) if f.name not in TIMING_COLUMNS]
+    except (KeyError, TypeError, ValueError, AttributeError, pa.ArrowException) as error:
+        raise ResultsError(f"{MANIFEST} is damaged ({one_line(str(error))})", path) from None
+    missing = [name for name in wanted if name not in schema.names]
+    if missing:
+        raise ResultsError(
+            f"runs.parquet lacks the column(s) {', '.join(missing[:5])}: {REBUILD}", path
+        )
+    if runs is None:
+        return
+    indices = runs["run_index"].to_numpy()
+    total = int(manifest.get("n_runs", 0))
+    if len(indices) and (
+        indices.min() < 0 or indices.max() >= total or len(set(indices)) != len(indices)
+    ):
+        raise ResultsError(
+            f"runs.parquet holds run indices this sweep of {total:,} runs cannot have: {REBUILD}",
+            path,
+        )
+
+
+SUMMARY_KEYS: tuple[str, ...] = (
+    "point",
+    "scenario",
+    "measure",
+    "metric",
+    "n",
+    "mean",
+    "sd",
+    "ci_low",
+    "ci_high",
+)
+"""Columns of summary.csv an analysis reads."""
+
+
+def read_summary_table(path: str | Path, manifest: dict[str, Any]) -> Any:
+    """A sweep folder's summary.csv (a DataFrame), refused (one line naming the file and
+    the remedy) when it is damaged, lacks a column, or describes design points or
+    scenarios the manifest's sweep does not have."""
+    from simulation.experiments.files import read_table
+
+    path = Path(path)
+    hint = "summarize the sweep to rebuild it"
+    summary = read_table(path, "summary.csv", columns=SUMMARY_KEYS, hint=hint)
+    points = summary["point"]
+    scenarios = set(manifest.get("scenarios") or [])
+    foreign = (
+        (points.isna() | (points < 0) | (points >= int(manifest.get("n_points", 0)))).any()
+        if len(summary)
+        else False
+    ) or (bool(scenarios) and not set(summary["scenario"].astype(str)) <= scenarios)
+    foreign = foreign or not set(manifest.get("parameters") or []) <= set(summary.columns)
+    metrics = set(manifest.get("metrics") or [])
+    foreign = foreign or (bool(metrics) and not set(summary["metric"].astype(str)) <= metrics)
+    if foreign:
+        raise ResultsError(
+            f"summary.csv does not belong to this folder's sweep (its design points, "
+            f"scenarios, parameters or metrics are not the ones in {MANIFEST}): {hint}",
+            path,
+        )
+    return summary
+
+
 def outcome_columns(metrics: list[str], measures: list[str] | None = None) -> list[str]:
     """Outcome columns of the runs table: final, peak (and lags after the order) of every
     metric, e.g. final_refuse, at_order_plus_12_refuse."""
@@ -223,12 +331,15 @@ class ResultsFolder:
         resume: bool,
         overwrite: bool,
         extra: dict[str, Any] | None = None,
+        allow_mixed_versions: bool = False,
     ) -> ResultsFolder:
         """Start a results folder, or reopen one for a resume after checking it matches.
 
         Without `resume` or `overwrite`, a folder that already holds anything is refused:
         a sweep never silently replaces results. `overwrite` replaces only a sweep's results
-        (a folder of other files is never cleared). `extra` adds manifest fields.
+        (a folder of other files is never cleared). `extra` adds manifest fields. A resume
+        whose code version (``extra["code_version"]``) is not the one the folder's runs were
+        made with is refused unless `allow_mixed_versions`: the folder would mix two models.
         """
         path = Path(path)
         if resume:
@@ -241,17 +352,28 @@ class ResultsFolder:
             except BaseException:
                 folder.close()
                 raise
-            folder.manifest["writer"] = writer()
             version = (extra or {}).get("code_version")
-            versions = folder.manifest.setdefault(
-                "code_versions", [folder.manifest.get("code_version")]
-            )
+            versions = code_versions(folder.manifest)
             if version and version not in versions:
+                if not allow_mixed_versions:
+                    folder.close()
+                    raise ResultsError(
+                        "the model's code (or numpy, scipy, Mesa) changed since this sweep's "
+                        f"runs were made (code {', '.join(versions)}, now {version}): resuming "
+                        "would mix runs of two models; start again over this folder, or allow "
+                        "the mix explicitly",
+                        path,
+                        remedies=("overwrite", "allow_mixed_versions"),
+                    )
                 versions.append(version)
                 log.warning(
                     "warning: the model's code (or numpy, scipy, Mesa) changed since this sweep "
-                    "started: the runs made now come from the new code"
+                    "started: the runs made now come from the new code (the folder now holds "
+                    "runs of %d code versions)",
+                    len(versions),
                 )
+            folder.manifest["code_versions"] = versions
+            folder.manifest["writer"] = writer()
             folder.write_manifest()
             return folder
         check_folder(path, "sweep", lambda held: False, overwrite=True)

@@ -12,7 +12,9 @@ failed and the innocent runs still complete. If the sweep's own process is kille
 its worker processes notice within a second or so and exit.
 
 Every wait is bounded. A run stops itself once it has taken longer than the run timeout
-and is recorded as failed; a batch that has not come back long after its runs' timeouts
+and is recorded as failed; a local worker whose heartbeat stops for the stall timeout (a
+process stopped with SIGSTOP, or frozen) has its batches taken away and retried alone,
+however long the run timeout; a batch that has not come back long after its runs' timeouts
 (a worker stopped or stuck) is taken away from its worker (a local pool is killed) and
 its runs are retried alone, each recorded as failed if it times out again. A Dask
 scheduler that cannot be reached, or is lost mid-sweep, ends the sweep with one error
@@ -26,8 +28,10 @@ tight enough.
 
 Test hook: ``RELUCTANT_ARMY_FAULT_INJECT`` is a comma-separated list of
 ``<run index or *>:<action>`` items checked at the start of each run, where the action is
-``raise`` (the run raises RuntimeError), ``exit`` (the process dies with ``os._exit(70)``)
-or ``sleep=<seconds>`` (the run is slowed down). Example: ``"3:raise,7:exit,*:sleep=0.05"``.
+``raise`` (the run raises RuntimeError), ``exit`` (the process dies with ``os._exit(70)``),
+``stop`` (the process stops itself with SIGSTOP and is never continued; for worker
+processes only: in-process it would stop the sweep) or ``sleep=<seconds>`` (the run is
+slowed down). Example: ``"3:raise,7:exit,*:sleep=0.05"``.
 The sweep's own process reads the variable and hands it to every task, so it reaches
 forkserver and Dask workers that were started before it was set.
 """
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -52,7 +57,8 @@ import pandas as pd
 
 from simulation.config.loading import apply_overrides, validate_config
 from simulation.config.schema import SimulationConfig
-from simulation.errors import AllRunsFailedError, ArgumentError
+from simulation.errors import AllRunsFailedError, ArgumentError, ResultsError
+from simulation.experiments import cache as run_cache
 from simulation.experiments.adaptive import AdaptivePlan, replay, watched_columns
 from simulation.experiments.backends import (
     DEFAULT_SCHEDULER_TIMEOUT,
@@ -63,16 +69,10 @@ from simulation.experiments.backends import (
     local_backend,
     shutdown,
 )
-from simulation.experiments.cache import (
-    RunCache,
-    code_version,
-    open_cache,
-    point_key_prefix,
-    run_key,
-)
+from simulation.experiments.cache import PointKey, Request, RunCache, open_cache, plain_number
 from simulation.experiments.design import Experiment
 from simulation.experiments.runner import StopRule, outcome_measures, run_model
-from simulation.experiments.storage import ResultsFolder, outcome_columns
+from simulation.experiments.storage import ResultsFolder, mixed_versions_note, outcome_columns
 from simulation.experiments.timeouts import DEFAULT_RUN_TIMEOUT
 
 FAULT_ENV = "RELUCTANT_ARMY_FAULT_INJECT"
@@ -81,6 +81,8 @@ POLL_SECONDS = 0.25
 GRACE_SECONDS = 10.0
 """Margin the parent gives a batch beyond its runs' own timeouts before calling it stuck."""
 log = logging.getLogger(__name__)
+
+run_cache.code_version()  # fixed now that the model is loaded: a worker reports what it runs
 
 
 # ---------------------------------------------------------------------------- workers
@@ -96,6 +98,8 @@ def _inject_fault(run_index: int, spec: str) -> None:
             raise RuntimeError(f"fault injected into run {run_index}")
         if action == "exit":
             os._exit(70)
+        if action == "stop":
+            os.kill(os.getpid(), signal.SIGSTOP)
         if action.startswith("sleep="):
             time.sleep(float(action.removeprefix("sleep=")))
 
@@ -185,7 +189,12 @@ def run_batch(task: dict[str, Any]) -> dict[str, Any]:
                 series = {key: [] for key in run_series}
             for key, values in run_series.items():
                 series[key].extend(values)
-    return {"rows": rows, "series": series}
+    return {
+        "rows": rows,
+        "series": series,
+        "code_version": run_cache.code_version(),
+        "worker": _worker_name(),
+    }
 
 
 # ---------------------------------------------------------------------------- what to run
@@ -204,6 +213,8 @@ class SweepReport:
     seconds: float = 0.0
     backend: str = ""
     notes: list[str] = field(default_factory=list)
+    stale: dict[str, int] = field(default_factory=dict)
+    """Workers that ran other code than this sweep's: their name -> runs refused."""
 
 
 def _cells(indices: Iterator[int] | np.ndarray, batch_size: int) -> Iterator[list[int]]:
@@ -329,8 +340,11 @@ class SweepDriver:
         )
         self.suspects: list[int] = []
         self.stuck = 0
-        self._prefixes: dict[int, str] = {}
+        self.stalled: list[str] = []
+        self._points: dict[int, PointKey] = {}
+        self.version = run_cache.code_version()
         self._measures = outcome_measures(experiment.base_config)
+        self._cached_columns = [*outcome_columns(experiment.metrics, self._measures), "steps_run"]
         self._settings = {
             "metrics": experiment.metrics,
             "measures": self._measures,
@@ -360,6 +374,10 @@ class SweepDriver:
         }
 
     def _record(self, result: dict[str, Any], *, cached: bool = False) -> None:
+        if not cached and result.get("code_version") != self.version:
+            worker = str(result.get("worker") or "a worker")
+            self.report.stale[worker] = self.report.stale.get(worker, 0) + len(result["rows"])
+            return
         rows = result["rows"]
         self.folder.write_batch(rows, result["series"])
         self.queue.recorded(rows)
@@ -374,12 +392,12 @@ class SweepDriver:
         if failures:
             self.bar.set_postfix(failed=self.report.failed)
 
-    def _key(self, index: int) -> str:
-        """The run's cache key. Its config is the point's base (already resolved: every
-        default filled in) with the point's overrides applied; validating it again for
-        every point would only repeat what loading the experiment did."""
+    def _request(self, index: int) -> Request:
+        """What the cache is asked for a run. Its config is the point's base (already
+        resolved: every default filled in) with the point's overrides applied; validating it
+        again for every point would only repeat what loading the experiment did."""
         point = index // self.experiment.replications
-        if point not in self._prefixes:
+        if point not in self._points:
             design_point = self.experiment.points[point]
             base = (
                 self.experiment.scenario_bases[design_point.base]
@@ -387,12 +405,11 @@ class SweepDriver:
                 else self.experiment.base_data
             )
             config = apply_overrides(base, design_point.overrides)
-            self._prefixes[point] = point_key_prefix(config, self._settings)
-        return run_key(self._prefixes[point], self.experiment.run_seed(index))
+            self._points[point] = PointKey.of(config, self._settings)
+        return Request(self._points[point], self.experiment.run_seed(index))
 
     def _remember(self, rows: list[dict[str, Any]], series: dict[str, list] | None) -> None:
         """Store the successful runs of a batch in the cache."""
-        columns = [*outcome_columns(self.experiment.metrics, self._measures), "steps_run"]
         by_run: dict[int, dict[str, list]] = {}
         if series is not None:
             for position, index in enumerate(series["run_index"]):
@@ -400,35 +417,63 @@ class SweepDriver:
                 for key, values in series.items():
                     if key != "run_index":
                         entry[key].append(values[position])
-        entries = {
-            self._key(row["run_index"]): {
-                "outcomes": {column: row[column] for column in columns},
-                "seconds": row["seconds"],
-                "series": by_run.get(row["run_index"]),
-            }
+        entries = [
+            (
+                self._request(row["run_index"]),
+                {
+                    "outcomes": {column: row[column] for column in self._cached_columns},
+                    "seconds": row["seconds"],
+                    "series": by_run.get(row["run_index"]),
+                },
+            )
             for row in rows
             if row["status"] == "ok"
-        }
+        ]
         self.cache.store(entries)
+
+    def _check_content(self, content: Any) -> str | None:
+        """What is wrong with a cached content of the wrong shape (None if it is right)."""
+        if not isinstance(content, dict) or set(content) != {"outcomes", "seconds", "series"}:
+            return "its content is not an outcome row"
+        outcomes = content["outcomes"]
+        if not isinstance(outcomes, dict) or set(outcomes) != set(self._cached_columns):
+            return "its outcome columns are not the ones asked for"
+        if not all(plain_number(value) for value in outcomes.values()):
+            return "an outcome is not a number"
+        if not plain_number(content["seconds"]):
+            return "its seconds are not a number"
+        series = content["series"]
+        if (self.experiment.record_every is None) != (series is None):
+            return "its series does not match the series asked for"
+        if series is not None:
+            names = {"step", *self.experiment.metrics}
+            if not isinstance(series, dict) or set(series) != names:
+                return "its series does not have the metrics asked for"
+            lengths = {len(v) if isinstance(v, list) else -1 for v in series.values()}
+            if len(lengths) != 1 or -1 in lengths:
+                return "its series columns differ in length"
+            if not all(plain_number(value) for values in series.values() for value in values):
+                return "a series value is not a number"
+        return None
 
     def _from_cache(self, runs: list[int]) -> list[int]:
         """Record the runs the cache holds; return the others."""
         if self.cache is None:
             return runs
-        keys = {index: self._key(index) for index in runs}
-        found = self.cache.lookup(list(keys.values()))
-        hits = [index for index in runs if keys[index] in found]
+        requests = {index: self._request(index) for index in runs}
+        found = self.cache.lookup(list(requests.values()), self._check_content)
+        hits = [index for index in runs if requests[index].key in found]
         if not hits:
             return runs
         rows = []
         series: dict[str, list] | None = None
         for index in hits:
-            stored = found[keys[index]]
+            stored = found[requests[index].key]
             row = _identity(self.experiment.run_spec(index))
             row.update(stored["outcomes"])
             row.update(status="ok", error=None, seconds=stored["seconds"], worker="cache")
             rows.append(row)
-            if stored.get("series"):
+            if stored["series"]:
                 if series is None:
                     series = {"run_index": [], **{key: [] for key in stored["series"]}}
                 steps = len(stored["series"]["step"])
@@ -436,7 +481,7 @@ class SweepDriver:
                 for key, values in stored["series"].items():
                     series[key] += values
         self._record({"rows": rows, "series": series}, cached=True)
-        return [index for index in runs if keys[index] not in found]
+        return [index for index in runs if requests[index].key not in found]
 
     def _next_to_submit(self) -> list[int] | None:
         while True:
@@ -483,12 +528,27 @@ class SweepDriver:
                 f"{self.report.retried} run(s) of batches whose worker died or stalled were "
                 "retried one at a time"
             )
+        if self.stalled:
+            self.report.notes.append(
+                f"worker(s) {', '.join(dict.fromkeys(self.stalled))} stopped beating their "
+                "heartbeat (stopped or frozen): their batches were taken from them and retried"
+            )
         if self.stuck:
             self.report.notes.append(
                 f"{self.stuck} batch(es) did not come back within their runs' timeouts and "
                 "were taken from their workers"
             )
         self.report.seconds = time.perf_counter() - started
+        if self.report.stale:
+            refused = sum(self.report.stale.values())
+            workers = ", ".join(f"{name} ({n})" for name, n in sorted(self.report.stale.items()))
+            raise ResultsError(
+                f"{refused} run(s) came back from workers running other code than this "
+                f"sweep's ({workers}): they were neither recorded nor cached; restart those "
+                "workers on the current code, then resume",
+                self.folder.path,
+                remedies=("resume",),
+            )
         return self.report
 
     def _drain(self) -> None:
@@ -542,6 +602,14 @@ class SweepDriver:
                     future.cancel()
                     self.stuck += 1
                     broken = True
+                stalled = backend.stalled(executor) if inflight else []
+                if stalled:
+                    self.stalled += stalled
+                    for future, item in inflight.items():
+                        self.suspects += item.runs
+                        future.cancel()
+                    inflight.clear()
+                    broken = True
                 backend.check()
                 if broken and backend.recreate_on_break:
                     for item in inflight.values():
@@ -589,7 +657,11 @@ class SweepDriver:
                     reason = f"worker process died ({type(error).__name__})"
                 break
             backend.check()
-            if time.monotonic() > deadline:
+            stalled = backend.stalled(executor)
+            if stalled:
+                self.stalled += stalled
+                reason = f"its worker ({', '.join(stalled)}) stopped beating its heartbeat"
+            elif time.monotonic() > deadline:
                 reason = f"timed out after {self.run_timeout:g} s (its worker stopped answering)"
         if backend.recreate_on_break:
             backend.kill(executor)
@@ -599,6 +671,7 @@ class SweepDriver:
         return executor, {
             "rows": [failed_row(spec, self._task([index]), reason)],
             "series": None,
+            "code_version": self.version,
         }
 
 
@@ -673,6 +746,8 @@ def run_experiment(
     scheduler_timeout: float = DEFAULT_SCHEDULER_TIMEOUT,
     cache: bool | str | Path | None = True,
     progress: bool = True,
+    allow_mixed_versions: bool = False,
+    stall_timeout: float | None = None,
 ) -> SweepResult:
     """Run every design point x replication of an experiment and summarise the results.
 
@@ -689,6 +764,10 @@ def run_experiment(
     does not answer for `scheduler_timeout` seconds ends the sweep with ClusterLostError.
     Runs found in the run cache are not run again: `cache` is True (the user's cache
     folder), a folder, or False for none.
+
+    A local worker without a heartbeat for `stall_timeout` seconds (default 60) is called
+    stalled: its batches are taken from it and retried. A resume on other code than the
+    folder's runs were made with is refused unless `allow_mixed_versions`.
 
     Every run's seed derives from the experiment's root seed, its design point's identity
     and its replication, so the numbers are the same whatever the backend, the number of
@@ -710,7 +789,11 @@ def run_experiment(
         raise ArgumentError(f"must be at least 1, got {workers}", "workers")
     if batch_size is not None and batch_size < 1:
         raise ArgumentError(f"must be at least 1, got {batch_size}", "batch_size")
-    for name, value in (("run_timeout", run_timeout), ("scheduler_timeout", scheduler_timeout)):
+    for name, value in (
+        ("run_timeout", run_timeout),
+        ("scheduler_timeout", scheduler_timeout),
+        ("stall_timeout", stall_timeout),
+    ):
         if value is not None and not (np.isfinite(value) and value > 0):
             raise ArgumentError(f"expected a number of seconds above 0, got {value}", name)
     if workers is not None and (scheduler or scheduler_file):
@@ -732,6 +815,8 @@ def run_experiment(
         "scheduler_timeout": scheduler_timeout,
         "cache": cache,
         "progress": progress,
+        "allow_mixed_versions": allow_mixed_versions,
+        "stall_timeout": stall_timeout,
     }
     if out is None:
         with tempfile.TemporaryDirectory(prefix="reluctant-army-") as scratch:
@@ -782,7 +867,7 @@ def _run_into(
             options["scheduler"], str(file) if file else None, options["scheduler_timeout"]
         )
     else:
-        backend = local_backend(options["workers"] or default_workers())
+        backend = local_backend(options["workers"] or default_workers(), options["stall_timeout"])
     try:
         size = options["batch_size"] or experiment.spec.batch_size
         if size is None:
@@ -796,7 +881,8 @@ def _run_into(
             batch_size=size,
             resume=resume,
             overwrite=overwrite,
-            extra={"code_version": code_version(), "run_timeout": options["run_timeout"]},
+            extra={"code_version": run_cache.code_version(), "run_timeout": options["run_timeout"]},
+            allow_mixed_versions=options["allow_mixed_versions"],
         )
     except BaseException:
         backend.close()
@@ -815,6 +901,7 @@ def _run_into(
             )
         finally:
             if store is not None:
+                store.warn_rejections()
                 store.close()
         for note in report.notes:
             log.warning("note: %s", note)
@@ -828,6 +915,7 @@ def _run_into(
             log.info("%s run(s) taken from the run cache", f"{report.cached:,}")
         summarized = summarize_folder(folder, figures=figures)
         runs = pd.read_parquet(folder.path / "runs.parquet")
+    mixed = mixed_versions_note(folder.manifest)
     return SweepResult(
         experiment=experiment,
         runs=runs,
@@ -837,7 +925,7 @@ def _run_into(
         report=report,
         figures=summarized["figures"],
         complete=summarized["complete"],
-        notes=[*experiment.notes, *summarized["notes"]],
+        notes=[*experiment.notes, *summarized["notes"], *filter(None, [mixed])],
     )
 
 

@@ -25,7 +25,13 @@ from simulation.errors import ArgumentError, ResultsError
 from simulation.experiments.backends import default_workers, local_backend, shutdown
 from simulation.experiments.cache import code_version
 from simulation.experiments.files import read_table
-from simulation.experiments.storage import MEASURES, ResultsFolder, outcome_columns
+from simulation.experiments.storage import (
+    MEASURES,
+    ResultsFolder,
+    check_runs_table,
+    mixed_versions_note,
+    outcome_columns,
+)
 from simulation.experiments.timeouts import DEFAULT_RUN_TIMEOUT
 
 
@@ -38,6 +44,17 @@ class VerifyResult:
     differences: list[dict[str, Any]] = field(default_factory=list)
     """One entry per differing value: run_index, what, stored, now."""
     notes: list[str] = field(default_factory=list)
+    successful: int = 0
+    """Successful runs the folder holds (those a sample is drawn from)."""
+    cached: bool = False
+    """Whether the runs checked are every run the folder took from the run cache."""
+
+    @property
+    def detection(self) -> float:
+        """Chance that the runs checked include one given bad run among the successful runs:
+        1 - C(N-1, k)/C(N, k) = k/N for a sample of k of N (1 for every cache-served run
+        when that run is one of them)."""
+        return len(self.checked) / self.successful if self.successful else 0.0
 
     @property
     def differing_runs(self) -> list[int]:
@@ -115,10 +132,17 @@ def _same(stored: Any, now: Any) -> bool:
 
 
 def verify_sweep(
-    folder: str | Path, *, sample: int = 20, seed: int = 0, workers: int | None = None
+    folder: str | Path,
+    *,
+    sample: int = 20,
+    seed: int = 0,
+    workers: int | None = None,
+    cached: bool = False,
 ) -> VerifyResult:
     """Make `sample` of a sweep's successful runs again (chosen at random with `seed`) and
-    compare them with the stored ones; nothing is written."""
+    compare them with the stored ones; with `cached`, make every run the sweep took from the
+    run cache again instead. Nothing is written. The result's `detection` is the chance
+    that a sample catches a single bad run (k/N)."""
     if sample < 1:
         raise ArgumentError(f"must be at least 1, got {sample}", "sample")
     if workers is not None and workers < 1:
@@ -136,17 +160,31 @@ def verify_sweep(
             "verification was possible; run the sweep again to verify it",
             path,
         )
+    check_runs_table(path, results.manifest, runs)
     candidates = runs[runs["status"] == "ok"]
     if candidates.empty:
         raise ResultsError("no successful run to verify", path)
-    chosen = np.sort(
-        np.random.default_rng(seed).choice(
-            candidates["run_index"].to_numpy(), min(sample, len(candidates)), replace=False
+    if cached:
+        timings = read_table(path, "timings.parquet", columns=("run_index", "worker"), hint=hint)
+        served = set(timings.loc[timings["worker"] == "cache", "run_index"].astype(int))
+        chosen = np.sort([i for i in candidates["run_index"].to_numpy() if int(i) in served])
+    else:
+        chosen = np.sort(
+            np.random.default_rng(seed).choice(
+                candidates["run_index"].to_numpy(), min(sample, len(candidates)), replace=False
+            )
         )
+    result = VerifyResult(
+        folder=path, checked=[int(i) for i in chosen], successful=len(candidates), cached=cached
     )
+    if cached and not len(chosen):
+        result.notes.append("no run of this folder was taken from the run cache")
+        return result
     picked = candidates.set_index("run_index").loc[chosen].reset_index()
-    result = VerifyResult(folder=path, checked=[int(i) for i in chosen])
     versions = results.manifest.get("code_versions") or [results.manifest.get("code_version")]
+    mixed = mixed_versions_note(results.manifest)
+    if mixed:
+        result.notes.append(mixed)
     if code_version() not in versions:
         result.notes.append(
             "the model's code (or numpy, scipy, Mesa) changed since this sweep ran: "

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import solara
 
 from simulation.analysis.results import ReplaySpec
-from simulation.errors import ReluctantArmyError
+from simulation.errors import ArgumentError, ReluctantArmyError
 from simulation.viz.scenarios import (
+    CONTROLS,
     Built,
     Source,
     UnlistedScenarioError,
@@ -165,8 +167,25 @@ def go_to(month: int) -> None:
     tick.value += 1
 
 
+@guarded
 def set_control(name: str, value: Any) -> None:
-    """Record a slider's new value (it applies on Reset)."""
+    """Record a slider's new value (it applies on Reset); a value no slider can give (a
+    forged websocket message) gets the page's one-line message and is not recorded."""
+    control = next((c for c in CONTROLS if c.name == name), None)
+    if control is None:
+        raise ArgumentError(f"no slider of that name ({str(name)[:40]!r})", "control")
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if (
+        number is None
+        or not math.isfinite(number)
+        or not control.low <= number <= control.high
+        or (control.whole and number != int(number))
+    ):
+        kind = "a whole number" if control.whole else "a number"
+        raise ArgumentError(
+            f"expected {kind} in [{control.low:g}, {control.high:g}], got {str(value)[:40]!r}",
+            control.label,
+        )
     controls.value = {**controls.value, name: value}
 
 
