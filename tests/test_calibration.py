@@ -516,3 +516,62 @@ def test_a_count_target_needs_an_exposure() -> None:
     counted = {**SIMULATED, **FIGHT, "output": "deserted", "value": 0.08, "scale": "count"}
     with pytest.raises(ConfigError, match="a count scale needs an exposure"):
         build(tiny_targets(targets={"x": {**counted, "tolerance": 0.7}}))
+
+
+# ---------------------------------------------------------------------------- issue 23, part 2
+
+
+def test_history_matching_then_abc_writes_waves_diagnostics_and_wall_time(
+    tmp_path: Path, capsys
+) -> None:
+    import yaml
+
+    path = tmp_path / "tiny.yaml"
+    data = tiny_targets(abc={"population_size": 10, "generations": 1, "seed": 3})
+    for target in data["targets"].values():
+        target["config"] = str(REPO / target["config"])
+    data["checks"]["support_role_complies"]["config"] = str(
+        REPO / data["checks"]["support_role_complies"]["config"]
+    )
+    path.write_text(yaml.safe_dump(data))
+    out = tmp_path / "hm"
+    code = main(
+        [
+            "calibrate",
+            str(path),
+            "--history-match",
+            "1",
+            "--design-points",
+            "8",
+            "--predictive-draws",
+            "2",
+            "--workers",
+            "1",
+            "--no-progress",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    waves = pd.read_csv(out / "waves.csv")
+    assert list(waves["wave"]) == [1] and waves["design_points"].iloc[0] == 8
+    assert 0 <= waves["ruled_out_total"].iloc[0] <= 1
+    diagnostics = pd.read_csv(out / "emulator_diagnostics.csv")
+    assert set(diagnostics["target"]) == {"refusal", "ratio"}
+    assert (out / "history_matching.png").is_file() and (out / "posterior.csv").is_file()
+    assert (
+        "whole calibration (history matching, ABC, predictive checks):" in capsys.readouterr().out
+    )
+
+
+def test_every_anchor_left_out_is_predicted_by_the_others() -> None:
+    from simulation.analysis.calibration import leave_one_anchor_out
+
+    table = leave_one_anchor_out(build(tiny_targets()), draws=6, population_size=10, generations=1)
+    assert list(table["left_out"]) == ["refusal", "ratio"]
+    assert (table["predicted_90_low"] <= table["predicted_90_high"]).all()
+    inside = (table["predicted_90_low"] <= table["value"]) & (
+        table["value"] <= table["predicted_90_high"]
+    )
+    assert (table["inside_90"] == inside).all()
+    assert table["within_tolerance"].between(0, 1).all()

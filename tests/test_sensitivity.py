@@ -236,3 +236,55 @@ def test_a_folder_of_other_files_is_refused_before_any_run(
     assert run_sensitivity(write_experiment(tmp_path, repo), out) == 2
     assert "holds no results" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+# ---------------------------------------------------------------------------- grouped by section
+
+
+def _additive_design(samples: int, groups: list[str]) -> tuple[pd.DataFrame, dict]:
+    """y = a.one + a.two + 0.3 b.one over uniform inputs, as a Sobol design over priors with
+    prior groups `groups`; the summary and manifest a sweep would give."""
+    from SALib.sample import sobol as sobol_sample
+
+    names = ["a.one", "a.two", "b.one"]
+    problem = {"num_vars": 3, "names": names, "bounds": [[0, 1]] * 3, "groups": groups}
+    inputs = sobol_sample.sample(problem, samples, calc_second_order=False, seed=2)
+    outputs = inputs[:, 0] + inputs[:, 1] + 0.3 * inputs[:, 2]
+    summary = pd.DataFrame(
+        {
+            "measure": "at_order_plus_12",
+            "metric": "refuse",
+            "point": range(len(outputs)),
+            "mean": outputs,
+        }
+    )
+    manifest = {
+        "design": "sobol",
+        "scenarios": ["base"],
+        "second_order": False,
+        "sampled": [{"name": name, "low": 0, "high": 1, "group": name} for name in names],
+    }
+    return summary, manifest
+
+
+def test_sections_group_the_priors_into_one_index_each() -> None:
+    from simulation.analysis.sensitivity import design_indices
+
+    summary, manifest = _additive_design(256, ["a", "a", "b"])
+    table, _ = design_indices(summary, manifest, groups="section", measure="at_order_plus_12")
+    assert list(table["parameter"]) == ["a", "b"]
+    assert set(table["output"]) == {"at_order_plus_12_refuse"}
+    section_a = table.set_index("parameter").loc["a", "ST"]
+    assert section_a == pytest.approx(2 / 12 / (2 / 12 + 0.09 / 12), abs=0.06)
+
+
+def test_the_sample_size_rule_asks_for_more_samples_when_intervals_are_wide() -> None:
+    from simulation.analysis.sensitivity import design_indices, required_samples
+
+    summary, manifest = _additive_design(16, ["a", "a", "b"])
+    table, _ = design_indices(summary, manifest, groups="section", measure="at_order_plus_12")
+    widest = table[["S1_conf", "ST_conf"]].to_numpy().max()
+    needed = required_samples(table, 16)
+    assert needed >= 16 * (widest / 0.05) ** 2 and needed & (needed - 1) == 0
+    narrow = table.assign(S1_conf=0.01, ST_conf=0.01)
+    assert required_samples(narrow, 16) == 16

@@ -68,6 +68,10 @@ OWNED_FILES: tuple[str, ...] = (
     "predictive.csv",
     "predictive.png",
     "checks.csv",
+    "waves.csv",
+    "emulator_diagnostics.csv",
+    "design_runs.csv",
+    "history_matching.png",
 )
 FAR = 1e6
 """Stand-in for an output that cannot be computed (an invalid config, a ratio over zero):
@@ -606,6 +610,7 @@ def calibrate(
     overwrite: bool = False,
     progress: bool = True,
     truth: dict[str, float] | None = None,
+    region: Any = None,
 ) -> CalibrationResult:
     """Calibrate the targets file's parameters by ABC-SMC, then check the posterior.
 
@@ -616,7 +621,9 @@ def calibrate(
     for sweeps). With `out`, the pyabc history and every result are written there and
     `resume=True` continues an interrupted calibration; without it they live in a
     temporary folder and only the returned tables remain. `truth` (known parameter
-    values, for recovery studies) is drawn on the marginal plots.
+    values, for recovery studies) is drawn on the marginal plots. `region` (a
+    :class:`~simulation.analysis.history_matching.HistoryMatch`) restricts the prior to the
+    space history matching did not rule out.
     """
     if not isinstance(targets, Targets):
         targets = targets_from_dict(targets) if isinstance(targets, dict) else load_targets(targets)
@@ -636,31 +643,33 @@ def calibrate(
         raise ArgumentError("resuming needs the results folder (out)", "resume")
     if resume and overwrite:
         raise ArgumentError("give either resume or overwrite, not both", "resume")
+    if region is not None and region.kept_share <= 0:
+        raise ArgumentError(
+            "history matching ruled out the whole prior: nothing to calibrate", "region"
+        )
     draws = preflight.predictive_draws(targets, predictive_draws)
     preflight.check_statistics(targets)
     if not resume:
         preflight.check_targets_computable(targets, settings.seed)
+    run = functools.partial(
+        _calibrate_into,
+        targets=targets,
+        settings=settings,
+        draws=draws,
+        workers=workers,
+        scheduler=scheduler,
+        scheduler_file=scheduler_file,
+        progress=progress,
+        truth=truth,
+        region=region,
+    )
     if out is None:
         with tempfile.TemporaryDirectory(prefix="reluctant-army-abc-") as scratch:
-            result = _calibrate_into(
-                Path(scratch),
-                targets,
-                settings,
-                draws,
-                workers,
-                scheduler,
-                scheduler_file,
-                False,
-                progress,
-                truth,
-            )
+            result = run(Path(scratch), resumed=False)
         result.folder = None
         return result
     out = Path(out)
-    resumed = _open_folder(out, targets, resume, overwrite)
-    return _calibrate_into(
-        out, targets, settings, draws, workers, scheduler, scheduler_file, resumed, progress, truth
-    )
+    return run(out, resumed=_open_folder(out, targets, resume, overwrite))
 
 
 def _calibrate_into(
@@ -674,12 +683,12 @@ def _calibrate_into(
     resumed: bool,
     progress: bool,
     truth: dict[str, float] | None,
+    region: Any = None,
 ) -> CalibrationResult:
     import pyabc
     from tqdm import tqdm
 
-    from simulation.analysis.abc_glue import PriorDistribution, SeededMapSampler
-    from simulation.analysis.transitions import make_transition
+    from simulation.analysis.abc_glue import SeededMapSampler
     from simulation.experiments.backends import dask_backend, default_workers, local_backend
 
     problem = Problem.from_targets(targets)
@@ -706,6 +715,7 @@ def _calibrate_into(
         checks=[c.name for c in targets.checks],
         scenarios={key: s.label for key, s in targets.scenarios.items()},
         status="running",
+        history_matched_share=region.kept_share if region is not None else None,
     )
     if not resumed:
         write_text(out / "targets.yaml", targets.text or "")
@@ -739,14 +749,15 @@ def _calibrate_into(
         mapper = _executor_map(executor, backend.slots)
         used = _simulations_so_far(out / HISTORY) if resumed else 0
         sampler = SeededMapSampler(mapper, settings.seed, report, settings.max_simulations, used)
+        prior, transition = _prior_and_transition(problem, settings, region)
         abc = pyabc.ABCSMC(
             AbcModel(problem),
-            PriorDistribution(problem),
+            prior,
             distance,
             population_size=settings.population_size,
             eps=pyabc.QuantileEpsilon(alpha=settings.quantile),
             sampler=sampler,
-            transitions=make_transition(problem, settings.kernel, settings.prior_mixture),
+            transitions=transition,
         )
         database = f"sqlite:///{(out / HISTORY).resolve()}"
         if resumed:
@@ -825,6 +836,23 @@ def _calibrate_into(
     return CalibrationResult(
         targets, posterior, summary, generations_table, table, checks, out, manifest
     )
+
+
+def _prior_and_transition(problem: Problem, settings: Any, region: Any) -> tuple[Any, Any]:
+    """The prior (restricted to history matching's region, if given) and the proposal, whose
+    defensive share draws from that same prior."""
+    from simulation.analysis.abc_glue import PriorDistribution
+    from simulation.analysis.transitions import DefensiveMixture, make_transition
+
+    transition = make_transition(problem, settings.kernel, settings.prior_mixture)
+    if region is None:
+        return PriorDistribution(problem), transition
+    from simulation.analysis.abc_region import RestrictedPrior
+
+    prior = RestrictedPrior(problem, region)
+    if isinstance(transition, DefensiveMixture):
+        transition.prior = prior
+    return prior, transition
 
 
 def _simulations_so_far(database: Path) -> int:
@@ -1051,3 +1079,75 @@ def _comparable_truth(
             except ConfigError:
                 continue
     return None
+
+
+# ---------------------------------------------------------------------------- leave one out
+
+
+def leave_one_anchor_out(
+    targets: Targets | str | Path,
+    *,
+    draws: int = 40,
+    level: float = 0.9,
+    seed: int = 0,
+    workers: int | None = 1,
+    progress: Callable[[str], None] | None = None,
+    **calibrate_options: Any,
+) -> pd.DataFrame:
+    """For every anchor: calibrate on all the others, run `draws` posterior predictive
+    simulations, and ask whether the anchor left out falls inside their central `level`
+    interval (raw values: a count target's events per unit of exposure). One row per anchor.
+    An anchor the others predict is evidence the model's mechanisms link them; one they miss
+    is either a misfit or information only that anchor carries."""
+    if not isinstance(targets, Targets):
+        targets = load_targets(targets)
+    if len(targets.targets) < 2:
+        raise ArgumentError("leaving one anchor out needs at least two targets", "targets")
+    import dataclasses
+
+    problem = Problem.from_targets(targets)
+    tail = (1 - level) / 2
+    records = []
+    for index, left in enumerate(targets.targets):
+        kept = dataclasses.replace(
+            targets, targets=[t for t in targets.targets if t.name != left.name]
+        )
+        result = calibrate(
+            kept,
+            workers=workers,
+            seed=seed + index,
+            predictive_draws=2,
+            progress=False,
+            **calibrate_options,
+        )
+        weights = result.posterior["weight"].to_numpy(dtype=float)
+        chosen = np.random.default_rng([seed, index]).choice(
+            len(weights), size=draws, p=weights / weights.sum()
+        )
+        sample = [
+            {c: float(result.posterior.iloc[i][c]) for c in targets.priors.columns} for i in chosen
+        ]
+        runs = predictive(targets, problem, sample, seed * 1000 + index, map)
+        values = runs[left.name].dropna().to_numpy(dtype=float)
+        scaled = runs[f"statistic:{left.name}"].dropna().to_numpy(dtype=float)
+        low, median, high = np.quantile(values, (tail, 0.5, 1 - tail))
+        records.append(
+            {
+                "left_out": left.name,
+                "value": left.spec.value,
+                "predicted_median": median,
+                f"predicted_{int(level * 100)}_low": low,
+                f"predicted_{int(level * 100)}_high": high,
+                f"inside_{int(level * 100)}": bool(low <= left.spec.value <= high),
+                "within_tolerance": float(
+                    np.mean(np.abs(scaled - left.observed) / left.divisor <= 1)
+                ),
+                "runs": len(values),
+                "simulations": result.simulations,
+            }
+        )
+        if progress:
+            progress(
+                f"left out {left.name}: predicted {low:.3g}-{high:.3g}, value {left.spec.value:.3g}"
+            )
+    return pd.DataFrame.from_records(records)

@@ -11,6 +11,7 @@ sweep folders.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,10 @@ from simulation.experiments.files import (
 from simulation.experiments.sweep import SweepResult, run_experiment
 from simulation.vocabulary import KEY_OUTPUTS
 
+GROUPINGS = ("prior", "section")
+"""How a design over the priors groups its inputs: one index per prior, or per section."""
+HALF_WIDTH, LEADING = 0.05, 3
+"""The sample-size rule: each output's three leading indices within ±0.05 (95 %)."""
 OUTPUTS: tuple[str, ...] = KEY_OUTPUTS
 """Default outputs: the overall final shares and each group's key behaviour (any recorded
 metric may be asked for)."""
@@ -77,13 +82,21 @@ def run_sensitivity(
     resume: bool = False,
     overwrite: bool = False,
     progress: bool = True,
+    groups: str = "prior",
+    measure: str = "final",
 ) -> SensitivityResult:
     """Sobol indices (and a Morris screen over the same ranges) of final shares.
 
     `outputs` names the final shares to analyse (e.g. "refuse", "passive_evade"). With `out`
     the sweeps go to `out/sobol` and `out/morris` (resumable) and the indices are written
-    beside them; without it nothing is written.
+    beside them; without it nothing is written. In a design over the priors, `groups`
+    "section" gives one index per config section (decision, exit, population, drivers...)
+    instead of one per prior: fewer, larger groups whose indices separate. `measure` reads
+    each share at another time than the end: "at_order_plus_N" (a lag the base config's
+    output.order_lags records) or "peak".
     """
+    if groups not in GROUPINGS:
+        raise ArgumentError(f"must be one of {', '.join(GROUPINGS)}, got {groups}", "groups")
     if not isinstance(experiment, Experiment):
         experiment = (
             Experiment.from_dict(experiment)
@@ -110,10 +123,12 @@ def run_sensitivity(
             design={"kind": "morris", "samples": morris_trajectories, "levels": morris_levels},
         )
     notes = list(dict.fromkeys(note for design in designs.values() for note in design.notes))
+    shape = {"groups": groups, "measure": measure}
     options = {"workers": workers, "resume": resume, "overwrite": overwrite, "progress": progress}
     if out is None:
-        sweeps, tables = _run_designs(designs, None, options, notes)
-        table, constant = _indices(tables, outputs)
+        sweeps, tables = _run_designs(designs, None, options, notes, shape)
+        table, constant = _indices(tables, outputs, measure)
+        notes += sample_size_notes(table, experiment.spec.design.samples)
         return SensitivityResult(table, sweeps, None, constant, notes)
     same = lambda held: held.get("experiment_name") == experiment.name  # noqa: E731
     with FolderClaim(out, "sensitivity", same, overwrite=overwrite) as claim:
@@ -127,8 +142,9 @@ def run_sensitivity(
         )
         if overwrite or not claim.replacing:
             write_json(folder / MANIFEST, manifest)
-        sweeps, tables = _run_designs(designs, folder, options, notes)
-        table, constant = _indices(tables, outputs)
+        sweeps, tables = _run_designs(designs, folder, options, notes, shape)
+        table, constant = _indices(tables, outputs, measure)
+        notes += sample_size_notes(table, experiment.spec.design.samples)
         write_atomic(folder / "indices.csv", lambda tmp: table.to_csv(tmp, index=False))
         write_json(folder / "indices.json", table.to_dict(orient="records"))
         if not table.empty:
@@ -141,6 +157,33 @@ def run_sensitivity(
         claim.remove_stale(OWNED_FILES if overwrite else written, written)
         write_json(folder / MANIFEST, {**manifest, "constant": constant, "status": "complete"})
     return SensitivityResult(table, sweeps, folder, constant, notes)
+
+
+def required_samples(
+    table: pd.DataFrame, samples: int, width: float = HALF_WIDTH, leading: int = LEADING
+) -> int:
+    """Base samples N the Sobol design needs so that every output's `leading` indices (by
+    total index) have 95 % confidence half-widths of at most `width`: half-widths shrink as
+    1/sqrt(N), so N × (largest half-width / width)², rounded up to a power of 2 (Sobol
+    sequences are balanced at powers of 2), never below the N run."""
+    if table.empty or "ST_conf" not in table.columns:
+        return samples
+    top = table.sort_values("ST", ascending=False).groupby("output", sort=False).head(leading)
+    widest = float(np.nanmax(top[["S1_conf", "ST_conf"]].to_numpy(dtype=float)))
+    needed = samples * (widest / width) ** 2
+    return max(samples, 2 ** math.ceil(math.log2(max(needed, 1.0))))
+
+
+def sample_size_notes(table: pd.DataFrame, samples: int) -> list[str]:
+    """What the run's half-widths say about the base samples the ±0.05 rule needs."""
+    if table.empty or "ST_conf" not in table.columns:
+        return []
+    needed = required_samples(table, samples)
+    verdict = "met" if needed == samples else f"needs N = {needed:,} base samples"
+    return [
+        f"the leading {LEADING} indices of each output within ±{HALF_WIDTH} (95 %): {verdict} "
+        f"(this run N = {samples:,})"
+    ]
 
 
 OWNED_FILES: tuple[str, ...] = (
@@ -158,30 +201,35 @@ def _run_designs(
     folder: Path | None,
     options: dict[str, Any],
     notes: list[str],
+    shape: dict[str, str] | None = None,
 ) -> tuple[dict[str, SweepResult], dict[str, pd.DataFrame | None]]:
     """Run the Sobol (and Morris) sweeps and compute each one's indices."""
     sweeps: dict[str, SweepResult] = {}
     tables: dict[str, pd.DataFrame | None] = {}
     for label, design in designs.items():
         sweeps[label] = run_experiment(design, out=folder / label if folder else None, **options)
-        tables[label], said = design_indices(sweeps[label].summary, sweeps[label].manifest)
+        tables[label], said = design_indices(
+            sweeps[label].summary, sweeps[label].manifest, **(shape or {})
+        )
         notes += [note for note in said if note not in notes]
     return sweeps, tables
 
 
 def _indices(
-    tables: dict[str, pd.DataFrame | None], outputs: tuple[str, ...]
+    tables: dict[str, pd.DataFrame | None], outputs: tuple[str, ...], measure: str = "final"
 ) -> tuple[pd.DataFrame, list[str]]:
-    table = indices_table(tables.get("sobol"), tables.get("morris"), outputs)
+    table = indices_table(tables.get("sobol"), tables.get("morris"), outputs, measure)
     present = set(table["output"]) if not table.empty else set()
-    return table, [name for name in outputs if f"final_{name}" not in present]
+    return table, [name for name in outputs if f"{measure}_{name}" not in present]
 
 
 def design_indices(
-    summary: pd.DataFrame, manifest: dict[str, Any]
+    summary: pd.DataFrame, manifest: dict[str, Any], groups: str = "prior", measure: str = "final"
 ) -> tuple[pd.DataFrame | None, list[str]]:
-    """Sobol or Morris indices of each final share, overall and by group (SALib), from the
-    design-point means, and SALib's warnings as notes."""
+    """Sobol or Morris indices of each share at `measure`, overall and by group (SALib), from
+    the design-point means, and SALib's warnings as notes. In a design over the priors the
+    inputs are grouped (SALib's `groups`) by prior, or with `groups` "section" by config
+    section (an axis of the experiment's own is its own group)."""
     design = manifest["design"]
     if design not in ("sobol", "morris") or len(manifest["scenarios"]) != 1 or summary.empty:
         return None, []
@@ -194,17 +242,26 @@ def design_indices(
     grouped = any(entry.get("group") for entry in sampled)
     if grouped:  # a design over the priors: one index per prior (a Dirichlet is one)
         problem["groups"] = [entry.get("group") or entry["name"] for entry in sampled]
-    part = summary[summary["measure"] == "final"]
+        if groups == "section":
+            problem["groups"] = [
+                group.split(".", 1)[0] if entry.get("group") else group
+                for entry, group in zip(sampled, problem["groups"], strict=True)
+            ]
+    part = summary[summary["measure"] == measure]
     records = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        records = _analyze(part, problem, design, manifest)
+        records = _analyze(part, problem, design, manifest, measure)
     notes = list(dict.fromkeys(f"SALib ({design}): {w.message}" for w in caught))
     return (pd.DataFrame.from_records(records) if records else None), notes
 
 
 def _analyze(
-    part: pd.DataFrame, problem: dict[str, Any], design: str, manifest: dict[str, Any]
+    part: pd.DataFrame,
+    problem: dict[str, Any],
+    design: str,
+    manifest: dict[str, Any],
+    measure: str = "final",
 ) -> list[dict[str, Any]]:
     labels = list(dict.fromkeys(problem.get("groups", problem["names"])))
     records = []
@@ -228,7 +285,7 @@ def _analyze(
             keys = ("mu_star", "mu_star_conf", "sigma")
         records += [
             {
-                "output": f"final_{metric}",
+                "output": f"{measure}_{metric}",
                 "parameter": name,
                 **{key: result[key][index] for key in keys},
             }
@@ -238,7 +295,10 @@ def _analyze(
 
 
 def indices_table(
-    sobol: pd.DataFrame | None, morris: pd.DataFrame | None, outputs: tuple[str, ...] = OUTPUTS
+    sobol: pd.DataFrame | None,
+    morris: pd.DataFrame | None,
+    outputs: tuple[str, ...] = OUTPUTS,
+    measure: str = "final",
 ) -> pd.DataFrame:
     """One row per (output, parameter): Sobol S1/ST with confidence and Morris μ*/σ, for the
     final shares named in `outputs` (in that order), most influential parameter first."""
@@ -248,7 +308,7 @@ def indices_table(
     table = frames[0]
     for frame in frames[1:]:
         table = table.merge(frame, on=["output", "parameter"], how="outer")
-    wanted = [f"final_{name}" for name in outputs]
+    wanted = [f"{measure}_{name}" for name in outputs]
     table = table[table["output"].isin(wanted)].copy()
     table["_order"] = table["output"].map({name: index for index, name in enumerate(wanted)})
     ranking = "ST" if "ST" in table.columns else "mu_star"

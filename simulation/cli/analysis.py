@@ -122,6 +122,17 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
         metavar="SHARE",
         help="final shares to analyse, e.g. refuse passive_evade dissenting_refuse",
     )
+    sensitivity.add_argument(
+        "--groups",
+        choices=("prior", "section"),
+        default="prior",
+        help="in a design over the priors: one index per prior, or per config section",
+    )
+    sensitivity.add_argument(
+        "--measure",
+        default="final",
+        help="when each share is read: final, peak or at_order_plus_N (a lag the config records)",
+    )
     sensitivity.set_defaults(handler=sensitivity_command)
 
     report = sub.add_parser(
@@ -163,6 +174,8 @@ def sensitivity_command(args: argparse.Namespace) -> int:
         resume=args.resume,
         overwrite=args.overwrite,
         progress=not args.no_progress,
+        groups=args.groups,
+        measure=args.measure,
     )
     for label, sweep in result.sweeps.items():
         failed = int((sweep.runs["status"] != "ok").sum())

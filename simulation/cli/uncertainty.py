@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 from simulation.cli.options import add_run_options, add_set_option
+from simulation.errors import ArgumentError, ResultsError
 
 
 def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFormatter]) -> None:
@@ -99,6 +102,36 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
             "sbc_ranks.png (default folder results/sbc_<name>)"
         ),
     )
+    calibrate.add_argument(
+        "--history-match",
+        type=int,
+        metavar="WAVES",
+        help=(
+            "first rule out implausible parameter space by WAVES waves of history matching "
+            "with Gaussian-process emulators (cut-off 3), then run ABC inside the space left; "
+            "adds waves.csv, emulator_diagnostics.csv, design_runs.csv, history_matching.png "
+            "and prints the whole command's wall time"
+        ),
+    )
+    calibrate.add_argument(
+        "--design-points", type=int, default=60, help="model runs per history-matching wave"
+    )
+    calibrate.add_argument(
+        "--implausibility-order",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="rule out on the largest (1) or second largest (2) implausibility over targets",
+    )
+    calibrate.add_argument(
+        "--leave-one-out",
+        action="store_true",
+        help=(
+            "instead of one calibration, calibrate once per anchor on all the others and say "
+            "whether the one left out falls inside the 90%% posterior predictive interval; "
+            "writes leave_one_out.csv (default folder results/loo_<name>)"
+        ),
+    )
     add_run_options(calibrate, "results/calibration_<name>")
     calibrate.set_defaults(handler=calibrate_command)
 
@@ -168,7 +201,13 @@ def calibrate_command(args: argparse.Namespace) -> int:
     targets = load_targets(args.targets)
     if args.check is not None:
         return check_command(args, targets)
+    if args.leave_one_out:
+        return leave_one_out_command(args, targets)
     out = Path(args.out) if args.out else Path("results") / f"calibration_{targets.name}"
+    started = time.perf_counter()
+    match = None
+    if args.history_match is not None:
+        match = history_match_command(args, targets, out)
     try:
         result = calibrate(
             targets,
@@ -187,6 +226,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
             resume=args.resume,
             overwrite=args.overwrite,
             progress=not args.no_progress,
+            region=match,
         )
     except KeyboardInterrupt:
         print(
@@ -200,20 +240,53 @@ def calibrate_command(args: argparse.Namespace) -> int:
         f"results in {out}/: posterior.csv, posterior_summary.csv, marginals.png, "
         "predictive.csv, predictive.png, checks.csv, generations.csv, history.db"
     )
+    if match is not None:
+        from simulation.analysis.history_matching import format_match, write_match
+
+        write_match(match, out, f"{targets.name}: history matching")
+        print(format_match(match))
+        print(
+            f"history matching in {out}/: waves.csv, emulator_diagnostics.csv, "
+            "design_runs.csv, history_matching.png"
+        )
+        seconds = time.perf_counter() - started
+        print(
+            f"whole calibration (history matching, ABC, predictive checks): {seconds:.0f} s; "
+            f"{len(match.runs)} design runs and {result.simulations} ABC simulations"
+        )
     return 0
 
 
-def check_command(args: argparse.Namespace, targets: object) -> int:
-    """Simulation-based calibration of the targets file's procedure."""
-    import time
+def history_match_command(args: argparse.Namespace, targets: Any, out: Path) -> Any:
+    """History matching before ABC, with the command's settings."""
+    from simulation.analysis.history_matching import match_targets
 
-    from simulation.analysis.sbc import format_summary, simulation_based_calibration
-    from simulation.errors import ArgumentError
+    if args.history_match < 1:
+        raise ArgumentError(f"must be at least 1, got {args.history_match}", "history_match")
+    if args.design_points < 4:
+        raise ArgumentError(f"must be at least 4, got {args.design_points}", "design_points")
+    if args.resume:
+        raise ArgumentError("a history-matched calibration cannot be resumed", "history_match")
+    if out.is_dir() and any(out.iterdir()) and not args.overwrite:
+        raise ResultsError(
+            "the results folder is not empty: choose another folder, or replace its results",
+            out,
+            remedies=("out", "overwrite"),
+        )
+    return match_targets(
+        targets,
+        waves=args.history_match,
+        points=args.design_points,
+        order=args.implausibility_order,
+        seed=args.seed or 0,
+        workers=args.workers,
+        progress=None if args.no_progress else lambda text: print(text, file=sys.stderr),
+    )
 
-    if args.check < 1:
-        raise ArgumentError(f"must be at least 1, got {args.check}", "check")
-    out = Path(args.out) if args.out else Path("results") / f"sbc_{targets.name}"  # type: ignore[attr-defined]
-    options = {
+
+def calibration_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ABC settings given on the command line (the file's hold for the others)."""
+    return {
         key: value
         for key, value in {
             "population_size": args.population_size,
@@ -222,10 +295,54 @@ def check_command(args: argparse.Namespace, targets: object) -> int:
             "min_epsilon": args.min_epsilon,
             "prior_mixture": args.prior_mixture,
             "kernel": args.kernel,
-            "workers": args.workers,
         }.items()
         if value is not None
     }
+
+
+def leave_one_out_command(args: argparse.Namespace, targets: Any) -> int:
+    """Leave-one-anchor-out prediction, one calibration per anchor."""
+    from simulation.analysis.calibration import leave_one_anchor_out
+    from simulation.experiments.files import prepare_folder, write_atomic
+
+    out = Path(args.out) if args.out else Path("results") / f"loo_{targets.name}"
+    if (out / "leave_one_out.csv").is_file() and not args.overwrite:
+        raise ResultsError(
+            "holds a leave-one-out table: choose another folder, or replace it",
+            out,
+            remedies=("out", "overwrite"),
+        )
+    options = calibration_options(args)
+    started = time.perf_counter()
+    table = leave_one_anchor_out(
+        targets,
+        draws=args.predictive_draws or 40,
+        seed=args.seed or 0,
+        workers=args.workers,
+        progress=None if args.no_progress else lambda text: print(text, file=sys.stderr),
+        **options,
+    )
+    prepare_folder(out)
+    write_atomic(out / "leave_one_out.csv", lambda tmp: table.to_csv(tmp, index=False))
+    print(table.to_string(index=False))
+    print(
+        f"{int(table['inside_90'].sum())} of {len(table)} anchors inside the 90% interval "
+        f"predicted by the others ({time.perf_counter() - started:.0f} s)"
+    )
+    print(f"results in {out}/: leave_one_out.csv")
+    return 0
+
+
+def check_command(args: argparse.Namespace, targets: object) -> int:
+    """Simulation-based calibration of the targets file's procedure."""
+    from simulation.analysis.sbc import format_summary, simulation_based_calibration
+
+    if args.check < 1:
+        raise ArgumentError(f"must be at least 1, got {args.check}", "check")
+    out = Path(args.out) if args.out else Path("results") / f"sbc_{targets.name}"  # type: ignore[attr-defined]
+    options = calibration_options(args)
+    if args.workers is not None:
+        options["workers"] = args.workers
     started = time.perf_counter()
     table, summary = simulation_based_calibration(
         targets,
