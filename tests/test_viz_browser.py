@@ -420,3 +420,27 @@ def test_hovering_an_officer_names_him_and_his_group_and_choice(recording: Recor
 
 def test_the_inspection_opens_in_view(recording: Recording) -> None:
     assert 0 <= recording.inspection_top < recording.viewport_height - 100
+
+
+def test_on_a_short_screen_the_inspection_scrolls_into_view(server: str) -> None:
+    log = BrowserLog()
+    with playwright_api()() as playwright:
+        browser = launch_browser(playwright)
+        page = offline_context(browser, log, viewport={"width": 1280, "height": 720}).new_page()
+        watch_console(page, log)
+        page.goto(server)
+        wait_drawn_month(page, OFFICERS, 0, LOAD_TIMEOUT_MS)
+        page.locator(OFFICERS).scroll_into_view_if_needed()
+        click_chart_point(page, OFFICERS, 1, 0)
+        page.locator(".ra-inspect", has_text="Officer ").wait_for(timeout=STEP_TIMEOUT_MS)
+        page.wait_for_function(
+            "() => { const r = document.querySelector('.ra-inspect').getBoundingClientRect();"
+            " return r.top >= 0 && r.top < window.innerHeight - 100; }",
+            timeout=5_000,
+        )
+        top = page.evaluate(
+            "() => document.querySelector('.ra-inspect').getBoundingClientRect().top"
+        )
+        browser.close()
+    assert 0 <= top < 620
+    assert log.console_errors == []

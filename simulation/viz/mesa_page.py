@@ -53,7 +53,7 @@ def driver_default(name: str) -> float:
 model_params: dict[str, Any] = {
     "seed": {"type": "InputText", "value": 42, "label": "Random seed"},
     "war_order_level": Slider(
-        "War-order level (0 peace, 1 support, 2 border, 3 fight)",
+        "War-order level (0-3)",
         FIRST_ORDER,
         0,
         3,
@@ -111,7 +111,7 @@ def titled(title: str) -> Any:
     def post_process(axes: Any) -> None:
         axes.set_title(title, fontsize=10)
         axes.set_ylabel("share of those serving")
-        axes.set_ylim(0, 1)
+        axes.set_ylim(-0.02, 1.02)  # a share of 0 or 1 stays visible off the frame
 
     return post_process
 
