@@ -243,13 +243,15 @@ def test_stop_condition_ends_runs_early(tmp_path: Path) -> None:
     assert (table["steps_run"] == 2).all()
 
 
-def test_series_is_recorded_every_n_steps_and_at_the_last_step(tmp_path: Path) -> None:
+def test_series_is_recorded_every_n_steps_the_first_month_after_the_order_and_the_last(
+    tmp_path: Path,
+) -> None:
     path = experiment_file(tmp_path, record_every=4, metrics=["refuse", "passive_evade"])
     out = sweep(path, tmp_path / "out", "--workers", "1")
     series = pd.read_parquet(out / "series.parquet")
     assert list(series.columns) == ["run_index", "step", "refuse", "passive_evade"]
-    assert series.loc[series["run_index"] == 0, "step"].tolist() == [0, 4, 6]
-    assert len(series) == 12 * 3
+    assert series.loc[series["run_index"] == 0, "step"].tolist() == [0, 1, 4, 6]
+    assert len(series) == 12 * 4
 
 
 def test_outcomes_only_when_series_not_asked(tmp_path: Path) -> None:

@@ -99,3 +99,8 @@ def test_the_run_summary_names_the_war_order_level_in_force_now() -> None:
     text = mesa_page.run_summary(model).args[0]
     assert text.startswith("Month 3 of ")
     assert "War-order level 3 (order to fight in Ukraine)" in text
+
+
+def test_a_blank_seed_box_draws_a_fresh_seed_as_none_does() -> None:
+    model = ArmyModel(seed="  ", n_officers=50)
+    assert isinstance(model.seed, int)

@@ -151,11 +151,13 @@ class RunOutcome:
         return reduce_values(self.columns[metric], self.order_step, sorted(lags))
 
     def thinned(self, metrics: list[str], every: int) -> dict[str, list]:
-        """Columns at steps 0, every, 2*every, ... and always the last step."""
+        """Columns at steps 0, every, 2*every, ..., the last step, and the order's month and
+        the month after it (month 1 without a change of order): the response to an order
+        comes in its first month, which a yearly sample alone would draw as a straight line
+        from month 0 to month 12."""
         last = len(self.columns[metrics[0]]) - 1
-        steps = list(range(0, last + 1, every))
-        if steps[-1] != last:
-            steps.append(last)
+        marks = {last, self.order_step, self.order_step + 1}
+        steps = sorted({*range(0, last + 1, every), *(s for s in marks if 0 <= s <= last)})
         series: dict[str, list] = {"step": steps}
         for metric in metrics:
             values = self.columns[metric]

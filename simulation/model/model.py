@@ -196,7 +196,8 @@ class ArmyModel(mesa.Model):
         levers = {name: value for name, value in {**named, **kwargs}.items() if value is not None}
         if levers or overrides or not isinstance(config, SimulationConfig):
             config = configure(config, overrides, levers)
-        seed = fresh_seed() if seed is None else int(seed)
+        # a blank seed box on Mesa's page means "no seed", as None does
+        seed = fresh_seed() if seed is None or str(seed).strip() == "" else int(seed)
         keep_freed_memory()
         # `rng=` rather than the deprecated `seed=` (Mesa >= 3.4); on 3.3 both seed numpy
         # and the stdlib generator identically.
