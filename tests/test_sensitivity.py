@@ -108,14 +108,14 @@ def test_outputs_option_gives_indices_by_group(tmp_path: Path, repo: Path) -> No
         out,
         "--no-morris",
         "--outputs",
-        "dissenting_refuse",
-        "dissenting_evade",
+        "passive_evade",
+        "passive_comply",
     )
     assert code == 0
     table = pd.read_csv(out / "indices.csv")
     assert list(dict.fromkeys(table["output"])) == [
-        "final_dissenting_refuse",
-        "final_dissenting_evade",
+        "final_passive_evade",
+        "final_passive_comply",
     ]
 
 

@@ -49,7 +49,7 @@ class SensitivityResult:
     sweeps: dict[str, SweepResult]
     folder: Path | None
     constant: list[str] = field(default_factory=list)
-    """Outputs that did not vary across the design (they have no indices)."""
+    """Outputs without indices: constant across the design, or undefined (NaN) at some point."""
     notes: list[str] = field(default_factory=list)
     """What the design and SALib had to say (shown once as notes, not as warnings)."""
 
@@ -268,7 +268,14 @@ def _analyze(
     for metric, rows in part.groupby("metric", sort=False):
         rows = rows.sort_values("point")
         outputs = rows["mean"].to_numpy(dtype=float)
-        if np.isnan(outputs).any() or np.ptp(outputs) == 0:
+        if np.isnan(outputs).any():
+            warnings.warn(
+                f"{metric} is undefined at {int(np.isnan(outputs).sum())} design point(s) "
+                "(its group had no one serving): no indices",
+                stacklevel=1,
+            )
+            continue
+        if np.ptp(outputs) == 0:
             continue  # a share that never varies (say, complicit refusal) has no indices
         if design == "sobol":
             from SALib.analyze import sobol
