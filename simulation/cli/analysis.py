@@ -189,7 +189,8 @@ def sensitivity_command(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     if result.constant:
         print(
-            f"note: {', '.join(result.constant)} have no indices: constant across the design, or undefined where their group had no one serving",
+            f"note: {', '.join(result.constant)} did not vary across the design (or are "
+            "undefined where their group had no one serving): no indices",
             file=sys.stderr,
         )
     print(format_indices(result.indices))
