@@ -29,13 +29,15 @@ def test_different_seeds_give_different_officers() -> None:
 
 def test_shares_are_in_unit_interval_and_sum_to_one_every_step() -> None:
     """Over every category that has serving officers; an emptied one (all its members
-    arrested or gone) has shares 0."""
+    arrested or gone) has no shares: NaN, with its count 0."""
     series = simulate(small_config("drivers.war_order_level=3", "decision.temperature=0.2")).series
     for prefix in ["", *(f"{c}_" for c in (*GROUPS, *RANKS))]:
         shares = series[[f"{prefix}{choice}" for choice in CHOICES]]
-        assert ((shares >= 0) & (shares <= 1)).all().all()
         size = series["n_active" if not prefix else f"n_{prefix[:-1]}"]
-        np.testing.assert_allclose(shares.sum(axis=1), np.where(size > 0, 1.0, 0.0))
+        serving = shares[size > 0]
+        assert ((serving >= 0) & (serving <= 1)).all().all()
+        np.testing.assert_allclose(serving.sum(axis=1), 1.0)
+        assert shares[size == 0].isna().all().all()
 
 
 def test_group_counts_are_conserved_when_nobody_leaves() -> None:
