@@ -171,8 +171,8 @@ def test_a_dask_worker_that_dies_is_recorded_and_the_sweep_finishes(
     assert failed["error"].tolist() == ["worker process died (KilledWorker)"]
 
 
-def test_summary_gives_mean_sd_and_95_percent_t_interval(tmp_path: Path) -> None:
-    from scipy import stats
+def test_summary_gives_mean_sd_and_the_bootstrap_interval_of_the_mean(tmp_path: Path) -> None:
+    from simulation.experiments.precision import mean_interval
 
     out = sweep(experiment_file(tmp_path), tmp_path / "out", "--workers", "1")
     table, summary = runs(out), pd.read_csv(out / "summary.csv")
@@ -180,12 +180,12 @@ def test_summary_gives_mean_sd_and_95_percent_t_interval(tmp_path: Path) -> None
     row = summary[
         (summary["point"] == 2) & (summary["measure"] == "final") & (summary["metric"] == "evade")
     ].iloc[0]
-    half = stats.t.ppf(0.975, 2) * values.std(ddof=1) / math.sqrt(3)
+    _, _, low, high, n = mean_interval(values.to_numpy())
     assert row["mean"] == pytest.approx(values.mean())
     assert row["sd"] == pytest.approx(values.std(ddof=1))
-    assert (row["ci_low"], row["ci_high"]) == pytest.approx(
-        (values.mean() - half, values.mean() + half)
-    )
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((low, high))
+    assert values.min() <= row["ci_low"] <= row["ci_high"] <= values.max()
+    assert (row["n"], row["n_empty"]) == (n, 0)
 
 
 def test_summary_covers_final_peak_and_lags_overall_and_by_group(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ import pandas as pd
 
 from simulation.experiments.runner import simulate
 from simulation.model.decision import choice_utilities, choose
-from simulation.model.drivers import drivers_at
 from simulation.model.model import ArmyModel
 from simulation.vocabulary import CHOICES, COMPLY, DEPARTURES, GROUPS, RANKS, REFUSE
 from tests.conftest import small_config
@@ -35,9 +34,9 @@ def test_shares_are_in_unit_interval_and_sum_to_one_every_step() -> None:
     for prefix in ["", *(f"{c}_" for c in (*GROUPS, *RANKS))]:
         shares = series[[f"{prefix}{choice}" for choice in CHOICES]]
         size = series["n_active" if not prefix else f"n_{prefix[:-1]}"]
-        present = shares[size > 0]
-        assert ((present >= 0) & (present <= 1)).all().all()
-        np.testing.assert_allclose(present.sum(axis=1), 1.0)
+        serving = shares[size > 0]
+        assert ((serving >= 0) & (serving <= 1)).all().all()
+        np.testing.assert_allclose(serving.sum(axis=1), 1.0)
         assert shares[size == 0].isna().all().all()
 
 
@@ -93,7 +92,7 @@ def test_choices_use_only_the_previous_step_state() -> None:
     model = ArmyModel(config, seed=3)
     for _ in range(3):
         model.step()
-    model.drivers = drivers_at(model.config, model.steps + 1)
+    model.drivers = model._drivers_at(model.steps + 1)
     model.tenure += 1 / 12  # the month that passes before the choice
     situation = model.situation()
     model.tenure -= 1 / 12

@@ -32,6 +32,7 @@ from simulation.config.loading import load_config
 from simulation.config.schema import SimulationConfig
 from simulation.errors import ResultsError
 from simulation.experiments.files import MANIFEST
+from simulation.experiments.precision import runs_completed
 from simulation.experiments.run_folder import check_run_summary
 from simulation.vocabulary import CHOICES, split_metric
 
@@ -355,7 +356,8 @@ class Sweep:
 
     def point_table(self, measure: str, category: str) -> pd.DataFrame:
         """One row per design point: identity, parameters, runs, and per choice the mean
-        (as a percentage number, for sorting) and the 95% interval (as text)."""
+        (as a percentage number, for sorting; None where no run had anyone of the group
+        serving), the 95% interval (as text) and how many runs contributed."""
         summary = self.summary
         if summary.empty:
             return pd.DataFrame()
@@ -372,13 +374,14 @@ class Sweep:
             }
             for name in parameters:
                 row[name] = first[name]
-            row["runs"] = int(first["n"]) + int(first["n_failed"])
+            row["runs"] = runs_completed(first) + int(first["n_failed"])
             row["failed"] = int(first["n_failed"])
             for _, line in group.iterrows():
                 choice = str(line["choice"])
                 mean = _finite(line["mean"])
                 row[f"{choice} %"] = None if mean is None else round(mean * 100, 2)
                 row[f"{choice} 95% CI"] = interval_text(line["ci_low"], line["ci_high"])
+                row[f"{choice} runs with a value"] = int(line["n"])
             rows.append(row)
         return pd.DataFrame(rows)
 

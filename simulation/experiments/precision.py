@@ -24,7 +24,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 LEVEL = 0.95
 """Confidence level of every interval of a share."""
@@ -78,6 +77,8 @@ def runs_completed(row: Mapping[str, Any]) -> int:
 def wilson_interval(successes: int, n: int) -> tuple[float, float]:
     """The 95% Wilson score interval of a share of `successes` in `n` observations
     (NaN for n = 0); within [0, 1] by construction."""
+    from scipy import stats
+
     if n <= 0:
         return math.nan, math.nan
     interval = stats.binomtest(int(successes), int(n)).proportion_ci(LEVEL, method="wilson")
