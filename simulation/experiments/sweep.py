@@ -603,8 +603,8 @@ class SweepDriver:
                     self.stuck += 1
                     broken = True
                 stalled = backend.stalled(executor) if inflight else []
-                self.stalled += stalled
-                if stalled and backend.recreate_on_break:  # else the cluster reschedules
+                if stalled:
+                    self.stalled += stalled
                     for future, item in inflight.items():
                         self.suspects += item.runs
                         future.cancel()
@@ -658,8 +658,8 @@ class SweepDriver:
                 break
             backend.check()
             stalled = backend.stalled(executor)
-            self.stalled += stalled
-            if stalled and backend.recreate_on_break:  # else the cluster reschedules
+            if stalled:
+                self.stalled += stalled
                 reason = f"its worker ({', '.join(stalled)}) stopped beating its heartbeat"
             elif time.monotonic() > deadline:
                 reason = f"timed out after {self.run_timeout:g} s (its worker stopped answering)"
