@@ -99,6 +99,19 @@ def test_verify_states_its_chance_of_catching_one_bad_run(
     )
 
 
+def small_experiment(vary: dict) -> dict:
+    """Two replications of 100 officers for 4 steps over `vary`."""
+    return {
+        "base": {
+            "config": str(REPO / "configs" / "baseline.yaml"),
+            "overrides": {"population.n_officers": 100},
+        },
+        "vary": vary,
+        "replications": 2,
+        "steps": 4,
+    }
+
+
 def test_verify_cached_checks_every_run_taken_from_the_cache(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -106,17 +119,9 @@ def test_verify_cached_checks_every_run_taken_from_the_cache(
     runs again, and a stored value changed by hand among them is found."""
     from simulation.experiments.sweep import run_experiment
 
-    data = {
-        "base": {
-            "config": str(REPO / "configs" / "baseline.yaml"),
-            "overrides": {"population.n_officers": 100},
-        },
-        "vary": {"drivers.punishment_severity": [0, 1]},
-        "replications": 2,
-        "steps": 4,
-    }
+    data = small_experiment({"drivers.punishment_severity": [0, 1]})
     run_experiment(data, workers=1, progress=False, cache=tmp_path / "cache")
-    extended = {**data, "vary": {"drivers.punishment_severity": [0, 1, 2]}}
+    extended = small_experiment({"drivers.punishment_severity": [0, 1, 2]})
     out = tmp_path / "out"
     run_experiment(extended, workers=1, progress=False, cache=tmp_path / "cache", out=out)
     result = verify_sweep(out, cached=True, workers=1)
@@ -136,15 +141,7 @@ def test_verify_refuses_a_runs_table_of_another_experiment(
 ) -> None:
     from simulation.experiments.sweep import run_experiment
 
-    other = {
-        "base": {
-            "config": str(REPO / "configs" / "baseline.yaml"),
-            "overrides": {"population.n_officers": 100},
-        },
-        "vary": {"drivers.amnesty": [0, 0.5]},
-        "replications": 2,
-        "steps": 4,
-    }
+    other = small_experiment({"drivers.amnesty": [0, 0.5]})
     run_experiment(other, workers=1, progress=False, cache=False, out=tmp_path / "other")
     shutil.copy(tmp_path / "other" / "runs.parquet", finished / "runs.parquet")
     assert main(["verify", str(finished), "--workers", "1"]) == 2
