@@ -101,10 +101,17 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "retired",
     "entered",
     "mobilised",
+    "pressured",
+    "persuaded",
+    "reassigned",
+    "sanctioned_refusers",
+    "cases_opened",
 )
 """Counts recorded every step: `jailed` is the number in jail now, every other is cumulative
 since step 0 (arrests include caught deserters; `exited` = resigned + deserted; `mobilised`
-reservists and territorial defence called up)."""
+reservists and territorial defence called up; `pressured`, `persuaded`, `reassigned`,
+`sanctioned_refusers` and `cases_opened` count the response ladder's answers to open refusal,
+docs/ODD.md §7.6)."""
 
 FORCE_SHARES: tuple[str, ...] = (
     "arrested_share",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from simulation.model.consequences import order_share, refusal_sanction
 from simulation.model.decision import (
     Situation,
     choice_utilities,
@@ -98,10 +99,20 @@ def decide(model: ArmyModel) -> None:
         model.choice = new_choice
         if private is not None:
             model.private = private
+    talked_back(model)
     if keep_private:
         model.private[~model.active] = COMPLY
     model._acts = model.choice.copy()
     model._acted = model.active.copy()
+
+
+def talked_back(model: ArmyModel) -> None:
+    """Refusers the response ladder's pressure persuaded last month comply this month
+    (docs/ODD.md §7.6, 'The response ladder')."""
+    persuaded = model.persuaded
+    if persuaded.any():
+        model.choice[persuaded & model.active] = COMPLY
+        persuaded[:] = False
 
 
 def decide_with_kernels(
@@ -258,6 +269,10 @@ def situation(model: ArmyModel, slots: np.ndarray | None = None) -> Situation:
         if (rules.punishment != 1.0).any():
             weighed = rules.punishment if slots is None else rules.punishment[slots]
             punishment = punishment * weighed
+    ladder = refusal_sanction(model, slots)
+    share = order_share(model)
+    if slots is not None and isinstance(share, np.ndarray):
+        share = share[slots]
     return Situation(
         war_order_level=level,
         punishment_severity=punishment,
@@ -278,4 +293,6 @@ def situation(model: ArmyModel, slots: np.ndarray | None = None) -> Situation:
         has_ties=has_ties,
         perceived_strength=strength,
         career_dependence=model.config.expectations.career_dependence,
+        refusal_sanction=ladder,
+        order_share=share,
     )

@@ -298,6 +298,9 @@ def enter(
         model.perceived_strength[filled] = starting_belief(
             model.drivers["regime_stability"], model.belief_bias[filled]
         )
+    from simulation.model.consequences import clear_record  # consequences imports this module
+
+    clear_record(model, filled)
     model.counts["entered"] += int(filled.shape[0])
     model._make_views(filled)
 
