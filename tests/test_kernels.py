@@ -50,6 +50,10 @@ RUNS: dict[str, tuple[str, ...]] = {
         "drivers.desertion_opportunity=0.3",
     ),
     "expectations off": ("drivers.war_order_level=3", "expectations.enabled=false"),
+    "no individual multipliers": (
+        "drivers.war_order_level=3",
+        "population.trait_spread={moral_cost: 0, career: 0, fear: 0, ties: 0}",
+    ),
     "without the response ladder (Epstein's detection of refusal)": (
         "drivers.war_order_level=3",
         "consequences.response.enabled=false",
@@ -245,6 +249,13 @@ RULE_CASES: dict[str, dict[str, object]] = {
     "response ladder and reassignment per officer": {
         "refusal_sanction": rng_fields.random((4, 4000)),
         "order_share": np.where(rng_fields.random(4000) < 0.3, 0.5, 1.0),
+    },
+    "individual multipliers of moral cost, career, fear and ties": {
+        "refusal_sanction": rng_fields.random((4, 4000)),
+        "moral_multiplier": rng_fields.lognormal(-0.08, 0.4, 4000),
+        "career_multiplier": rng_fields.lognormal(-0.08, 0.4, 4000),
+        "fear_multiplier": rng_fields.lognormal(-0.08, 0.4, 4000),
+        "social_multiplier": rng_fields.lognormal(-0.08, 0.4, 4000),
     },
     "response ladder, one column for everyone": {
         "refusal_sanction": rng_fields.random((4, 1)),

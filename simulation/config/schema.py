@@ -233,6 +233,45 @@ class TenureRange(StrictModel):
         return self
 
 
+class TraitSpread(StrictModel):
+    """Individual heterogeneity in the traits that decide, within each group: each member's
+    multipliers, lognormal with mean 1 and these sds of the log, drawn once when he enters
+    (docs/ODD.md §7.5, 'Individuals, not types'). 0 switches a trait off (no draw)."""
+
+    moral_cost: NonNegative = Field(
+        0.4,
+        le=3,
+        description=(
+            "Assumption: sd of the log of each member's multiplier of the order's moral cost "
+            "(conscience differs within a group)."
+        ),
+    )
+    career: NonNegative = Field(
+        0.4,
+        le=3,
+        description=(
+            "Assumption: sd of the log of each member's multiplier of what his career is "
+            "worth to him (benefits and what ending it forfeits: career dependence)."
+        ),
+    )
+    fear: NonNegative = Field(
+        0.4,
+        le=3,
+        description=(
+            "Assumption: sd of the log of each member's multiplier of the sanction he fears "
+            "(risk attitude)."
+        ),
+    )
+    ties: NonNegative = Field(
+        0.4,
+        le=3,
+        description=(
+            "Assumption: sd of the log of each member's susceptibility to his peers "
+            "(multiplier of every social term: tie strength)."
+        ),
+    )
+
+
 class PopulationConfig(StrictModel):
     """Who the officers are."""
 
@@ -271,6 +310,7 @@ class PopulationConfig(StrictModel):
     threshold_override: ThresholdOverride | None = Field(
         None, description="Optional thresholds for every officer (reference reductions)."
     )
+    trait_spread: TraitSpread = Field(default_factory=TraitSpread)
     tenure_years_by_rank: dict[str, TenureRange] = Field(
         default_factory=lambda: {
             "senior": {"low": 18.0, "high": 30.0},
