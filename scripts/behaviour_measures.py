@@ -5,8 +5,8 @@ over the officers of the starting force:
 - the choice shares of the serving officers, overall and by group (denominator: the
   group's serving officers at the measured step);
 - evaders per open refuser: evasion person-months over refusal person-months among
-  officers, summed over the 12 months after the order (the anchor: Russia 2022-24, AWOL
-  9,059 : insubordination 627, ~14 evaders per open refuser);
+  officers (and among all personnel), summed over the 12 months after the order (the
+  anchor: Russia 2022-24, AWOL 9,059 : insubordination 627, ~14 evaders per open refuser);
 - arrests per month per 1,000 members serving at the order (all personnel);
 - the share of serving officers whose most likely action has probability > 0.99 (the
   logit at the model's temperature) at the measured step.
@@ -62,12 +62,14 @@ def measure(path: str, seed: int, officers: int) -> dict[str, float]:
     serving_at_order = max(int(model.active.sum()), 1)
     arrested_at_order = model.counts["arrested"]
     officer = model.category == OFFICER
-    evader_months = refuser_months = 0
+    evader_months = refuser_months = all_evader_months = all_refuser_months = 0
     for _ in range(12):
         model.step()
         acting = model.active & officer
         evader_months += int((acting & (model.choice == EVADE)).sum())
         refuser_months += int((acting & (model.choice == REFUSE)).sum())
+        all_evader_months += int((model.active & (model.choice == EVADE)).sum())
+        all_refuser_months += int((model.active & (model.choice == REFUSE)).sum())
     serving = model.active & officer
     result: dict[str, float] = {
         choice: float((model.choice[serving] == code).mean())
@@ -78,6 +80,7 @@ def measure(path: str, seed: int, officers: int) -> dict[str, float]:
         for code, choice in enumerate(CHOICES[:3]):
             result[f"{group}_{choice}"] = float((model.choice[members] == code).mean())
     result["evaders_per_refuser"] = evader_months / max(refuser_months, 1)
+    result["evaders_per_refuser_all_personnel"] = all_evader_months / max(all_refuser_months, 1)
     result["arrests_per_month_per_1000"] = (
         1000.0 * (model.counts["arrested"] - arrested_at_order) / 12 / serving_at_order
     )
