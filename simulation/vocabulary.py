@@ -103,12 +103,19 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "mobilised",
     "persons_arrested",
     "served",
+    "pressured",
+    "persuaded",
+    "reassigned",
+    "sanctioned_refusers",
+    "cases_opened",
 )
 """Counts recorded every step: `jailed` is the number in jail now, every other is cumulative
 since step 0 (arrests include caught deserters, and a person arrested twice counts twice
 in `arrested`, once in `persons_arrested`; `exited` = resigned + deserted; `mobilised`
 reservists and territorial defence called up; `served` the persons who ever served: the
-force at step 0, the mobilised and the entrants, each once)."""
+force at step 0, the mobilised and the entrants, each once; `pressured`, `persuaded`,
+`reassigned`, `sanctioned_refusers` and `cases_opened` count the response ladder's answers
+to open refusal, docs/ODD.md §7.6)."""
 
 FORCE_SHARES: tuple[str, ...] = (
     "arrested_share",

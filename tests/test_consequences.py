@@ -91,6 +91,7 @@ def test_uniform_jail_terms_lie_between_one_month_and_the_maximum():
 def test_capacity_rule_arrests_one_refuser_per_enforcer_and_unit():
     config = small_config(
         *QUIET,
+        "consequences.response.enabled=false",  # Epstein's detection and arrest rule
         "consequences.arrest_rule=capacity",
         "consequences.jail_term_months=6",
         "decision.external_enforcers_per_unit=2",

@@ -50,6 +50,20 @@ RUNS: dict[str, tuple[str, ...]] = {
         "drivers.desertion_opportunity=0.3",
     ),
     "expectations off": ("drivers.war_order_level=3", "expectations.enabled=false"),
+    "no individual multipliers": (
+        "drivers.war_order_level=3",
+        "population.trait_spread={moral_cost: 0, career: 0, fear: 0, ties: 0}",
+    ),
+    "without the response ladder (Epstein's detection of refusal)": (
+        "drivers.war_order_level=3",
+        "consequences.response.enabled=false",
+    ),
+    "response ladder: cases at once, steep escalation, scarce capacity": (
+        "drivers.war_order_level=3",
+        "consequences.response.case_months=0",
+        "consequences.response.escalation=2",
+        "consequences.response.case_capacity_per_1000=1",
+    ),
     "linear response, no evasion, rounded detection, incentive, amnesty": (
         "drivers.war_order_level=3",
         "decision.social_response=linear",
@@ -215,6 +229,9 @@ def situation_of(n: int, rng: np.random.Generator, **fields: object) -> Situatio
     return Situation(**defaults)  # type: ignore[arg-type]
 
 
+rng_fields = np.random.default_rng(22)
+"""Draws of the per-officer fields of RULE_CASES (4,000 officers, as the test's)."""
+
 RULE_CASES: dict[str, dict[str, object]] = {
     "every field per officer": {},
     "one order and one sanction, routes open for all": {
@@ -228,6 +245,20 @@ RULE_CASES: dict[str, dict[str, object]] = {
         "taste": None,
         "seen_in_ties": None,
         "has_ties": None,
+    },
+    "response ladder and reassignment per officer": {
+        "refusal_sanction": rng_fields.random((4, 4000)),
+        "order_share": np.where(rng_fields.random(4000) < 0.3, 0.5, 1.0),
+    },
+    "individual multipliers of moral cost, career, fear and ties": {
+        "refusal_sanction": rng_fields.random((4, 4000)),
+        "moral_multiplier": rng_fields.lognormal(-0.08, 0.4, 4000),
+        "career_multiplier": rng_fields.lognormal(-0.08, 0.4, 4000),
+        "fear_multiplier": rng_fields.lognormal(-0.08, 0.4, 4000),
+        "social_multiplier": rng_fields.lognormal(-0.08, 0.4, 4000),
+    },
+    "response ladder, one column for everyone": {
+        "refusal_sanction": rng_fields.random((4, 1)),
     },
     "scalar career fields, no incentive": {
         "training_debt": 0.3,

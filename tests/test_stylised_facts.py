@@ -100,7 +100,14 @@ NO_LONGER_HOLDS = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason=f"Fact 3 {NO_LONGER_HOLDS}")
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        f"Fact 3 {NO_LONGER_HOLDS}. Still after the response ladder and individual traits "
+        "(issue 22): the passive comply ~100 % in the support role, so incentives can only act "
+        "through retention, which needs the living force's attrition (issue 22, not built here)"
+    ),
+)
 def test_incentives_raise_passive_compliance_in_support_role() -> None:
     low, _ = difference_interval(
         finals("status_quo", ("steps=60",))["passive_comply"],
@@ -117,7 +124,6 @@ def test_incentives_help_little_once_the_order_is_to_fight() -> None:
     assert high < 0.02
 
 
-@pytest.mark.xfail(strict=True, reason=f"Fact 4 (propaganda) {NO_LONGER_HOLDS}")
 def test_russian_propaganda_raises_compliance() -> None:
     low, _ = difference_interval(
         finals("status_quo", ("drivers.russian_propaganda=0",))["comply"],
@@ -132,7 +138,15 @@ def test_russian_propaganda_raises_compliance_slowly() -> None:
     assert series["mean_russia_alignment"].diff().iloc[1:].max() < 0.02
 
 
-@pytest.mark.xfail(strict=True, reason=f"Fact 4 (disillusion) {NO_LONGER_HOLDS}")
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        f"Fact 4 (disillusion) {NO_LONGER_HOLDS}. Still after the response ladder and "
+        "individual traits (issue 22): setbacks move Russia alignment but not perceived "
+        "regime strength, so they reach neither fear nor the complicit's lock-in; the missing "
+        "mechanism is expectations reaching behaviour (issue 22, not built here)"
+    ),
+)
 def test_disillusion_shocks_lower_compliance() -> None:
     _, high = difference_interval(
         at_order("fight_order")["cohort_comply"], at_order("russian_setbacks")["cohort_comply"]
@@ -140,6 +154,14 @@ def test_disillusion_shocks_lower_compliance() -> None:
     assert high < 0
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Does not hold since the response ladder (issue 22, docs/ODD.md §8.3): open refusal "
+        "is known whatever the detection capacity, so a crackdown's extra detection falls on "
+        "covert evasion, which now drops more than refusal (already low); reported, not tuned"
+    ),
+)
 def test_crackdown_lowers_refusal_more_than_evasion() -> None:
     base, crackdown = at_order("fight_order"), at_order("crackdown")
     refusal_drop = base["refuse"] - crackdown["refuse"]

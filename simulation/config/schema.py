@@ -234,6 +234,45 @@ class TenureRange(StrictModel):
         return self
 
 
+class TraitSpread(StrictModel):
+    """Individual heterogeneity in the traits that decide, within each group: each member's
+    multipliers, lognormal with mean 1 and these sds of the log, drawn once when he enters
+    (docs/ODD.md §7.5, 'Individuals, not types'). 0 switches a trait off (no draw)."""
+
+    moral_cost: NonNegative = Field(
+        0.4,
+        le=3,
+        description=(
+            "Assumption: sd of the log of each member's multiplier of the order's moral cost "
+            "(conscience differs within a group)."
+        ),
+    )
+    career: NonNegative = Field(
+        0.4,
+        le=3,
+        description=(
+            "Assumption: sd of the log of each member's multiplier of what his career is "
+            "worth to him (benefits and what ending it forfeits: career dependence)."
+        ),
+    )
+    fear: NonNegative = Field(
+        0.4,
+        le=3,
+        description=(
+            "Assumption: sd of the log of each member's multiplier of the sanction he fears "
+            "(risk attitude)."
+        ),
+    )
+    ties: NonNegative = Field(
+        0.4,
+        le=3,
+        description=(
+            "Assumption: sd of the log of each member's susceptibility to his peers "
+            "(multiplier of every social term: tie strength)."
+        ),
+    )
+
+
 class PopulationConfig(StrictModel):
     """Who the officers are."""
 
@@ -272,6 +311,7 @@ class PopulationConfig(StrictModel):
     threshold_override: ThresholdOverride | None = Field(
         None, description="Optional thresholds for every officer (reference reductions)."
     )
+    trait_spread: TraitSpread = Field(default_factory=TraitSpread)
     tenure_years_by_rank: dict[str, TenureRange] = Field(
         default_factory=lambda: {
             "senior": {"low": 18.0, "high": 30.0},
@@ -821,6 +861,20 @@ class DecisionConfig(StrictModel):
             "avoid inconveniences at all costs')."
         ),
     )
+    refusal_moral_relief: Share = Field(
+        0.8,
+        description=(
+            "Assumption: share of the order's moral cost avoided by open refusal (he does not "
+            "carry it out, but stays in the unit that does until the command answers)."
+        ),
+    )
+    refusal_hardship_relief: Share = Field(
+        0.3,
+        description=(
+            "Assumption: share of the order's hardship avoided by open refusal (a refuser "
+            "under pressure is still in his unit, at its post)."
+        ),
+    )
     evasion_punishment_share: Share = Field(
         0.4, description="Assumption: punishment for detected evasion relative to refusal."
     )
@@ -1076,6 +1130,118 @@ class EvaderSanctions(StrictModel):
         return self
 
 
+class ResponseShares(StrictModel):
+    """How the command answers a first known open refusal: one rung of the response ladder,
+    with these probabilities (docs/ODD.md §7.6, 'The response ladder')."""
+
+    pressure: Share = Field(
+        0.5,
+        description=(
+            "Assumption: pressure and persuasion (talks, threats, humiliation): the refuser "
+            "stays at his post and may be talked back (response.persuasion_probability)."
+        ),
+    )
+    reassignment: Share = Field(
+        0.2,
+        description=(
+            "Assumption: moved to a rear post: he stays, relieved of the order only partly "
+            "(response.reassignment_order_share)."
+        ),
+    )
+    administrative: Share = Field(
+        0.2,
+        description=(
+            "Assumption: administrative sanction: loss of benefits for benefit_loss_months, "
+            "or dismissal (response.administrative_dismissal)."
+        ),
+    )
+    criminal_case: Share = Field(
+        0.1,
+        description=(
+            "Assumption: a criminal case (arrest and jail after response.case_months), within "
+            "the case capacity; beyond it, an administrative sanction."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _sum(self) -> ResponseShares:
+        total = self.pressure + self.reassignment + self.administrative + self.criminal_case
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"response probabilities must sum to 1, got {total:.6g}")
+        return self
+
+
+class ResponseLadder(StrictModel):
+    """Open refusal is known to the commander; what varies is the response: pressure,
+    reassignment, administrative sanction, criminal case, with a capacity for cases, their
+    delay and escalation of repeated refusal (docs/ODD.md §7.6, 'The response ladder')."""
+
+    enabled: bool = Field(
+        True,
+        description=(
+            "If true, every open refusal is known (detection 1) and answered by the ladder; "
+            "if false, refusal is detected with Epstein's probability and answered by "
+            "arrest_rule (the reductions of docs/ODD.md §7.8)."
+        ),
+    )
+    first_response: ResponseShares = Field(default_factory=ResponseShares)
+    escalation: int = Field(
+        1,
+        ge=0,
+        le=3,
+        description=(
+            "Assumption: rungs a repeated known refusal climbs above the last response he "
+            "met (0: every refusal answered as a first one)."
+        ),
+    )
+    persuasion_probability: Share = Field(
+        0.4,
+        description=(
+            "Assumption: chance that a pressured refuser (or one awaiting trial) is talked "
+            "back and complies the next month."
+        ),
+    )
+    pressure_cost: NonNegative = Field(
+        0.1,
+        le=10,
+        description=(
+            "Assumption: utility cost of being pressured (talks, threats, humiliation, "
+            "detention in the unit), paid by a refuser on the pressure rung."
+        ),
+    )
+    reassignment_order_share: Share = Field(
+        0.5,
+        description=(
+            "Assumption: share of the order's moral cost and hardship a reassigned member "
+            "still bears (rear post), for as long as he serves."
+        ),
+    )
+    administrative_dismissal: Share = Field(
+        0.2,
+        description=(
+            "Assumption: share of administrative sanctions that are dismissal (the others: "
+            "loss of benefits for benefit_loss_months)."
+        ),
+    )
+    case_capacity_per_1000: NonNegative = Field(
+        5.0,
+        le=1000,
+        description=(
+            "Assumption: criminal cases the command and military prosecutors can open per "
+            "month per 1,000 serving members, times the detection_capacity driver."
+        ),
+    )
+    case_months: int = Field(
+        3,
+        ge=0,
+        le=120,
+        description=(
+            "Assumption: months from a case's opening to arrest (investigation); the accused "
+            "serves under pressure meanwhile. 0: arrested at once."
+        ),
+    )
+
+
 class ConsequencesConfig(StrictModel):
     """What detection brings: arrest and jail for refusers, sanctions for evaders."""
 
@@ -1131,6 +1297,7 @@ class ConsequencesConfig(StrictModel):
             "and share of his regime alignment lost (grievance raised). Epstein: 0."
         ),
     )
+    response: ResponseLadder = Field(default_factory=ResponseLadder)
     evader_sanctions: EvaderSanctions = Field(default_factory=EvaderSanctions)
     benefit_loss_months: int = Field(
         12,

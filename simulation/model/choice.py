@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from simulation.model.consequences import order_share, refusal_sanction
 from simulation.model.decision import (
     Situation,
     choice_utilities,
@@ -24,6 +25,7 @@ from simulation.model.decision import (
 from simulation.model.detection import unit_count, unit_enforcement
 from simulation.model.observation import follow_officers, observe
 from simulation.model.personnel import resignation_open
+from simulation.model.population import draw_traits
 from simulation.vocabulary import COMPLY, EVADE, REFUSE
 
 if TYPE_CHECKING:
@@ -71,6 +73,20 @@ def start_memory(model: ArmyModel) -> None:
     model.private = np.zeros(model.n_agents, dtype=np.int8)
     model._acts = model.choice.copy()
     model._acted = model.active.copy()
+    start_traits(model)
+
+
+def start_traits(model: ArmyModel) -> None:
+    """Every member's individual multipliers (population.trait_spread), drawn after every
+    other draw of the set-up, so that with no spread the run is the one before them."""
+    model.traits = draw_traits(model.config.population.trait_spread, model.n_agents, model.rng)
+
+
+def new_traits(model: ArmyModel, slots: np.ndarray) -> None:
+    """New members of `slots` draw their own multipliers."""
+    fresh = draw_traits(model.config.population.trait_spread, slots.shape[0], model.rng)
+    for name, values in fresh.items():
+        model.traits[name][slots] = values
 
 
 def decide(model: ArmyModel) -> None:
@@ -98,10 +114,20 @@ def decide(model: ArmyModel) -> None:
         model.choice = new_choice
         if private is not None:
             model.private = private
+    talked_back(model)
     if keep_private:
         model.private[~model.active] = COMPLY
     model._acts = model.choice.copy()
     model._acted = model.active.copy()
+
+
+def talked_back(model: ArmyModel) -> None:
+    """Refusers the response ladder's pressure persuaded last month comply this month
+    (docs/ODD.md §7.6, 'The response ladder')."""
+    persuaded = model.persuaded
+    if persuaded.any():
+        model.choice[persuaded & model.active] = COMPLY
+        persuaded[:] = False
 
 
 def decide_with_kernels(
@@ -258,6 +284,13 @@ def situation(model: ArmyModel, slots: np.ndarray | None = None) -> Situation:
         if (rules.punishment != 1.0).any():
             weighed = rules.punishment if slots is None else rules.punishment[slots]
             punishment = punishment * weighed
+    ladder = refusal_sanction(model, slots)
+    share = order_share(model)
+    if slots is not None and isinstance(share, np.ndarray):
+        share = share[slots]
+    traits: dict[str, np.ndarray | float] = {
+        name: values if slots is None else values[slots] for name, values in model.traits.items()
+    }
     return Situation(
         war_order_level=level,
         punishment_severity=punishment,
@@ -278,4 +311,10 @@ def situation(model: ArmyModel, slots: np.ndarray | None = None) -> Situation:
         has_ties=has_ties,
         perceived_strength=strength,
         career_dependence=model.config.expectations.career_dependence,
+        refusal_sanction=ladder,
+        order_share=share,
+        moral_multiplier=traits.get("moral_cost", 1.0),
+        career_multiplier=traits.get("career", 1.0),
+        fear_multiplier=traits.get("fear", 1.0),
+        social_multiplier=traits.get("ties", 1.0),
     )

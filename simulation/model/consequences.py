@@ -1,9 +1,12 @@
 """Consequences (docs/ODD.md §7.6): what follows this month's acts, and the end of sentences.
 
-Those who exit leave (resignation, or desertion: caught deserters are arrested); refusers,
-evaders and deserters are detected with Epstein's probability on this month's state
-(:mod:`simulation.model.detection`); refusers are arrested (jail) or dismissed, evaders
-sanctioned. Jail terms and benefit losses end when their time is served.
+Those who exit leave (resignation, or desertion: caught deserters are arrested); evaders and
+deserters are detected with Epstein's probability on this month's state
+(:mod:`simulation.model.detection`), evaders sanctioned. Open refusal is known to the
+commander, and answered by the response ladder (pressure, reassignment, administrative
+sanction, criminal case, with a capacity for cases, their delay and escalation); without the
+ladder, refusers are detected as evaders are and arrested (jail) or dismissed. Jail terms and
+benefit losses end when their time is served.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from simulation.model.decision import ladder_sanction
 from simulation.model.detection import detection_now, unit_enforcement
 from simulation.model.personnel import resignation_open, set_active, vacate
 from simulation.vocabulary import COMPLY, EVADE, EXIT, REFUSE
@@ -31,6 +35,62 @@ def start(model: ArmyModel) -> None:
     model.benefit_held = np.ones(n)
     model._benefits_lost = 0
     model.benefit_restore_step = np.zeros(n, dtype=np.int64)
+    model.rung = np.full(n, -1, dtype=np.int8)
+    """The last rung of the response ladder each member met (-1: none yet)."""
+    model.case_due = np.zeros(n, dtype=np.int64)
+    """Step at which an open criminal case ends in arrest (0: no case)."""
+    model.order_share = np.ones(n)
+    model._reassigned = 0
+    model.persuaded = np.zeros(n, dtype=bool)
+    model.case_certainty = 1.0
+    """Share of last month's wanted criminal cases the capacity let open (1: none wanted)."""
+
+
+def clear_record(model: ArmyModel, slots: np.ndarray) -> None:
+    """A new member of these slots starts with no record on the response ladder."""
+    model.rung[slots] = -1
+    model.case_due[slots] = 0
+    model.persuaded[slots] = False
+    if model._reassigned:
+        model.order_share[slots] = 1.0
+        model._reassigned = int((model.order_share < 1.0).sum())
+
+
+def refusal_sanction(model: ArmyModel, slots: np.ndarray | None = None) -> np.ndarray | None:
+    """The ladder's expected sanction of open refusal for each member (or `slots`), as
+    decision.ladder_sanction's coefficients; one column for everyone while nobody has a
+    record; None without the ladder (or without consequences)."""
+    rules = model.config.consequences
+    ladder = rules.response
+    if not (rules.enabled and ladder.enabled):
+        return None
+    shares = ladder.first_response
+    first = np.array(
+        [shares.pressure, shares.reassignment, shares.administrative, shares.criminal_case]
+    )
+    recorded = (model.rung >= 0) | (model.case_due > 0)
+    if not recorded.any():
+        next_rung = np.full(1, -1, dtype=np.int64)
+    else:
+        next_rung = np.where(
+            model.rung >= 0, np.minimum(model.rung.astype(np.int64) + ladder.escalation, 3), -1
+        )
+        next_rung[model.case_due > 0] = 0  # awaiting trial: pressure until the arrest
+        if slots is not None:
+            next_rung = next_rung[slots]
+    return ladder_sanction(
+        next_rung,
+        first,
+        ladder.pressure_cost,
+        ladder.administrative_dismissal,
+        model.case_certainty,
+    )
+
+
+def order_share(model: ArmyModel) -> np.ndarray | float:
+    """Share of the order's costs each member bears (1.0 for everyone while nobody has
+    been reassigned)."""
+    return model.order_share if model._reassigned else 1.0
 
 
 def end_sentences(model: ArmyModel) -> None:
@@ -71,6 +131,8 @@ def follow_choices(model: ArmyModel) -> None:
     choice = model.choice
     exiting = np.flatnonzero(choice == EXIT)
     rules = model.config.consequences
+    if rules.enabled and rules.response.enabled:
+        arrest_when_due(model)
     if not rules.enabled:
         if exiting.shape[0]:
             route_open = np.broadcast_to(resignation_open(model), (model.n_agents,))
@@ -99,7 +161,9 @@ def follow_choices(model: ArmyModel) -> None:
             model.counts["caught_deserting"] += int(caught.sum())
             arrests.append(exiting[caught])
             vacate(model, exiting[~caught], "deserted")
-    if refusing.shape[0]:
+    if refusing.shape[0] and rules.response.enabled:
+        arrests.append(respond_to_refusal(model, refusing))
+    elif refusing.shape[0]:
         if rules.arrest_rule == "capacity":
             arrests.append(arrests_by_capacity(model, refusing))
         else:
@@ -113,6 +177,74 @@ def follow_choices(model: ArmyModel) -> None:
         sanction_evaders(model, detected)
     if arrests:
         arrest(model, np.concatenate(arrests))
+
+
+def arrest_when_due(model: ArmyModel) -> None:
+    """Criminal cases whose investigation ends this month end in arrest (a case against a
+    member who has left the force lapses)."""
+    open_cases = np.flatnonzero(model.case_due)
+    if open_cases.shape[0] == 0:
+        return
+    due = open_cases[model.case_due[open_cases] <= model.steps]
+    model.case_due[due] = 0
+    arrest(model, due[model.active[due]])
+
+
+def respond_to_refusal(model: ArmyModel, refusing: np.ndarray) -> np.ndarray:
+    """The response ladder: every open refuser is known; a first refusal meets a rung drawn
+    from first_response, a repeated one climbs `escalation` rungs above his last; criminal
+    cases beyond the month's capacity become administrative sanctions. Returns those
+    arrested at once (case_months 0); the others' cases end in arrest when due."""
+    ladder = model.config.consequences.response
+    rng = model.rng
+    awaiting = model.case_due[refusing] > 0
+    waiting, fresh = refusing[awaiting], refusing[~awaiting]
+    last = model.rung[fresh].astype(np.int64)
+    shares = ladder.first_response
+    bounds = np.cumsum([shares.pressure, shares.reassignment, shares.administrative])
+    draws = rng.random(fresh.shape[0])
+    rung = np.where(
+        last < 0,
+        np.searchsorted(bounds, draws, side="right"),
+        np.minimum(last + ladder.escalation, 3),
+    )
+    model.rung[fresh] = rung
+    wanted = fresh[rung == 3]
+    capacity = (
+        ladder.case_capacity_per_1000
+        * model.drivers["detection_capacity"]
+        * int(model.active.sum())
+        / 1000.0
+    )
+    whole = np.floor(capacity)
+    cases = int(whole + (rng.random() < capacity - whole))
+    overflow = wanted[:0]
+    if wanted.shape[0] > cases:
+        order = rng.permutation(wanted.shape[0])
+        wanted, overflow = wanted[order[:cases]], wanted[order[cases:]]
+        model.case_certainty = cases / (cases + overflow.shape[0])
+    else:
+        model.case_certainty = 1.0
+    pressured = np.concatenate([fresh[rung == 0], waiting])
+    persuaded = pressured[rng.random(pressured.shape[0]) < ladder.persuasion_probability]
+    model.persuaded[persuaded] = True
+    reassigned = fresh[rung == 1]
+    model.order_share[reassigned] = ladder.reassignment_order_share
+    model._reassigned = int((model.order_share < 1.0).sum())
+    sanctioned = np.concatenate([fresh[rung == 2], overflow])
+    dismissed = rng.random(sanctioned.shape[0]) < ladder.administrative_dismissal
+    counts = model.counts
+    counts["pressured"] += int(pressured.shape[0])
+    counts["persuaded"] += int(persuaded.shape[0])
+    counts["reassigned"] += int(reassigned.shape[0])
+    counts["sanctioned_refusers"] += int(sanctioned.shape[0])
+    counts["cases_opened"] += int(wanted.shape[0])
+    withhold_benefits(model, sanctioned[~dismissed])
+    vacate(model, sanctioned[dismissed], "dismissed")
+    if ladder.case_months == 0:
+        return wanted
+    model.case_due[wanted] = model.steps + ladder.case_months
+    return wanted[:0]
 
 
 def arrests_by_capacity(model: ArmyModel, refusing: np.ndarray) -> np.ndarray:
@@ -164,10 +296,14 @@ def sanction_evaders(model: ArmyModel, slots: np.ndarray) -> None:
     losing = ~reprimanded & ~dismissed
     model.counts["reprimanded"] += int(reprimanded.sum())
     model.counts["lost_benefits"] += int(losing.sum())
-    lost = slots[losing]
-    model.benefit_held[lost] = 0.0
-    model._benefits_lost += int(lost.shape[0])
-    model.benefit_restore_step[lost] = (
+    withhold_benefits(model, slots[losing])
+    vacate(model, slots[dismissed], "dismissed")
+
+
+def withhold_benefits(model: ArmyModel, slots: np.ndarray) -> None:
+    """These members go without their benefits for consequences.benefit_loss_months."""
+    model.benefit_held[slots] = 0.0
+    model._benefits_lost += int(slots.shape[0])
+    model.benefit_restore_step[slots] = (
         model.steps + model.config.consequences.benefit_loss_months + 1
     )
-    vacate(model, slots[dismissed], "dismissed")

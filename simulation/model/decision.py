@@ -68,6 +68,20 @@ class Situation:
     """Each officer's perceived regime strength; None: the regime_stability driver."""
     career_dependence: float = 0.0
     """Share of a career's worth that rests on the regime standing (with beliefs only)."""
+    refusal_sanction: np.ndarray | None = None
+    """The response ladder's expected sanction of open refusal, shape (4, n): coefficients
+    of (risk, benefits, forfeited career, 1) (:func:`ladder_sanction`); None: refusal is
+    detected with Epstein's probability and ends the career (no ladder)."""
+    order_share: np.ndarray | float = 1.0
+    """Share of the order's costs each member bears (a reassigned refuser less than 1)."""
+    moral_multiplier: np.ndarray | float = 1.0
+    """Individual multiplier of the order's moral cost (trait heterogeneity)."""
+    career_multiplier: np.ndarray | float = 1.0
+    """Individual multiplier of what his career is worth to him: benefits and forfeits."""
+    fear_multiplier: np.ndarray | float = 1.0
+    """Individual multiplier of the feared sanction (risk attitude)."""
+    social_multiplier: np.ndarray | float = 1.0
+    """Individual susceptibility to his peers: multiplier of every social term."""
 
 
 def seen_share(situation: Situation, action: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -121,6 +135,12 @@ def order_costs(
         * situation.hardship_multiplier
         * (1.0 - decision.hardship_alignment_relief * aligned)
     )
+    share = situation.order_share
+    if isinstance(share, np.ndarray):  # reassigned members bear part of the order
+        moral = moral * share
+        hardship = hardship * share
+    if isinstance(situation.moral_multiplier, np.ndarray):
+        moral = moral * situation.moral_multiplier
     return moral, hardship
 
 
@@ -172,6 +192,47 @@ def social_term(
         else:
             term = weak
     return term
+
+
+def susceptible(term: np.ndarray | float, situation: Situation) -> np.ndarray | float:
+    """A social term times each member's susceptibility to his peers (when drawn)."""
+    if isinstance(situation.social_multiplier, np.ndarray):
+        return term * situation.social_multiplier
+    return term
+
+
+def ladder_sanction(
+    next_rung: np.ndarray,
+    first_response: np.ndarray,
+    pressure_cost: float,
+    administrative_dismissal: float,
+    case_certainty: float,
+) -> np.ndarray:
+    """Coefficients (4, n) of (risk, benefits, forfeited career, 1) in the expected sanction
+    of open refusal, from the rung each member would meet next (-1: a first refusal, met
+    with `first_response`'s probabilities over the four rungs).
+
+    Pressure costs `pressure_cost`; reassignment nothing now (its price is the order he
+    still bears); an administrative sanction his benefits, and his career with
+    `administrative_dismissal`; a criminal case, with `case_certainty` (the share of wanted
+    cases the capacity let open last month), jail (risk) and the career, else the
+    administrative sanction.
+    """
+    shares = np.zeros((4, next_rung.shape[0]))
+    first = next_rung < 0
+    shares[:, first] = first_response[:, None]
+    later = np.flatnonzero(~first)
+    shares[next_rung[later], later] = 1.0
+    pressure, _, administrative, case = shares
+    dismissal = administrative_dismissal
+    coefficients = np.empty((4, next_rung.shape[0]))
+    coefficients[0] = case * case_certainty
+    coefficients[1] = administrative + case
+    coefficients[2] = administrative * dismissal + case * (
+        case_certainty + (1.0 - case_certainty) * dismissal
+    )
+    coefficients[3] = pressure * pressure_cost
+    return coefficients
 
 
 def career_costs(
@@ -228,6 +289,8 @@ def choice_utilities(
     detection_evade = decision.evasion_visibility * detection_refuse
     strength = perceived_strength(situation)
     risk = attitudes["risk_aversion"] * (strength * situation.punishment_severity)
+    if isinstance(situation.fear_multiplier, np.ndarray):
+        risk = risk * situation.fear_multiplier
     incentive = situation.incentive_level
     stake: np.ndarray | float = 1.0  # share of the career's worth he would forfeit
     if situation.perceived_strength is not None and situation.career_dependence:
@@ -240,6 +303,9 @@ def choice_utilities(
     )
     if not isinstance(stake, float):
         benefits = benefits * stake
+    career = situation.career_multiplier
+    if isinstance(career, np.ndarray):
+        benefits = benefits * career
     lock_in = (
         decision.lock_in_weight
         * (1.0 - strength)
@@ -251,6 +317,8 @@ def choice_utilities(
     forfeited, resigning = career_costs(attitudes, situation, decision, resignation)
     if not isinstance(stake, float):
         forfeited, resigning = forfeited * stake, resigning * stake
+    if isinstance(career, np.ndarray):
+        forfeited, resigning = forfeited * career, resigning * career
     threshold = attitudes["threshold"]
 
     n = moral.shape[0]
@@ -262,13 +330,23 @@ def choice_utilities(
         social = parts["social"] = np.zeros((len(ACTIONS), n)).T
     relief = moral + hardship
     leaving = benefits + forfeited + lock_in  # what any end of the career costs
-    refusal_risk = risk * detection_refuse
-    social_refuse = social_term(situation, REFUSE, threshold, decision)
+    arrest_risk = risk * detection_refuse  # Epstein's detection, then arrest
+    refusal_relief = (
+        decision.refusal_moral_relief * moral + decision.refusal_hardship_relief * hardship
+    )
+    social_refuse = susceptible(social_term(situation, REFUSE, threshold, decision), situation)
+    ladder = situation.refusal_sanction
+    if ladder is None:  # detected with Epstein's probability; the career ends for certain
+        refusal_fear = arrest_risk
+        refusal_cost = leaving
+    else:  # known for certain; the ladder's expected sanction (docs/ODD.md §7.6)
+        refusal_fear = ladder[0] * risk + ladder[1] * benefits + ladder[2] * forfeited + ladder[3]
+        refusal_cost = lock_in
     utilities[:, REFUSE] = (
-        relief - leaving - refusal_risk - decision.refusal_threshold + social_refuse
+        refusal_relief - refusal_cost - refusal_fear - decision.refusal_threshold + social_refuse
     )
     if parts is not None:
-        fear[:, REFUSE] = refusal_risk
+        fear[:, REFUSE] = refusal_fear
         social[:, REFUSE] = social_refuse
     if decision.enable_evasion:
         if sanctions is None:
@@ -280,7 +358,7 @@ def choice_utilities(
                 + sanctions.dismissal * forfeited
             )
         evasion_fear = detection_evade * expected_sanction
-        social_evade = social_term(situation, EVADE, threshold, decision)
+        social_evade = susceptible(social_term(situation, EVADE, threshold, decision), situation)
         utilities[:, EVADE] = (
             decision.evasion_moral_relief * moral
             + decision.evasion_hardship_relief * hardship
@@ -295,19 +373,19 @@ def choice_utilities(
     else:
         utilities[:, EVADE] = -np.inf
     utilities[:, EXIT] = exit_utility(
-        relief, leaving, resigning, forfeited, refusal_risk, situation, exit_rules
+        relief, leaving, resigning, forfeited, arrest_risk, situation, exit_rules
     )
     if exit_rules is not None and exit_rules.enabled:
-        social_exit = social_term(situation, EXIT, threshold, decision)
+        social_exit = susceptible(social_term(situation, EXIT, threshold, decision), situation)
         utilities[:, EXIT] += social_exit
         if parts is not None:
             social[:, EXIT] = social_exit
             if not isinstance(open_route, np.ndarray):  # one route for everyone
                 if not open_route:  # deserters fear detection like refusers (less)
-                    fear[:, EXIT] = exit_rules.desertion_visibility * refusal_risk
+                    fear[:, EXIT] = exit_rules.desertion_visibility * arrest_risk
             elif not open_route.all():
                 closed = ~open_route
-                fear[closed, EXIT] = exit_rules.desertion_visibility * refusal_risk[closed]
+                fear[closed, EXIT] = exit_rules.desertion_visibility * arrest_risk[closed]
     if situation.taste is not None:
         for action in range(1, len(ACTIONS)):
             utilities[:, action] += situation.taste[action]
@@ -337,7 +415,7 @@ def exit_utility(
     leaving: np.ndarray,
     resigning: np.ndarray,
     forfeited: np.ndarray,
-    refusal_risk: np.ndarray,
+    arrest_risk: np.ndarray,
     situation: Situation,
     exit_rules: ExitConfig | None,
 ) -> np.ndarray:
@@ -371,7 +449,7 @@ def exit_utility(
         relief[possible]
         - leaving[possible]
         - (exit_rules.exit_threshold + exit_rules.desertion_cost)
-        - exit_rules.desertion_visibility * refusal_risk[possible]
+        - exit_rules.desertion_visibility * arrest_risk[possible]
     )
     return utility
 

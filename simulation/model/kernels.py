@@ -68,6 +68,9 @@ class Rules(NamedTuple):
     pension_weight: float
     resignation: bool
     refusal_threshold: float
+    refusal_moral_relief: float
+    refusal_hardship_relief: float
+    ladder: bool
     evasion: bool
     evasion_punishment_share: float
     sanctions_given: bool
@@ -187,6 +190,8 @@ def _utilities_kernel(
     seen_unit: np.ndarray,
     seen_ties: np.ndarray,
     has_ties: np.ndarray,
+    traits: tuple,  # order share, moral, career, fear and social multipliers
+    ladder: np.ndarray,
     responses: np.ndarray,
     detection_exp: np.ndarray,
     detection: np.ndarray,
@@ -220,6 +225,11 @@ def _utilities_kernel(
     last_debt, last_pension = training_debt.shape[0] - 1, pension_stake.shape[0] - 1
     last_open, last_desertion = resignation_open.shape[0] - 1, desertion_possible.shape[0] - 1
     last_ties, last_has_ties = seen_ties.shape[1] - 1, has_ties.shape[0] - 1
+    order_share, moral_multiplier, career_multiplier = traits[0], traits[1], traits[2]
+    fear_multiplier, social_multiplier = traits[3], traits[4]
+    last_share, last_moral = order_share.shape[0] - 1, moral_multiplier.shape[0] - 1
+    last_career, last_fear = career_multiplier.shape[0] - 1, fear_multiplier.shape[0] - 1
+    last_social, last_ladder = social_multiplier.shape[0] - 1, ladder.shape[1] - 1
     j = -1
     for i in range(n):
         if not active[i]:
@@ -237,12 +247,17 @@ def _utilities_kernel(
             * hardship_multiplier[min(i, last_hardship)]
             * (1.0 - rules.hardship_relief * aligned)
         )
+        share = order_share[min(i, last_share)]  # multiplying by 1.0 changes no digit
+        moral = moral * share
+        hardship = hardship * share
+        moral = moral * moral_multiplier[min(i, last_moral)]
         # detection, fear, career
         detection_refuse = 1.0 - detection_exp[j]
         detection[i] = detection_refuse
         detection_evade = rules.evasion_visibility * detection_refuse
         belief = strength[min(i, last_strength)]
         risk = risk_aversion[i] * (belief * severity[min(i, last_severity)])
+        risk = risk * fear_multiplier[min(i, last_fear)]
         incentive = rules.incentive
         stake = 1.0
         if rules.use_stake:
@@ -254,6 +269,8 @@ def _utilities_kernel(
         )
         if rules.stake_per_officer:
             benefits = benefits * stake
+        career = career_multiplier[min(i, last_career)]
+        benefits = benefits * career
         lock_in = rules.lock_in_weight * (1.0 - belief) * rules.amnesty_share * culpability[i]
         forfeited = rules.exit_cost_weight * exit_cost[i]
         if rules.training_debt_weight:
@@ -267,19 +284,41 @@ def _utilities_kernel(
                 resigning = forfeited - rules.pension_weight * (1.0 if pension >= 1.0 else 0.0)
         if rules.stake_per_officer:
             forfeited, resigning = forfeited * stake, resigning * stake
+        forfeited, resigning = forfeited * career, resigning * career
         own = threshold[i]
+        susceptibility = social_multiplier[min(i, last_social)]
 
         relief = moral + hardship
         leaving = benefits + forfeited + lock_in
-        refusal_risk = risk * detection_refuse
-        social_refuse = _social(
-            rules,
-            responses[0, 0, j] if rules.logistic else seen_unit[2, i],
-            responses[0, ties_row, j] if rules.logistic else seen_ties[2, min(i, last_ties)],
-            has_ties[min(i, last_has_ties)],
-            own,
+        arrest_risk = risk * detection_refuse
+        refusal_relief = (
+            rules.refusal_moral_relief * moral + rules.refusal_hardship_relief * hardship
         )
-        refuse = relief - leaving - refusal_risk - rules.refusal_threshold + social_refuse
+        social_refuse = (
+            _social(
+                rules,
+                responses[0, 0, j] if rules.logistic else seen_unit[2, i],
+                responses[0, ties_row, j] if rules.logistic else seen_ties[2, min(i, last_ties)],
+                has_ties[min(i, last_has_ties)],
+                own,
+            )
+            * susceptibility
+        )
+        if rules.ladder:
+            rung = min(i, last_ladder)
+            refusal_fear = (
+                ladder[0, rung] * risk
+                + ladder[1, rung] * benefits
+                + ladder[2, rung] * forfeited
+                + ladder[3, rung]
+            )
+            refusal_cost = lock_in
+        else:
+            refusal_fear = arrest_risk
+            refusal_cost = leaving
+        refuse = (
+            refusal_relief - refusal_cost - refusal_fear - rules.refusal_threshold + social_refuse
+        )
         fear_evade = 0.0
         social_evade = 0.0
         evade = minus_infinity
@@ -293,12 +332,17 @@ def _utilities_kernel(
             else:
                 expected_sanction = risk * rules.evasion_punishment_share + benefits
             fear_evade = detection_evade * expected_sanction
-            social_evade = _social(
-                rules,
-                responses[1, 0, j] if rules.logistic else seen_unit[1, i],
-                responses[1, ties_row, j] if rules.logistic else seen_ties[1, min(i, last_ties)],
-                has_ties[min(i, last_has_ties)],
-                own,
+            social_evade = (
+                _social(
+                    rules,
+                    responses[1, 0, j] if rules.logistic else seen_unit[1, i],
+                    responses[1, ties_row, j]
+                    if rules.logistic
+                    else seen_ties[1, min(i, last_ties)],
+                    has_ties[min(i, last_has_ties)],
+                    own,
+                )
+                * susceptibility
             )
             evade = (
                 rules.evasion_moral_relief * moral
@@ -320,18 +364,23 @@ def _utilities_kernel(
                     relief
                     - leaving
                     - rules.desertion_threshold
-                    - rules.desertion_visibility * refusal_risk
+                    - rules.desertion_visibility * arrest_risk
                 )
-            social_exit = _social(
-                rules,
-                responses[2, 0, j] if rules.logistic else seen_unit[3, i],
-                responses[2, ties_row, j] if rules.logistic else seen_ties[3, min(i, last_ties)],
-                has_ties[min(i, last_has_ties)],
-                own,
+            social_exit = (
+                _social(
+                    rules,
+                    responses[2, 0, j] if rules.logistic else seen_unit[3, i],
+                    responses[2, ties_row, j]
+                    if rules.logistic
+                    else seen_ties[3, min(i, last_ties)],
+                    has_ties[min(i, last_has_ties)],
+                    own,
+                )
+                * susceptibility
             )
             leave += social_exit
             if not route_open:
-                fear_exit = rules.desertion_visibility * refusal_risk
+                fear_exit = rules.desertion_visibility * arrest_risk
         if rules.tastes:
             evade += taste[EVADE, i]
             refuse += taste[REFUSE, i]
@@ -347,7 +396,7 @@ def _utilities_kernel(
             inclined = 0
             for action, value in (
                 (1, evade + fear_evade - social_evade),
-                (2, refuse + refusal_risk - social_refuse),
+                (2, refuse + refusal_fear - social_refuse),
                 (3, leave + fear_exit - social_exit),
             ):
                 if value > best:
@@ -454,6 +503,9 @@ def rules_of(
         pension_weight=decision.pension_weight,
         resignation=resignation,
         refusal_threshold=decision.refusal_threshold,
+        refusal_moral_relief=decision.refusal_moral_relief,
+        refusal_hardship_relief=decision.refusal_hardship_relief,
+        ladder=situation.refusal_sanction is not None,
         evasion=decision.enable_evasion,
         evasion_punishment_share=decision.evasion_punishment_share,
         sanctions_given=sanctions is not None,
@@ -556,6 +608,17 @@ def decide(
         seen_unit,
         seen_ties,
         _per_officer(True if has_ties is None else has_ties, n, np.bool_),
+        tuple(
+            _per_officer(values, n)
+            for values in (
+                situation.order_share,
+                situation.moral_multiplier,
+                situation.career_multiplier,
+                situation.fear_multiplier,
+                situation.social_multiplier,
+            )
+        ),
+        _rows(situation.refusal_sanction),
         responses,
         exponent,
         detection,

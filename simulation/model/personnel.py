@@ -299,6 +299,11 @@ def enter(
         model.perceived_strength[filled] = starting_belief(
             model.drivers["regime_stability"], model.belief_bias[filled]
         )
+    from simulation.model.choice import new_traits  # choice and consequences import
+    from simulation.model.consequences import clear_record  # this module
+
+    clear_record(model, filled)
+    new_traits(model, filled)
     model.counts["entered"] += int(filled.shape[0])
     model._make_views(filled)
 

@@ -18,6 +18,7 @@ from simulation.config.schema import (
     PersonnelCategory,
     PopulationConfig,
     SimulationConfig,
+    TraitSpread,
 )
 from simulation.vocabulary import ATTITUDES, GROUPS, PERSONNEL, RANKS
 
@@ -114,6 +115,22 @@ def draw_tastes(n: int, sd: float, rng: np.random.Generator) -> np.ndarray | Non
     tastes = np.zeros((4, n))
     tastes[1:] = rng.normal(0.0, sd, (n, 3)).T
     return tastes
+
+
+TRAITS: tuple[str, ...] = ("moral_cost", "career", "fear", "ties")
+"""The individual multipliers of population.trait_spread, in drawing order."""
+
+
+def draw_traits(spread: TraitSpread, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Each member's multipliers of the traits with a spread: lognormal, mean 1
+    (exp N(-sd^2/2, sd)); a trait with sd 0 is left out and draws nothing, so switching
+    every spread off leaves the random stream as it was."""
+    traits: dict[str, np.ndarray] = {}
+    for name in TRAITS:
+        sd = getattr(spread, name)
+        if sd > 0:
+            traits[name] = rng.lognormal(-0.5 * sd * sd, sd, n)
+    return traits
 
 
 def override_thresholds(config: PopulationConfig, rng: np.random.Generator) -> np.ndarray | None:
