@@ -337,3 +337,7 @@ def test_a_share_written_as_plus_minus_never_implies_a_bound_outside_0_100(a, b,
         decimals = len(shown.split(" ± ")[1].rstrip("%").partition(".")[2])
         assert centre - half >= -(10.0**-decimals) / 2
         assert centre + half <= 100 + (10.0**-decimals) / 2
+
+
+def test_runs_that_agree_among_those_with_the_group_say_how_many_were_empty() -> None:
+    assert format_share(1.0, 1.0, 1.0, 0.0, runs=4, of=20) == "all 4 runs 100.0% (16 of 20 empty)"

@@ -149,10 +149,11 @@ def caption(folder: str | Path, measure: str, columns: tuple[Column, ...] = COLU
         f"`{manifest['experiment_name']}`: {points} x {manifest['replications']} "
         f"replications, at {when}. Mean ± half-width of the {METHOD} (bounds in brackets where "
         "the interval is lopsided; 'all runs': every replication gave that value; 'k of n "
-        "runs': only k runs had anyone of the group serving, the others are left out; "
-        "'empty (0 serving)': none had). The first six columns are shares of the officers "
-        "serving then (with personnel categories, as in `mobilisation`, comply, evade and "
-        "refuse are over all serving personnel; the groups' columns stay the officers'). "
+        "runs' or 'n - k of n empty': only k runs had anyone of the group serving, the others "
+        "are left out; 'empty (0 serving)': none had). The first six columns are shares of "
+        "the officers serving then (with personnel categories, as in `mobilisation`, "
+        "comply, evade and refuse are over all serving personnel; the groups' columns stay "
+        "the officers'). "
         f"{CUMULATIVE}"
     )
     missing = unrecorded(folder, columns)

@@ -96,14 +96,16 @@ def format_share(
 ) -> str:
     """'12.3% ± 0.4%': the mean and the half-width of its interval, to the precision the
     interval allows; bounds in brackets when the interval is lopsided around the mean;
-    'all runs 100%' when every replication gave the same value; 'empty' when no run had
-    anyone of the group serving. With `runs` fewer than `of`, says how many contributed
-    ('80% [60%, 95%] (4 of 20 runs)')."""
+    'all runs 100%' when every replication gave the same value ('all 4 runs 100% (16 of 20
+    empty)' when only 4 had anyone of the group serving); 'empty (0 serving)' when none had.
+    With `runs` fewer than `of`, says how many contributed ('80% [60%, 95%] (4 of 20 runs)')."""
     if math.isnan(mean):
         return "empty (0 serving)" if of else "-"
     note = f" ({runs} of {of} runs)" if runs is not None and of and runs < of else ""
     if sd == 0.0:
-        return f"all runs {_percent(mean, 1)}{note}"
+        if note:
+            return f"all {runs} runs {_percent(mean, 1)} ({of - runs} of {of} empty)"
+        return f"all runs {_percent(mean, 1)}"
     if math.isnan(low) or math.isnan(high):
         return _percent(mean, 1) + note
     low, high = max(low, 0.0), min(high, 1.0)
