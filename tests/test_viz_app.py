@@ -475,3 +475,19 @@ def test_the_officer_tooltip_is_a_template_filled_in_the_browser(session: None) 
     option = officers_figure(state.model.value)
     assert option["tooltip"]["template"] == "officer {2}: {a}"
     assert "formatter" not in option["tooltip"]
+
+
+def test_the_summary_shows_an_emptied_group_as_empty_not_as_nan(repo: Path) -> None:
+    from simulation.viz.model_view import summary_rows
+
+    config = load_config(
+        repo / FIGHT_ORDER,
+        {
+            "population.n_officers": 100,
+            "population.group_shares": {"complicit": 0.2, "passive": 0.8, "dissenting": 0.0},
+        },
+    )
+    model = ViewModel(config, 1)
+    rows = dict(summary_rows(model))
+    assert rows["Dissenting"] == "empty (0 serving)"
+    assert "nan" not in " ".join(rows.values())

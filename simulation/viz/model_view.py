@@ -471,7 +471,12 @@ def summary_rows(model: ViewModel) -> list[tuple[str, str]]:
         ("Set by the controls", changed or "nothing: the run as written"),
     ]
     for label, prefix in (("all officers", ""), *((c, f"{c}_") for c in (*GROUPS, *RANKS))):
-        shares = "  ".join(f"{c} {stats[prefix + c]:.1%}" for c in CHOICES)
+        serving = stats["n_active"] if not prefix else stats[f"n_{prefix[:-1]}"]
+        shares = (
+            "  ".join(f"{c} {stats[prefix + c]:.1%}" for c in CHOICES)
+            if serving
+            else "empty (0 serving)"
+        )
         rows.append((label.capitalize(), shares))
     return rows
 
