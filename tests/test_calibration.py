@@ -448,10 +448,11 @@ def test_a_particle_whose_share_of_the_budget_ran_out_is_tried_again_while_it_la
 
 
 def test_a_generation_that_would_exceed_the_budget_is_cut_short() -> None:
+    """(A generation after the first: the first always completes, tests/test_preflight.py.)"""
     from simulation.analysis.abc_glue import SeededMapSampler
 
     sampler = SeededMapSampler(lambda f, items: map(f, items), root=5, budget=120)
-    sample = sampler.sample_until_n_accepted(50, _rare_particle, 0)
+    sample = sampler.sample_until_n_accepted(50, _rare_particle, 1)
     assert sample.n_accepted < 50 and sample.ok is False
     assert sampler.used == 120
 
