@@ -49,3 +49,15 @@ def test_an_ensemble_refuses_a_posterior_with_nan(tmp_path: Path) -> None:
         run_ensemble(
             BASELINE, posterior=tmp_path / "abc", draws=2, steps=2, workers=1, progress=False
         )
+
+
+def test_the_first_generation_completes_whatever_the_budget() -> None:
+    """50 particles at 1 acceptance in 10 with a budget of 120: generation 0 still gets its
+    50 (a later generation would be cut short at 120, tests/test_calibration.py)."""
+    from simulation.analysis.abc_glue import SeededMapSampler
+    from tests.test_calibration import _rare_particle
+
+    sampler = SeededMapSampler(lambda f, items: map(f, items), root=5, budget=120)
+    sample = sampler.sample_until_n_accepted(50, _rare_particle, 0)
+    assert sample.n_accepted == 50 and getattr(sample, "ok", True)
+    assert sampler.used > 120
