@@ -118,6 +118,42 @@ FORCE_SHARES: tuple[str, ...] = (
 everyone mobilised since; n_officers without other personnel): cumulative arrests,
 dismissals, resignations, desertions and exits, and the number in jail now."""
 
+FLOW_ACTS: dict[int, str] = {EVADE: "new_evaders", REFUSE: "new_refusers"}
+"""Acts whose monthly flow counts those who take them this month and did not last month (or
+did not serve last month): new evaders and new refusers."""
+
+FLOW_ROUTES: tuple[str, ...] = (
+    "arrested",
+    "dismissed",
+    "resigned",
+    "deserted",
+    "retired",
+    "recruited_by_russia",
+    "departed",
+)
+"""Events whose monthly flow is this month's rise of a cumulative count (`departed`: every
+route out of the force, DEPARTURES)."""
+
+FLOWS: tuple[str, ...] = (*FLOW_ACTS.values(), *FLOW_ROUTES)
+"""Monthly flows: `flow_<name>` is this month's number and `flow_<name>_per_1000_serving`
+that number per 1,000 of the force serving at this month's choice (`n_serving_at_choice`,
+the members who chose this month): a rate whose denominator is the month's force, not the
+force that is left after arrests and exits."""
+
+HEADLINE_STATES: tuple[str, ...] = COHORT_STATES
+"""The headline: where the starting force (present at month 0) is now, by state, as a number
+(`cohort_count_<state>`) and as a share of the starting force (`cohort_<state>`)."""
+
+
+def flow_columns() -> list[str]:
+    """Monthly flow columns: counts and rates per 1,000 serving at the choice."""
+    return [
+        "n_serving_at_choice",
+        *(f"flow_{name}" for name in FLOWS),
+        *(f"flow_{name}_per_1000_serving" for name in FLOWS),
+    ]
+
+
 PRIVATE_COLUMNS: tuple[str, ...] = ("private_evasion", "private_refusal", "private_exit")
 """Shares of the serving force who would evade, refuse or leave if safe (no expected
 sanction, no social pressure): private inclinations, whatever they do in public."""
@@ -159,13 +195,17 @@ def share_columns() -> list[str]:
 
 
 def cohort_columns() -> list[str]:
-    """Shares of the starting force in each cohort state (e.g. 'cohort_deserted')."""
-    return [f"cohort_{state}" for state in COHORT_STATES]
+    """Shares and numbers of the starting force in each cohort state (e.g. 'cohort_deserted',
+    'cohort_count_deserted')."""
+    return [
+        *(f"cohort_{state}" for state in COHORT_STATES),
+        *(f"cohort_count_{state}" for state in COHORT_STATES),
+    ]
 
 
 def metric_names() -> list[str]:
     """Every per-step column a run can report as a metric."""
-    return [*share_columns(), *cohort_columns(), *FORCE_SHARES, *SERIES_EXTRA]
+    return [*share_columns(), *cohort_columns(), *FORCE_SHARES, *SERIES_EXTRA, *flow_columns()]
 
 
 DEFAULT_METRICS: tuple[str, ...] = (
