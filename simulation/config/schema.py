@@ -1004,6 +1004,30 @@ class ExpectationsConfig(StrictModel):
         ),
     )
 
+    # -- issue 22: what Russian setbacks and disillusion do to expectations
+    setback_news_weight: NonNegative = Field(
+        10.0,
+        le=100.0,
+        description=(
+            "Assumption: log-odds of the regime standing lost, in every member's belief "
+            "target, per unit of this month's disillusion driver (news of Russian setbacks): "
+            "a setback shock of 0.05 a month lowers the target by 0.5 log-odds, the "
+            "background 0.004 by 0.04. Seed ('With Russia in mind'): the war revealed the "
+            "Russian army's 'factual results'; McLauchlin 2010: loyalty collapses when "
+            "officers expect the regime to fall. 0 = news does not touch beliefs."
+        ),
+    )
+    russia_doubt_weight: NonNegative = Field(
+        3.0,
+        le=50.0,
+        description=(
+            "Assumption: log-odds of the regime standing lost per unit fall of a member's "
+            "Russia alignment below the value he joined with (his anchor), gained per unit "
+            "rise: the Belarusian regime stands on Russia's support (seed), so doubt about "
+            "Russia is doubt about the regime. 0 = alignment does not touch beliefs."
+        ),
+    )
+
     @model_validator(mode="after")
     def _some_source(self) -> ExpectationsConfig:
         if self.unit_weight + self.tie_weight + self.rumour_weight <= 0:
@@ -1381,7 +1405,6 @@ class TurnoverConfig(StrictModel):
         ),
     )
     new_cohort: NewCohortConfig = Field(default_factory=NewCohortConfig)
-
     @field_validator("retirement_rate_per_year")
     @classmethod
     def _ranks(cls, rates: dict[str, float]) -> dict[str, float]:
