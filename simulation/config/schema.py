@@ -1372,7 +1372,14 @@ class NewCohortConfig(StrictModel):
 class TurnoverConfig(StrictModel):
     """Generational turnover over long horizons (one step = one month)."""
 
-    enabled: bool = Field(False, description="Switch retirement, promotion and academy intake on.")
+    enabled: bool = Field(
+        True,
+        description=(
+            "Switch retirement, promotion, peacetime resignations and academy intake on (on by "
+            "default since issue 22: a long horizon is not a closed cohort; the Epstein and "
+            "Granovetter reductions switch it off)."
+        ),
+    )
     retirement_rate_per_year: dict[str, Share] = Field(
         default_factory=lambda: {"senior": 0.08, "field": 0.02, "junior": 0.02},
         description=(
@@ -1405,6 +1412,26 @@ class TurnoverConfig(StrictModel):
         ),
     )
     new_cohort: NewCohortConfig = Field(default_factory=NewCohortConfig)
+    # -- issue 22: peacetime attrition and pay as the retention lever
+    civilian_resignation_rate_per_year: Share = Field(
+        0.03,
+        description=(
+            "Assumption: yearly share of officers who resign for civilian jobs while the "
+            "lawful route is open, with no extra pay (drivers.incentive_level 0). Seed "
+            "(Education): the academies fill 'less than half of the devoted places', "
+            "service is not attractive; the seed gives no resignation rate."
+        ),
+    )
+    pay_retention_elasticity: NonNegative = Field(
+        0.5,
+        le=5.0,
+        description=(
+            "Assumption: how extra pay and benefits keep officers: the resignation hazard is "
+            "multiplied by exp(-elasticity x incentive_level) (incentive 1, benefits doubled: "
+            "x 0.61 at 0.5). 0 = pay does not retain."
+        ),
+    )
+
     @field_validator("retirement_rate_per_year")
     @classmethod
     def _ranks(cls, rates: dict[str, float]) -> dict[str, float]:
