@@ -101,10 +101,24 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "retired",
     "entered",
     "mobilised",
+    "called_up",
+    "reported",
+    "evaded_call_up",
+    "call_up_found",
+    "call_up_prosecuted",
 )
 """Counts recorded every step: `jailed` is the number in jail now, every other is cumulative
 since step 0 (arrests include caught deserters; `exited` = resigned + deserted; `mobilised`
-reservists and territorial defence called up)."""
+reservists and territorial defence who joined their units; of the reserve `called_up`, those
+who `reported` at once, those who `evaded_call_up`, the evaders found since
+(`call_up_found`) and those of them prosecuted (`call_up_prosecuted`))."""
+
+CALL_UP_SHARES: tuple[str, ...] = (
+    "reported_share_of_called_up",
+    "evaded_call_up_share_of_called_up",
+)
+"""Of the reserve called up so far: the shares who reported at once and who evaded the call-up
+(denominator `called_up`; 0 before any call-up)."""
 
 FORCE_SHARES: tuple[str, ...] = (
     "arrested_share",
@@ -180,6 +194,8 @@ SERIES_EXTRA: tuple[str, ...] = (
     "mean_tenure_years",
     *EXPECTATION_COLUMNS,
     *COUNT_COLUMNS,
+    "evading_call_up",
+    *CALL_UP_SHARES,
 )
 """Per-step columns besides the shares that a sweep may record as metrics."""
 

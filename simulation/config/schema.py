@@ -560,6 +560,37 @@ class PersonnelCategory(StrictModel):
         return table
 
 
+class CallUpConfig(StrictModel):
+    """Whether the called-up reservists and territorial defence report (docs/ODD.md §7.9,
+    "The call-up"; issue 22)."""
+
+    evasion_propensity: Share = Field(
+        0.6,
+        description=(
+            "Assumption: the chance that a man wholly averse to the war (war_aversion 1) who "
+            "fears no enforcement evades his call-up (leaves the country, hides, seeks an "
+            "exemption); scaled by his war aversion and lowered by the enforcement he fears. "
+            "Anchor: after Russia's 2022 call-up men leaving (Kazakhstan ~400,000 entries by "
+            "late November, Georgia 10,000 a day at the peak) far outnumbered refusal in "
+            "service. 0 = everyone called reports."
+        ),
+    )
+    detection_per_month: Share = Field(
+        0.05,
+        description=(
+            "Assumption: monthly chance that a man evading his call-up is found (military "
+            "commissariat, police); he fears being found within a year: 1 - (1 - p)^12."
+        ),
+    )
+    forced_to_serve_share: Share = Field(
+        0.5,
+        description=(
+            "Assumption: share of the found evaders sent to their units; the rest face a "
+            "criminal case and stay out of the force."
+        ),
+    )
+
+
 class PersonnelConfig(StrictModel):
     """The men the officers command: contract soldiers, conscripts, service staff, and the
     reserve and territorial defence a mobilisation calls up (docs/ODD.md, 'Personnel')."""
@@ -592,6 +623,8 @@ class PersonnelConfig(StrictModel):
             "Applies to shares (decision.social_threshold_unit: share)."
         ),
     )
+
+    call_up: CallUpConfig = Field(default_factory=CallUpConfig)
 
     @field_validator("categories", mode="before")
     @classmethod

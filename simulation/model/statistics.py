@@ -156,6 +156,12 @@ def update(model: ArmyModel) -> None:
     stats.update(counts)
     if "flows" in model._stat_blocks:
         stats.update(flows(model))
+    stats["evading_call_up"] = int(model.evading_call_up.sum())
+    called = counts["called_up"]
+    stats["reported_share_of_called_up"] = counts["reported"] / called if called else 0.0
+    stats["evaded_call_up_share_of_called_up"] = (
+        counts["evaded_call_up"] / called if called else 0.0
+    )
     served = start + counts["mobilised"]
     for name in ("arrested", "dismissed", "resigned", "deserted", "exited", "jailed"):
         stats[f"{name}_share"] = counts[name] / served if served else 0.0
