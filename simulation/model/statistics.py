@@ -207,20 +207,25 @@ def flows(model: ArmyModel) -> dict[str, float]:
     counts = model.counts
     now = {name: counts[name] for name in FLOW_ROUTES if name != "departed"}
     now["departed"] = sum(counts[route] for route in DEPARTURES)
+    # choice.decide makes new _acts and _acted arrays every month and nothing changes them
+    # afterwards: last month's are kept by reference, not copied
     acts, acted = model._acts, model._acted
     before_acts, before_acted = model._flow_acts, model._flow_acted
-    first = before_acts is None
-    model._flow_acts, model._flow_acted = acts.copy(), acted.copy()
+    first = before_acts is None or before_acts is acts
+    model._flow_acts, model._flow_acted = acts, acted
     result: dict[str, float] = {}
-    deciding = 0 if first else int(acted.sum())
+    deciding = 0 if first else int(np.count_nonzero(acted))
     result["n_serving_at_choice"] = deciding
     for code, name in FLOW_ACTS.items():
         if first:
             result[f"flow_{name}"] = 0
             continue
-        taking = acted & (acts == code)
-        taking &= ~(before_acted & (before_acts == code))
-        result[f"flow_{name}"] = int(taking.sum())
+        taking = acts == code
+        taking &= acted
+        was = before_acts == code
+        was &= before_acted
+        taking &= ~was
+        result[f"flow_{name}"] = int(np.count_nonzero(taking))
     for name in FLOW_ROUTES:
         result[f"flow_{name}"] = 0 if first else now[name] - model._flow_counts[name]
     model._flow_counts = now
