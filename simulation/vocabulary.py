@@ -154,10 +154,6 @@ that number per 1,000 of the force serving at this month's choice (`n_serving_at
 the members who chose this month): a rate whose denominator is the month's force, not the
 force that is left after arrests and exits."""
 
-HEADLINE_STATES: tuple[str, ...] = COHORT_STATES
-"""The headline: where the starting force (present at month 0) is now, by state, as a number
-(`cohort_count_<state>`) and as a share of the starting force (`cohort_<state>`)."""
-
 
 def flow_columns() -> list[str]:
     """Monthly flow columns: counts and rates per 1,000 serving at the choice."""
