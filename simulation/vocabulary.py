@@ -108,14 +108,28 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "reassigned",
     "sanctioned_refusers",
     "cases_opened",
+    "called_up",
+    "reported",
+    "evaded_call_up",
+    "call_up_found",
+    "call_up_prosecuted",
 )
 """Counts recorded every step: `jailed` is the number in jail now, every other is cumulative
 since step 0 (arrests include caught deserters, and a person arrested twice counts twice
 in `arrested`, once in `persons_arrested`; `exited` = resigned + deserted; `mobilised`
-reservists and territorial defence called up; `served` the persons who ever served: the
-force at step 0, the mobilised and the entrants, each once; `pressured`, `persuaded`,
-`reassigned`, `sanctioned_refusers` and `cases_opened` count the response ladder's answers
-to open refusal, docs/ODD.md §7.6)."""
+reservists and territorial defence who joined their units; `served` the persons who ever
+served: the force at step 0, the mobilised and the entrants, each once; `pressured`,
+`persuaded`, `reassigned`, `sanctioned_refusers` and `cases_opened` count the response
+ladder's answers to open refusal, docs/ODD.md §7.6; of the reserve `called_up`, those who
+`reported` at once, those who `evaded_call_up`, the evaders found since (`call_up_found`)
+and those of them prosecuted (`call_up_prosecuted`))."""
+
+CALL_UP_SHARES: tuple[str, ...] = (
+    "reported_share_of_called_up",
+    "evaded_call_up_share_of_called_up",
+)
+"""Of the reserve called up so far: the shares who reported at once and who evaded the call-up
+(denominator `called_up`; NaN before any call-up)."""
 
 FORCE_SHARES: tuple[str, ...] = (
     "arrested_share",
@@ -130,6 +144,38 @@ everyone mobilised and every entrant since, each person once): the persons ever 
 (a person arrested twice counts once), dismissed, resigned, deserted and exited (resigned +
 deserted), and the number in jail now. Each person is counted once in the numerator and
 once in the denominator, so every share is at most 1."""
+
+FLOW_ACTS: dict[int, str] = {EVADE: "new_evaders", REFUSE: "new_refusers"}
+"""Acts whose monthly flow counts those who take them this month and did not last month (or
+did not serve last month): new evaders and new refusers."""
+
+FLOW_ROUTES: tuple[str, ...] = (
+    "arrested",
+    "dismissed",
+    "resigned",
+    "deserted",
+    "retired",
+    "recruited_by_russia",
+    "departed",
+)
+"""Events whose monthly flow is this month's rise of a cumulative count (`departed`: every
+route out of the force, DEPARTURES)."""
+
+FLOWS: tuple[str, ...] = (*FLOW_ACTS.values(), *FLOW_ROUTES)
+"""Monthly flows: `flow_<name>` is this month's number and `flow_<name>_per_1000_serving`
+that number per 1,000 of the force serving at this month's choice (`n_serving_at_choice`,
+the members who chose this month): a rate whose denominator is the month's force, not the
+force that is left after arrests and exits."""
+
+
+def flow_columns() -> list[str]:
+    """Monthly flow columns: counts and rates per 1,000 serving at the choice."""
+    return [
+        "n_serving_at_choice",
+        *(f"flow_{name}" for name in FLOWS),
+        *(f"flow_{name}_per_1000_serving" for name in FLOWS),
+    ]
+
 
 PRIVATE_COLUMNS: tuple[str, ...] = ("private_evasion", "private_refusal", "private_exit")
 """Shares of the serving force who would evade, refuse or leave if safe (no expected
@@ -157,6 +203,8 @@ SERIES_EXTRA: tuple[str, ...] = (
     "mean_tenure_years",
     *EXPECTATION_COLUMNS,
     *COUNT_COLUMNS,
+    "evading_call_up",
+    *CALL_UP_SHARES,
 )
 """Per-step columns besides the shares that a sweep may record as metrics."""
 
@@ -172,13 +220,17 @@ def share_columns() -> list[str]:
 
 
 def cohort_columns() -> list[str]:
-    """Shares of the starting force in each cohort state (e.g. 'cohort_deserted')."""
-    return [f"cohort_{state}" for state in COHORT_STATES]
+    """Shares and numbers of the starting force in each cohort state (e.g. 'cohort_deserted',
+    'cohort_count_deserted')."""
+    return [
+        *(f"cohort_{state}" for state in COHORT_STATES),
+        *(f"cohort_count_{state}" for state in COHORT_STATES),
+    ]
 
 
 def metric_names() -> list[str]:
     """Every per-step column a run can report as a metric."""
-    return [*share_columns(), *cohort_columns(), *FORCE_SHARES, *SERIES_EXTRA]
+    return [*share_columns(), *cohort_columns(), *FORCE_SHARES, *SERIES_EXTRA, *flow_columns()]
 
 
 DEFAULT_METRICS: tuple[str, ...] = (

@@ -122,13 +122,14 @@ def test_unit_size_and_ties_change_the_response_to_deployment(
 
 def test_the_outcome_at_the_defaults_is_stationary_for_twenty_years() -> None:
     """The defaults (the support role): shares at month 12 and 240 months later differ by
-    less than one percentage point, mean Russia alignment by less than 0.02."""
+    less than one percentage point, mean perceived strength by less than 0.02. (Mean Russia
+    alignment falls as the academy's nation-oriented cohorts replace those who leave, since
+    turnover is on by default: the seed's direction, tested in test_model.)"""
     data = series(None, "population.n_officers=1000", "steps=252")
     for column, tolerance in (
         ("comply", 0.01),
         ("evade", 0.01),
         ("refuse", 0.01),
-        ("mean_russia_alignment", 0.02),
         ("mean_perceived_strength", 0.02),
     ):
         low, high = paired_interval(data[column][:, 12], data[column][:, 252])

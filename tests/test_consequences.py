@@ -16,8 +16,14 @@ from simulation.model.model import ArmyModel
 from simulation.vocabulary import CHOICES, COHORT_STATES, COMPLY, EXIT, REFUSE
 from tests.conftest import small_config
 
-QUIET = ("drivers.war_order_level=0", "decision.temperature=0", "decision.taste_sd=0")
-"""Nobody acts (peacetime, no noise): whatever happens to an officer is what a test does."""
+QUIET = (
+    "drivers.war_order_level=0",
+    "decision.temperature=0",
+    "decision.taste_sd=0",
+    "turnover.enabled=false",
+)
+"""Nobody acts, leaves or enters (peacetime, no noise, a closed force): whatever happens to an
+officer is what a test does."""
 
 
 def jail_model(*overrides: str) -> ArmyModel:
@@ -123,7 +129,8 @@ def exit_config(*overrides: str, steps: int = 12):
 
 
 def test_resigning_officers_leave_and_are_counted_as_resigned():
-    series = simulate(exit_config("exit.stop_loss_from_level=4"), seed=1).series
+    closed = ("exit.stop_loss_from_level=4", "turnover.enabled=false")
+    series = simulate(exit_config(*closed), seed=1).series
     last = series.iloc[-1]
     assert last["resigned"] > 50
     assert last["deserted"] == 0 and last["caught_deserting"] == 0
@@ -214,6 +221,7 @@ def test_promotion_and_retirement_use_tenure():
     config = small_config(
         *QUIET,
         "turnover.enabled=true",
+        "turnover.civilian_resignation_rate_per_year=0",
         "turnover.promotion_rate_per_year={field: 1.0, junior: 1.0}",
         "turnover.retirement_rate_per_year={senior: 1.0, field: 1.0, junior: 1.0}",
         n_officers=600,

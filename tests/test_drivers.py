@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from simulation.experiments.runner import simulate
 from simulation.model.model import ArmyModel
@@ -80,6 +81,16 @@ def test_isolation_limits_the_pull_of_contact_with_russian_troops() -> None:
     assert open_contact > isolated
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Fact 4 (disillusion), as in test_stylised_facts: since issue 22 setbacks lower "
+        "perceived strength and raise refusal, but the starting force's compliers are the "
+        "complicit type, whose lock-in rises as strength falls; the difference is within "
+        "+-0.2 points either way (docs/ODD.md §8.3). Missing: within-group heterogeneity. "
+        "Reported, not tuned"
+    ),
+)
 def test_disillusion_shocks_lower_compliance() -> None:
     """Compliance of the starting force (cohort view), as for propaganda: the serving
     force's share rises when more of its refusers are arrested."""

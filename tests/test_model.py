@@ -42,7 +42,7 @@ def test_shares_are_in_unit_interval_and_sum_to_one_every_step() -> None:
 
 def test_group_counts_are_conserved_when_nobody_leaves() -> None:
     """No turnover, no consequences of detection, no exit: every officer stays."""
-    quiet = ("consequences.enabled=false", "exit.enabled=false")
+    quiet = ("consequences.enabled=false", "exit.enabled=false", "turnover.enabled=false")
     series = simulate(small_config("drivers.war_order_level=3", *quiet)).series
     for group in GROUPS:
         assert series[f"n_{group}"].nunique() == 1
@@ -88,6 +88,7 @@ def test_choices_use_only_the_previous_step_state() -> None:
         "consequences.enabled=false",
         "exit.enabled=false",
         "expectations.enabled=false",
+        "turnover.enabled=false",
     )
     model = ArmyModel(config, seed=3)
     for _ in range(3):
@@ -169,6 +170,7 @@ def test_russian_recruitment_removes_pro_russian_seniors() -> None:
         "drivers.russian_recruitment_rate=0.05",
         "consequences.enabled=false",
         "exit.enabled=false",
+        "turnover.enabled=false",
         n_officers=2000,
         steps=24,
     )

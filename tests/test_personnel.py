@@ -93,7 +93,7 @@ def test_reservists_appear_on_the_mobilisation_schedule() -> None:
     called = {}
     for _ in range(10):
         model.step()
-        called[model.steps] = model.stats["mobilised"]
+        called[model.steps] = model.stats["called_up"]
     reserve = 200 * 6 + 200 * 2
     assert called[3] == 0
     assert called[4] == round(0.25 * 1200) + round(0.25 * 400)
@@ -111,8 +111,9 @@ def test_a_called_reservist_serves_in_an_officers_unit() -> None:
 
 
 def test_counts_are_conserved_by_category_every_month() -> None:
-    """Every slot of a category is serving, in jail, in the reserve or vacant, and every
-    vacancy is a departure: serving + jailed + reserve + departures = the slots ever filled."""
+    """Every slot of a category is serving, in jail, in the reserve, evading the call-up,
+    prosecuted for evading it, or vacant, and every vacancy is a departure: serving + jailed
+    + reserve + call-up evaders + prosecuted + departures = the slots ever filled."""
     model = model_with(*RESERVE, "turnover.enabled=true", steps=24)
     for _ in range(24):
         model.step()
@@ -126,7 +127,9 @@ def test_counts_are_conserved_by_category_every_month() -> None:
             assert int((held & mine).sum()) + int((~held & mine).sum()) == count
         departed = sum(stats[route] for route in DEPARTURES)
         reserve = int(model.in_reserve.sum())
-        assert serving + stats["jailed"] + reserve + departed == model.n_agents + stats["entered"]
+        outside = stats["evading_call_up"] + stats["call_up_prosecuted"]
+        held = serving + stats["jailed"] + reserve + outside
+        assert held + departed == model.n_agents + stats["entered"]
 
 
 def test_only_officers_command() -> None:

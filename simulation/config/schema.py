@@ -601,6 +601,37 @@ class PersonnelCategory(StrictModel):
         return table
 
 
+class CallUpConfig(StrictModel):
+    """Whether the called-up reservists and territorial defence report (docs/ODD.md §7.9,
+    "The call-up"; issue 22)."""
+
+    evasion_propensity: Share = Field(
+        0.6,
+        description=(
+            "Assumption: the chance that a man wholly averse to the war (war_aversion 1) who "
+            "fears no enforcement evades his call-up (leaves the country, hides, seeks an "
+            "exemption); scaled by his war aversion and lowered by the enforcement he fears. "
+            "Anchor: after Russia's 2022 call-up men leaving (Kazakhstan ~400,000 entries by "
+            "late November, Georgia 10,000 a day at the peak) far outnumbered refusal in "
+            "service. 0 = everyone called reports."
+        ),
+    )
+    detection_per_month: Share = Field(
+        0.05,
+        description=(
+            "Assumption: monthly chance that a man evading his call-up is found (military "
+            "commissariat, police); he fears being found within a year: 1 - (1 - p)^12."
+        ),
+    )
+    forced_to_serve_share: Share = Field(
+        0.5,
+        description=(
+            "Assumption: share of the found evaders sent to their units; the rest face a "
+            "criminal case and stay out of the force."
+        ),
+    )
+
+
 class PersonnelConfig(StrictModel):
     """The men the officers command: contract soldiers, conscripts, service staff, and the
     reserve and territorial defence a mobilisation calls up (docs/ODD.md, 'Personnel')."""
@@ -633,6 +664,8 @@ class PersonnelConfig(StrictModel):
             "Applies to shares (decision.social_threshold_unit: share)."
         ),
     )
+
+    call_up: CallUpConfig = Field(default_factory=CallUpConfig)
 
     @field_validator("categories", mode="before")
     @classmethod
@@ -1056,6 +1089,30 @@ class ExpectationsConfig(StrictModel):
         description=(
             "Assumption: standard deviation of the error in the army-wide level each officer "
             "hears each month (share units)."
+        ),
+    )
+
+    # -- issue 22: what Russian setbacks and disillusion do to expectations
+    setback_news_weight: NonNegative = Field(
+        10.0,
+        le=100.0,
+        description=(
+            "Assumption: log-odds of the regime standing lost, in every member's belief "
+            "target, per unit of this month's disillusion driver (news of Russian setbacks): "
+            "a setback shock of 0.05 a month lowers the target by 0.5 log-odds, the "
+            "background 0.004 by 0.04. Seed ('With Russia in mind'): the war revealed the "
+            "Russian army's 'factual results'; McLauchlin 2010: loyalty collapses when "
+            "officers expect the regime to fall. 0 = news does not touch beliefs."
+        ),
+    )
+    russia_doubt_weight: NonNegative = Field(
+        3.0,
+        le=50.0,
+        description=(
+            "Assumption: log-odds of the regime standing lost per unit fall of a member's "
+            "Russia alignment below the value he joined with (his anchor), gained per unit "
+            "rise: the Belarusian regime stands on Russia's support (seed), so doubt about "
+            "Russia is doubt about the regime. 0 = alignment does not touch beliefs."
         ),
     )
 
@@ -1516,7 +1573,14 @@ class NewCohortConfig(StrictModel):
 class TurnoverConfig(StrictModel):
     """Generational turnover over long horizons (one step = one month)."""
 
-    enabled: bool = Field(False, description="Switch retirement, promotion and academy intake on.")
+    enabled: bool = Field(
+        True,
+        description=(
+            "Switch retirement, promotion, peacetime resignations and academy intake on (on by "
+            "default since issue 22: a long horizon is not a closed cohort; the Epstein and "
+            "Granovetter reductions switch it off)."
+        ),
+    )
     retirement_rate_per_year: dict[str, Share] = Field(
         default_factory=lambda: {"senior": 0.08, "field": 0.02, "junior": 0.02},
         description=(
@@ -1549,6 +1613,25 @@ class TurnoverConfig(StrictModel):
         ),
     )
     new_cohort: NewCohortConfig = Field(default_factory=NewCohortConfig)
+    # -- issue 22: peacetime attrition and pay as the retention lever
+    civilian_resignation_rate_per_year: Share = Field(
+        0.03,
+        description=(
+            "Assumption: yearly share of officers who resign for civilian jobs while the "
+            "lawful route is open, with no extra pay (drivers.incentive_level 0). Seed "
+            "(Education): the academies fill 'less than half of the devoted places', "
+            "service is not attractive; the seed gives no resignation rate."
+        ),
+    )
+    pay_retention_elasticity: NonNegative = Field(
+        0.5,
+        le=5.0,
+        description=(
+            "Assumption: how extra pay and benefits keep officers: the resignation hazard is "
+            "multiplied by exp(-elasticity x incentive_level) (incentive 1, benefits doubled: "
+            "x 0.61 at 0.5). 0 = pay does not retain."
+        ),
+    )
 
     @field_validator("retirement_rate_per_year")
     @classmethod

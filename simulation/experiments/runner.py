@@ -28,6 +28,7 @@ from simulation.vocabulary import (
     CHOICES,
     COHORT_STATES,
     COUNT_COLUMNS,
+    FLOWS,
     FORCE_SHARES,
     GROUPS,
     PERSONNEL,
@@ -262,6 +263,19 @@ def summarise(outcome: RunOutcome, config: SimulationConfig) -> dict[str, Any]:
     measures = ["final", *(lag_measure(lag) for lag in outcome.lags)]
     cohort = {f"cohort_{state}": outcome.reduce(f"cohort_{state}") for state in COHORT_STATES}
     force = {name: outcome.reduce(name) for name in FORCE_SHARES}
+    headline = {
+        state: (outcome.reduce(f"cohort_count_{state}"), outcome.reduce(f"cohort_{state}"))
+        for state in COHORT_STATES
+        if f"cohort_count_{state}" in columns
+    }
+    flow_names = [name for name in FLOWS if f"flow_{name}" in columns]
+    flow_values = {
+        column: outcome.reduce(column)
+        for name in flow_names
+        for column in (f"flow_{name}", f"flow_{name}_per_1000_serving")
+    }
+    if "n_serving_at_choice" in columns:
+        flow_values["n_serving_at_choice"] = outcome.reduce("n_serving_at_choice")
     return {
         "name": config.name,
         "seed": outcome.seed,
@@ -281,6 +295,29 @@ def summarise(outcome: RunOutcome, config: SimulationConfig) -> dict[str, Any]:
         "cohort": {
             measure: {state: _json_number(values[measure]) for state, values in cohort.items()}
             for measure in measures
+        },
+        "headline": {
+            "denominator": "the starting force (present at month 0)",
+            "starting_force": int(columns["n_active"][0]),
+            **{
+                measure: {
+                    state: {
+                        "count": _json_number(count[measure]),
+                        "share": _json_number(share[measure]),
+                    }
+                    for state, (count, share) in headline.items()
+                }
+                for measure in measures
+            },
+        },
+        "flows": {
+            "denominator": "per 1,000 of the force serving at that month's choice",
+            **{
+                measure: {
+                    name: _json_number(values[measure]) for name, values in flow_values.items()
+                }
+                for measure in measures
+            },
         },
         "force_shares": {
             measure: {name: _json_number(values[measure]) for name, values in force.items()}

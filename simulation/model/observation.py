@@ -157,13 +157,20 @@ def seen_by_all(
 
 def update_beliefs(model: ArmyModel, seen: Seen) -> None:
     """Perceived regime strength moves towards this month's evidence: the
-    regime_stability driver, lowered by the defection he saw (docs/ODD.md,
-    'Expectations'); without beliefs it is the driver for everyone."""
+    regime_stability driver, lowered by the defection he saw, by this month's news of
+    Russian setbacks (the disillusion driver) and by his own loss of faith in Russia since
+    he joined (docs/ODD.md, 'Expectations'); without beliefs it is the driver for everyone.
+    Through perceived strength these reach behaviour: the fear of the regime's sanctions
+    falls for all, the complicit's fear of justice after a fall rises (eased by amnesty)."""
     expectations = model.config.expectations
     stability = model.drivers["regime_stability"]
     if not expectations.enabled:
         model.perceived_strength = np.full(model.n_agents, stability)
         return
+    prior_log_odds = float(logit(stability))
+    if expectations.setback_news_weight:
+        prior_log_odds -= expectations.setback_news_weight * model.drivers["disillusion"]
+    bias = belief_bias_now(model, expectations)
     if uses_numba(model.config.performance, model.n_agents):
         from simulation.model import kernels
 
@@ -178,8 +185,8 @@ def update_beliefs(model: ArmyModel, seen: Seen) -> None:
             seen.tie_peers,
             seen.army,
             rumour,
-            model.belief_bias,
-            float(logit(stability)),
+            bias,
+            prior_log_odds,
             expectations.unit_weight,
             expectations.tie_weight,
             expectations.rumour_weight,
@@ -188,8 +195,8 @@ def update_beliefs(model: ArmyModel, seen: Seen) -> None:
         )
         return
     evidence = seen_defection(model, seen, expectations)
-    # target = expit(logit(stability) + bias - defection_weight * evidence), in place
-    target = model.belief_bias + logit(stability)
+    # target = expit(prior log-odds + bias - defection_weight * evidence), in place
+    target = bias + prior_log_odds
     evidence *= expectations.defection_weight
     target -= evidence
     np.negative(target, out=target)
@@ -200,6 +207,20 @@ def update_beliefs(model: ArmyModel, seen: Seen) -> None:
     target -= belief
     target *= expectations.update_rate
     belief += target
+
+
+def belief_bias_now(model: ArmyModel, expectations: Any) -> np.ndarray:
+    """Each member's log-odds shift of his belief target besides seen defection: his
+    persistent bias, plus russia_doubt_weight x (Russia alignment - his anchor): a member
+    who has lost faith in Russia since he joined (disillusion, setbacks) expects less of
+    the regime that Russia props up, one whom propaganda has won over expects more. The
+    persistent bias itself when the weight is 0 (no new array)."""
+    if not expectations.russia_doubt_weight:
+        return model.belief_bias
+    shift = model.attitudes["russia_alignment"] - model.russia_anchor
+    shift *= expectations.russia_doubt_weight
+    shift += model.belief_bias
+    return shift
 
 
 def seen_defection(model: ArmyModel, seen: Seen, expectations: Any) -> np.ndarray:

@@ -3,7 +3,8 @@
 The force is drawn here (officers, units and ties, then the men of the personnel
 categories), and every submodel that moves people in or out of service goes through the
 membership changes below (:func:`set_active`, :func:`vacate`, :func:`enter`), so commanders,
-vacancies, counts and Mesa views stay in step. :func:`mobilise` is the schedule's call-up.
+vacancies, counts and Mesa views stay in step. :func:`mobilise` is the schedule's call-up:
+the called decide whether to report, and those who evade may be found later.
 """
 
 from __future__ import annotations
@@ -129,6 +130,7 @@ def add_categories(model: ArmyModel, config: SimulationConfig) -> None:
         model._category_rules: CategoryRules | None = None
         model._call_order: dict[int, np.ndarray] = {}
         model._called: dict[int, int] = {}
+        model.evading_call_up = np.zeros(n_officers, dtype=bool)
         return
     rng = model.rng
     categories = config.personnel.categories
@@ -164,6 +166,7 @@ def add_categories(model: ArmyModel, config: SimulationConfig) -> None:
     else:
         model.belief_bias = np.zeros(n)
     model.in_reserve = rules.reserve[model.category]
+    model.evading_call_up = np.zeros(n, dtype=bool)
     model._outside_enforcers = np.zeros(model.n_units)
     post_outside_enforcers(model, np.flatnonzero(~rules.is_officer & ~model.in_reserve))
     model._called = {}
@@ -192,6 +195,8 @@ def mobilise(model: ArmyModel) -> None:
     called join their units, in a fixed random order drawn at set-up."""
     if not model._call_order:
         return
+    if model.evading_call_up.any():
+        find_call_up_evaders(model)
     wanted_share = model.drivers["mobilisation"]
     for code, order in model._call_order.items():
         called = model._called.get(code, 0)
@@ -202,10 +207,49 @@ def mobilise(model: ArmyModel) -> None:
         model._called[code] = wanted
         model.in_reserve[slots] = False
         post_outside_enforcers(model, slots)
-        set_active(model, slots, True)
-        model.choice[slots] = COMPLY
-        model.counts["mobilised"] += int(slots.shape[0])
-        model._make_views(slots)
+        model.counts["called_up"] += int(slots.shape[0])
+        evading = model.rng.random(slots.shape[0]) < call_up_evasion(model, slots)
+        model.evading_call_up[slots[evading]] = True
+        model.counts["evaded_call_up"] += int(evading.sum())
+        model.counts["reported"] += int((~evading).sum())
+        join(model, slots[~evading])
+
+
+def call_up_evasion(model: ArmyModel, slots: np.ndarray) -> np.ndarray:
+    """Each called man's chance of evading the call-up: personnel.call_up.evasion_propensity
+    x his war aversion x (1 - his risk aversion x the chance of being found within a
+    year)."""
+    rules = model.config.personnel.call_up
+    found_within_year = 1.0 - (1.0 - rules.detection_per_month) ** 12
+    attitudes = model.attitudes
+    fear = attitudes["risk_aversion"][slots] * found_within_year
+    return rules.evasion_propensity * attitudes["war_aversion"][slots] * (1.0 - fear)
+
+
+def find_call_up_evaders(model: ArmyModel) -> None:
+    """Each month an evader of the call-up is found with personnel.call_up.detection_per_month:
+    a share is sent to his unit (personnel.call_up.forced_to_serve_share), the rest are
+    prosecuted and stay out of the force."""
+    rules = model.config.personnel.call_up
+    evaders = np.flatnonzero(model.evading_call_up)
+    found = evaders[model.rng.random(evaders.shape[0]) < rules.detection_per_month]
+    if found.shape[0] == 0:
+        return
+    model.evading_call_up[found] = False
+    model.counts["call_up_found"] += int(found.shape[0])
+    serving = model.rng.random(found.shape[0]) < rules.forced_to_serve_share
+    model.counts["call_up_prosecuted"] += int((~serving).sum())
+    join(model, found[serving])
+
+
+def join(model: ArmyModel, slots: np.ndarray) -> None:
+    """Called-up men join their units, complying at first."""
+    if slots.shape[0] == 0:
+        return
+    set_active(model, slots, True)
+    model.choice[slots] = COMPLY
+    model.counts["mobilised"] += int(slots.shape[0])
+    model._make_views(slots)
 
 
 def structure_changed(model: ArmyModel) -> None:

@@ -24,6 +24,8 @@ from simulation.vocabulary import (
     DEPARTURES,
     EVADE,
     EXIT,
+    FLOW_ACTS,
+    FLOW_ROUTES,
     GROUPS,
     OFFICER,
     PERSONNEL,
@@ -40,7 +42,7 @@ DEFIANCE = np.array([0, 1, 2, 2], dtype=np.int8)
 MORE_DEFIANT = DEFIANCE[:, None] > DEFIANCE[None, :]
 """[private, public]: the private inclination defies more openly than the public act."""
 
-STAT_BLOCKS: frozenset[str] = frozenset({"ranks", "cohort", "means", "private"})
+STAT_BLOCKS: frozenset[str] = frozenset({"ranks", "cohort", "means", "private", "flows"})
 """Optional blocks of a step's statistics (shares overall and by group are always kept)."""
 
 
@@ -53,6 +55,8 @@ def stat_blocks(record: Sequence[str]) -> frozenset[str]:
             blocks.add("ranks")
         elif name.startswith("cohort_"):
             blocks.add("cohort")
+        elif name.startswith("flow_") or name == "n_serving_at_choice":
+            blocks.add("flows")
         elif name in (
             "mean_russia_alignment",
             "mean_alignment",
@@ -90,6 +94,9 @@ def start_counts(model: ArmyModel) -> None:
     """Counters of consequences, departures and entries, all zero."""
     model.counts = dict.fromkeys(COUNT_COLUMNS, 0)
     model.cohort_departed = dict.fromkeys(DEPARTURES, 0)
+    model._flow_counts: dict[str, int] = dict.fromkeys(FLOW_ROUTES, 0)
+    model._flow_acts: np.ndarray | None = None
+    model._flow_acted: np.ndarray | None = None
 
 
 def record(model: ArmyModel) -> None:
@@ -142,6 +149,7 @@ def update(model: ArmyModel) -> None:
         cohort.update(model.cohort_departed)
         for state in COHORT_STATES:
             stats[f"cohort_{state}"] = cohort[state] / start
+            stats[f"cohort_count_{state}"] = int(cohort[state])
     counts = model.counts
     counts["jailed"] = int(model.jailed.sum())
     counts["exited"] = counts["resigned"] + counts["deserted"]
@@ -151,6 +159,15 @@ def update(model: ArmyModel) -> None:
     counts["served"] = served
     stats.update(counts)
     persons = {**counts, "arrested": counts["persons_arrested"]}
+    if "flows" in model._stat_blocks:
+        stats.update(flows(model))
+    stats["evading_call_up"] = int(model.evading_call_up.sum())
+    called = counts["called_up"]
+    # of the reserve called up so far; no share before any call-up (no one to divide by)
+    stats["reported_share_of_called_up"] = counts["reported"] / called if called else np.nan
+    stats["evaded_call_up_share_of_called_up"] = (
+        counts["evaded_call_up"] / called if called else np.nan
+    )
     for name in ("arrested", "dismissed", "resigned", "deserted", "exited", "jailed"):
         stats[f"{name}_share"] = persons[name] / served if served else np.nan
 
@@ -184,6 +201,43 @@ def update(model: ArmyModel) -> None:
         falsifying = total - int(np.trace(pairs))
         stats["falsifying"] = falsifying / total if total else 0.0
     model.stats = stats
+
+
+def flows(model: ArmyModel) -> dict[str, float]:
+    """This month's flows (docs/ODD.md §7.7 "Flows"): new evaders and new refusers (who take
+    the act now and did not last month, or did not serve), and the rise of each cumulative
+    count (arrests, dismissals, resignations, desertions, retirements, recruitment by
+    Russia, and every departure), each as a number and per 1,000 of the force serving at
+    this month's choice. At step 0 nobody has chosen yet: every flow is 0."""
+    counts = model.counts
+    now = {name: counts[name] for name in FLOW_ROUTES if name != "departed"}
+    now["departed"] = sum(counts[route] for route in DEPARTURES)
+    # choice.decide makes new _acts and _acted arrays every month and nothing changes them
+    # afterwards: last month's are kept by reference, not copied
+    acts, acted = model._acts, model._acted
+    before_acts, before_acted = model._flow_acts, model._flow_acted
+    first = before_acts is None or before_acts is acts
+    model._flow_acts, model._flow_acted = acts, acted
+    result: dict[str, float] = {}
+    deciding = 0 if first else int(np.count_nonzero(acted))
+    result["n_serving_at_choice"] = deciding
+    for code, name in FLOW_ACTS.items():
+        if first:
+            result[f"flow_{name}"] = 0
+            continue
+        taking = acts == code
+        taking &= acted
+        was = before_acts == code
+        was &= before_acted
+        taking &= ~was
+        result[f"flow_{name}"] = int(np.count_nonzero(taking))
+    for name in FLOW_ROUTES:
+        result[f"flow_{name}"] = 0 if first else now[name] - model._flow_counts[name]
+    model._flow_counts = now
+    scale = 1000.0 / deciding if deciding else 0.0
+    for name in (*FLOW_ACTS.values(), *FLOW_ROUTES):
+        result[f"flow_{name}_per_1000_serving"] = result[f"flow_{name}"] * scale
+    return result
 
 
 def serving_table(model: ArmyModel) -> np.ndarray:

@@ -1,9 +1,9 @@
 """Leaving and entering (docs/ODD.md §7.4): time passes, and officers leave and enter.
 
 Serving members gain a month of tenure; seniors are recruited by the Russian army; with
-turnover on, officers retire and are promoted by tenure, conscripts at the end of their term
-are discharged, and the vacant posts are refilled (the academy's juniors, new conscripts and
-contract soldiers).
+turnover on (the default), officers retire, resign for civilian jobs (fewer with extra pay)
+and are promoted by tenure, conscripts at the end of their term are discharged, and the
+vacant posts are refilled (the academy's juniors, new conscripts and contract soldiers).
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ def leave_and_enter(model: ArmyModel) -> None:
         retiring &= rules.is_officer
         retiring |= end_of_term(model, rules)
     vacate(model, np.flatnonzero(retiring), "retired")
+    resign_for_civilian_jobs(model)
     promote(model)
     vacancies = np.concatenate(model._vacancies) if model._vacancies else np.empty(0, int)
     model._vacancies.clear()
@@ -79,6 +80,27 @@ def leave_and_enter(model: ArmyModel) -> None:
         replace(model, vacancies[~rules.is_officer[vacancies]], rules)
         vacancies = vacancies[rules.is_officer[vacancies]]
     recruit_from_academy(model, vacancies)
+
+
+def resign_for_civilian_jobs(model: ArmyModel) -> None:
+    """Peacetime attrition: serving officers resign for civilian jobs at
+    turnover.civilian_resignation_rate_per_year while the lawful route is open, less with
+    extra pay (hazard x exp(-pay_retention_elasticity x incentive_level)). Counted as
+    resignations; their posts fall vacant for the academy."""
+    turnover = model.config.turnover
+    if not turnover.civilian_resignation_rate_per_year:
+        return
+    route = resignation_open(model)
+    if route is False:
+        return
+    incentive = model.drivers["incentive_level"]
+    hazard = monthly(turnover.civilian_resignation_rate_per_year) * np.exp(
+        -turnover.pay_retention_elasticity * incentive
+    )
+    leaving = model.active & (model.rng.random(model.n_agents) < hazard) & route
+    if model._category_rules is not None:
+        leaving &= model._category_rules.is_officer
+    vacate(model, np.flatnonzero(leaving), "resigned")
 
 
 def end_of_term(model: ArmyModel, rules: CategoryRules) -> np.ndarray:
