@@ -1,0 +1,205 @@
+"""Does each lever move the starting force the seed's way, over the priors? (issue 22)
+
+For N draws from the priors (configs/priors.yaml, every assumption drawn, as the
+calibration's `others: prior`), in the support role (configs/baseline.yaml) and under the
+order to fight (configs/scenarios/fight_order.yaml), each draw is run once as drawn and once
+with one lever pushed up, with the same seed (paired runs; 300 officers, 24 months, read at
+month 24: twelve months after the order to fight, the same month in the support role).
+A scenario that sets an assumption itself keeps it (as in the calibration). Lever pushes,
+added to every value of the drawn schedule and kept inside the driver's range:
+
+- incentives: drivers.incentive_level +1.0 (benefits doubled: scenarios/incentive_package.yaml);
+  the seed's sign: retention up (cohort serving) and, separately, compliance up (cohort comply)
+- propaganda: drivers.russian_propaganda +0.018 (to the surge's 0.02 from the default);
+  compliance up
+- disillusion (Russian setbacks): drivers.disillusion +0.01 a month throughout; compliance down
+- punishment: drivers.punishment_severity +2.0 (the crackdown's 1 -> 3); open refusal down
+
+Every measure is a share of the STARTING force (cohort_count_<state> over the officers at
+month 0), so leaving and arrests do not move the denominator. Printed per lever and order:
+the share of draws with the seed's sign, of draws tied (the same count of officers), of
+draws against, and the median paired difference (points of the starting force).
+
+    python scripts/lever_margins.py --draws 200 --workers 2 [--seed 2026] [--csv out.csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simulation.config.loading import apply_overrides, deep_merge, resolve_extends, validate_config
+from simulation.config.priors import load_priors
+from simulation.config.schema import DEFAULT_DATA, driver_ranges
+from simulation.errors import ConfigError
+from simulation.experiments.runner import run_model
+from simulation.vocabulary import CHOICES
+
+ROOT = Path(__file__).resolve().parents[1]
+ORDERS = {
+    "support role": ROOT / "configs/baseline.yaml",
+    "order to fight": ROOT / "configs/scenarios/fight_order.yaml",
+}
+SIZE = {"population.n_officers": 300, "steps": 24}
+MONTH = 24
+
+
+@dataclass(frozen=True)
+class Lever:
+    """A driver pushed up by `push`; `measure` read over the starting force; `sign` the
+    seed's direction of the measure's change (+1 up, -1 down)."""
+
+    name: str
+    driver: str
+    push: float
+    measure: str
+    sign: int
+
+
+LEVERS = (
+    Lever("incentives -> retention", "incentive_level", 1.0, "serving", +1),
+    Lever("incentives -> compliance", "incentive_level", 1.0, "comply", +1),
+    Lever("propaganda -> compliance", "russian_propaganda", 0.018, "comply", +1),
+    Lever("disillusion -> compliance", "disillusion", 0.01, "comply", -1),
+    Lever("punishment -> open refusal", "punishment_severity", 2.0, "refuse", -1),
+)
+PUSH: dict[str, float] = {lever.driver: lever.push for lever in LEVERS}
+"""Each driver's push (the two incentive levers share one run)."""
+COLUMNS = [f"cohort_count_{choice}" for choice in CHOICES]
+
+
+def pushed(data: dict[str, Any], driver: str, push: float) -> dict[str, Any]:
+    """`data` with every value of the driver's schedule raised by `push` (within range)."""
+    low, high = driver_ranges()[driver]
+    schedule = data["drivers"][driver]
+    changed = {**data, "drivers": dict(data["drivers"])}
+    if isinstance(schedule, list):
+        changed["drivers"][driver] = [
+            {**change, "value": min(max(float(change["value"]) + push, low), high)}
+            for change in schedule
+        ]
+    else:
+        changed["drivers"][driver] = min(max(float(schedule) + push, low), high)
+    return changed
+
+
+def counts(data: dict[str, Any], seed: int) -> dict[str, int] | None:
+    """Officers of the starting force complying, evading, refusing at MONTH (None: the
+    drawn config is invalid)."""
+    try:
+        config = validate_config(data, "<lever margins>")
+    except ConfigError:
+        return None
+    columns = run_model(config, seed, columns=COLUMNS).columns
+    result = {choice: int(columns[f"cohort_count_{choice}"][MONTH]) for choice in CHOICES[:3]}
+    result["serving"] = sum(result.values())
+    result["start"] = int(config.population.n_officers)
+    return result
+
+
+def one_draw(job: tuple[str, dict[str, Any], dict[str, float], int]) -> dict[str, Any] | None:
+    """The paired differences (in officers) of every lever for one draw and order."""
+    order, base, draw, seed = job
+    priors = load_priors()
+    priors = priors.without(set(priors.explicit_in(base)))
+    drawn = priors.apply(base, draw)
+    reference = counts(drawn, seed)
+    if reference is None:
+        return None
+    result: dict[str, Any] = {"order": order, "start": reference["start"]}
+    for driver, push in PUSH.items():
+        moved = counts(pushed(drawn, driver, push), seed)
+        if moved is None:
+            return None
+        for measure in ("comply", "refuse", "serving"):
+            result[f"{driver}:{measure}"] = moved[measure] - reference[measure]
+    return result
+
+
+def scenario_data(path: Path) -> dict[str, Any]:
+    """A scenario's full config data at the size of these runs."""
+    return apply_overrides(deep_merge(DEFAULT_DATA, resolve_extends(path)), dict(SIZE))
+
+
+def jobs(draws: int, seed: int) -> list[tuple[str, dict[str, Any], dict[str, float], int]]:
+    """Every (order, data, draw, run seed): the same draws and seeds in both orders."""
+    rng = np.random.default_rng(seed)
+    sampled = load_priors().sample(rng, draws)
+    seeds = [int(s) for s in rng.integers(0, 2**32, size=draws)]
+    bases = {order: scenario_data(path) for order, path in ORDERS.items()}
+    return [
+        (order, bases[order], draw, run_seed)
+        for draw, run_seed in zip(sampled, seeds, strict=True)
+        for order in ORDERS
+    ]
+
+
+def table(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per lever and order: shares of draws with, tied, against; median difference."""
+    rows = []
+    for lever in LEVERS:
+        for order in ORDERS:
+            diffs = np.array(
+                [
+                    r[f"{lever.driver}:{lever.measure}"] / r["start"]
+                    for r in results
+                    if r["order"] == order
+                ]
+            )
+            signed = np.sign(diffs) * lever.sign
+            rows.append(
+                {
+                    "lever": lever.name,
+                    "order": order,
+                    "draws": len(diffs),
+                    "seed_sign": float((signed > 0).mean()),
+                    "tied": float((signed == 0).mean()),
+                    "against": float((signed < 0).mean()),
+                    "median_difference": float(np.median(diffs)),
+                }
+            )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--draws", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--csv", type=Path, default=None)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    work = jobs(args.draws, args.seed)
+    with ProcessPoolExecutor(args.workers) as pool:
+        results = list(pool.map(one_draw, work, chunksize=4))
+    invalid = sum(result is None for result in results)
+    rows = table([result for result in results if result is not None])
+    elapsed = time.perf_counter() - started
+    print(
+        f"{args.draws} draws from the priors (seed {args.seed}), 300 officers, month {MONTH}; "
+        f"{invalid} invalid draw-orders skipped; {elapsed:.0f} s with {args.workers} workers"
+    )
+    print(
+        "| lever -> measure (starting force) | order | draws | seed's sign | tied | against "
+        "| median difference |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(
+            f"| {row['lever']} | {row['order']} | {row['draws']} | {row['seed_sign']:.0%} | "
+            f"{row['tied']:.0%} | {row['against']:.0%} | {100 * row['median_difference']:+.2f} pt |"
+        )
+    if args.csv is not None:
+        import pandas as pd
+
+        pd.DataFrame(rows).to_csv(args.csv, index=False)
+
+
+if __name__ == "__main__":
+    main()
