@@ -31,12 +31,7 @@ DATA = {"yaml", "text", "json"}
 MARKER = re.compile(r"<!--\s*example:\s*(output|not run:\s*\S.*?)\s*-->")
 FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
 COMMAND_TIMEOUT = 240
-KNOWN_FAILURES = {
-    "configs/scenarios/mobilisation.yaml": (
-        "issue 21: a reserve category's peak is NaN before its call-up and the console table "
-        "cannot format it; fixed on the branch that makes shares and empty groups NaN-safe"
-    ),
-}
+KNOWN_FAILURES: dict[str, str] = {}
 """Documented commands that fail today, by a part of the command, with why (strict: the test
 fails once they work, so that the entry is removed)."""
 
