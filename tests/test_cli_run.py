@@ -115,7 +115,10 @@ def test_departures_are_shares_of_everyone_who_served(
     monkeypatch.chdir(repo)
     run_baseline(tmp_path, "--set", "drivers.war_order_level=3")
     line = next(ln for ln in capsys.readouterr().out.splitlines() if "ever served" in ln)
-    assert line.startswith("of the 200 persons who ever served (200 at month 0 + 0 mobilised")
+    served = json.loads((tmp_path / "out" / "summary.json").read_text())["counts"]["served"]
+    assert line.startswith(
+        f"of the {served:,} persons who ever served (200 at month 0 + 0 mobilised"
+    )
     assert "ever arrested" in line
 
 
@@ -221,3 +224,17 @@ def test_failed_write_into_an_existing_folder_keeps_only_what_was_there(
     (out / "notes.txt").write_bytes(b"mine")
     assert run_small(out) == 2
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_run_prints_the_headline_over_the_starting_force_first(
+    tmp_path: Path, repo: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.chdir(repo)
+    out = run_baseline(tmp_path, "--set", "drivers.war_order_level=3")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "the starting force: where each of the 200 serving at month 0 is"
+    end = lines[2] if lines[2].startswith("  month 6 (the end)") else lines[3]
+    headline = json.loads((out / "summary.json").read_text())["headline"]["final"]
+    counts = [int(state["count"]) for state in headline.values()]
+    assert sum(counts) == 200
+    assert f"comply {headline['comply']['share']:.1%} ({int(headline['comply']['count']):,})" in end

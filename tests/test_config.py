@@ -109,4 +109,4 @@ def test_schema_text_documents_every_driver_with_its_description() -> None:
     text = schema_text()
     assert "drivers.war_order_level" in text
     assert "order to fight in Ukraine" in text
-    assert "population.n_officers: int [>= 1, <= 2000000] = 2000" in text
+    assert "population.n_officers: integer [>= 1, <= 2000000] = 2000" in text

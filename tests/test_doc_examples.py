@@ -2,7 +2,8 @@
 
 The examples are taken from the Markdown itself: each ```bash block is split into commands
 (lines joined at a trailing backslash) and each ```python block is saved as a script, and
-they run in document order in a copy of the repository's configs, experiments and docs, with
+they run in document order, each block in its own copy of the repository's configs,
+experiments and docs (a block is what a reader runs in sequence from a fresh checkout), with
 RELUCTANT_ARMY_EXAMPLE_SCALE=small (simulation/config/example_scale.py) so that sweeps,
 ensembles and calibrations finish in seconds. A block that shows output, or that cannot run
 here (a web server, an installation, a benchmark), says so in a marker on the line before
@@ -30,12 +31,7 @@ DATA = {"yaml", "text", "json"}
 MARKER = re.compile(r"<!--\s*example:\s*(output|not run:\s*\S.*?)\s*-->")
 FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
 COMMAND_TIMEOUT = 240
-KNOWN_FAILURES = {
-    "configs/scenarios/mobilisation.yaml": (
-        "issue 21: a reserve category's peak is NaN before its call-up and the console table "
-        "cannot format it; fixed on the branch that makes shares and empty groups NaN-safe"
-    ),
-}
+KNOWN_FAILURES: dict[str, str] = {}
 """Documented commands that fail today, by a part of the command, with why (strict: the test
 fails once they work, so that the entry is removed)."""
 
@@ -112,9 +108,19 @@ def known_failure(command: str) -> list[pytest.MarkDecorator]:
     ]
 
 
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of what the examples read and write, so that README.md and docs/ are untouched."""
+WORKSPACES: dict[str, Path] = {}
+
+
+def workspace_of(block: Block, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The copy of what a block's commands read and write (one per block, shared by its
+    commands in order: a block is a sequence a reader runs from a fresh checkout), so that
+    README.md and docs/ are untouched."""
+    if block.where not in WORKSPACES:
+        WORKSPACES[block.where] = fresh_workspace(tmp_path_factory)
+    return WORKSPACES[block.where]
+
+
+def fresh_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("examples")
     for name in ("configs", "experiments", "docs", "benchmarks", "scripts"):
         shutil.copytree(REPO / name, folder / name)
@@ -159,7 +165,10 @@ def test_the_readme_and_every_guide_have_examples_that_run() -> None:
         for where, block, command in STEPS
     ],
 )
-def test_the_documented_example_runs(block: Block, command: str, workspace: Path) -> None:
+def test_the_documented_example_runs(
+    block: Block, command: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    workspace = workspace_of(block, tmp_path_factory)
     if block.language == "python":
         script = workspace / f"example_{block.document.stem}_{block.line}.py"
         script.write_text(block.text + "\n", encoding="utf-8")
@@ -179,8 +188,9 @@ def test_the_documented_example_runs(block: Block, command: str, workspace: Path
 
 
 def test_the_readme_python_snippet_saved_as_a_script_runs_every_run_ok(
-    workspace: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
+    workspace = fresh_workspace(tmp_path_factory)
     snippet = next(
         block
         for block in EXAMPLES

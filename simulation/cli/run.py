@@ -95,6 +95,49 @@ def _percent(value: float | None) -> str:
     return "-" if value is None or value != value else f"{value:.1%}"
 
 
+HEADLINE_LABELS: dict[str, str] = {
+    "comply": "comply",
+    "evade": "evade",
+    "refuse": "refuse",
+    "jailed": "in jail",
+    "dismissed": "dismissed",
+    "resigned": "resigned",
+    "deserted": "deserted",
+    "retired": "retired",
+    "recruited_by_russia": "recruited by Russia",
+}
+"""The states of the starting force in the headline, in the order printed."""
+
+
+def format_headline(summary: dict[str, Any]) -> str:
+    """The headline over the starting force: where each member of the force at month 0 is,
+    12 months after the order (when the run got there) and at the end. Its denominator never
+    shrinks, so arrests and exits cannot make a costlier order look more obeyed."""
+    headline = summary.get("headline")
+    if not headline:
+        return ""
+    start = headline["starting_force"]
+    order = summary.get("order_change_step") or 0
+    when = [
+        (measure, label)
+        for measure, label in (
+            ("at_order_plus_12", f"month {order + 12} (12 months after the order)"),
+            ("final", f"month {summary['steps']} (the end)"),
+        )
+        if measure in headline and headline[measure]["comply"]["count"] is not None
+    ]
+    lines = [f"the starting force: where each of the {start:,} serving at month 0 is"]
+    for measure, label in when:
+        states = headline[measure]
+        cells = ", ".join(
+            f"{name} {_percent(states[key]['share'])} ({int(states[key]['count']):,})"
+            for key, name in HEADLINE_LABELS.items()
+            if key in states
+        )
+        lines.append(f"  {label}: {cells}")
+    return "\n".join(lines)
+
+
 def format_departures(summary: dict[str, Any]) -> str:
     """One line: what became of everyone who served by the end of the run (each person
     counted once, so every share is at most 100%)."""
@@ -145,6 +188,9 @@ def run_command(args: argparse.Namespace) -> int:
         f"{config.name}: {_force(summary)}, {summary['steps']} steps, "
         f"seed {summary['seed']} ({summary['wall_time_seconds']:.2f} s)"
     )
+    headline = format_headline(summary)
+    if headline:
+        print(headline)
     print(format_rates_table(summary))
     print(format_departures(summary))
     print(f"results in {out}/: " + ", ".join(p.name for p in written.values()))
