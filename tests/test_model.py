@@ -8,6 +8,7 @@ import pandas as pd
 
 from simulation.experiments.runner import simulate
 from simulation.model.decision import choice_utilities, choose
+from simulation.model.drivers import drivers_at
 from simulation.model.model import ArmyModel
 from simulation.vocabulary import CHOICES, COMPLY, DEPARTURES, GROUPS, RANKS, REFUSE
 from tests.conftest import small_config
@@ -93,7 +94,7 @@ def test_choices_use_only_the_previous_step_state() -> None:
     model = ArmyModel(config, seed=3)
     for _ in range(3):
         model.step()
-    model.drivers = model._drivers_at(model.steps + 1)
+    model.drivers = drivers_at(config, model.steps + 1)
     model.tenure += 1 / 12  # the month that passes before the choice
     situation = model.situation()
     model.tenure -= 1 / 12

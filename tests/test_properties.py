@@ -28,7 +28,14 @@ from simulation.config.loading import load_config
 from simulation.config.schema import SimulationConfig
 from simulation.experiments.runner import simulate
 from simulation.model.population import apportion
-from simulation.vocabulary import CHOICES, COHORT_STATES, DEPARTURES, GROUPS, RANKS
+from simulation.vocabulary import (
+    CALL_UP_SHARES,
+    CHOICES,
+    COHORT_STATES,
+    DEPARTURES,
+    GROUPS,
+    RANKS,
+)
 
 # ---------------------------------------------------------------------- random configs
 
@@ -111,7 +118,13 @@ seeds = st.integers(0, 2**32 - 1)
 def check_bookkeeping(series: pd.DataFrame, config: SimulationConfig) -> None:
     numeric = series.select_dtypes("number")
     empty_shares = [f"{category}_{choice}" for category in (*GROUPS, *RANKS) for choice in CHOICES]
-    assert not numeric.drop(columns=empty_shares).isna().any().any(), "NaN in the series"
+    undefined = [*empty_shares, *CALL_UP_SHARES]
+    assert not numeric.drop(columns=undefined).isna().any().any(), "NaN in the series"
+    called = series["called_up"].to_numpy() > 0
+    call_up = series[list(CALL_UP_SHARES)].to_numpy()
+    assert np.isnan(call_up[~called]).all(), "call-up shares before anyone is called up"
+    assert ((call_up[called] >= 0) & (call_up[called] <= 1)).all()
+    assert (call_up[called].sum(axis=1) <= 1 + 1e-9).all()
     assert len(series) == config.steps + 1
     n_active = series["n_active"].to_numpy()
     assert (n_active >= 0).all() and (n_active <= config.population.n_officers).all()
