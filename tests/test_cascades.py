@@ -33,6 +33,24 @@ def at_repo(repo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(repo)
 
 
+NO_LONGER_TIPS = (
+    "Does not hold since the response ladder (issue 22, docs/ODD.md §8.5): a refuser is held "
+    "in his unit and bears part of the order (decision.refusal_moral_relief 0.8, "
+    "refusal_hardship_relief 0.3), so open refusal is rare and flat in regime stability "
+    "with removals off (36 months: 0.054 at 0.1 against 0.024 at 0.9; it was 0.809 against "
+    "0.233). With both reliefs at 1 and the ladder off, as before, it tips again (0.718 "
+    "against 0.359, 2 seeds); neither the ladder, traits, turnover nor setback news alone "
+    "restores it. Missing: a refusal that removes the refuser from the order; not tuned"
+)
+NO_WAVES = (
+    "Does not hold since issue 22 (docs/ODD.md §8.5): after the border deployment compliance "
+    "falls for three months and then recovers (1,000 officers, 4 seeds: 0.998, 0.844, 0.773, "
+    "0.748, then back to 0.929 at +12), so the year's fall is a fraction of the first "
+    "month's and there is no year-long revelation to spread; not tuned"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=NO_LONGER_TIPS)
 def test_refusal_tips_much_faster_than_the_regime_weakens() -> None:
     """Refusal two years into the order to fight against regime stability: the steepest
     step of the curve is more than twice its slope from end to end (bootstrap 95% CI)."""
@@ -51,6 +69,7 @@ def test_refusal_tips_much_faster_than_the_regime_weakens() -> None:
     assert steep["ratio_low"] > 2.0
 
 
+@pytest.mark.xfail(strict=True, reason=NO_LONGER_TIPS)
 def test_weakness_raised_past_the_tipping_point_and_lowered_back_leaves_more_refusal() -> None:
     """Regime stability from 0.9 down to 0.1 and back, a year at each value: on the way back
     refusal stays higher than it was on the way out at the same stability, and at the end
@@ -74,6 +93,7 @@ def test_weakness_raised_past_the_tipping_point_and_lowered_back_leaves_more_ref
     assert lasting is not None and lasting[1] > 0
 
 
+@pytest.mark.xfail(strict=True, reason=NO_WAVES)
 def test_the_border_deployment_is_revealed_in_waves_not_in_one_step() -> None:
     """After the order to deploy (month 12) officers who would evade if safe but complied
     in public come out month after month as they see others do (Kuran): the first month
@@ -87,6 +107,7 @@ def test_the_border_deployment_is_revealed_in_waves_not_in_one_step() -> None:
     assert paired_interval(hidden[:, 12], hidden[:, 24])[1] < 0
 
 
+@pytest.mark.xfail(strict=True, reason=NO_WAVES)
 def test_peers_and_beliefs_spread_the_response_to_deployment_over_more_months() -> None:
     """Without peers' influence and beliefs the first month brings a larger share of the
     year's fall in compliance than with them (same seeds). It is not one step even then:
@@ -98,6 +119,7 @@ def test_peers_and_beliefs_spread_the_response_to_deployment_over_more_months() 
     assert paired_interval(share[0], share[1])[0] > 0.1
 
 
+@pytest.mark.xfail(strict=True, reason=NO_LONGER_TIPS)
 def test_refusal_rises_for_months_after_the_regime_looks_weaker() -> None:
     """A fall of regime stability from 0.8 to 0.5 at month 36 of the order to fight: refusal
     climbs every month for a year, the first month bringing a small part of the rise."""
@@ -120,6 +142,15 @@ def test_unit_size_and_ties_change_the_response_to_deployment(
     assert gap_low > 0.02 or gap_high < -0.02
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Not stationary since turnover is on by default (issue 22, docs/ODD.md §8.5): the "
+        "support role's compliance drifts down by more than a point over twenty years "
+        "(paired interval's low end -0.016) as the academy's cohorts replace leavers; the "
+        "living force is the model's, the drift is reported, not tuned"
+    ),
+)
 def test_the_outcome_at_the_defaults_is_stationary_for_twenty_years() -> None:
     """The defaults (the support role): shares at month 12 and 240 months later differ by
     less than one percentage point, mean perceived strength by less than 0.02. (Mean Russia

@@ -36,6 +36,15 @@ def test_more_punishment_lowers_refusal() -> None:
     assert harsh < mild
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Does not hold since the response ladder (issue 22, docs/ODD.md §8.5): open refusal is "
+        "known whatever the detection capacity, so stronger detection falls on covert evasion "
+        "and moves evaders to refusal (detection capacity 0.2 -> 3: refusal 0.0004 -> 0.0079), "
+        "as in the crackdown's strict xfail in test_stylised_facts; reported, not tuned"
+    ),
+)
 def test_more_detection_lowers_refusal() -> None:
     weak = mean_final(
         "drivers.war_order_level=3", "drivers.detection_capacity=0.2", metric="refuse"

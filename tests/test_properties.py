@@ -222,6 +222,18 @@ def test_war_order_level_lowers_compliance():
     assert means[3] < means[0] - 0.2, means
 
 
+PUNISHMENT_RAISES_REFUSAL = (
+    "Does not hold since the response ladder (issue 22, docs/ODD.md §8.5): criminal cases are "
+    "capped (5 per 1,000 serving times detection capacity), so open refusal's criminal risk "
+    "shrinks as refusers outnumber the cases while a caught evader's sanction scales with "
+    "punishment in full: more punishment moves evaders to open refusal (level 3, 500 "
+    "officers, 12 seeds: refusal 0.071 -> 0.139 for severity 0 -> 4). With unlimited case "
+    "capacity or the ladder off punishment lowers refusal again. Missing mechanism: a "
+    "crackdown that raises prosecution capacity with severity; reported, not tuned"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=PUNISHMENT_RAISES_REFUSAL)
 def test_punishment_lowers_refusal():
     base = ["drivers.war_order_level=3"]
     means = ladder("drivers.punishment_severity", [0.0, 0.5, 1.0, 2.0, 4.0], "refuse", base)
@@ -250,6 +262,7 @@ def test_disillusion_does_not_raise_compliance(level):
     assert_non_increasing(means)
 
 
+@pytest.mark.xfail(strict=True, reason=PUNISHMENT_RAISES_REFUSAL)
 def test_punishment_lowers_refusal_and_raises_evasion_and_exit():
     """More punishment: fewer refusers, more evaders and leavers (starting-force view)."""
     base = ["drivers.war_order_level=3"]
@@ -264,7 +277,19 @@ def test_punishment_lowers_refusal_and_raises_evasion_and_exit():
     assert quiet_or_gone[-1] > quiet_or_gone[0] + TOLERANCE, quiet_or_gone
 
 
-@pytest.mark.parametrize("level", [2, 3])
+CLOSED_EXIT_MEANS_REFUSAL = (
+    "Does not hold under border deployment since the response ladder (issue 22, docs/ODD.md "
+    "§8.5): with resignation closed the would-be leavers refuse openly and are dismissed by "
+    "the ladder's administrative rung (refusal 0.021 -> 0.040, dismissed 0.037 -> 0.080) and "
+    "evasion falls (0.076 -> 0.061; with turnover off 0.074 -> 0.048). Missing: dismissal is "
+    "a way out the refuser does not weigh as one; reported, not tuned"
+)
+
+
+@pytest.mark.parametrize(
+    "level",
+    [pytest.param(2, marks=pytest.mark.xfail(strict=True, reason=CLOSED_EXIT_MEANS_REFUSAL)), 3],
+)
 def test_closing_resignation_lowers_exits_and_raises_evasion_or_desertion(level):
     """Resignation open (no stop-loss) against closed: fewer leave, more stay and evade."""
     base = [f"drivers.war_order_level={level}", "exit.stop_loss_from_level=4"]
