@@ -103,9 +103,10 @@ NO_LONGER_HOLDS = (
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        f"Fact 3 {NO_LONGER_HOLDS}. Still after the response ladder and individual traits "
-        "(issue 22): the passive comply ~100 % in the support role, so incentives can only act "
-        "through retention, which needs the living force's attrition (issue 22, not built here)"
+        f"Fact 3 {NO_LONGER_HOLDS}. Still after all of issue 22: the passive comply ~100 % "
+        "of those serving in the support role; incentives now act through retention (the "
+        "living force: over the priors they raise the starting force's serving share in 94 % "
+        "of draws, docs/ODD.md §8.5), not through the serving passive's compliance"
     ),
 )
 def test_incentives_raise_passive_compliance_in_support_role() -> None:
@@ -141,10 +142,10 @@ def test_russian_propaganda_raises_compliance_slowly() -> None:
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        f"Fact 4 (disillusion) {NO_LONGER_HOLDS}. Still after the response ladder and "
-        "individual traits (issue 22): setbacks move Russia alignment but not perceived "
-        "regime strength, so they reach neither fear nor the complicit's lock-in; the missing "
-        "mechanism is expectations reaching behaviour (issue 22, not built here)"
+        f"Fact 4 (disillusion) {NO_LONGER_HOLDS}. Still after all of issue 22: setbacks now "
+        "lower perceived strength (0.533 -> 0.487 at +12) and add new refusers, but the "
+        "starting force's compliers are the complicit, whose lock-in rises as strength falls "
+        "(docs/ODD.md §8.4-8.5); missing: complicit who defect when the regime looks beaten"
     ),
 )
 def test_disillusion_shocks_lower_compliance() -> None:
