@@ -32,24 +32,18 @@ TWO_SCENARIOS = {
 }
 
 
-@pytest.fixture(scope="module")
-def sweep_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("scenarios") / "out"
+def tiny_sweep(out: Path, metrics: list[str]) -> Path:
+    """Status quo and an order to fight at month 5, 200 officers, 3 replications."""
     run_experiment(
         {
             "name": "tiny_scenarios",
             "base": {
-                "config": str(Path(__file__).resolve().parent.parent / "configs/baseline.yaml"),
+                "config": str(REPO / "configs/baseline.yaml"),
                 "overrides": {"population.n_officers": 200, "steps": 20},
             },
-            "scenarios": {
-                "status_quo": {},
-                "fight": {
-                    "drivers.war_order_level": [{"step": 0, "value": 1}, {"step": 5, "value": 3}]
-                },
-            },
+            "scenarios": TWO_SCENARIOS,
             "replications": 3,
-            "metrics": METRICS,
+            "metrics": metrics,
             "seed": 1,
         },
         workers=1,
@@ -57,6 +51,11 @@ def sweep_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         progress=False,
     )
     return out
+
+
+@pytest.fixture(scope="module")
+def sweep_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_sweep(tmp_path_factory.mktemp("scenarios") / "out", METRICS)
 
 
 def test_table_compares_scenarios_at_the_lag_after_their_order(sweep_folder: Path) -> None:
@@ -157,24 +156,7 @@ def test_precision_follows_the_uncertainty_and_intervals_stay_in_bounds(
 
 @pytest.fixture(scope="module")
 def cohort_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("cohort") / "out"
-    run_experiment(
-        {
-            "name": "tiny_cohort",
-            "base": {
-                "config": str(REPO / "configs/baseline.yaml"),
-                "overrides": {"population.n_officers": 200, "steps": 20},
-            },
-            "scenarios": TWO_SCENARIOS,
-            "replications": 3,
-            "metrics": COHORT_METRICS,
-            "seed": 1,
-        },
-        workers=1,
-        out=out,
-        progress=False,
-    )
-    return out
+    return tiny_sweep(tmp_path_factory.mktemp("cohort") / "out", COHORT_METRICS)
 
 
 def test_results_with_the_cohort_get_the_cohort_headline() -> None:

@@ -26,40 +26,24 @@ DEFAULT_MEASURE = "at_order_plus_12"
 """Scenarios end at different months: they are compared a year after their order."""
 
 
-def _share(value: float) -> str:
-    return f"{100 * value:.1f}%"
-
-
-def _points(value: float) -> str:
-    return f"{100 * value:+.1f}"
-
-
-def level_cell(row: pd.Series) -> str:
-    """'median (5%-95%)' of a share, e.g. '13.5% (4.1-30.2)'."""
+def level_cell(row: pd.Series, per_1000: bool = False) -> str:
+    """'median (5%-95%)' of a share, e.g. '13.5% (4.1-30.2)', or of a number per 1,000,
+    e.g. '4.2 (0.8-11.5)' (not a share: no '%')."""
     if math.isnan(row["median"]):
         return "-"
-    return f"{_share(row['median'])} ({100 * row['q05']:.1f}–{100 * row['q95']:.1f})"
+    scale, unit = (1, "") if per_1000 else (100, "%")
+    low, high = scale * row["q05"], scale * row["q95"]
+    return f"{scale * row['median']:.1f}{unit} ({low:.1f}–{high:.1f})"
 
 
-def difference_cell(row: pd.Series) -> str:
-    """'median (5% to 95%)' of a difference in percentage points, e.g. '+12.0 (+3.1 to +20.4)'."""
+def difference_cell(row: pd.Series, per_1000: bool = False) -> str:
+    """'median (5% to 95%)' of a difference in percentage points, e.g. '+12.0 (+3.1 to
+    +20.4)', or per 1,000 for a number per 1,000."""
     if math.isnan(row["median"]):
         return "-"
-    return f"{_points(row['median'])} ({_points(row['q05'])} to {_points(row['q95'])})"
-
-
-def rate_cell(row: pd.Series) -> str:
-    """'median (5%-95%)' of a number per 1,000, e.g. '4.2 (0.8-11.5)' (not a share: no '%')."""
-    if math.isnan(row["median"]):
-        return "-"
-    return f"{row['median']:.1f} ({row['q05']:.1f}–{row['q95']:.1f})"
-
-
-def rate_difference_cell(row: pd.Series) -> str:
-    """'median (5% to 95%)' of a difference per 1,000, e.g. '+3.1 (+0.2 to +8.0)'."""
-    if math.isnan(row["median"]):
-        return "-"
-    return f"{row['median']:+.1f} ({row['q05']:+.1f} to {row['q95']:+.1f})"
+    scale = 1 if per_1000 else 100
+    low, high = scale * row["q05"], scale * row["q95"]
+    return f"{scale * row['median']:+.1f} ({low:+.1f} to {high:+.1f})"
 
 
 def _markdown(header: list[str], rows: list[list[str]]) -> str:
@@ -117,7 +101,7 @@ def ensemble_tables(
         [
             scenario,
             *[
-                _cell(levels, (scenario, name), rate_cell if column.is_rate else level_cell)
+                _cell(levels, (scenario, name), level_cell, column.is_rate)
                 for name, column in outputs
             ],
         ]
@@ -152,11 +136,7 @@ def ensemble_tables(
             [
                 scenario,
                 *[
-                    _cell(
-                        changes,
-                        (scenario, name),
-                        rate_difference_cell if column.is_rate else difference_cell,
-                    )
+                    _cell(changes, (scenario, name), difference_cell, column.is_rate)
                     for name, column in outputs
                 ],
             ]
@@ -178,12 +158,12 @@ def ensemble_tables(
     return "\n".join(text)
 
 
-def _cell(table: pd.DataFrame, key: tuple[str, str], render: Any) -> str:
+def _cell(table: pd.DataFrame, key: tuple[str, str], render: Any, per_1000: bool) -> str:
     """A rendered cell, or '-' where a scenario has no value of an output (a personnel
     category it does not have, e.g. reservists never called up)."""
     if key not in table.index:
         return "-"
-    return render(table.loc[key])
+    return render(table.loc[key], per_1000)
 
 
 def _when(measure: str) -> str:
