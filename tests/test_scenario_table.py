@@ -10,6 +10,7 @@ from simulation import results_table, run_ensemble, run_experiment
 from simulation.analysis.scenario_table import (
     COHORT_COLUMNS,
     COLUMNS,
+    FLOW_COLUMNS,
     PERSONNEL_COLUMNS,
     README_END,
     README_START,
@@ -169,6 +170,13 @@ def test_results_with_the_cohort_get_the_cohort_headline() -> None:
 def test_results_without_the_cohort_keep_the_serving_force_columns() -> None:
     assert columns_for(METRICS) is COLUMNS
     assert columns_for([*METRICS, "officer_comply"]) is PERSONNEL_COLUMNS
+
+
+def test_whole_force_results_keep_their_categories_and_add_the_flows() -> None:
+    """The cohort (the force at month 0) leaves out the reserve called up later, which is
+    what the whole force's tables are about; the flows count everyone serving."""
+    recorded = [*COHORT_METRICS, "comply", "officer_comply", "reservist_comply"]
+    assert columns_for(recorded) == (*PERSONNEL_COLUMNS, *FLOW_COLUMNS)
 
 
 def test_the_cohort_states_of_each_scenario_sum_to_the_whole_starting_force(

@@ -59,12 +59,13 @@ DENOMINATORS: dict[str, str] = {
     "cohort": "of the force at month 0 (every member present then, wherever each is now)",
     "per_1000_serving": "per 1,000 serving that month (the members who chose that month)",
     "serving": "of the officers serving then",
+    "personnel": "of all personnel serving then, or of each category serving then",
     "served": "of everyone who ever served",
 }
 """What each column's value is a share of, for the captions."""
 
 
-COHORT_COLUMNS: tuple[Column, ...] = (
+STATE_COLUMNS: tuple[Column, ...] = (
     Column("cohort_comply", "comply", "cohort"),
     Column("cohort_evade", "evade", "cohort"),
     Column("cohort_refuse", "refuse", "cohort"),
@@ -74,13 +75,19 @@ COHORT_COLUMNS: tuple[Column, ...] = (
     Column("cohort_deserted", "deserted", "cohort"),
     Column("cohort_retired", "retired", "cohort"),
     Column("cohort_recruited_by_russia", "to Russia", "cohort"),
+)
+"""Where the force present at month 0 is now, in every state: the nine shares sum to 100%,
+and no state grows because another shrinks the denominator."""
+
+FLOW_COLUMNS: tuple[Column, ...] = (
     Column("flow_new_evaders_per_1000_serving", "new evaders /1,000", "per_1000_serving"),
     Column("flow_new_refusers_per_1000_serving", "new refusers /1,000", "per_1000_serving"),
     Column("flow_arrested_per_1000_serving", "arrests /1,000", "per_1000_serving"),
 )
-"""The headline (issue 22): where the force present at month 0 is now, in every state (the
-nine shares sum to 100%, and no state grows because another shrinks the denominator), then
-the month's new evaders, new refusers and arrests per 1,000 serving that month."""
+"""The month's new evaders, new refusers and arrests per 1,000 serving that month."""
+
+COHORT_COLUMNS: tuple[Column, ...] = (*STATE_COLUMNS, *FLOW_COLUMNS)
+"""The headline (issue 22): the starting force by state now, and the month's flows."""
 
 COLUMNS: tuple[Column, ...] = (
     Column("comply", "comply"),
@@ -97,14 +104,14 @@ COLUMNS: tuple[Column, ...] = (
 served (last three)."""
 
 PERSONNEL_COLUMNS: tuple[Column, ...] = (
-    Column("comply", "comply (all)"),
-    Column("evade", "evade (all)"),
-    Column("refuse", "refuse (all)"),
-    Column("officer_comply", "officers comply"),
-    Column("contract_soldier_comply", "contract soldiers comply"),
-    Column("conscript_comply", "conscripts comply"),
-    Column("reservist_comply", "reservists comply"),
-    Column("territorial_defence_comply", "territorial defence comply"),
+    Column("comply", "comply (all)", "personnel"),
+    Column("evade", "evade (all)", "personnel"),
+    Column("refuse", "refuse (all)", "personnel"),
+    Column("officer_comply", "officers comply", "personnel"),
+    Column("contract_soldier_comply", "contract soldiers comply", "personnel"),
+    Column("conscript_comply", "conscripts comply", "personnel"),
+    Column("reservist_comply", "reservists comply", "personnel"),
+    Column("territorial_defence_comply", "territorial defence comply", "personnel"),
     Column("exited_share", "left (resigned + deserted)", "served"),
     Column("arrested_share", "arrested", "served"),
 )
@@ -114,12 +121,15 @@ was arrested."""
 
 
 def columns_for(metrics: list[str] | set[str]) -> tuple[Column, ...]:
-    """The cohort headline when the results record the cohort (metric names, or an
-    ensemble's outputs prefixed with their measure); else the whole force's serving shares
-    when they hold personnel categories, else the officers'."""
-    if any(m.endswith("cohort_comply") for m in metrics):
-        return COHORT_COLUMNS
-    return PERSONNEL_COLUMNS if any(m.endswith("officer_comply") for m in metrics) else COLUMNS
+    """The columns for what the results recorded (metric names, or an ensemble's outputs
+    prefixed with their measure). With personnel categories: the whole force's serving
+    shares by category, with the month's flows when recorded (the cohort, the force at month
+    0, leaves out the reserve called up later, which is what these tables are about). Else
+    the cohort headline when the cohort is recorded, else the officers' serving shares."""
+    if any(m.endswith("officer_comply") for m in metrics):
+        flows = any(m.endswith(FLOW_COLUMNS[0].metric) for m in metrics)
+        return (*PERSONNEL_COLUMNS, *FLOW_COLUMNS) if flows else PERSONNEL_COLUMNS
+    return COHORT_COLUMNS if any(m.endswith("cohort_comply") for m in metrics) else COLUMNS
 
 
 def format_rate(
@@ -254,27 +264,45 @@ def caption(folder: str | Path, measure: str, columns: tuple[Column, ...] = COLU
 def denominators_text(columns: tuple[Column, ...], source: str = "the sweep's summary.csv") -> str:
     """Each column's denominator, named, for the captions of the sweep and ensemble tables."""
     kinds = {column.denominator for column in columns}
+    sentences = []
     if "cohort" in kinds:
         cohort = [c.heading for c in columns if c.denominator == "cohort"]
-        flows = [c.heading for c in columns if c.is_rate]
-        return (
+        sentences.append(
             f"Columns '{cohort[0]}' to '{cohort[-1]}' are shares {DENOMINATORS['cohort']}: "
             "serving and complying, evading or refusing, in jail, or gone by each route (they "
             "sum to 100%; arrests and exits move people between them, never shrink the "
             "denominator; with other personnel, as in `mobilisation`, the force at month 0 "
-            "is every member present then, the reserve called up later is not in it). "
-            + ", ".join(f"'{heading}'" for heading in flows)
+            "is every member present then, the reserve called up later is not in it)."
+        )
+    if "serving" in kinds:
+        sentences.append(
+            "The first six columns are shares of the officers serving then (with personnel "
+            "categories, as in `mobilisation`, comply, evade and refuse are over all serving "
+            "personnel; the groups' columns stay the officers')."
+        )
+    if "personnel" in kinds:
+        sentences.append(
+            "Comply, evade and refuse (all) are shares of all personnel serving then, each "
+            "category's column of that category serving then ('-': a category not serving "
+            "in that scenario)."
+        )
+    if "served" in kinds:
+        sentences.append(CUMULATIVE)
+    flows = [c.heading for c in columns if c.is_rate]
+    if flows:
+        sentences.append(
+            ", ".join(f"'{heading}'" for heading in flows)
             + f": numbers {DENOMINATORS['per_1000_serving']}, not percentages: that month's "
             "new evaders and new refusers (who did not evade or refuse the month before) and "
-            "arrests. The groups' shares (complicit comply, passive evade, "
-            "dissenting refuse) are of the officers serving then, not of the starting force, "
-            f"so they stay out of this table: they are in {source}."
+            "arrests."
         )
-    return (
-        "The first six columns are shares of the officers serving then (with personnel "
-        "categories, as in `mobilisation`, comply, evade and refuse are over all serving "
-        "personnel; the groups' columns stay the officers'). " + CUMULATIVE
-    )
+    if "cohort" in kinds:
+        sentences.append(
+            "The groups' shares (complicit comply, passive evade, dissenting refuse) are of "
+            "the officers serving then, not of the starting force, so they stay out of this "
+            f"table: they are in {source}."
+        )
+    return " ".join(sentences)
 
 
 CUMULATIVE = (

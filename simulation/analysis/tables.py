@@ -58,13 +58,7 @@ def ensemble_tables(
     """The levels table and the differences table (from `reference`, default the
     ensemble's) of an ensemble folder, as Markdown."""
     from simulation.analysis.ensemble import read_ensemble
-    from simulation.analysis.scenario_table import (
-        COHORT_COLUMNS,
-        CUMULATIVE,
-        PERSONNEL_COLUMNS,
-        columns_for,
-        denominators_text,
-    )
+    from simulation.analysis.scenario_table import columns_for, denominators_text
 
     manifest, distribution, differences = read_ensemble(folder)
     known = set(distribution["output"])
@@ -111,19 +105,7 @@ def ensemble_tables(
     text = [
         f"Values {when}: median and 90% interval over {origin} and seeds "
         f"({manifest['draws']} draws x {manifest['replications']} seeds per scenario). "
-        + (
-            denominators_text(columns, "distribution.csv")
-            if columns is COHORT_COLUMNS
-            else (
-                "Shares of all personnel serving then and of each category serving then ('-': "
-                "a category not serving in that scenario). "
-                if columns is PERSONNEL_COLUMNS
-                else "Shares of the officers serving then (with personnel categories, as in "
-                "`mobilisation`, comply/evade/refuse are over all serving personnel and the "
-                "groups' columns stay the officers'). "
-            )
-            + CUMULATIVE
-        )
+        + denominators_text(columns, "distribution.csv")
         + " A draw in which a group had no one serving is left out of that group's column "
         "(distribution.csv counts the draws that remain).",
         "",
