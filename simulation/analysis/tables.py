@@ -26,26 +26,24 @@ DEFAULT_MEASURE = "at_order_plus_12"
 """Scenarios end at different months: they are compared a year after their order."""
 
 
-def _share(value: float) -> str:
-    return f"{100 * value:.1f}%"
-
-
-def _points(value: float) -> str:
-    return f"{100 * value:+.1f}"
-
-
-def level_cell(row: pd.Series) -> str:
-    """'median (5%-95%)' of a share, e.g. '13.5% (4.1-30.2)'."""
+def level_cell(row: pd.Series, per_1000: bool = False) -> str:
+    """'median (5%-95%)' of a share, e.g. '13.5% (4.1-30.2)', or of a number per 1,000,
+    e.g. '4.2 (0.8-11.5)' (not a share: no '%')."""
     if math.isnan(row["median"]):
         return "-"
-    return f"{_share(row['median'])} ({100 * row['q05']:.1f}–{100 * row['q95']:.1f})"
+    scale, unit = (1, "") if per_1000 else (100, "%")
+    low, high = scale * row["q05"], scale * row["q95"]
+    return f"{scale * row['median']:.1f}{unit} ({low:.1f}–{high:.1f})"
 
 
-def difference_cell(row: pd.Series) -> str:
-    """'median (5% to 95%)' of a difference in percentage points, e.g. '+12.0 (+3.1 to +20.4)'."""
+def difference_cell(row: pd.Series, per_1000: bool = False) -> str:
+    """'median (5% to 95%)' of a difference in percentage points, e.g. '+12.0 (+3.1 to
+    +20.4)', or per 1,000 for a number per 1,000."""
     if math.isnan(row["median"]):
         return "-"
-    return f"{_points(row['median'])} ({_points(row['q05'])} to {_points(row['q95'])})"
+    scale = 1 if per_1000 else 100
+    low, high = scale * row["q05"], scale * row["q95"]
+    return f"{scale * row['median']:+.1f} ({low:+.1f} to {high:+.1f})"
 
 
 def _markdown(header: list[str], rows: list[list[str]]) -> str:
@@ -60,14 +58,15 @@ def ensemble_tables(
     """The levels table and the differences table (from `reference`, default the
     ensemble's) of an ensemble folder, as Markdown."""
     from simulation.analysis.ensemble import read_ensemble
-    from simulation.analysis.scenario_table import CUMULATIVE, PERSONNEL_COLUMNS, columns_for
+    from simulation.analysis.scenario_table import columns_for, denominators_text
 
     manifest, distribution, differences = read_ensemble(folder)
     known = set(distribution["output"])
     columns = columns_for(known)
-    reached = [m for m in (measure, "final") if f"{m}_comply" in known]
+    first = columns[0].metric
+    reached = [m for m in (measure, "final") if f"{m}_{first}" in known]
     if not reached or (reached[0] != measure and measure != DEFAULT_MEASURE):
-        measures = [m for m in manifest.get("measures", ["final"]) if f"{m}_comply" in known]
+        measures = [m for m in manifest.get("measures", ["final"]) if f"{m}_{first}" in known]
         raise ArgumentError(
             f"the ensemble has no '{measure}' values (its runs ended before that lag?); it "
             f"has: {', '.join(measures)}",
@@ -75,7 +74,7 @@ def ensemble_tables(
         )
     measure = reached[0]  # the default lag falls back to the last month for short runs
     outputs = [
-        (f"{measure}_{column.metric}", column.heading)
+        (f"{measure}_{column.metric}", column)
         for column in columns
         if f"{measure}_{column.metric}" in known
     ]
@@ -90,25 +89,23 @@ def ensemble_tables(
         if manifest.get("posterior")
         else "the priors"
     )
-    header = ["scenario", *[label for _, label in outputs]]
+    header = ["scenario", *[column.heading for _, column in outputs]]
     levels = distribution.set_index(["scenario", "output"])
     rows = [
-        [scenario, *[_cell(levels, (scenario, name), level_cell) for name, _ in outputs]]
+        [
+            scenario,
+            *[
+                _cell(levels, (scenario, name), level_cell, column.is_rate)
+                for name, column in outputs
+            ],
+        ]
         for scenario in scenarios
     ]
     when = _when(measure)
     text = [
-        f"Shares {when}: median and 90% interval over {origin} and seeds "
+        f"Values {when}: median and 90% interval over {origin} and seeds "
         f"({manifest['draws']} draws x {manifest['replications']} seeds per scenario). "
-        + (
-            "Shares of all personnel serving then and of each category serving then ('-': "
-            "a category not serving in that scenario). "
-            if columns is PERSONNEL_COLUMNS
-            else "Shares of the officers serving then (with personnel categories, as in "
-            "`mobilisation`, comply/evade/refuse are over all serving personnel and the "
-            "groups' columns stay the officers'). "
-        )
-        + CUMULATIVE
+        + denominators_text(columns, "distribution.csv")
         + " A draw in which a group had no one serving is left out of that group's column "
         "(distribution.csv counts the draws that remain).",
         "",
@@ -118,13 +115,24 @@ def ensemble_tables(
         changes = differences[differences["reference"] == reference]
         changes = changes.set_index(["scenario", "output"])
         rows = [
-            [scenario, *[_cell(changes, (scenario, name), difference_cell) for name, _ in outputs]]
+            [
+                scenario,
+                *[
+                    _cell(changes, (scenario, name), difference_cell, column.is_rate)
+                    for name, column in outputs
+                ],
+            ]
             for scenario in scenarios
             if scenario != reference
         ]
+        units = (
+            "in percentage points (the flows' columns: per 1,000 serving that month)"
+            if any(column.is_rate for _, column in outputs)
+            else "in percentage points"
+        )
         text += [
             "",
-            f"Difference from `{reference}` in percentage points {when}, run by run (the same "
+            f"Difference from `{reference}` {units} {when}, run by run (the same "
             "draws and seeds in both): median and 90% interval.",
             "",
             _markdown(header, rows),
@@ -132,12 +140,12 @@ def ensemble_tables(
     return "\n".join(text)
 
 
-def _cell(table: pd.DataFrame, key: tuple[str, str], render: Any) -> str:
+def _cell(table: pd.DataFrame, key: tuple[str, str], render: Any, per_1000: bool) -> str:
     """A rendered cell, or '-' where a scenario has no value of an output (a personnel
     category it does not have, e.g. reservists never called up)."""
     if key not in table.index:
         return "-"
-    return render(table.loc[key])
+    return render(table.loc[key], per_1000)
 
 
 def _when(measure: str) -> str:
