@@ -108,6 +108,7 @@ def test_a_pressured_refuser_is_talked_back_and_complies_next_month():
         "consequences.response.first_response.criminal_case=0",
         "consequences.response.persuasion_probability=1",
         "drivers.war_order_level=3",
+        "turnover.enabled=false",  # the same members: no post refilled by a newcomer
     )
     model.choice[:] = REFUSE
     follow_choices(model)

@@ -128,11 +128,13 @@ def release(model: ArmyModel, slots: np.ndarray) -> None:
 def follow_choices(model: ArmyModel) -> None:
     """Exits leave; detection of this month's acts brings arrest, jail, sanctions."""
     rng = model.rng
-    choice = model.choice
-    exiting = np.flatnonzero(choice == EXIT)
     rules = model.config.consequences
     if rules.enabled and rules.response.enabled:
+        # first, so that a member arrested now (out of the force, or dismissed at once with
+        # no jail term) is not also answered for this month's act: one person, one route
         arrest_when_due(model)
+    choice = model.choice
+    exiting = np.flatnonzero(choice == EXIT)
     if not rules.enabled:
         if exiting.shape[0]:
             route_open = np.broadcast_to(resignation_open(model), (model.n_agents,))
