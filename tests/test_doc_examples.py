@@ -32,8 +32,7 @@ MARKER = re.compile(r"<!--\s*example:\s*(output|not run:\s*\S.*?)\s*-->")
 FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
 COMMAND_TIMEOUT = 540
 """Seconds one documented command may take at the example size, under pytest's 600 s per
-test (the SBC example runs 20
-calibrations: about 5 minutes on a busy 2-core machine)."""
+test (the SBC example runs 20 calibrations: about 5 minutes on a busy 2-core machine)."""
 KNOWN_FAILURES: dict[str, str] = {}
 """Documented commands that fail today, by a part of the command, with why (strict: the test
 fails once they work, so that the entry is removed)."""
