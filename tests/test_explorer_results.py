@@ -202,9 +202,10 @@ def test_a_series_recorded_every_few_months_is_drawn_as_marked_samples(orders: P
     chart = marked_samples(rs.sweep_envelopes(sweep, [0], "overall"))
     assert chart.points
     assert chart.caption.endswith(
-        "Recorded at months 0, 3, 6, 9, ... (every 3; the dots): the lines only join the "
-        "samples, so a change between two samples (e.g. in month 1) shows first at the next "
-        "one. Record every month with record_every: 1 in the experiment."
+        "Recorded at months 0, 1, 3, 6, ... (every 3, and the order's month and the month "
+        "after it; the dots): the lines only join the samples, so a change between two "
+        "samples shows first at the next one. Record every month with record_every: 1 in the "
+        "experiment."
     )
     assert echarts.option(chart).option["series"][0]["showSymbol"] is True
 

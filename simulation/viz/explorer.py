@@ -232,12 +232,13 @@ def marked_samples(chart: charts.Chart) -> charts.Chart:
     gaps = {b - a for a, b in zip(months, months[1:], strict=False)}
     if not gaps or max(gaps) <= 1:
         return chart
-    every = int(months[1] - months[0])
+    every = int(max(gaps))
     shown = ", ".join(f"{m:g}" for m in months[:4]) + (", ..." if len(months) > 4 else "")
     note = (
-        f"Recorded at months {shown} (every {every}; the dots): the lines only join the "
-        "samples, so a change between two samples (e.g. in month 1) shows first at the next "
-        "one. Record every month with record_every: 1 in the experiment."
+        f"Recorded at months {shown} (every {every}, and the order's month and the month "
+        "after it; the dots): the lines only join the samples, so a change between two "
+        "samples shows first at the next one. Record every month with record_every: 1 in the "
+        "experiment."
     )
     caption = f"{chart.caption.rstrip('.')}. {note}" if chart.caption else note
     return dataclasses.replace(chart, points=True, caption=caption)
