@@ -55,8 +55,10 @@ def test_tipping_report_states_the_answer(tmp_path: Path, repo: Path) -> None:
             "2",
             "--iterations",
             "2",
+            "--metric",
+            "evade",
             "--level",
-            "0.1",
+            "0.4",
             "--statistic",
             "peak",
             "--workers",
@@ -71,7 +73,7 @@ def test_tipping_report_states_the_answer(tmp_path: Path, repo: Path) -> None:
     )
     assert code == 0
     page = read_report(out)
-    assert "drivers.punishment_severity =" in page and "crosses 10.0%" in page
+    assert "drivers.punishment_severity =" in page and "crosses 40.0%" in page
 
 
 def test_sweep_report_shows_rates_with_confidence_intervals(tmp_path: Path, repo: Path) -> None:

@@ -174,7 +174,10 @@ def test_every_share_of_a_run_lies_in_0_1_and_an_empty_group_is_nan(
 
 
 def test_an_empty_group_has_no_shares_and_a_count_of_zero() -> None:
-    result = fight_run("population.group_shares={complicit: 0.5, passive: 0.5, dissenting: 0.0}")
+    result = fight_run(
+        "population.group_shares={complicit: 0.5, passive: 0.5, dissenting: 0.0}",
+        "turnover.enabled=false",  # the academy's newcomers may be dissenters
+    )
     series = result.series
     assert (series["n_dissenting"] == 0).all()
     assert series["dissenting_refuse"].isna().all()
@@ -261,6 +264,15 @@ def sweep_with_an_emptying_group(tmp_path_factory: pytest.TempPathFactory) -> Pa
                     "steps": 24,
                     "drivers.detection_capacity": 4.0,
                     "consequences.jail_term_months": 0,
+                    # no newcomers, and every caught evader dismissed: rules that empty the
+                    # few dissenters in some runs, which is what this tests
+                    "consequences.response.enabled": False,
+                    "consequences.evader_sanctions": {
+                        "reprimand": 0.0,
+                        "benefit_loss": 0.0,
+                        "dismissal": 1.0,
+                    },
+                    "turnover.enabled": False,
                 },
             },
             "scenarios": {

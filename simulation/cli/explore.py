@@ -106,8 +106,6 @@ def explore_command(args: argparse.Namespace) -> int:
         )
         return EXIT_USER_ERROR
     note = configs_note(args.configs)
-    if note:
-        print(note, file=sys.stderr)
     served = argparse.Namespace(
         config=None, configs=args.configs, host=args.host, port=args.port, no_open=True
     )
@@ -115,4 +113,4 @@ def explore_command(args: argparse.Namespace) -> int:
     env[RESULTS_ENV] = os.pathsep.join(str(folder) for folder in folders)
     if not args.no_open and args.port != 0:
         open_when_ready(explorer_url(args.host, args.port))
-    return serve(served, env)
+    return serve(served, env, note)

@@ -220,8 +220,6 @@ def viz_command(args: argparse.Namespace) -> int:
 
         load_config(args.config)
     note = None if args.mesa else configs_note(args.configs)
-    if note:
-        print(note, file=sys.stderr)
     missing = missing_packages()
     if missing:
         print(
@@ -230,13 +228,17 @@ def viz_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USER_ERROR
-    return serve(args, solara_environment(args))
+    return serve(args, solara_environment(args), note)
 
 
-def serve(args: argparse.Namespace, env: dict[str, str]) -> int:
-    """Check the address, warn beyond loopback, run the Solara server until it stops; a
-    server that stops on its own is one error line and exit code 2."""
-    if not check_address(args.host, args.port):
+def serve(args: argparse.Namespace, env: dict[str, str], note: str | None = None) -> int:
+    """Check the address, warn beyond loopback, print `note` (once the address is good, so
+    that a bad one stays one error line), run the Solara server until it stops; a server
+    that stops on its own is one error line and exit code 2."""
+    loopback = check_address(args.host, args.port)
+    if note:
+        print(note, file=sys.stderr)
+    if not loopback:
         print(
             f"warning: --host {args.host} serves the view beyond this machine: anyone who can "
             "reach it on the network can use it (--host 127.0.0.1 keeps it local)",
