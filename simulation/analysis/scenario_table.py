@@ -162,17 +162,9 @@ def format_rate(
 def _summary_cell(row: pd.Series, column: Column) -> str:
     """A sweep summary row as a share ('12.3% ± 0.4%') or, for a flow, a number per 1,000
     ('4.6 ± 0.4'), with the number of runs that contributed when some had no one serving."""
-    from simulation.experiments.precision import format_share, runs_completed
+    from simulation.experiments.summary import share_cell
 
-    render = format_rate if column.is_rate else format_share
-    return render(
-        row["mean"],
-        row["ci_low"],
-        row["ci_high"],
-        row["sd"],
-        runs=int(row["n"]),
-        of=runs_completed(row),
-    )
+    return share_cell(row, format_rate) if column.is_rate else share_cell(row)
 
 
 def scenario_table(

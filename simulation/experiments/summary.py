@@ -9,6 +9,7 @@ is the number of runs that contributed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -76,10 +77,11 @@ def point_label(row: pd.Series, manifest: dict[str, Any]) -> str:
     return ", ".join(parts) or "base"
 
 
-def share_cell(row: pd.Series) -> str:
+def share_cell(row: pd.Series, render: Callable[..., str] = format_share) -> str:
     """'mean ± half-width' of one summary row, to the precision its interval allows, with
-    the number of runs that contributed when some had no one of the group serving."""
-    return format_share(
+    the number of runs that contributed when some had no one of the group serving;
+    `render` formats it (a share by default, a number per 1,000 with format_rate)."""
+    return render(
         row["mean"],
         row["ci_low"],
         row["ci_high"],
