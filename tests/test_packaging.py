@@ -74,13 +74,17 @@ def installed(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Path
 
 def outer_package_folders(repo_root: Path) -> list[str]:
     """The folders this interpreter imports installed packages from (site-packages, dist-packages,
-    PYTHONPATH), without the checkout itself and without the standard library."""
+    PYTHONPATH), without the checkout's source folders and without the standard library.
+
+    A package folder inside the checkout is kept: CI's venv is `.venv-ci` in the checkout."""
     stdlib = {Path(sysconfig.get_path(name)).resolve() for name in ("stdlib", "platstdlib")}
     folders = []
     for entry in sys.path:
         folder = Path(entry or ".").resolve()
-        if not folder.is_dir() or folder in stdlib or folder.is_relative_to(repo_root):
+        if not folder.is_dir() or folder in stdlib:
             continue
+        if folder.is_relative_to(repo_root) and "-packages" not in folder.name:
+            continue  # the checkout itself: `simulation` must come from the wheel
         if any(folder.is_relative_to(lib) for lib in stdlib) and "-packages" not in folder.name:
             continue  # lib-dynload and friends: the venv has them already
         folders.append(str(folder))
