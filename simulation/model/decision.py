@@ -218,21 +218,21 @@ def ladder_sanction(
     cases the capacity let open last month), jail (risk) and the career, else the
     administrative sanction.
     """
-    shares = np.zeros((4, next_rung.shape[0]))
-    first = next_rung < 0
-    shares[:, first] = first_response[:, None]
-    later = np.flatnonzero(~first)
-    shares[next_rung[later], later] = 1.0
+    # Five possible next rungs (-1 to 3), so the coefficients are a (4, 5) table, one column
+    # per rung, read for every member by his rung: one gather instead of n-long arithmetic.
+    shares = np.zeros((4, 5))
+    shares[:, 0] = first_response
+    shares[np.arange(4), np.arange(1, 5)] = 1.0
     pressure, _, administrative, case = shares
     dismissal = administrative_dismissal
-    coefficients = np.empty((4, next_rung.shape[0]))
-    coefficients[0] = case * case_certainty
-    coefficients[1] = administrative + case
-    coefficients[2] = administrative * dismissal + case * (
+    table = np.empty((4, 5))
+    table[0] = case * case_certainty
+    table[1] = administrative + case
+    table[2] = administrative * dismissal + case * (
         case_certainty + (1.0 - case_certainty) * dismissal
     )
-    coefficients[3] = pressure * pressure_cost
-    return coefficients
+    table[3] = pressure * pressure_cost
+    return table[:, next_rung + 1]
 
 
 def career_costs(
