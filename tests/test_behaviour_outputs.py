@@ -47,9 +47,11 @@ def not_raised(lower: np.ndarray, higher: np.ndarray) -> bool:
     strict=True,
     reason=(
         "issue 22's criterion does not hold with the response ladder: a costlier order brings "
-        "more open refusals, the command talks a share of them back (persuaded 0.7 -> 36 of 150 "
-        "over 12 seeds), so compliers over the starting force rise 23 -> 31; not a denominator "
-        "effect (the denominator is fixed) but the ladder's persuasion rung; docs/ODD.md §8.5"
+        "more open refusals, and the command moves a share of the refusers to a rear post "
+        "where they bear half the order and comply (reassigned serving compliers 0 -> 11.1), so "
+        "compliers over the starting force rise 23.3 -> 30.7 of 150 over 12 seeds; not a "
+        "denominator effect (the denominator is fixed), nor persuasion (with the persuaded "
+        "withdrawing refusal instead of complying: 23.3 -> 31.6); docs/ODD.md §8.5"
     ),
 )
 def test_costlier_order_never_raises_the_number_of_compliers_over_the_starting_force():
