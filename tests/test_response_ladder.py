@@ -5,6 +5,7 @@ varies, with a capacity for cases, their delay and escalation of repeated refusa
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from simulation.model.choice import action_utilities
 from simulation.model.consequences import follow_choices
@@ -116,9 +117,10 @@ def test_a_pressured_refuser_is_talked_back_and_complies_next_month():
     assert (model.choice[model.active] == COMPLY).all()
 
 
-def withdrawing_model() -> ArmyModel:
+def withdrawing_model(activation: str = "synchronous") -> ArmyModel:
     """Every member refuses, is pressured and persuaded; persuasion withdraws refusal."""
     model = ladder_model(
+        f"decision.activation={activation}",
         "consequences.response.first_response.pressure=1",
         "consequences.response.first_response.reassignment=0",
         "consequences.response.first_response.administrative=0",
@@ -133,8 +135,9 @@ def withdrawing_model() -> ArmyModel:
     return model
 
 
-def test_a_persuaded_refuser_who_withdraws_refusal_takes_his_best_other_act():
-    model = withdrawing_model()
+@pytest.mark.parametrize("activation", ["synchronous", "random"])
+def test_a_persuaded_refuser_who_withdraws_refusal_takes_his_best_other_act(activation):
+    model = withdrawing_model(activation)
     persuaded = model.persuaded.copy()
     model.step()
     acted = persuaded & model.active
