@@ -38,8 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
-from lever_margins import scenario_data
+from lever_margins import add_settings_option, scenario_data, settings_of
 
 from simulation.config.loading import apply_overrides, validate_config
 from simulation.config.priors import load_priors
@@ -153,17 +152,9 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a setting of every run, e.g. a scenario switch (not drawn from the priors)",
-    )
+    add_settings_option(parser)
     args = parser.parse_args()
-    settings = {
-        key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in args.set)
-    }
+    settings = settings_of(args.set)
     started = time.perf_counter()
     rng = np.random.default_rng(args.seed)
     draws = load_priors().sample(rng, args.draws)
