@@ -11,7 +11,8 @@ over the officers of the starting force:
 - the share of serving officers whose most likely action has probability > 0.99 (the
   logit at the model's temperature) at the measured step.
 
-Usage: python scripts/behaviour_measures.py [--seeds 5] [--officers 2000] [scenario.yaml ...]
+Usage: python scripts/behaviour_measures.py [--seeds 5] [--officers 2000] [--set KEY=VALUE]
+[scenario.yaml ...]
 (PYTHONPATH=/path/to/other/checkout runs the same measures on another version of the model.)
 """
 
@@ -21,6 +22,7 @@ import argparse
 import time
 
 import numpy as np
+import yaml
 
 from simulation.model.choice import action_utilities
 from simulation.model.model import ArmyModel
@@ -53,9 +55,16 @@ def confident_share(model: ArmyModel, officers: np.ndarray) -> float:
     return float((best > 0.99).mean())
 
 
-def measure(path: str, seed: int, officers: int) -> dict[str, float]:
-    """One run's measures, 12 months after the order."""
-    model = ArmyModel(path, seed=seed, views=False, overrides={"population.n_officers": officers})
+def measure(
+    path: str, seed: int, officers: int, overrides: dict[str, object] | None = None
+) -> dict[str, float]:
+    """One run's measures, 12 months after the order (with `overrides` of the config)."""
+    model = ArmyModel(
+        path,
+        seed=seed,
+        views=False,
+        overrides={"population.n_officers": officers, **(overrides or {})},
+    )
     start = order_step(model)
     while model.steps < start:
         model.step()
@@ -94,12 +103,22 @@ def main() -> None:
     parser.add_argument("scenarios", nargs="*", default=list(SCENARIOS))
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--officers", type=int, default=2000)
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="a config override"
+    )
     arguments = parser.parse_args()
+    overrides = {
+        key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in arguments.set)
+    }
     for path in arguments.scenarios:
         started = time.perf_counter()
-        runs = [measure(path, seed, arguments.officers) for seed in range(1, arguments.seeds + 1)]
+        runs = [
+            measure(path, seed, arguments.officers, overrides)
+            for seed in range(1, arguments.seeds + 1)
+        ]
         print(
-            f"{path} ({arguments.seeds} seeds, {arguments.officers} officers, +12 months; "
+            f"{path} ({arguments.seeds} seeds, {arguments.officers} officers, +12 months"
+            f"{''.join(f', {item}' for item in arguments.set)}; "
             f"{time.perf_counter() - started:.0f} s)"
         )
         for name in runs[0]:

@@ -21,6 +21,7 @@ the share of draws with the seed's sign, of draws tied (the same count of office
 draws against, and the median paired difference (points of the starting force).
 
     python scripts/lever_margins.py --draws 200 --workers 2 [--seed 2026] [--csv out.csv]
+        [--set KEY=VALUE]
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from simulation.config.loading import apply_overrides, deep_merge, resolve_extends, validate_config
 from simulation.config.priors import load_priors
@@ -127,12 +129,18 @@ def scenario_data(path: Path) -> dict[str, Any]:
     return apply_overrides(deep_merge(DEFAULT_DATA, resolve_extends(path)), dict(SIZE))
 
 
-def jobs(draws: int, seed: int) -> list[tuple[str, dict[str, Any], dict[str, float], int]]:
-    """Every (order, data, draw, run seed): the same draws and seeds in both orders."""
+def jobs(
+    draws: int, seed: int, settings: dict[str, Any] | None = None
+) -> list[tuple[str, dict[str, Any], dict[str, float], int]]:
+    """Every (order, data, draw, run seed): the same draws and seeds in both orders, with
+    `settings` (--set, not drawn) in every run."""
     rng = np.random.default_rng(seed)
     sampled = load_priors().sample(rng, draws)
     seeds = [int(s) for s in rng.integers(0, 2**32, size=draws)]
-    bases = {order: scenario_data(path) for order, path in ORDERS.items()}
+    bases = {
+        order: apply_overrides(scenario_data(path), dict(settings or {}))
+        for order, path in ORDERS.items()
+    }
     return [
         (order, bases[order], draw, run_seed)
         for draw, run_seed in zip(sampled, seeds, strict=True)
@@ -167,22 +175,41 @@ def table(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def add_settings_option(parser: argparse.ArgumentParser) -> None:
+    """--set KEY=VALUE (repeatable): a setting of every run, not drawn from the priors."""
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting of every run, e.g. a scenario switch (not drawn from the priors)",
+    )
+
+
+def settings_of(items: list[str]) -> dict[str, Any]:
+    """The --set items as {dotted.key: value}, each value read as YAML."""
+    return {key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in items)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--csv", type=Path, default=None)
+    add_settings_option(parser)
     args = parser.parse_args()
+    settings = settings_of(args.set)
     started = time.perf_counter()
-    work = jobs(args.draws, args.seed)
+    work = jobs(args.draws, args.seed, settings)
     with ProcessPoolExecutor(args.workers) as pool:
         results = list(pool.map(one_draw, work, chunksize=4))
     invalid = sum(result is None for result in results)
     rows = table([result for result in results if result is not None])
     elapsed = time.perf_counter() - started
     print(
-        f"{args.draws} draws from the priors (seed {args.seed}), 300 officers, month {MONTH}; "
+        f"{args.draws} draws from the priors (seed {args.seed}), 300 officers, month {MONTH}"
+        f"{''.join(f', {item}' for item in args.set)}; "
         f"{invalid} invalid draw-orders skipped; {elapsed:.0f} s with {args.workers} workers"
     )
     print(

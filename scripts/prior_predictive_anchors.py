@@ -25,6 +25,7 @@ zero, or an undefined ratio, is outside), with the median model value:
   month 0; with the default turnover (civilian resignations included) and with turnover off.
 
     python scripts/prior_predictive_anchors.py --draws 100 --workers 2 [--seed 2026]
+        [--set KEY=VALUE]
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from lever_margins import scenario_data
+from lever_margins import add_settings_option, scenario_data, settings_of
 
 from simulation.config.loading import apply_overrides, validate_config
 from simulation.config.priors import load_priors
@@ -133,13 +134,14 @@ def outputs(name: str, data: dict[str, Any], seed: int) -> dict[str, float] | No
     }
 
 
-def one_draw(job: tuple[dict[str, float], int]) -> dict[str, float]:
-    """Every anchor output of one draw (NaN where the drawn config is invalid)."""
-    draw, seed = job
+def one_draw(job: tuple[dict[str, float], int, dict[str, Any]]) -> dict[str, float]:
+    """Every anchor output of one draw (NaN where the drawn config is invalid), with the
+    job's settings (--set) in every scenario."""
+    draw, seed, settings = job
     priors = load_priors()
     result: dict[str, float] = {}
     for name, (path, overrides) in RUNS.items():
-        base = apply_overrides(scenario_data(path), dict(overrides))
+        base = apply_overrides(scenario_data(path), {**overrides, **settings})
         drawn = priors.without(set(priors.explicit_in(base))).apply(base, draw)
         result.update(outputs(name, drawn, seed) or {})
     return result
@@ -150,16 +152,20 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=2026)
+    add_settings_option(parser)
     args = parser.parse_args()
+    settings = settings_of(args.set)
     started = time.perf_counter()
     rng = np.random.default_rng(args.seed)
     draws = load_priors().sample(rng, args.draws)
     seeds = [int(s) for s in rng.integers(0, 2**32, size=args.draws)]
     with ProcessPoolExecutor(args.workers) as pool:
-        results = list(pool.map(one_draw, zip(draws, seeds, strict=True), chunksize=2))
+        jobs = [(draw, seed, settings) for draw, seed in zip(draws, seeds, strict=True)]
+        results = list(pool.map(one_draw, jobs, chunksize=2))
     elapsed = time.perf_counter() - started
     print(
-        f"{args.draws} draws from the priors (seed {args.seed}), one run each; "
+        f"{args.draws} draws from the priors (seed {args.seed}), one run each"
+        f"{''.join(f', {item}' for item in args.set)}; "
         f"{elapsed:.0f} s with {args.workers} workers"
     )
     print("| anchor | runs | within a factor 3 | undefined | median model value | anchor |")

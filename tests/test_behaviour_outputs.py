@@ -47,13 +47,52 @@ def not_raised(lower: np.ndarray, higher: np.ndarray) -> bool:
     strict=True,
     reason=(
         "issue 22's criterion does not hold with the response ladder: a costlier order brings "
-        "more open refusals, the command talks a share of them back (persuaded 0.7 -> 36 of 150 "
-        "over 12 seeds), so compliers over the starting force rise 23 -> 31; not a denominator "
-        "effect (the denominator is fixed) but the ladder's persuasion rung; docs/ODD.md §8.5"
+        "more open refusals, and the command moves a share of the refusers to a rear post "
+        "where they bear half the order and comply (reassigned serving compliers 0 -> 11.1), so "
+        "compliers over the starting force rise 23.3 -> 30.7 of 150 over 12 seeds; not a "
+        "denominator effect (the denominator is fixed), nor persuasion (with the persuaded "
+        "withdrawing refusal instead of complying: 23.3 -> 31.6); docs/ODD.md §8.5"
     ),
 )
 def test_costlier_order_never_raises_the_number_of_compliers_over_the_starting_force():
     counts = {cost: cohort_at((moral_cost(cost),), "cohort_count_comply") for cost in (0.6, 3.4)}
+    assert not_raised(counts[0.6], counts[3.4])
+
+
+WITHDRAW = "consequences.response.persuaded_outcome=withdraw_refusal"
+"""The persuaded give up open refusal for a month and choose again (docs/ODD.md §7.6)."""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "persuasion is not what raises the compliers: with the persuaded withdrawing open "
+        "refusal instead of complying, compliers over the starting force still rise 23.3 -> "
+        "31.6 of 150 (paired rise +8.25, 2 SE 1.71; 12 seeds); 11.9 of the serving compliers "
+        "at moral cost 3.4 were reassigned to a rear post (rung 1), where they bear half the "
+        "order, against 0 at 0.6; docs/ODD.md §8.5"
+    ),
+)
+def test_costlier_order_never_raises_the_compliers_when_the_persuaded_withdraw_refusal():
+    counts = {
+        cost: cohort_at((moral_cost(cost), WITHDRAW), "cohort_count_comply") for cost in (0.6, 3.4)
+    }
+    assert not_raised(counts[0.6], counts[3.4])
+
+
+@pytest.mark.parametrize("outcome", ["comply", "withdraw_refusal"])
+def test_compliers_do_not_rise_with_the_order_when_reassignment_relieves_nothing(outcome):
+    """Where the rise comes from: with a reassigned refuser bearing the whole order
+    (reassignment_order_share 1), a costlier order does not raise the compliers, whatever
+    the persuaded do."""
+    knock_out = (
+        "consequences.response.reassignment_order_share=1",
+        f"consequences.response.persuaded_outcome={outcome}",
+    )
+    counts = {
+        cost: cohort_at((moral_cost(cost), *knock_out), "cohort_count_comply")
+        for cost in (0.6, 3.4)
+    }
     assert not_raised(counts[0.6], counts[3.4])
 
 

@@ -22,6 +22,7 @@ from simulation.model import kernels
 from simulation.model.decision import (
     KERNEL_ENVIRONMENT,
     Situation,
+    available_utilities,
     choice_utilities,
     choose,
     detection_probability,
@@ -63,6 +64,11 @@ RUNS: dict[str, tuple[str, ...]] = {
         "consequences.response.case_months=0",
         "consequences.response.escalation=2",
         "consequences.response.case_capacity_per_1000=1",
+    ),
+    "response ladder: the persuaded withdraw open refusal and choose again": (
+        "drivers.war_order_level=3",
+        "consequences.response.persuaded_outcome=withdraw_refusal",
+        "consequences.response.persuasion_probability=0.8",
     ),
     "linear response, no evasion, rounded detection, incentive, amnesty": (
         "drivers.war_order_level=3",
@@ -257,6 +263,10 @@ RULE_CASES: dict[str, dict[str, object]] = {
         "fear_multiplier": rng_fields.lognormal(-0.08, 0.4, 4000),
         "social_multiplier": rng_fields.lognormal(-0.08, 0.4, 4000),
     },
+    "response ladder, open refusal withdrawn for some": {
+        "refusal_sanction": rng_fields.random((4, 4000)),
+        "refusal_withdrawn": rng_fields.random(4000) < 0.3,
+    },
     "response ladder, one column for everyone": {
         "refusal_sanction": rng_fields.random((4, 1)),
     },
@@ -304,7 +314,8 @@ def test_kernel_utilities_choice_and_inclination_equal_the_numpy_rule(
     utilities = choice_utilities(
         attitudes, situation, decision, detection, exit_rules, sanctions, parts
     )
-    expected_choice = choose_with_draws(utilities, temperature, draws)
+    available = available_utilities(utilities, situation.refusal_withdrawn)
+    expected_choice = choose_with_draws(available, temperature, draws)
     expected_private = private_inclination(utilities, parts)
 
     fused_utilities = np.empty_like(utilities)

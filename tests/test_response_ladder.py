@@ -5,12 +5,13 @@ varies, with a capacity for cases, their delay and escalation of repeated refusa
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from simulation.model.choice import action_utilities
 from simulation.model.consequences import follow_choices
 from simulation.model.decision import ladder_sanction
 from simulation.model.model import ArmyModel
-from simulation.vocabulary import COMPLY, REFUSE
+from simulation.vocabulary import COMPLY, EVADE, REFUSE
 from tests.conftest import small_config
 
 QUIET = ("drivers.war_order_level=0", "decision.temperature=0", "decision.taste_sd=0")
@@ -114,6 +115,44 @@ def test_a_pressured_refuser_is_talked_back_and_complies_next_month():
     follow_choices(model)
     model.step()
     assert (model.choice[model.active] == COMPLY).all()
+
+
+def withdrawing_model(activation: str = "synchronous") -> ArmyModel:
+    """Every member refuses, is pressured and persuaded; persuasion withdraws refusal."""
+    model = ladder_model(
+        f"decision.activation={activation}",
+        "consequences.response.first_response.pressure=1",
+        "consequences.response.first_response.reassignment=0",
+        "consequences.response.first_response.administrative=0",
+        "consequences.response.first_response.criminal_case=0",
+        "consequences.response.persuasion_probability=1",
+        "consequences.response.persuaded_outcome=withdraw_refusal",
+        "drivers.war_order_level=3",
+        "turnover.enabled=false",
+    )
+    model.choice[:] = REFUSE
+    follow_choices(model)
+    return model
+
+
+@pytest.mark.parametrize("activation", ["synchronous", "random"])
+def test_a_persuaded_refuser_who_withdraws_refusal_takes_his_best_other_act(activation):
+    model = withdrawing_model(activation)
+    persuaded = model.persuaded.copy()
+    model.step()
+    acted = persuaded & model.active
+    assert acted.sum() > 100
+    assert not (model.choice[acted] == REFUSE).any()
+    # not talked back to compliance for free: some turn to covert non-performance
+    assert (model.choice[acted] == EVADE).any()
+
+
+def test_withdrawn_refusal_is_open_to_him_again_the_month_after():
+    model = withdrawing_model()
+    model.step()
+    assert not model.persuaded.any()
+    model.step()
+    assert (model.choice[model.active] == REFUSE).any()
 
 
 def test_a_reassigned_member_bears_part_of_the_order():

@@ -1255,7 +1255,18 @@ class ResponseLadder(StrictModel):
         0.4,
         description=(
             "Assumption: chance that a pressured refuser (or one awaiting trial) is talked "
-            "back and complies the next month."
+            "back the next month (what he does then: response.persuaded_outcome)."
+        ),
+    )
+    persuaded_outcome: Literal["comply", "withdraw_refusal"] = Field(
+        "comply",
+        description=(
+            "What a persuaded refuser does the next month. comply: he complies (talked back "
+            "for free, the model before this option); withdraw_refusal: open refusal is "
+            "taken out of his choice set for that month and he takes his best remaining act "
+            "(comply, evade or exit, by his utilities and decision.temperature): pressure "
+            "suppresses open defiance, not its covert forms (Scott 1985). A scenario switch "
+            "between two structures, not an assumed number: docs/ODD.md §7.6."
         ),
     )
     pressure_cost: NonNegative = Field(

@@ -16,6 +16,7 @@ import numpy as np
 from simulation.model.consequences import order_share, refusal_sanction
 from simulation.model.decision import (
     Situation,
+    available_utilities,
     choice_utilities,
     choose,
     detection_probability,
@@ -106,9 +107,10 @@ def decide(model: ArmyModel) -> None:
             parts: dict[str, np.ndarray] | None = {} if keep_private else None
             utilities, detection = action_utilities(model, parts=parts)
             model._seen = None
-            new_choice = choose(utilities, model.config.decision.temperature, model.rng)
-            new_choice[~model.active] = COMPLY
             private = None if parts is None else private_inclination(utilities, parts)
+            available = available_utilities(utilities, refusal_withdrawn(model))
+            new_choice = choose(available, model.config.decision.temperature, model.rng)
+            new_choice[~model.active] = COMPLY
         active_count = max(int(model.active.sum()), 1)
         model.mean_detection_probability = float(detection[model.active].sum() / active_count)
         model.choice = new_choice
@@ -122,12 +124,23 @@ def decide(model: ArmyModel) -> None:
 
 
 def talked_back(model: ArmyModel) -> None:
-    """Refusers the response ladder's pressure persuaded last month comply this month
-    (docs/ODD.md §7.6, 'The response ladder')."""
+    """Refusers the response ladder's pressure persuaded last month comply this month, or
+    (persuaded_outcome withdraw_refusal) have already chosen without open refusal
+    (docs/ODD.md §7.6, 'The response ladder'); either way the persuasion is spent."""
     persuaded = model.persuaded
     if persuaded.any():
-        model.choice[persuaded & model.active] = COMPLY
+        if model.config.consequences.response.persuaded_outcome == "comply":
+            model.choice[persuaded & model.active] = COMPLY
         persuaded[:] = False
+
+
+def refusal_withdrawn(model: ArmyModel, slots: np.ndarray | None = None) -> np.ndarray | None:
+    """Members (or `slots`) for whom open refusal is not an act this month: those persuaded
+    last month, when persuaded_outcome is withdraw_refusal; None when there are none."""
+    if model.config.consequences.response.persuaded_outcome != "withdraw_refusal":
+        return None
+    persuaded = model.persuaded if slots is None else model.persuaded[slots]
+    return persuaded if persuaded.any() else None
 
 
 def decide_with_kernels(
@@ -209,7 +222,8 @@ def decide_in_random_order(model: ArmyModel, keep_private: bool = True) -> None:
             continue
         parts: dict[str, np.ndarray] | None = {} if keep_private else None
         utilities, detection = action_utilities(model, movers, parts)
-        model.choice[movers] = choose(utilities, model.config.decision.temperature, model.rng)
+        available = available_utilities(utilities, refusal_withdrawn(model, movers))
+        model.choice[movers] = choose(available, model.config.decision.temperature, model.rng)
         if parts is not None:
             model.private[movers] = private_inclination(utilities, parts)
         detection_sum += float(detection.sum())
@@ -317,4 +331,5 @@ def situation(model: ArmyModel, slots: np.ndarray | None = None) -> Situation:
         career_multiplier=traits.get("career", 1.0),
         fear_multiplier=traits.get("fear", 1.0),
         social_multiplier=traits.get("ties", 1.0),
+        refusal_withdrawn=refusal_withdrawn(model, slots),
     )

@@ -82,6 +82,11 @@ class Situation:
     """Individual multiplier of the feared sanction (risk attitude)."""
     social_multiplier: np.ndarray | float = 1.0
     """Individual susceptibility to his peers: multiplier of every social term."""
+    refusal_withdrawn: np.ndarray | None = None
+    """Members for whom open refusal is not an act this month (persuaded last month, with
+    consequences.response.persuaded_outcome withdraw_refusal): their utilities and private
+    inclination are unchanged; :func:`available_utilities` takes refusal out of their choice
+    set (the kernels read it here). None: nobody."""
 
 
 def seen_share(situation: Situation, action: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -452,6 +457,19 @@ def exit_utility(
         - exit_rules.desertion_visibility * arrest_risk[possible]
     )
     return utility
+
+
+def available_utilities(utilities: np.ndarray, withdrawn: np.ndarray | None) -> np.ndarray:
+    """The utilities the choice is made from: open refusal unavailable (utility -inf) for
+    the `withdrawn` (Situation.refusal_withdrawn; a copy, when there are any).
+
+    The private inclination is read from the utilities before this: pressure suppresses
+    his open defiance, not what he would do if safe (Kuran's private preference)."""
+    if withdrawn is None or not withdrawn.any():
+        return utilities
+    available = utilities.copy(order="K")
+    available[withdrawn, REFUSE] = -np.inf
+    return available
 
 
 def choose(utilities: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:

@@ -192,6 +192,7 @@ def _utilities_kernel(
     has_ties: np.ndarray,
     traits: tuple,  # order share, moral, career, fear and social multipliers
     ladder: np.ndarray,
+    withdrawn: np.ndarray,
     responses: np.ndarray,
     detection_exp: np.ndarray,
     detection: np.ndarray,
@@ -230,6 +231,7 @@ def _utilities_kernel(
     last_share, last_moral = order_share.shape[0] - 1, moral_multiplier.shape[0] - 1
     last_career, last_fear = career_multiplier.shape[0] - 1, fear_multiplier.shape[0] - 1
     last_social, last_ladder = social_multiplier.shape[0] - 1, ladder.shape[1] - 1
+    last_withdrawn = withdrawn.shape[0] - 1
     j = -1
     for i in range(n):
         if not active[i]:
@@ -404,6 +406,8 @@ def _utilities_kernel(
                 best = np.maximum(best, value)
             private[i] = inclined
 
+        if withdrawn[min(i, last_withdrawn)]:  # as decision.available_utilities
+            refuse = minus_infinity
         if rules.logit:  # as decision.choose: scaled utilities less their peak
             scaled_comply = 0.0 * rules.inverse_temperature
             scaled_evade = evade * rules.inverse_temperature
@@ -619,6 +623,11 @@ def decide(
             )
         ),
         _rows(situation.refusal_sanction),
+        _per_officer(
+            False if situation.refusal_withdrawn is None else situation.refusal_withdrawn,
+            n,
+            np.bool_,
+        ),
         responses,
         exponent,
         detection,
