@@ -7,6 +7,7 @@ exits, means and the hidden-preference columns; and the Mesa reporters that read
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -323,23 +324,24 @@ def model_reporters(model: ArmyModel, record: Sequence[str] | None = None) -> di
 def all_reporters(model: ArmyModel) -> dict[str, Any]:
     """Every column's reporter: a function of the model, as Mesa's DataCollector takes it,
     marked with what it reads (``reads``: ("stats" or "drivers", key)) for :class:`Recorder`."""
-
-    def reporter(key: str) -> Any:
-        def read(model: ArmyModel) -> Any:
-            return model.stats[key]
-
-        read.reads = ("stats", key)  # type: ignore[attr-defined]
-        return read
-
-    def driver(key: str) -> Any:
-        def read(model: ArmyModel) -> Any:
-            return model.drivers[key]
-
-        read.reads = ("drivers", key)  # type: ignore[attr-defined]
-        return read
-
-    keys = list(model.stats)
-    reporters: dict[str, Any] = {key: reporter(key) for key in keys}
-    reporters.update({name: driver(name) for name in DRIVER_NAMES})
-    reporters["mean_detection_probability"] = lambda model: model.mean_detection_probability
+    reporters: dict[str, Any] = {key: reporter("stats", key) for key in model.stats}
+    reporters.update({name: reporter("drivers", name) for name in DRIVER_NAMES})
+    reporters["mean_detection_probability"] = detection_reporter
     return reporters
+
+
+@functools.cache
+def reporter(source: str, key: str) -> Any:
+    """The reporter of `key` in ``model.stats`` or ``model.drivers`` (made once a process:
+    a small run's set-up would otherwise make some 130 of them)."""
+
+    def read(model: ArmyModel) -> Any:
+        return getattr(model, source)[key]
+
+    read.reads = (source, key)  # type: ignore[attr-defined]
+    return read
+
+
+def detection_reporter(model: ArmyModel) -> float:
+    """The month's mean refusal detection probability over the serving officers."""
+    return model.mean_detection_probability
