@@ -147,3 +147,12 @@ def test_a_path_named_in_the_environment_never_waits_for_the_cache(
     monkeypatch.setenv(KERNEL_ENVIRONMENT, kernel)
     performance = small_config().performance
     assert computes_with_numba(performance, 10) == (kernel == "numba")
+
+
+def test_warm_up_without_numba_says_there_is_nothing_to_compile(monkeypatch, capsys) -> None:
+    import simulation.config.schema as schema
+    from simulation.cli import main
+
+    monkeypatch.setattr(schema, "numba_installed", lambda: False)
+    assert main(["warm-up"]) == 0
+    assert "numba is not installed" in capsys.readouterr().out
