@@ -1,8 +1,9 @@
 """Throughput of small runs, and the first run's wait for the numba kernels (issue 24).
 
-Run: `python benchmarks/bench_throughput.py [--quick] [--against ../main]` (about 2 minutes;
---quick about 1; --against measures another checkout of the project too, alternating with
-this one in fresh processes, so that both see the same load on a shared machine).
+Run: `python benchmarks/bench_throughput.py [--quick] [--against ../main] [--rounds 3]`
+(about 2 minutes; --quick about 1; --against measures another checkout of the project too,
+in `--rounds` rounds alternating with this one in fresh processes, so that both see the
+same load on a shared machine).
 
 Small runs are what ensembles, calibrations, recovery and sensitivity studies make by the
 hundred thousand: 300 officers x 24 months under the order to fight
@@ -148,18 +149,20 @@ def print_checkout(label: str, runs: dict[str, float], first: dict[str, float]) 
     )
 
 
-def measure(quick: bool = False, against: Path | None = None) -> list[Figure]:
-    """Throughput and compile-wait figures of this checkout (and of `against`, same run)."""
+def measure(quick: bool = False, against: Path | None = None, rounds: int = 3) -> list[Figure]:
+    """Throughput and compile-wait figures of this checkout (and of `against`, same run:
+    `rounds` alternating rounds of small runs)."""
     runs, repeats = (60, 3) if quick else (100, 5)
+    rounds = 1 if quick else rounds
     first_repeats = 1 if quick else 3
     checkouts = [("this", REPO)] + ([("other", against)] if against else [])
     results: dict[str, dict[str, float]] = {}
     firsts: dict[str, dict[str, float]] = {}
-    rounds: dict[str, list[dict[str, float]]] = {label: [] for label, _ in checkouts}
-    for _ in range(2):  # alternating rounds: the same load for both
+    by_round: dict[str, list[dict[str, float]]] = {label: [] for label, _ in checkouts}
+    for _ in range(rounds):  # alternating: the same load for both
         for label, repo in checkouts:
-            rounds[label].append(small_runs(repo, runs, repeats))
-    for label, measured in rounds.items():
+            by_round[label].append(small_runs(repo, runs, repeats))
+    for label, measured in by_round.items():
         results[label] = {
             name: statistics.median(result[name] for result in measured) for name in measured[0]
         }
@@ -167,7 +170,7 @@ def measure(quick: bool = False, against: Path | None = None) -> list[Figure]:
         firsts[label] = compile_wait(repo, first_repeats)
     print(
         f"  small runs: {OFFICERS} officers x {MONTHS} months, order to fight, one core, "
-        f"{runs} runs x {repeats} repeats x 2 rounds (medians)"
+        f"{runs} runs x {repeats} repeats x {rounds} rounds (medians)"
     )
     for label, _ in checkouts:
         print_checkout(label, results[label], firsts[label])
@@ -198,7 +201,8 @@ def main() -> None:
     against = None
     if "--against" in sys.argv:
         against = Path(sys.argv[sys.argv.index("--against") + 1]).resolve()
-    figures = measure(quick, against)
+    rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
+    figures = measure(quick, against, rounds)
     print()
     for figure in figures:
         print(figure.line())

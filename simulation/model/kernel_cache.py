@@ -91,7 +91,11 @@ def ready() -> bool:
     if now - _checked_at < RECHECK_SECONDS:
         return False
     _checked_at = now
-    if all(is_cached(dispatcher) for dispatcher in _dispatchers()):
+    try:
+        cached = all(is_cached(dispatcher) for dispatcher in _dispatchers())
+    except AttributeError:  # numba's cache internals changed: compile on first call
+        cached = True
+    if cached:
         _ready = True
         return True
     build_in_background()
@@ -160,7 +164,7 @@ def build() -> tuple[Path, float]:
 def main(argv: list[str]) -> None:
     """The background build: low priority, then the lock released."""
     lock = Path(argv[argv.index("--lock") + 1]) if "--lock" in argv else None
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError, AttributeError):  # no os.nice on Windows
         os.nice(10)
     try:
         build()
