@@ -4,7 +4,8 @@ Run: `python benchmarks/run_all.py [--quick]` (about 3-4 minutes; --quick about 
 
 Model figures come from bench_model.py (medians over repeats, the Epstein peer measured
 side by side) and bench_limit.py (the step against streaming its state once, in the same
-run); the browser view from bench_viz.py; sweeps from bench_sweep.py (our runner against
+run); small runs and the first run's compile wait from bench_throughput.py; the browser
+view from bench_viz.py; sweeps from bench_sweep.py (our runner against
 mesa.batch_run on the same sweep) and from a timed 1,000-run sweep of the
 baseline through the real command, whose per-run overhead is the wall time on all
 workers minus the simulation time each run reports. These machines are noisy: compare
@@ -23,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks import bench_limit  # noqa: E402
+from benchmarks import bench_limit, bench_throughput  # noqa: E402
 from benchmarks.bench_model import Figure, measure  # noqa: E402
 
 SWEEP_EXPERIMENT = """
@@ -105,6 +106,8 @@ def main() -> None:
     figures += measure(quick)
     print("model against the machine's limit")
     figures += bench_limit.measure(quick)
+    print("small runs, and the first run's compile wait")
+    figures += bench_throughput.measure(quick)
 
     print("browser view")
     viz = run_script("bench_viz.py", "--steps", "20" if quick else "40")

@@ -1,4 +1,5 @@
-"""Commands `run` (one simulation) and `config` (the schema, or a checked config)."""
+"""Commands `run` (one simulation), `config` (the schema, or a checked config) and `warm-up`
+(the numba kernels compiled into their cache now)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from simulation.vocabulary import CHOICES, GROUPS, RANKS
 
 
 def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFormatter]) -> None:
-    """Add `run` and `config` to the command line."""
+    """Add `run`, `config` and `warm-up` to the command line."""
     run = sub.add_parser(
         "run",
         help="run one simulation from a config file",
@@ -54,6 +55,18 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
     )
     add_set_option(config)
     config.set_defaults(handler=config_command)
+
+    warm_up = sub.add_parser(
+        "warm-up",
+        help="compile the numba kernels into their cache now",
+        description=(
+            "Compile the numba kernels of large runs into their on-disk cache (about 5 s, "
+            "once per machine and version). Without it the first large run computes with "
+            "numpy (the same numbers) while a background process compiles them."
+        ),
+        formatter_class=formatter,
+    )
+    warm_up.set_defaults(handler=warm_up_command)
 
 
 def format_rates_table(summary: dict[str, Any]) -> str:
@@ -166,6 +179,20 @@ def run_title(name: str, args: argparse.Namespace) -> str:
     given += [f"seed={args.seed}"] if args.seed is not None else []
     given += [f"steps={args.steps}"] if args.steps is not None else []
     return ", ".join([name, *given])
+
+
+def warm_up_command(args: argparse.Namespace) -> int:
+    """Build the kernels' cache in the foreground and say where it is."""
+    from simulation.config.schema import numba_installed
+
+    if not numba_installed():
+        print("numba is not installed: runs compute with numpy, nothing to compile")
+        return 0
+    from simulation.model.kernel_cache import build
+
+    folder, seconds = build()
+    print(f"numba kernels compiled or loaded in {seconds:.1f} s; cache: {folder}")
+    return 0
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -1713,9 +1713,13 @@ class PerformanceConfig(StrictModel):
             "How the hot parts of the step (observation counts, beliefs, utilities, choice, "
             "private inclination) are computed: numpy, whole-array operations (the reference); "
             "numba, fused compiled kernels (simulation/model/kernels.py; the same numbers, bit "
-            "for bit; needs numba); auto, numba when numba is installed and the force has at "
-            "least numba_from_officers officer slots, numpy otherwise. The environment variable "
-            "RELUCTANT_ARMY_KERNEL=numpy|numba overrides it (tests run both paths with it)."
+            "for bit; needs numba; compiled on first call when not yet cached, about 5 s once "
+            "a machine); auto, numba when numba is installed, the force has at least "
+            "numba_from_officers officer slots and the kernels are in their disk cache, numpy "
+            "otherwise (a run that finds the cache empty starts building it in the background "
+            "and never waits for it; `reluctant-army warm-up` builds it now). The environment "
+            "variable RELUCTANT_ARMY_KERNEL=numpy|numba overrides it (tests run both paths "
+            "with it)."
         ),
     )
     numba_from_officers: int = Field(

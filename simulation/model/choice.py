@@ -19,9 +19,9 @@ from simulation.model.decision import (
     available_utilities,
     choice_utilities,
     choose,
+    computes_with_numba,
     detection_probability,
     private_inclination,
-    uses_numba,
 )
 from simulation.model.detection import unit_count, unit_enforcement
 from simulation.model.observation import follow_officers, observe
@@ -101,7 +101,7 @@ def decide(model: ArmyModel) -> None:
     if model.config.decision.activation == "random":
         decide_in_random_order(model, keep_private)
     else:
-        if uses_numba(model.config.performance, model.n_agents):
+        if computes_with_numba(model.config.performance, model.n_agents):
             new_choice, private, detection = decide_with_kernels(model, keep_private)
         else:
             parts: dict[str, np.ndarray] | None = {} if keep_private else None

@@ -534,3 +534,18 @@ def uses_numba(performance: PerformanceConfig, n_officers: int) -> bool:
             "performance.kernel",
         )
     return n_officers >= performance.numba_from_officers and _numba_available()
+
+
+def computes_with_numba(performance: PerformanceConfig, n_officers: int) -> bool:
+    """Whether this step's hot parts run as the numba kernels now: as :func:`uses_numba`
+    chooses, except that auto waits for their on-disk cache (numpy meanwhile, the same
+    numbers; the cache is built in the background: :mod:`simulation.model.kernel_cache`),
+    so that no run waits for their compilation. numba asked for by name (config or
+    RELUCTANT_ARMY_KERNEL) compiles them on first call if needed."""
+    if not uses_numba(performance, n_officers):
+        return False
+    if (os.environ.get(KERNEL_ENVIRONMENT) or performance.kernel) == "numba":
+        return True
+    from simulation.model import kernel_cache
+
+    return kernel_cache.ready()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simulation.model.decision import uses_numba
+from simulation.model.decision import computes_with_numba
 from simulation.vocabulary import ACTIONS, COMPLY, EVADE, EXIT, REFUSE
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def observe(model: ArmyModel) -> Seen:
     ties, and the share of the whole force seen defecting (rumours). Counted by a numba
     kernel when performance.kernel chooses it (the same counts)."""
     visibility = np.array([0.0, model.config.decision.evasion_peer_visibility, 1.0, 1.0])
-    if uses_numba(model.config.performance, model.n_agents):
+    if computes_with_numba(model.config.performance, model.n_agents):
         from simulation.model import kernels
 
         ties = model.cross_ties if model.cross_ties.nnz else None
@@ -171,7 +171,7 @@ def update_beliefs(model: ArmyModel, seen: Seen) -> None:
     if expectations.setback_news_weight:
         prior_log_odds -= expectations.setback_news_weight * model.drivers["disillusion"]
     bias = belief_bias_now(model, expectations)
-    if uses_numba(model.config.performance, model.n_agents):
+    if computes_with_numba(model.config.performance, model.n_agents):
         from simulation.model import kernels
 
         rumour = None
