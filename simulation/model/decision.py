@@ -237,7 +237,7 @@ def ladder_sanction(
         case_certainty + (1.0 - case_certainty) * dismissal
     )
     table[3] = pressure * pressure_cost
-    return table[:, next_rung + 1]
+    return np.take(table, next_rung + 1, axis=1)
 
 
 def career_costs(
