@@ -33,6 +33,7 @@ from simulation.vocabulary import (
     GROUPS,
     PERSONNEL,
     RANKS,
+    REAR_POST_COLUMNS,
     package_versions,
 )
 
@@ -239,8 +240,15 @@ def final_and_peak(outcome: RunOutcome, prefix: str = "") -> dict[str, Any]:
     """Final and peak share of each choice for one category (e.g. prefix 'passive_'), the
     shares at each lag after the order (key at_order_plus_<lag>; null if not reached), and
     how many of the category serve at the end (`serving_at_end`; with none, the final
-    shares are null: an empty group has no shares)."""
+    shares are null: an empty group has no shares). Overall, beside `comply`, the share and
+    number of those of it complying at a rear post after reassignment
+    (`comply_at_rear_post`, `count_comply_at_rear_post`)."""
     reduced = {choice: outcome.reduce(f"{prefix}{choice}") for choice in CHOICES}
+    if not prefix:
+        # beside comply, named: those of it complying at a rear post after reassignment
+        reduced.update(
+            {name: outcome.reduce(name) for name in REAR_POST_COLUMNS if name in outcome.columns}
+        )
     measures = ["final", "peak", *(lag_measure(lag) for lag in outcome.lags)]
     block: dict[str, Any] = {
         measure: {choice: _json_number(values[measure]) for choice, values in reduced.items()}
