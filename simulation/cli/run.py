@@ -97,8 +97,8 @@ def format_rear_post(overall: dict[str, Any]) -> str:
     """One line: how many of the overall comply share comply at a rear post after the
     response ladder reassigned them (bearing only part of the order); '' when the summary
     does not carry it."""
-    final = overall.get("final") or {}
-    share, count = final.get(REAR_POST_COMPLY), final.get(f"count_{REAR_POST_COMPLY}")
+    share = (overall.get("final") or {}).get(REAR_POST_COMPLY)
+    count = (overall.get(f"count_{REAR_POST_COMPLY}") or {}).get("final")
     if share is None or count is None:
         return ""
     return (
