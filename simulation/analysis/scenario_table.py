@@ -6,8 +6,9 @@ comparable; this table compares them at a common lag after their change of war-o
 from month 0).
 
 Its headline measures behaviour, not depletion (issue 22): where each member of the force
-present at month 0 is now (complying, evading, refusing, in jail, or gone by one route: the
-cohort shares, which sum to 100% and whose denominator never shrinks), and the month's
+present at month 0 is now (complying at his own post or at a rear post after reassignment,
+evading, refusing, in jail, or gone by one route: the cohort shares, which sum to 100% and
+whose denominator never shrinks), and the month's
 flows per 1,000 serving (new evaders, new refusers, arrests). Sweeps that did not record
 the cohort keep the older table of shares of the serving force.
 
