@@ -1,8 +1,9 @@
 """Headline outputs of the issue-22 scenarios, 12 months after the order (issue 22).
 
-Prints, per scenario, the mean over seeds of the starting force's (cohort) shares complying,
-evading and refusing, in jail and gone, and (when the model records them) the month's flows
-per 1,000 serving and the call-up columns. Run against another checkout by putting it first
+Prints, per scenario, the mean over seeds of the starting force's (cohort) shares complying
+(at their own post, and at a rear post after reassignment), evading and refusing, in jail
+and gone, and (when the model records them) the month's flows per 1,000 serving and the
+call-up columns. Run against another checkout by putting it first
 on PYTHONPATH (``PYTHONPATH=/work/main python benchmarks/headline_scenarios.py``) for a
 before/after comparison; columns the model there lacks are shown as '-'.
 
@@ -28,6 +29,7 @@ SCENARIOS = {
 }
 COLUMNS = (
     "cohort_comply",
+    "cohort_comply_at_rear_post",
     "cohort_evade",
     "cohort_refuse",
     "cohort_jailed",

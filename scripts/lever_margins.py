@@ -9,7 +9,8 @@ A scenario that sets an assumption itself keeps it (as in the calibration). Leve
 added to every value of the drawn schedule and kept inside the driver's range:
 
 - incentives: drivers.incentive_level +1.0 (benefits doubled: scenarios/incentive_package.yaml);
-  the seed's sign: retention up (cohort serving) and, separately, compliance up (cohort comply)
+  the seed's sign: retention up (cohort serving) and, separately, compliance up (cohort comply,
+  at their own post: compliers at a rear post after reassignment count as serving, not complying)
 - propaganda: drivers.russian_propaganda +0.018 (to the surge's 0.02 from the default);
   compliance up
 - disillusion (Russian setbacks): drivers.disillusion +0.01 a month throughout; compliance down
@@ -41,7 +42,7 @@ from simulation.config.priors import load_priors
 from simulation.config.schema import DEFAULT_DATA, driver_ranges
 from simulation.errors import ConfigError
 from simulation.experiments.runner import run_model
-from simulation.vocabulary import CHOICES
+from simulation.vocabulary import CHOICES, REAR_POST_COMPLY
 
 ROOT = Path(__file__).resolve().parents[1]
 ORDERS = {
@@ -73,7 +74,7 @@ LEVERS = (
 )
 PUSH: dict[str, float] = {lever.driver: lever.push for lever in LEVERS}
 """Each driver's push (the two incentive levers share one run)."""
-COLUMNS = [f"cohort_count_{choice}" for choice in CHOICES]
+COLUMNS = [f"cohort_count_{state}" for state in (*CHOICES, REAR_POST_COMPLY)]
 
 
 def pushed(data: dict[str, Any], driver: str, push: float) -> dict[str, Any]:
@@ -92,15 +93,18 @@ def pushed(data: dict[str, Any], driver: str, push: float) -> dict[str, Any]:
 
 
 def counts(data: dict[str, Any], seed: int) -> dict[str, int] | None:
-    """Officers of the starting force complying, evading, refusing at MONTH (None: the
-    drawn config is invalid)."""
+    """Officers of the starting force complying (at their own post), evading, refusing at
+    MONTH, and serving (those three and the compliers at a rear post after reassignment)
+    (None: the drawn config is invalid)."""
     try:
         config = validate_config(data, "<lever margins>")
     except ConfigError:
         return None
     columns = run_model(config, seed, columns=COLUMNS).columns
     result = {choice: int(columns[f"cohort_count_{choice}"][MONTH]) for choice in CHOICES[:3]}
-    result["serving"] = sum(result.values())
+    result["serving"] = sum(result.values()) + int(
+        columns[f"cohort_count_{REAR_POST_COMPLY}"][MONTH]
+    )
     result["start"] = int(config.population.n_officers)
     return result
 

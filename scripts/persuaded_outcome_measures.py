@@ -4,9 +4,11 @@ choosing again without open refusal (withdraw_refusal); docs/ODD.md §7.6 and §
 
 The measurements of tests/test_behaviour_outputs.py, over paired seeds (150 officers, the
 support role and then the order to fight from month 3, read at month 15):
-- depletion: compliers over the starting force (cohort_count_comply) at the order's moral
-  cost 0.6 and 3.4 (decision.order_moral_cost's level 3; a costlier order must not raise
-  them);
+- depletion: compliers at their own post over the starting force (cohort_count_comply) at
+  the order's moral cost 0.6 and 3.4 (decision.order_moral_cost's level 3; a costlier order
+  must not raise them), and the same with the compliers at a rear post after reassignment
+  added back (cohort_count_comply + cohort_count_comply_at_rear_post: what cohort_count_comply
+  counted before they had a state of their own, docs/ODD.md §7.7);
 - punishment: open refusers over the starting force (cohort_count_refuse) at punishment
   severity 0.5 and 3 (harsher punishment must not raise them);
 each with the mean paired rise and its standard error (the criterion holds when the rise is
@@ -32,11 +34,18 @@ from simulation.vocabulary import COMPLY, EVADE, OFFICER, REFUSE
 OUTCOMES = ("comply", "withdraw_refusal")
 FIGHT = "drivers.war_order_level=[{step: 0, value: 1}, {step: 3, value: 3}]"
 ORDER_STEP, STEPS = 3, 15
+LOW_COST = ("0.6", "decision.order_moral_cost=[0.0, 0.3, 0.8, 0.6]")
+HIGH_COST = ("3.4", "decision.order_moral_cost=[0.0, 0.3, 0.8, 3.4]")
 CRITERIA: dict[str, tuple[str, tuple[str, str], tuple[str, str]]] = {
-    "depletion (compliers, moral cost 0.6 -> 3.4)": (
+    "depletion (compliers at their own post, moral cost 0.6 -> 3.4)": (
         "cohort_count_comply",
-        ("0.6", "decision.order_moral_cost=[0.0, 0.3, 0.8, 0.6]"),
-        ("3.4", "decision.order_moral_cost=[0.0, 0.3, 0.8, 3.4]"),
+        LOW_COST,
+        HIGH_COST,
+    ),
+    "the same counting compliers at a rear post too (the count before the measure fix)": (
+        "compliers_with_rear_post",
+        LOW_COST,
+        HIGH_COST,
     ),
     "punishment (open refusers, severity 0.5 -> 3)": (
         "cohort_count_refuse",
@@ -70,10 +79,14 @@ def run(
             acting = model.active & officer
             evader_months += int((acting & (model.choice == EVADE)).sum())
             refuser_months += int((acting & (model.choice == REFUSE)).sum())
+    stats = model.stats
     return {
-        "cohort_count_comply": float(model.stats["cohort_count_comply"]),
-        "cohort_count_refuse": float(model.stats["cohort_count_refuse"]),
-        "cohort_count_evade": float(model.stats["cohort_count_evade"]),
+        "cohort_count_comply": float(stats["cohort_count_comply"]),
+        "compliers_with_rear_post": float(
+            stats["cohort_count_comply"] + stats["cohort_count_comply_at_rear_post"]
+        ),
+        "cohort_count_refuse": float(stats["cohort_count_refuse"]),
+        "cohort_count_evade": float(stats["cohort_count_evade"]),
         "reassigned_compliers": float(
             (model.active & (model.choice == COMPLY) & (model.order_share < 1.0)).sum()
         ),

@@ -81,10 +81,17 @@ two exit routes), retirement, and recruitment by the Russian army."""
 EXIT_ROUTES: tuple[str, ...] = ("resigned", "deserted")
 """Departures chosen by the officer (the exit action), by route."""
 
-COHORT_STATES: tuple[str, ...] = (*CHOICES, "jailed", *DEPARTURES)
-"""Where each officer of the starting force is now: serving (by choice), in jail, or gone by
-one route. The cohort shares `cohort_<state>` sum to 1 at every step: leaving and arrests
-do not shrink their denominator (the force present at step 0)."""
+REAR_POST_COMPLY = "comply_at_rear_post"
+"""Serving at a rear post after the response ladder reassigned him (rung 1: he bears only
+`reassignment_order_share` of the order) and complying there: relieved of part of the order,
+so not counted with those who carry it out at their own post (docs/ODD.md §7.7)."""
+
+COHORT_STATES: tuple[str, ...] = (*CHOICES, REAR_POST_COMPLY, "jailed", *DEPARTURES)
+"""Where each officer of the starting force is now: serving (by choice; `comply` at his own
+post, `comply_at_rear_post` at a rear post after reassignment; evaders and refusers at a rear
+post stay in `evade` and `refuse`), in jail, or gone by one route. The cohort shares
+`cohort_<state>` sum to 1 at every step: leaving and arrests do not shrink their denominator
+(the force present at step 0)."""
 
 COUNT_COLUMNS: tuple[str, ...] = (
     "arrested",
@@ -228,9 +235,21 @@ def cohort_columns() -> list[str]:
     ]
 
 
+REAR_POST_COLUMNS: tuple[str, ...] = (REAR_POST_COMPLY, f"count_{REAR_POST_COMPLY}")
+"""Beside the serving force's `comply`: the share (of all serving, as `comply`) and number of
+those complying at a rear post after reassignment, a part of `comply` named apart."""
+
+
 def metric_names() -> list[str]:
     """Every per-step column a run can report as a metric."""
-    return [*share_columns(), *cohort_columns(), *FORCE_SHARES, *SERIES_EXTRA, *flow_columns()]
+    return [
+        *share_columns(),
+        *REAR_POST_COLUMNS,
+        *cohort_columns(),
+        *FORCE_SHARES,
+        *SERIES_EXTRA,
+        *flow_columns(),
+    ]
 
 
 DEFAULT_METRICS: tuple[str, ...] = (

@@ -20,6 +20,7 @@ from simulation import (
     run_experiment,
     simulate,
 )
+from simulation.vocabulary import REAR_POST_COMPLY
 
 SMALL = {"population": {"n_officers": 200}, "steps": 6}
 
@@ -44,7 +45,13 @@ def test_simulate_takes_data_and_gives_series_and_summary() -> None:
     result = simulate(SMALL, seed=3)
     assert len(result.series) == 7
     assert result.summary["seed"] == 3
-    assert set(result.summary["overall"]["final"]) == {"comply", "evade", "refuse"}
+    # the three choices, and beside comply the part of it at a rear post after reassignment
+    assert set(result.summary["overall"]["final"]) == {
+        "comply",
+        "evade",
+        "refuse",
+        REAR_POST_COMPLY,
+    }
 
 
 def test_simulate_is_reproducible_for_a_seed() -> None:

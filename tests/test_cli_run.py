@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from simulation.cli import main
-from simulation.vocabulary import CHOICES, GROUPS, RANKS
+from simulation.vocabulary import CHOICES, GROUPS, RANKS, REAR_POST_COMPLY
 
 
 def run_baseline(tmp_path: Path, *extra: str) -> Path:
@@ -57,13 +57,16 @@ def test_summary_json_has_final_and_peak_shares_everywhere(
     summary = json.loads((run_baseline(tmp_path) / "summary.json").read_text())
     assert (summary["seed"], summary["steps"], summary["n_officers"]) == (42, 6, 200)
     blocks = [
-        summary["overall"],
         *(summary["by_group"][g] for g in GROUPS),
         *(summary["by_rank"][r] for r in RANKS),
     ]
     for block in blocks:
         for kind in ("final", "peak"):
             assert set(block[kind]) == set(CHOICES)
+    # overall, beside comply: the share of it complying at a rear post, and their number
+    for kind in ("final", "peak"):
+        assert set(summary["overall"][kind]) == {*CHOICES, REAR_POST_COMPLY}
+        assert summary["overall"][f"count_{REAR_POST_COMPLY}"][kind] == 0
 
 
 def test_seed_and_set_overrides_reach_the_resolved_config(

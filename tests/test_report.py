@@ -32,6 +32,12 @@ def test_run_report_has_table_figure_config_and_disclaimer(tmp_path: Path, repo:
     assert "war_order_level" in page
 
 
+def test_run_report_names_the_part_of_comply_at_a_rear_post(tmp_path: Path, repo: Path) -> None:
+    out = tmp_path / "run"
+    assert main(["run", str(repo / "configs" / "baseline.yaml"), "--out", str(out), *SMALL]) == 0
+    assert "at a rear post after the response ladder reassigned them" in read_report(out)
+
+
 def test_report_embeds_everything_so_the_file_stands_alone(tmp_path: Path, repo: Path) -> None:
     out = tmp_path / "run"
     main(["run", str(repo / "configs" / "baseline.yaml"), "--out", str(out), *SMALL])

@@ -189,6 +189,16 @@ def test_the_cohort_states_of_each_scenario_sum_to_the_whole_starting_force(
     assert runs[states].sum(axis=1).to_numpy() == pytest.approx(1.0)
 
 
+def test_the_compliers_at_a_rear_post_have_their_own_column_beside_comply(
+    cohort_folder: Path,
+) -> None:
+    """Complying at a rear post after reassignment is a lighter order: its own state, named
+    in the caption, not part of 'comply'."""
+    headings = list(scenario_table(cohort_folder, columns=COHORT_COLUMNS).columns)
+    assert headings[headings.index("comply") + 1] == "comply at rear post"
+    assert "at a rear post" in caption(cohort_folder, "at_order_plus_12", COHORT_COLUMNS)
+
+
 def test_flows_are_shown_as_numbers_per_1000_not_percentages(cohort_folder: Path) -> None:
     import pandas as pd
 

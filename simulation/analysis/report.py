@@ -30,7 +30,7 @@ from simulation.errors import ResultsError
 from simulation.experiments.files import write_text
 from simulation.experiments.precision import METHOD, runs_completed
 from simulation.experiments.run_folder import check_run_summary
-from simulation.vocabulary import CHOICES, GROUPS, RANKS
+from simulation.vocabulary import CHOICES, GROUPS, RANKS, REAR_POST_COMPLY
 
 DISCLAIMER = (
     "These results explore <em>what if</em> under stated assumptions; they are not forecasts. "
@@ -159,6 +159,15 @@ def run_section(results: rs.Results) -> str:
         "<p class='small'>Final: at the last month; peak: the highest share after month 0.</p>",
         table(pd.DataFrame(rows), ("officers",)),
     ]
+    overall = summary.get("overall") or {}
+    rear_share = (overall.get("final") or {}).get(REAR_POST_COMPLY)
+    rear_count = (overall.get(f"count_{REAR_POST_COMPLY}") or {}).get("final")
+    if rear_share is not None and rear_count is not None:
+        parts.append(
+            "<p class='small'>Of comply (all officers), at a rear post after the response "
+            f"ladder reassigned them (bearing only part of the order): final "
+            f"{rs.percent(rear_share)} of those serving ({int(rear_count):,}).</p>"
+        )
     if results.has("timeseries.csv"):
         series = rs.read_csv(folder / "timeseries.csv", folder)
         if "comply" in series:

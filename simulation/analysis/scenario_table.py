@@ -6,8 +6,9 @@ comparable; this table compares them at a common lag after their change of war-o
 from month 0).
 
 Its headline measures behaviour, not depletion (issue 22): where each member of the force
-present at month 0 is now (complying, evading, refusing, in jail, or gone by one route: the
-cohort shares, which sum to 100% and whose denominator never shrinks), and the month's
+present at month 0 is now (complying at his own post or at a rear post after reassignment,
+evading, refusing, in jail, or gone by one route: the cohort shares, which sum to 100% and
+whose denominator never shrinks), and the month's
 flows per 1,000 serving (new evaders, new refusers, arrests). Sweeps that did not record
 the cohort keep the older table of shares of the serving force.
 
@@ -67,6 +68,7 @@ DENOMINATORS: dict[str, str] = {
 
 STATE_COLUMNS: tuple[Column, ...] = (
     Column("cohort_comply", "comply", "cohort"),
+    Column("cohort_comply_at_rear_post", "comply at rear post", "cohort"),
     Column("cohort_evade", "evade", "cohort"),
     Column("cohort_refuse", "refuse", "cohort"),
     Column("cohort_jailed", "in jail", "cohort"),
@@ -76,8 +78,10 @@ STATE_COLUMNS: tuple[Column, ...] = (
     Column("cohort_retired", "retired", "cohort"),
     Column("cohort_recruited_by_russia", "to Russia", "cohort"),
 )
-"""Where the force present at month 0 is now, in every state: the nine shares sum to 100%,
-and no state grows because another shrinks the denominator."""
+"""Where the force present at month 0 is now, in every state: the ten shares sum to 100%,
+and no state grows because another shrinks the denominator. `comply` is carrying out the
+order at his own post; `comply at rear post` is complying at a rear post after the response
+ladder reassigned him, bearing only part of the order (docs/ODD.md §7.7)."""
 
 FLOW_COLUMNS: tuple[Column, ...] = (
     Column("flow_new_evaders_per_1000_serving", "new evaders /1,000", "per_1000_serving"),
@@ -105,6 +109,7 @@ served (last three)."""
 
 PERSONNEL_COLUMNS: tuple[Column, ...] = (
     Column("comply", "comply (all)", "personnel"),
+    Column("comply_at_rear_post", "of which at rear post (all)", "personnel"),
     Column("evade", "evade (all)", "personnel"),
     Column("refuse", "refuse (all)", "personnel"),
     Column("officer_comply", "officers comply", "personnel"),
@@ -115,9 +120,9 @@ PERSONNEL_COLUMNS: tuple[Column, ...] = (
     Column("exited_share", "left (resigned + deserted)", "served"),
     Column("arrested_share", "arrested", "served"),
 )
-"""The whole force's table: shares of all serving personnel and of each category serving
-then (who would carry out the order), and of everyone who served since month 0 who left or
-was arrested."""
+"""The whole force's table: shares of all serving personnel (with the part of comply serving
+at a rear post after reassignment) and of each category serving then (who would carry out
+the order), and of everyone who served since month 0 who left or was arrested."""
 
 
 def columns_for(metrics: list[str] | set[str]) -> tuple[Column, ...]:
@@ -261,7 +266,9 @@ def denominators_text(columns: tuple[Column, ...], source: str = "the sweep's su
         cohort = [c.heading for c in columns if c.denominator == "cohort"]
         sentences.append(
             f"Columns '{cohort[0]}' to '{cohort[-1]}' are shares {DENOMINATORS['cohort']}: "
-            "serving and complying, evading or refusing, in jail, or gone by each route (they "
+            "serving and complying at his own post, complying at a rear post after the "
+            "response ladder reassigned him (bearing only part of the order), evading or "
+            "refusing (wherever posted), in jail, or gone by each route (they "
             "sum to 100%; arrests and exits move people between them, never shrink the "
             "denominator; with other personnel, as in `mobilisation`, the force at month 0 "
             "is every member present then, the reserve called up later is not in it)."
@@ -276,7 +283,9 @@ def denominators_text(columns: tuple[Column, ...], source: str = "the sweep's su
         sentences.append(
             "Comply, evade and refuse (all) are shares of all personnel serving then, each "
             "category's column of that category serving then ('-': a category not serving "
-            "in that scenario)."
+            "in that scenario); 'of which at rear post (all)' is the part of comply (all) "
+            "complying at a rear post after the response ladder reassigned them, bearing only "
+            "part of the order."
         )
     if "served" in kinds:
         sentences.append(CUMULATIVE)
@@ -350,6 +359,7 @@ def plot_scenario_table(folder: str | Path, path: str | Path, measure: str = DEF
 
 
 STATE_COLOURS: dict[str, str] = {
+    "comply_at_rear_post": "#A1B9DE",
     "jailed": "#555555",
     "dismissed": "#937860",
     "resigned": "#8172B3",

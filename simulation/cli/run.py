@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from simulation.cli.options import add_set_option
-from simulation.vocabulary import CHOICES, GROUPS, RANKS
+from simulation.vocabulary import CHOICES, GROUPS, RANKS, REAR_POST_COMPLY
 
 
 def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFormatter]) -> None:
@@ -100,7 +100,24 @@ def format_rates_table(summary: dict[str, Any]) -> str:
         "shares of those of the row serving then (final: last month; peak: highest after "
         "month 0, over the months the row had anyone serving); '-': no one serving"
     )
+    rear = format_rear_post(summary["overall"])
+    if rear:
+        lines.append(rear)
     return "\n".join(lines)
+
+
+def format_rear_post(overall: dict[str, Any]) -> str:
+    """One line: how many of the overall comply share comply at a rear post after the
+    response ladder reassigned them (bearing only part of the order); '' when the summary
+    does not carry it."""
+    share = (overall.get("final") or {}).get(REAR_POST_COMPLY)
+    count = (overall.get(f"count_{REAR_POST_COMPLY}") or {}).get("final")
+    if share is None or count is None:
+        return ""
+    return (
+        f"of comply, at a rear post after reassignment (bearing part of the order): final "
+        f"{_percent(share)} ({int(count):,}) of those serving"
+    )
 
 
 def _percent(value: float | None) -> str:
@@ -110,6 +127,7 @@ def _percent(value: float | None) -> str:
 
 HEADLINE_LABELS: dict[str, str] = {
     "comply": "comply",
+    "comply_at_rear_post": "comply at a rear post (reassigned)",
     "evade": "evade",
     "refuse": "refuse",
     "jailed": "in jail",

@@ -33,6 +33,7 @@ from simulation.vocabulary import (
     GROUPS,
     PERSONNEL,
     RANKS,
+    REAR_POST_COMPLY,
     package_versions,
 )
 
@@ -239,13 +240,26 @@ def final_and_peak(outcome: RunOutcome, prefix: str = "") -> dict[str, Any]:
     """Final and peak share of each choice for one category (e.g. prefix 'passive_'), the
     shares at each lag after the order (key at_order_plus_<lag>; null if not reached), and
     how many of the category serve at the end (`serving_at_end`; with none, the final
-    shares are null: an empty group has no shares)."""
+    shares are null: an empty group has no shares). Overall, beside `comply`, the share of
+    those serving who comply at a rear post after reassignment (`comply_at_rear_post`, a part
+    of `comply`) and, in a block of its own by measure, their number
+    (`count_comply_at_rear_post`)."""
     reduced = {choice: outcome.reduce(f"{prefix}{choice}") for choice in CHOICES}
+    rear = not prefix and REAR_POST_COMPLY in outcome.columns
+    if rear:
+        # beside comply, named: the share of those serving complying at a rear post
+        reduced[REAR_POST_COMPLY] = outcome.reduce(REAR_POST_COMPLY)
     measures = ["final", "peak", *(lag_measure(lag) for lag in outcome.lags)]
     block: dict[str, Any] = {
         measure: {choice: _json_number(values[measure]) for choice, values in reduced.items()}
         for measure in measures
     }
+    if rear:
+        # ... and their number, kept out of the measures' blocks, which hold shares only
+        count = outcome.reduce(f"count_{REAR_POST_COMPLY}")
+        block[f"count_{REAR_POST_COMPLY}"] = {
+            measure: _json_number(count[measure]) for measure in measures
+        }
     size = f"n_{prefix.removesuffix('_')}" if prefix else "n_active"
     if size in outcome.columns:
         block["serving_at_end"] = int(outcome.columns[size][-1])

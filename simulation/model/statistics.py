@@ -21,6 +21,7 @@ from simulation.vocabulary import (
     ACTIONS,
     CHOICES,
     COHORT_STATES,
+    COMPLY,
     COUNT_COLUMNS,
     DEPARTURES,
     EVADE,
@@ -32,6 +33,7 @@ from simulation.vocabulary import (
     PERSONNEL,
     PRIVATE_COLUMNS,
     RANKS,
+    REAR_POST_COMPLY,
     REFUSE,
 )
 
@@ -150,7 +152,8 @@ def record(model: ArmyModel) -> None:
 
 def update(model: ArmyModel) -> None:
     """Counts and shares of each choice overall, by group and by rank (over the serving
-    force); cohort shares (over the force at step 0); counts of consequences and exits.
+    force), and of those complying at a rear post (part of `comply`); cohort shares (over
+    the force at step 0); counts of consequences and exits.
     With `record`, the blocks no recorded column needs (ranks, cohort, means, private) are
     skipped after step 0 (:func:`stat_blocks`)."""
     stats: dict[str, float] = {}
@@ -183,11 +186,20 @@ def update(model: ArmyModel) -> None:
                 stats[f"count_{category}_{name}"] = int(by_category[row, code])
                 stats[f"{category}_{name}"] = by_category[row, code] / size if size else empty
     stats["n_active"] = total
+    rear = rear_post_compliers(model)
+    at_rear = 0 if rear is None else int(np.count_nonzero(rear))
+    stats[f"count_{REAR_POST_COMPLY}"] = at_rear
+    stats[REAR_POST_COMPLY] = at_rear / total if total else 0.0
 
     start = model._initial_count
     if "cohort" in model._stat_blocks:
         serving_initial = everyone[1].sum(axis=(0, 2, 3, 4))[:3]
         cohort = dict(zip(CHOICES, serving_initial.tolist(), strict=True))
+        # compliers at a rear post are relieved of part of the order: a state of their own
+        cohort[REAR_POST_COMPLY] = (
+            0 if rear is None else int(np.count_nonzero(rear & model.initial))
+        )
+        cohort["comply"] -= cohort[REAR_POST_COMPLY]
         cohort["jailed"] = int((model.jailed & model.initial).sum())
         cohort.update(model.cohort_departed)
         for state in COHORT_STATES:
@@ -244,6 +256,18 @@ def update(model: ArmyModel) -> None:
         falsifying = total - int(np.trace(pairs))
         stats["falsifying"] = falsifying / total if total else 0.0
     model.stats = stats
+
+
+def rear_post_compliers(model: ArmyModel) -> np.ndarray | None:
+    """Members serving and complying at a rear post after the response ladder reassigned
+    them (bearing less than the whole order, `model.order_share` < 1); None while nobody has
+    been reassigned."""
+    if not model._reassigned:
+        return None
+    rear = model.order_share < 1.0
+    rear &= model.active
+    rear &= model.choice == COMPLY
+    return rear
 
 
 def flows(model: ArmyModel) -> dict[str, float]:
