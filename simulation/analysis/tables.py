@@ -174,7 +174,8 @@ def calibration_tables(folder: str | Path) -> str:
         "(with the prior sample and any generation cut short by the budget), final distance "
         "threshold "
         f"{number(generations['epsilon'].iloc[-1])} (1 = off by one tolerance on average). "
-        f"Effective sample size of the weighted posterior: {ess_text(found['posterior'])}.",
+        f"Effective sample size of the weighted posterior: {ess_text(found['posterior'])}."
+        + _generations_ess(generations),
         "",
         "| parameter | prior median (90%) | posterior median (90%) | shrinkage | verdict |",
         "|---|---|---|---|---|",
@@ -210,6 +211,17 @@ def calibration_tables(folder: str | Path) -> str:
                 f"{row['posterior_holds']:.0%} |"
             )
     return "\n".join(text)
+
+
+def _generations_ess(generations: pd.DataFrame) -> str:
+    """' Effective sample size by generation ...: 0: 80.0 (100%), ...' and a warning per
+    generation below the floor; '' for a folder written before it was recorded."""
+    from simulation.analysis.calibration import ess_by_generation_text, ess_warnings
+
+    if "ess_share" not in generations.columns:
+        return ""
+    sentences = [ess_by_generation_text(generations), *ess_warnings(generations)]
+    return "".join(f" {text[0].upper()}{text[1:]}." for text in sentences)
 
 
 def sensitivity_table(folder: str | Path, top: int = 4) -> str:
