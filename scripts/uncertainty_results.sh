@@ -23,7 +23,8 @@ run reluctant-army ensemble experiments/scenarios_prior.yaml --out results/scena
 run reluctant-army table results/scenarios_prior --readme README.md
 run reluctant-army ensemble experiments/scenarios_prior.yaml --posterior results/calibration_anchors \
     --out results/scenarios_posterior --overwrite
-run reluctant-army table results/scenarios_posterior --readme README.md
+run reluctant-army table results/scenarios_posterior --against results/scenarios_prior \
+    --readme README.md
 
 # the whole force without and with a mobilisation, over the priors: the README's two tables
 run reluctant-army ensemble experiments/whole_force_prior.yaml --out results/whole_force_prior --overwrite

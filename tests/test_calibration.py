@@ -414,6 +414,15 @@ def test_the_calibration_tables_are_generated_from_its_folder(calibrated) -> Non
     assert "Effective sample size of the weighted posterior:" in text
 
 
+def test_the_calibration_tables_give_every_generation_s_effective_sample_size(calibrated) -> None:
+    from simulation import results_table
+
+    text = results_table(calibrated.folder)
+    shares = [f"{int(row['generation'])}: " for _, row in calibrated.generations.iterrows()]
+    sentence = text.split("Effective sample size by generation (share of the population; floor")
+    assert len(sentence) == 2 and all(share in sentence[1].split("\n")[0] for share in shares)
+
+
 def test_the_effective_sample_size_counts_the_particles_the_weights_rest_on(calibrated) -> None:
     from simulation.analysis.calibration import effective_sample_size
 

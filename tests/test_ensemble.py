@@ -160,6 +160,49 @@ def test_the_table_goes_between_the_readme_markers(ensemble, tmp_path: Path) -> 
     assert results_table(ensemble.folder) in text
 
 
+def _narrowed_copy(folder: Path, out: Path, factor: float) -> Path:
+    """The ensemble folder with every 90% interval narrowed around its median by `factor`."""
+    import shutil
+
+    shutil.copytree(folder, out)
+    table = pd.read_csv(out / "distribution.csv")
+    for end in ("q05", "q95"):
+        table[end] = table["median"] + (table[end] - table["median"]) / factor
+    table.to_csv(out / "distribution.csv", index=False)
+    return out
+
+
+def test_a_posterior_table_gives_each_headline_interval_s_width_ratio(
+    ensemble, tmp_path: Path
+) -> None:
+    from simulation.analysis.tables import width_ratio_table
+
+    narrow = _narrowed_copy(ensemble.folder, tmp_path / "narrow", 2.0)
+    text = width_ratio_table(narrow, ensemble.folder)
+    rows = [line for line in text.splitlines() if line.startswith("| fight |")]
+    cells = rows[0].strip("|").split("|")[1:]
+    assert all(cell.strip() == "-" or cell.strip().startswith("2.0x (") for cell in cells)
+    assert any(cell.strip().startswith("2.0x (") for cell in cells)
+    same = width_ratio_table(ensemble.folder, ensemble.folder)
+    assert "2.0x" not in same and "1.0x (" in same
+
+
+def test_table_against_the_priors_adds_the_width_ratios(ensemble, tmp_path: Path, capsys) -> None:
+    narrow = _narrowed_copy(ensemble.folder, tmp_path / "narrow", 4.0)
+    code = main(["table", str(narrow), "--against", str(ensemble.folder)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert results_table(narrow) in printed and "4.0x (" in printed
+
+
+def test_table_against_needs_an_ensemble(ensemble, tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "not_results"
+    folder.mkdir()
+    code = main(["table", str(ensemble.folder), "--against", str(folder)])
+    assert code == 2
+    assert capsys.readouterr().err.startswith("error: ")
+
+
 def test_markers_missing_from_the_file_is_an_error(ensemble, tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("no markers\n")

@@ -113,4 +113,26 @@ def test_calibrate_check_runs_the_procedure_on_truths_and_writes_its_figures(
     assert "50% intervals cover" in printed and "least effective sample size" in printed
     table = pd.read_csv(out / "sbc.csv")
     assert len(table) == 2 and table["rank"].between(0, 1).all()
+    shares = table["ess_share_by_generation"].astype(str).str.split()
+    assert (shares.str.len() == table["generations"]).all()
+    assert "least effective sample size share by generation, over the truths: 0:" in printed
     assert (out / "sbc_ranks.png").is_file() and (out / "sbc_summary.csv").is_file()
+
+
+def test_the_check_records_every_generation_s_ess_share_and_its_least_over_truths() -> None:
+    from simulation.analysis.sbc import least_ess_by_generation
+
+    table = pd.DataFrame(
+        {
+            "truth_index": [0, 0, 1, 1, 2],
+            "parameter": ["a", "b", "a", "b", "a"],
+            "ess_share_by_generation": [
+                "1.000 0.600 0.450",
+                "1.000 0.600 0.450",
+                "1.000 0.350",
+                "1.000 0.350",
+                "0.900 0.700 0.500",
+            ],
+        }
+    )
+    assert least_ess_by_generation(table) == [0.9, 0.35, 0.45]

@@ -916,6 +916,19 @@ def ess_text(posterior: pd.DataFrame) -> str:
     return text
 
 
+def ess_by_generation_text(generations: pd.DataFrame) -> str:
+    """'0: 80.0 (100%), 1: 55.2 (69%), ...': each generation's effective sample size and its
+    share of the population, the floor named (the issue's test of a sampler whose weights
+    stay bounded)."""
+    return (
+        f"effective sample size by generation (share of the population; floor {ESS_FLOOR:.0%}): "
+        + ", ".join(
+            f"{int(row['generation'])}: {row['effective_sample_size']:.1f} ({row['ess_share']:.0%})"
+            for _, row in generations.iterrows()
+        )
+    )
+
+
 def ess_warnings(generations: pd.DataFrame) -> list[str]:
     """One warning per generation whose effective sample size is below the floor."""
     return [
@@ -937,12 +950,7 @@ def format_calibration(result: CalibrationResult) -> str:
         f"simulations in all, final distance threshold {number(generations['epsilon'].iloc[-1])} "
         "(1 = off by one tolerance on average)",
         f"effective sample size of the posterior: {ess_text(result.posterior)}",
-        "effective sample size by generation (share of the population; floor "
-        f"{ESS_FLOOR:.0%}): "
-        + ", ".join(
-            f"{int(row['generation'])}: {row['effective_sample_size']:.1f} ({row['ess_share']:.0%})"
-            for _, row in generations.iterrows()
-        ),
+        ess_by_generation_text(generations),
         *ess_warnings(generations),
         "",
         "posterior (median and 90% interval) against the prior; shrinkage = 1 - posterior "

@@ -132,6 +132,16 @@ def plot_ranks(table: pd.DataFrame, path: Any, bins: int = 5, title: str = "") -
     plt.close(figure)
 
 
+def least_ess_by_generation(table: pd.DataFrame) -> list[float]:
+    """Per generation, the least ESS share over the truths that reached it (from the
+    per-truth `ess_share_by_generation`): the bounded-weights test, generation by
+    generation."""
+    per_truth = table.drop_duplicates("truth_index")["ess_share_by_generation"]
+    shares = [[float(v) for v in str(text).split()] for text in per_truth]
+    depth = max((len(row) for row in shares), default=0)
+    return [min(row[g] for row in shares if len(row) > g) for g in range(depth)]
+
+
 def format_summary(summary: pd.DataFrame, seconds: float | None = None) -> str:
     """The summary as text: coverage per group and parameter against the targets."""
     overall = summary[summary["scope"] == "all"].iloc[0]
@@ -202,6 +212,9 @@ def simulation_based_calibration(
                 if len(generations) > 1
                 else 1.0,
                 "final_ess_share": float(generations["ess_share"].iloc[-1]),
+                "ess_share_by_generation": " ".join(
+                    f"{share:.3f}" for share in generations["ess_share"]
+                ),
             }
         )
         if progress is not None:

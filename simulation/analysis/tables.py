@@ -61,23 +61,8 @@ def ensemble_tables(
     from simulation.analysis.scenario_table import columns_for, denominators_text
 
     manifest, distribution, differences = read_ensemble(folder)
-    known = set(distribution["output"])
-    columns = columns_for(known)
-    first = columns[0].metric
-    reached = [m for m in (measure, "final") if f"{m}_{first}" in known]
-    if not reached or (reached[0] != measure and measure != DEFAULT_MEASURE):
-        measures = [m for m in manifest.get("measures", ["final"]) if f"{m}_{first}" in known]
-        raise ArgumentError(
-            f"the ensemble has no '{measure}' values (its runs ended before that lag?); it "
-            f"has: {', '.join(measures)}",
-            "measure",
-        )
-    measure = reached[0]  # the default lag falls back to the last month for short runs
-    outputs = [
-        (f"{measure}_{column.metric}", column)
-        for column in columns
-        if f"{measure}_{column.metric}" in known
-    ]
+    columns = columns_for(set(distribution["output"]))
+    measure, outputs = _ensemble_outputs(manifest, distribution, measure)
     scenarios = list(manifest["scenarios"])
     reference = reference or manifest["reference"]
     if reference not in scenarios:
@@ -140,6 +125,88 @@ def ensemble_tables(
     return "\n".join(text)
 
 
+def _ensemble_outputs(
+    manifest: dict[str, Any], distribution: pd.DataFrame, measure: str
+) -> tuple[str, list[tuple[str, Any]]]:
+    """The measure an ensemble's table reads (the default lag falls back to the last month
+    for short runs) and its headline outputs with their columns."""
+    from simulation.analysis.scenario_table import columns_for
+
+    known = set(distribution["output"])
+    columns = columns_for(known)
+    first = columns[0].metric
+    reached = [m for m in (measure, "final") if f"{m}_{first}" in known]
+    if not reached or (reached[0] != measure and measure != DEFAULT_MEASURE):
+        measures = [m for m in manifest.get("measures", ["final"]) if f"{m}_{first}" in known]
+        raise ArgumentError(
+            f"the ensemble has no '{measure}' values (its runs ended before that lag?); it "
+            f"has: {', '.join(measures)}",
+            "measure",
+        )
+    measure = reached[0]
+    outputs = [
+        (f"{measure}_{column.metric}", column)
+        for column in columns
+        if f"{measure}_{column.metric}" in known
+    ]
+    return measure, outputs
+
+
+def width_ratio_table(
+    folder: str | Path, against: str | Path, measure: str = DEFAULT_MEASURE
+) -> str:
+    """How much narrower an ensemble's headline 90% intervals are than another's (a
+    posterior's against the priors'): per scenario and column, the width of `against`'s
+    interval divided by `folder`'s, as Markdown. A ratio of 2 halves the interval."""
+    from simulation.analysis.ensemble import read_ensemble
+
+    manifest, distribution, _ = read_ensemble(folder)
+    other_manifest, other, _ = read_ensemble(against)
+    measure, outputs = _ensemble_outputs(manifest, distribution, measure)
+    known = set(other["output"])
+    outputs = [(name, column) for name, column in outputs if name in known]
+    scenarios = [s for s in manifest["scenarios"] if s in other_manifest["scenarios"]]
+    if not scenarios or not outputs:
+        raise ArgumentError(
+            f"{against} shares no scenario and output with {folder} at '{measure}'", "against"
+        )
+    widths = {
+        label: (table["q95"] - table["q05"]).groupby([table["scenario"], table["output"]]).first()
+        for label, table in (("this", distribution), ("against", other))
+    }
+    rows, ratios = [], []
+    for scenario in scenarios:
+        cells = [scenario]
+        for name, column in outputs:
+            this = widths["this"].get((scenario, name), math.nan)
+            base = widths["against"].get((scenario, name), math.nan)
+            ratio = base / this if this > 0 else math.nan
+            if not math.isnan(ratio):
+                ratios.append(ratio)
+            cells.append(_ratio_cell(ratio, base, this, column.is_rate))
+        rows.append(cells)
+    header = ["scenario", *[column.heading for _, column in outputs]]
+    halved = sum(ratio >= 2 for ratio in ratios)
+    return "\n".join(
+        [
+            f"Width of the 90% interval {_when(measure)} over `{Path(against).name}` divided by "
+            f"its width over `{Path(folder).name}` (ratio; then the two widths, in percentage "
+            "points, the flows' columns per 1,000). A ratio of 2 or more is an interval at least "
+            f"halved: {halved} of {len(ratios)} cells with a width ('-': no width in one of them).",
+            "",
+            _markdown(header, rows),
+        ]
+    )
+
+
+def _ratio_cell(ratio: float, base: float, this: float, per_1000: bool) -> str:
+    """'2.3x (89.6 → 39.0)': the width ratio and the two widths; '-' without a ratio."""
+    if math.isnan(ratio):
+        return "-"
+    scale = 1 if per_1000 else 100
+    return f"{ratio:.1f}x ({scale * base:.1f} → {scale * this:.1f})"
+
+
 def _cell(table: pd.DataFrame, key: tuple[str, str], render: Any, per_1000: bool) -> str:
     """A rendered cell, or '-' where a scenario has no value of an output (a personnel
     category it does not have, e.g. reservists never called up)."""
@@ -174,7 +241,8 @@ def calibration_tables(folder: str | Path) -> str:
         "(with the prior sample and any generation cut short by the budget), final distance "
         "threshold "
         f"{number(generations['epsilon'].iloc[-1])} (1 = off by one tolerance on average). "
-        f"Effective sample size of the weighted posterior: {ess_text(found['posterior'])}.",
+        f"Effective sample size of the weighted posterior: {ess_text(found['posterior'])}."
+        + _generations_ess(generations),
         "",
         "| parameter | prior median (90%) | posterior median (90%) | shrinkage | verdict |",
         "|---|---|---|---|---|",
@@ -210,6 +278,17 @@ def calibration_tables(folder: str | Path) -> str:
                 f"{row['posterior_holds']:.0%} |"
             )
     return "\n".join(text)
+
+
+def _generations_ess(generations: pd.DataFrame) -> str:
+    """' Effective sample size by generation ...: 0: 80.0 (100%), ...' and a warning per
+    generation below the floor; '' for a folder written before it was recorded."""
+    from simulation.analysis.calibration import ess_by_generation_text, ess_warnings
+
+    if "ess_share" not in generations.columns:
+        return ""
+    sentences = [ess_by_generation_text(generations), *ess_warnings(generations)]
+    return "".join(f" {text[0].upper()}{text[1:]}." for text in sentences)
 
 
 def sensitivity_table(folder: str | Path, top: int = 4) -> str:

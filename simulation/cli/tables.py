@@ -5,7 +5,9 @@ order (mean ± 95% interval over replications; the README's table and figure); a
 gives each share's median with its 90% interval over the priors (or a posterior) and each
 scenario's difference from a reference, run by run; a calibration its posterior against the
 prior, its targets in the predictive runs and the stylised facts; a sensitivity analysis the
-most influential assumptions per output. `--readme FILE` writes the table into FILE between
+most influential assumptions per output; `--against FOLDER` adds, for an ensemble, how many
+times narrower each headline 90% interval is than over another ensemble (a posterior's
+against the priors'). `--readme FILE` writes the table into FILE between
 ``<!-- MARKER:start -->`` and ``<!-- MARKER:end -->``.
 """
 
@@ -38,6 +40,13 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
         help="sweeps and ensembles: at_order_plus_<months>, final or peak",
     )
     table.add_argument("--reference", help="ensembles: the scenario differences are taken from")
+    table.add_argument(
+        "--against",
+        help=(
+            "ensembles: another ensemble folder (e.g. the priors' for a posterior ensemble); "
+            "adds each headline 90%% interval's width ratio, its width there over its width here"
+        ),
+    )
     table.add_argument("--figure", help="sweeps: also draw the comparison into this PNG file")
     table.add_argument("--readme", help="write the table into this file, between the markers")
     table.add_argument(
@@ -59,7 +68,13 @@ def table_command(args: argparse.Namespace) -> int:
     kind = read_manifest(args.folder)["kind"]
     if args.figure and kind != "sweep":
         raise ArgumentError("draws a scenario sweep's comparison only", "figure")
+    if args.against and kind != "ensemble":
+        raise ArgumentError("compares an ensemble's intervals with another ensemble's", "against")
     text = results_table(args.folder, args.measure, args.reference)
+    if args.against:
+        from simulation.analysis.tables import width_ratio_table
+
+        text += "\n\n" + width_ratio_table(args.folder, args.against, args.measure)
     print(text)
     if args.figure:
         from simulation.analysis.scenario_table import plot_scenario_table

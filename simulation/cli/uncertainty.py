@@ -335,7 +335,11 @@ def leave_one_out_command(args: argparse.Namespace, targets: Any) -> int:
 
 def check_command(args: argparse.Namespace, targets: object) -> int:
     """Simulation-based calibration of the targets file's procedure."""
-    from simulation.analysis.sbc import format_summary, simulation_based_calibration
+    from simulation.analysis.sbc import (
+        format_summary,
+        least_ess_by_generation,
+        simulation_based_calibration,
+    )
 
     if args.check < 1:
         raise ArgumentError(f"must be at least 1, got {args.check}", "check")
@@ -355,6 +359,11 @@ def check_command(args: argparse.Namespace, targets: object) -> int:
     print(format_summary(summary, time.perf_counter() - started))
     print(
         f"least effective sample size share of any generation: {table['min_ess_share'].min():.0%}"
+    )
+    least = least_ess_by_generation(table)
+    print(
+        "least effective sample size share by generation, over the truths: "
+        + ", ".join(f"{generation}: {share:.0%}" for generation, share in enumerate(least))
     )
     print(f"results in {out}/: sbc.csv, sbc_summary.csv, sbc_ranks.png")
     return 0
