@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from simulation import ConfigError, Experiment, load_config
+from simulation.analysis import preflight
 from simulation.config.example_scale import VARIABLE
 from simulation.config.targets import targets_from_dict
 
@@ -59,6 +60,31 @@ def test_small_caps_a_calibration(monkeypatch: pytest.MonkeyPatch, repo: Path) -
     abc = targets.spec.abc
     assert (abc.population_size, abc.generations, abc.max_simulations) == (20, 3, 200)
     assert targets.spec.predictive_draws == 5
+
+
+def test_small_caps_a_budget_given_on_the_command_line(
+    monkeypatch: pytest.MonkeyPatch, repo: Path
+) -> None:
+    """A documented calibration that sets its own budget (`--population-size 80
+    --max-simulations 2000`) still runs at the small size."""
+    monkeypatch.setenv(VARIABLE, "small")
+    path = repo / "configs" / "targets" / "anchors.yaml"
+    targets = targets_from_dict(yaml.safe_load(path.read_text()), path, path.parent)
+    updates = {"population_size": 80, "generations": 4, "max_simulations": 2000}
+    abc = preflight.abc_settings(targets, updates)
+    assert (abc.population_size, abc.generations, abc.max_simulations) == (20, 3, 200)
+    assert preflight.predictive_draws(targets, 40) == 5
+
+
+def test_without_the_switch_a_command_line_budget_stands(
+    monkeypatch: pytest.MonkeyPatch, repo: Path
+) -> None:
+    monkeypatch.delenv(VARIABLE, raising=False)
+    path = repo / "configs" / "targets" / "anchors.yaml"
+    targets = targets_from_dict(yaml.safe_load(path.read_text()), path, path.parent)
+    abc = preflight.abc_settings(targets, {"population_size": 80, "max_simulations": 2000})
+    assert (abc.population_size, abc.max_simulations) == (80, 2000)
+    assert preflight.predictive_draws(targets, 40) == 40
 
 
 def test_an_unknown_scale_is_one_readable_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
+from simulation.config.example_scale import scaled_abc, scaled_predictive_draws
 from simulation.config.targets import AbcSpec, Targets, TargetsFileSpec
 from simulation.errors import ArgumentError, ConfigError
 
@@ -35,7 +36,7 @@ def abc_settings(targets: Targets, updates: dict[str, Any]) -> AbcSpec:
     by the file's own rules: a finite min_epsilon >= 0, a seed >= 0, and so on."""
     given = {key: value for key, value in updates.items() if value is not None}
     try:
-        return AbcSpec.model_validate({**targets.spec.abc.model_dump(), **given})
+        return AbcSpec.model_validate(scaled_abc({**targets.spec.abc.model_dump(), **given}))
     except ValidationError as error:
         key = str(error.errors()[0]["loc"][0])
         raise ArgumentError(_first_problem(error), key) from None
@@ -52,7 +53,7 @@ def predictive_draws(targets: Targets, draws: int | None) -> int:
         raise ArgumentError(
             f"expected a whole number in [{low}, {high}], got {draws}", "predictive_draws"
         )
-    return draws
+    return scaled_predictive_draws(draws)
 
 
 def check_statistics(targets: Targets) -> None:

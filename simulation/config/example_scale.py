@@ -5,7 +5,7 @@ targets file is loaded at a small size: at most 200 officers and 24 months (unle
 schedule changes later: then the schedule sets the horizon), 2 replications,
 8 sampled design points (or prior draws; 2 base samples for Sobol and Morris designs, whose
 runs grow with the number of parameters), and a calibration of 20 particles, 3 generations,
-200 simulations and 5 predictive draws. The documentation's examples run this way in the test
+200 simulations and 5 predictive draws (from the targets file or the command line alike). The documentation's examples run this way in the test
 suite (tests/test_doc_examples.py), so that every documented command is run as written in a
 few seconds each; the numbers they then print are not the documented ones. Unset (or empty),
 nothing changes. The variable is read here and nowhere else.
@@ -111,12 +111,27 @@ def scaled_targets(data: dict[str, Any]) -> dict[str, Any]:
     caps = example_caps()
     if caps is None or not isinstance(data, dict):
         return data
-    abc = dict(data.get("abc") or {})
+    result = {**data, "abc": scaled_abc(dict(data.get("abc") or {}))}
+    return _capped(result, "predictive_draws", caps["predictive_draws"], when_missing=True)
+
+
+def scaled_abc(settings: dict[str, Any]) -> dict[str, Any]:
+    """ABC settings with particles, generations and simulations capped, wherever they come
+    from (a targets file, the command line or a Python call): a documented command that sets
+    its own budget still runs at the small size."""
+    caps = example_caps()
+    if caps is None:
+        return settings
     for key, cap in (
         ("population_size", caps["particles"]),
         ("generations", caps["generations"]),
         ("max_simulations", caps["simulations"]),
     ):
-        abc = _capped(abc, key, cap, when_missing=True)
-    result = {**data, "abc": abc}
-    return _capped(result, "predictive_draws", caps["predictive_draws"], when_missing=True)
+        settings = _capped(settings, key, cap, when_missing=True)
+    return settings
+
+
+def scaled_predictive_draws(draws: int) -> int:
+    """Predictive draws capped at the small size (given on the command line or in Python)."""
+    caps = example_caps()
+    return draws if caps is None else min(draws, caps["predictive_draws"])
