@@ -293,3 +293,13 @@ def test_the_experiments_behind_the_readme_tables_record_the_cohort_headline(
 
     metrics = yaml.safe_load((REPO / "experiments" / experiment).read_text())["metrics"]
     assert set(COHORT_METRICS) <= set(metrics)
+
+
+def test_the_cohort_table_has_one_column_per_cohort_state() -> None:
+    """A state added to the vocabulary gets its column (the shares then still sum to 100%)."""
+    from simulation.analysis.scenario_table import STATE_COLUMNS
+    from simulation.vocabulary import COHORT_STATES
+
+    assert sorted(column.metric for column in STATE_COLUMNS) == sorted(
+        f"cohort_{state}" for state in COHORT_STATES
+    )
