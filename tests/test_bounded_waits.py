@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 import simulation.experiments.sweep as sweep_module
+from simulation.experiments.backends import kill_pool, local_backend
 from simulation.experiments.sweep import FAULT_ENV
 from tests.sweep_support import (
     DEADLINE,
@@ -105,7 +106,8 @@ def test_a_batch_that_never_comes_back_is_taken_from_its_worker(
 def test_ctrl_c_ends_the_sweep_at_once_and_its_workers_too(tmp_path: Path) -> None:
     """SIGINT to the sweep's process alone (the harder case: a terminal's Ctrl-C reaches
     the workers too) while every run sleeps for a minute: the sweep exits 130 within
-    seconds, says how to resume, and leaves no worker behind."""
+    seconds, says how to resume, and leaves no worker behind (nor one the forkserver was
+    still starting)."""
     out = tmp_path / "out"
     process = start_sweep(
         experiment_file(tmp_path), out, "--workers", "2", fault="*:sleep=60", capture=True
@@ -119,10 +121,42 @@ def test_ctrl_c_ends_the_sweep_at_once_and_its_workers_too(tmp_path: Path) -> No
         assert time.monotonic() - started < 15
         assert process.returncode == 130
         assert "interrupted: finished batches are kept" in err and "--resume" in err
+        assert "Traceback" not in err  # no worker forked after the interrupt, failing to start
         wait_for(lambda: not processes_in_group(process.pid), "exit of the worker processes")
     finally:
         if processes_in_group(process.pid):
             os.killpg(process.pid, signal.SIGKILL)
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` is a live (not zombie) process."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads processes from /proc")
+def test_abandoning_a_local_pool_ends_its_forkserver_and_every_worker_it_forked() -> None:
+    """What the sweep does after Ctrl-C, beyond killing the pool's known workers: a worker
+    the forkserver was still starting would otherwise outlive the sweep."""
+    from multiprocessing import forkserver
+
+    backend = local_backend(2)
+    executor = backend.make()
+    try:
+        for _ in range(2):
+            executor.submit(time.sleep, 60)
+        wait_for(lambda: len(executor._processes or {}) == 2, "two workers")
+        server = forkserver._forkserver._forkserver_pid
+        workers = list(executor._processes)
+        assert server is not None and alive(server)
+        backend.abandon()
+        wait_for(lambda: not any(alive(pid) for pid in [server, *workers]), "their end")
+        assert forkserver._forkserver._forkserver_pid is None  # a later pool starts anew
+    finally:
+        kill_pool(executor)
+        backend.close()
 
 
 # ------------------------------------------------------------------ a real Dask cluster

@@ -22,6 +22,7 @@ import math
 import multiprocessing
 import os
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -101,6 +102,8 @@ class Backend:
     check: Callable[[], None] = lambda: None
     kill: Callable[[Executor], None] = lambda executor: shutdown(executor)
     stalled: Callable[[Executor], list[str]] = lambda executor: []
+    abandon: Callable[[], None] = lambda: None
+    """Stop, after Ctrl-C, whatever could still start work (the local forkserver)."""
 
 
 def _worker_start(sweep_pid: int, heartbeats: str) -> None:
@@ -178,6 +181,43 @@ def kill_pool(executor: Executor) -> None:
     shutdown(executor)
 
 
+def _children_of(pid: int) -> list[int]:
+    """Live child processes of `pid` (from /proc; none where there is no /proc)."""
+    children = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                children.append(int(entry.name))
+    return children
+
+
+def stop_worker_server() -> None:
+    """Kill the forkserver and every process it has forked, now (after Ctrl-C).
+
+    Killing a pool's workers is not enough when Ctrl-C comes while the pool is starting:
+    the forkserver (slow to start, it imports the model) still serves the spawn requests
+    sent just before, and the workers it forks after the sweep has let go of the pool run
+    a task (the sweep's exit then waits for them) or fail to read their start-up data (a
+    traceback on the terminal). Stopped first (SIGSTOP) so that it forks no more.
+    """
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver
+    pid = server._forkserver_pid
+    if pid is None:  # never started (a spawn-started pool): nothing left behind the workers
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGSTOP)
+    for child in _children_of(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError, ChildProcessError):
+        server._stop()  # reaps it and forgets it: a later pool starts a new one
+
+
 def local_backend(workers: int, stall_timeout: float | None = None) -> Backend:
     """In-process for one worker, else a process pool with an explicit start method (refused
     from the unguarded top level of a script, which every worker would run again) whose
@@ -196,6 +236,7 @@ def local_backend(workers: int, stall_timeout: float | None = None) -> Backend:
         close=heartbeats.close,
         kill=kill_pool,
         stalled=heartbeats.stalled,
+        abandon=stop_worker_server,
     )
 
 

@@ -708,6 +708,9 @@ def run_sweep(
             backend.name,
         )
         return driver.run()
+    except KeyboardInterrupt:
+        backend.abandon()
+        raise
     finally:
         backend.close()
 
