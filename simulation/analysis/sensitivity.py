@@ -350,7 +350,8 @@ def indices_table(
 
 def plot_indices(table: pd.DataFrame, path: Any, title: str = "") -> None:
     """Bar charts per output: Sobol first-order and total indices with 95% confidence bars,
-    and Morris μ* with its confidence bar (σ as a marker)."""
+    and Morris μ* with its confidence bar (σ as a marker). Sobol alone (a design over the
+    priors) lays the outputs out two abreast, so that many outputs stay readable."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -360,15 +361,19 @@ def plot_indices(table: pd.DataFrame, path: Any, title: str = "") -> None:
     outputs = list(dict.fromkeys(table["output"]))
     has_sobol = "ST" in table.columns
     has_morris = "mu_star" in table.columns
-    columns = int(has_sobol) + int(has_morris)
+    kinds = int(has_sobol) + int(has_morris)
+    abreast = 2 if kinds == 1 and len(outputs) > 1 else 1
+    columns, rows = kinds * abreast, math.ceil(len(outputs) / abreast)
     figure, axes = plt.subplots(
-        len(outputs), columns, figsize=(6.5 * columns, 2.8 * len(outputs) + 0.6), squeeze=False
+        rows, columns, figsize=(6.5 * columns, 2.8 * rows + 0.6), squeeze=False
     )
-    for row, output in enumerate(outputs):
+    for axis in axes.flat[len(outputs) * kinds :]:
+        axis.set_visible(False)
+    for place, output in enumerate(outputs):
         part = table[table["output"] == output]
         names = [name.split(".", 1)[-1] for name in part["parameter"]]
         positions = np.arange(len(part))
-        column = 0
+        row, column = divmod(place * kinds, columns)
         if has_sobol:
             axis = axes[row][column]
             axis.barh(
