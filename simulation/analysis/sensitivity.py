@@ -419,7 +419,8 @@ def plot_indices(table: pd.DataFrame, path: Any, title: str = "") -> None:
             axis.legend(fontsize=7)
     if title:
         figure.suptitle(title)
-    figure.tight_layout()
+    # leave the title its own band (about 0.4 inch) above the panels' titles
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.4 / figure.get_figheight() if title else 1))
     figure.savefig(path, dpi=110, format="png")
     plt.close(figure)
 
