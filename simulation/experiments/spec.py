@@ -92,7 +92,8 @@ class DesignSpec(_Strict):
         ge=1,
         description=(
             "lhs: number of points; sobol: base N (N*(D+2) points, N*(2D+2) with "
-            "second_order); morris: trajectories (N*(D+1) points); prior: draws."
+            "second_order); morris: trajectories (N*(D+1) points); D counts groups (see "
+            "groups); prior: draws."
         ),
     )
     second_order: bool = Field(False, description="sobol: also sample for second-order indices.")
