@@ -159,34 +159,6 @@ def test_output_that_never_varies_is_named_in_a_note(
     assert "complicit_refuse did not vary across the design" in capsys.readouterr().err
 
 
-def test_a_sobol_design_over_the_priors_gives_one_index_per_prior(repo: Path) -> None:
-    from simulation import Experiment
-    from simulation import run_sensitivity as sensitivity
-    from simulation.config.priors import load_priors
-
-    experiment = Experiment.from_dict(
-        {
-            "base": {
-                "config": str(repo / "configs" / "scenarios" / "fight_order.yaml"),
-                "overrides": {"population.n_officers": 40},
-            },
-            "design": {
-                "kind": "sobol",
-                "samples": 2,
-                "priors": str(repo / "configs" / "priors.yaml"),
-            },
-            "vary": {"steps": {"low": 13, "high": 16, "integer": True}},
-            "seed": 1,
-        }
-    )
-    priors = load_priors()
-    assert len(experiment.points) == 2 * (len(priors.priors) + 1 + 2)
-    result = sensitivity(experiment, outputs=["refuse"], workers=1, progress=False)
-    assert set(result.indices["parameter"]) == {*priors.priors, "steps"}
-    assert "population.group_shares" in set(result.indices["parameter"])
-    assert "mu_star" not in result.indices.columns  # no Morris screen over quantiles
-
-
 def test_the_sensitivity_table_lists_the_most_influential_parameters(
     tmp_path: Path, repo: Path
 ) -> None:
@@ -238,12 +210,13 @@ def test_a_folder_of_other_files_is_refused_before_any_run(
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
 
 
-# ---------------------------------------------------------------------------- grouped by section
+# ---------------------------------------------------------------------------- grouped inputs
 
 
 def _additive_design(samples: int, groups: list[str]) -> tuple[pd.DataFrame, dict]:
-    """y = a.one + a.two + 0.3 b.one over uniform inputs, as a Sobol design over priors with
-    prior groups `groups`; the summary and manifest a sweep would give."""
+    """y = a.one + a.two + 0.3 b.one over uniform inputs, as a Sobol design sampled with
+    groups `groups` (SALib's grouped Saltelli design); the summary and manifest a sweep
+    would give."""
     from SALib.sample import sobol as sobol_sample
 
     names = ["a.one", "a.two", "b.one"]
@@ -262,16 +235,19 @@ def _additive_design(samples: int, groups: list[str]) -> tuple[pd.DataFrame, dic
         "design": "sobol",
         "scenarios": ["base"],
         "second_order": False,
-        "sampled": [{"name": name, "low": 0, "high": 1, "group": name} for name in names],
+        "sampled": [
+            {"name": name, "low": 0, "high": 1, "group": group}
+            for name, group in zip(names, groups, strict=True)
+        ],
     }
     return summary, manifest
 
 
-def test_sections_group_the_priors_into_one_index_each() -> None:
+def test_grouped_inputs_get_one_index_per_group_with_the_known_value() -> None:
     from simulation.analysis.sensitivity import design_indices
 
     summary, manifest = _additive_design(256, ["a", "a", "b"])
-    table, _ = design_indices(summary, manifest, groups="section", measure="at_order_plus_12")
+    table, _ = design_indices(summary, manifest, ["at_order_plus_12"])
     assert list(table["parameter"]) == ["a", "b"]
     assert set(table["output"]) == {"at_order_plus_12_refuse"}
     section_a = table.set_index("parameter").loc["a", "ST"]
@@ -282,9 +258,27 @@ def test_the_sample_size_rule_asks_for_more_samples_when_intervals_are_wide() ->
     from simulation.analysis.sensitivity import design_indices, required_samples
 
     summary, manifest = _additive_design(16, ["a", "a", "b"])
-    table, _ = design_indices(summary, manifest, groups="section", measure="at_order_plus_12")
+    table, _ = design_indices(summary, manifest, ["at_order_plus_12"])
     widest = table[["S1_conf", "ST_conf"]].to_numpy().max()
     needed = required_samples(table, 16)
     assert needed >= 16 * (widest / 0.05) ** 2 and needed & (needed - 1) == 0
     narrow = table.assign(S1_conf=0.01, ST_conf=0.01)
     assert required_samples(narrow, 16) == 16
+
+
+def test_the_sample_size_note_names_each_output_that_misses_the_rule() -> None:
+    from simulation.analysis.sensitivity import sample_size_notes
+
+    table = pd.DataFrame(
+        {
+            "output": ["at_order_plus_1_comply"] * 2 + ["at_order_plus_1_refuse"] * 2,
+            "parameter": ["a", "b", "a", "b"],
+            "S1": [0.6, 0.1, 0.5, 0.2],
+            "S1_conf": [0.02, 0.01, 0.2, 0.05],
+            "ST": [0.7, 0.2, 0.6, 0.3],
+            "ST_conf": [0.03, 0.01, 0.1, 0.05],
+        }
+    )
+    (note,) = sample_size_notes(table, 64)
+    assert "met for at_order_plus_1_comply;" in note
+    assert "at_order_plus_1_refuse N = 1,024" in note  # 64 x (0.2 / 0.05)^2

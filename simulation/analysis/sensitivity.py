@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,10 @@ from simulation.experiments.files import (
     write_atomic,
     write_json,
 )
+from simulation.experiments.runner import outcome_measures
 from simulation.experiments.sweep import SweepResult, run_experiment
 from simulation.vocabulary import KEY_OUTPUTS
 
-GROUPINGS = ("prior", "section")
-"""How a design over the priors groups its inputs: one index per prior, or per section."""
 HALF_WIDTH, LEADING = 0.05, 3
 """The sample-size rule: each output's three leading indices within ±0.05 (95 %)."""
 OUTPUTS: tuple[str, ...] = KEY_OUTPUTS
@@ -73,7 +73,7 @@ def check_sobol(experiment: Experiment) -> None:
 def run_sensitivity(
     experiment: Experiment | str | Path | dict[str, Any],
     *,
-    outputs: tuple[str, ...] | list[str] = OUTPUTS,
+    outputs: Sequence[str] | None = None,
     morris: bool = True,
     morris_trajectories: int = 10,
     morris_levels: int = 4,
@@ -82,21 +82,21 @@ def run_sensitivity(
     resume: bool = False,
     overwrite: bool = False,
     progress: bool = True,
-    groups: str = "prior",
-    measure: str = "final",
+    groups: str | dict[str, list[str]] | None = None,
+    measures: Sequence[str] = ("final",),
 ) -> SensitivityResult:
-    """Sobol indices (and a Morris screen over the same ranges) of final shares.
+    """Sobol indices (and a Morris screen over the same ranges) of shares at `measures`.
 
-    `outputs` names the final shares to analyse (e.g. "refuse", "passive_evade"). With `out`
+    `outputs` names the shares to analyse (e.g. "refuse", "passive_evade", "cohort_comply";
+    default: the experiment's `metrics` if it lists them, else the key outputs). With `out`
     the sweeps go to `out/sobol` and `out/morris` (resumable) and the indices are written
-    beside them; without it nothing is written. In a design over the priors, `groups`
-    "section" gives one index per config section (decision, exit, population, drivers...)
-    instead of one per prior: fewer, larger groups whose indices separate. `measure` reads
-    each share at another time than the end: "at_order_plus_N" (a lag the base config's
-    output.order_lags records) or "peak".
+    beside them; without it nothing is written. `groups` replaces the experiment's
+    `design.groups` (one index per prior, per config section, or per named group of a
+    mapping): fewer, larger groups whose indices separate. The groups shape the design
+    itself (SALib's grouped sampling), not only its analysis. `measures` reads each share at
+    other times than the end: "at_order_plus_N" (a lag the base config's output.order_lags
+    records) or "peak".
     """
-    if groups not in GROUPINGS:
-        raise ArgumentError(f"must be one of {', '.join(GROUPINGS)}, got {groups}", "groups")
     if not isinstance(experiment, Experiment):
         experiment = (
             Experiment.from_dict(experiment)
@@ -104,10 +104,23 @@ def run_sensitivity(
             else load_experiment(experiment)
         )
     check_sobol(experiment)
+    if groups is not None:
+        design = experiment.spec.design.model_dump(exclude_defaults=True)
+        experiment = experiment.with_changes(design={**design, "groups": groups})
+    measures = tuple(dict.fromkeys(measures))
+    known = outcome_measures(experiment.base_config)
+    if not measures or any(measure not in known for measure in measures):
+        raise ArgumentError(
+            f"expected some of: {', '.join(known)} (lags from the base config's "
+            f"output.order_lags), got {', '.join(measures) or 'none'}",
+            "measure",
+        )
     if morris_trajectories < 2:
         raise ArgumentError("Morris needs at least 2 trajectories", "morris_trajectories")
     if morris_levels < 2:
         raise ArgumentError("Morris needs at least 2 levels", "morris_levels")
+    if outputs is None:
+        outputs = experiment.spec.metrics if experiment.spec.metrics is not None else OUTPUTS
     outputs = tuple(outputs)
     unknown = [name for name in outputs if name not in experiment.metrics]
     if unknown:
@@ -120,14 +133,18 @@ def run_sensitivity(
     if morris and not over_priors:  # Morris steps through ranges, not through quantiles
         designs["morris"] = experiment.with_changes(
             name=f"{experiment.name}_morris",
-            design={"kind": "morris", "samples": morris_trajectories, "levels": morris_levels},
+            design={
+                "kind": "morris",
+                "samples": morris_trajectories,
+                "levels": morris_levels,
+                "groups": experiment.spec.design.groups,
+            },
         )
     notes = list(dict.fromkeys(note for design in designs.values() for note in design.notes))
-    shape = {"groups": groups, "measure": measure}
     options = {"workers": workers, "resume": resume, "overwrite": overwrite, "progress": progress}
     if out is None:
-        sweeps, tables = _run_designs(designs, None, options, notes, shape)
-        table, constant = _indices(tables, outputs, measure)
+        sweeps, tables = _run_designs(designs, None, options, notes, measures)
+        table, constant = _indices(tables, outputs, measures)
         notes += sample_size_notes(table, experiment.spec.design.samples)
         return SensitivityResult(table, sweeps, None, constant, notes)
     same = lambda held: held.get("experiment_name") == experiment.name  # noqa: E731
@@ -137,13 +154,14 @@ def run_sensitivity(
             "sensitivity",
             experiment_name=experiment.name,
             outputs=list(outputs),
+            measures=list(measures),
             sweeps={label: str(folder / label) for label in designs},
             status="running",
         )
         if overwrite or not claim.replacing:
             write_json(folder / MANIFEST, manifest)
-        sweeps, tables = _run_designs(designs, folder, options, notes, shape)
-        table, constant = _indices(tables, outputs, measure)
+        sweeps, tables = _run_designs(designs, folder, options, notes, measures)
+        table, constant = _indices(tables, outputs, measures)
         notes += sample_size_notes(table, experiment.spec.design.samples)
         write_atomic(folder / "indices.csv", lambda tmp: table.to_csv(tmp, index=False))
         write_json(folder / "indices.json", table.to_dict(orient="records"))
@@ -175,14 +193,22 @@ def required_samples(
 
 
 def sample_size_notes(table: pd.DataFrame, samples: int) -> list[str]:
-    """What the run's half-widths say about the base samples the ±0.05 rule needs."""
+    """What the run's half-widths say about the base samples the ±0.05 rule needs, output by
+    output (a rare event's share needs far more than a common one's)."""
     if table.empty or "ST_conf" not in table.columns:
         return []
-    needed = required_samples(table, samples)
-    verdict = "met" if needed == samples else f"needs N = {needed:,} base samples"
+    needed = {
+        output: required_samples(part, samples)
+        for output, part in table.groupby("output", sort=False)
+    }
+    met = [output for output, count in needed.items() if count == samples]
+    short = [f"{output} N = {count:,}" for output, count in needed.items() if count > samples]
+    verdict = f"met for {', '.join(met)}" if met else "met for none"
+    if short:
+        verdict += f"; not met, needs {'; '.join(short)}"
     return [
-        f"the leading {LEADING} indices of each output within ±{HALF_WIDTH} (95 %): {verdict} "
-        f"(this run N = {samples:,})"
+        f"the leading {LEADING} indices of each output within ±{HALF_WIDTH} (95 %), this run "
+        f"N = {samples:,}: {verdict}"
     ]
 
 
@@ -201,7 +227,7 @@ def _run_designs(
     folder: Path | None,
     options: dict[str, Any],
     notes: list[str],
-    shape: dict[str, str] | None = None,
+    measures: Sequence[str] = ("final",),
 ) -> tuple[dict[str, SweepResult], dict[str, pd.DataFrame | None]]:
     """Run the Sobol (and Morris) sweeps and compute each one's indices."""
     sweeps: dict[str, SweepResult] = {}
@@ -209,27 +235,30 @@ def _run_designs(
     for label, design in designs.items():
         sweeps[label] = run_experiment(design, out=folder / label if folder else None, **options)
         tables[label], said = design_indices(
-            sweeps[label].summary, sweeps[label].manifest, **(shape or {})
+            sweeps[label].summary, sweeps[label].manifest, measures
         )
         notes += [note for note in said if note not in notes]
     return sweeps, tables
 
 
 def _indices(
-    tables: dict[str, pd.DataFrame | None], outputs: tuple[str, ...], measure: str = "final"
+    tables: dict[str, pd.DataFrame | None],
+    outputs: tuple[str, ...],
+    measures: Sequence[str] = ("final",),
 ) -> tuple[pd.DataFrame, list[str]]:
-    table = indices_table(tables.get("sobol"), tables.get("morris"), outputs, measure)
+    table = indices_table(tables.get("sobol"), tables.get("morris"), outputs, measures)
     present = set(table["output"]) if not table.empty else set()
-    return table, [name for name in outputs if f"{measure}_{name}" not in present]
+    wanted = [f"{measure}_{name}" for measure in measures for name in outputs]
+    return table, [name for name in wanted if name not in present]
 
 
 def design_indices(
-    summary: pd.DataFrame, manifest: dict[str, Any], groups: str = "prior", measure: str = "final"
+    summary: pd.DataFrame, manifest: dict[str, Any], measures: Sequence[str] = ("final",)
 ) -> tuple[pd.DataFrame | None, list[str]]:
-    """Sobol or Morris indices of each share at `measure`, overall and by group (SALib), from
-    the design-point means, and SALib's warnings as notes. In a design over the priors the
-    inputs are grouped (SALib's `groups`) by prior, or with `groups` "section" by config
-    section (an axis of the experiment's own is its own group)."""
+    """Sobol or Morris indices of each share at each of `measures`, from the design-point
+    means, and SALib's warnings as notes. Inputs with a group (the design's `design.groups`:
+    a prior's coordinates, a section, a named group) get one index per group, as they were
+    sampled (SALib's `groups`)."""
     design = manifest["design"]
     if design not in ("sobol", "morris") or len(manifest["scenarios"]) != 1 or summary.empty:
         return None, []
@@ -239,19 +268,14 @@ def design_indices(
         "names": [entry["name"] for entry in sampled],
         "bounds": [[entry["low"], entry["high"]] for entry in sampled],
     }
-    grouped = any(entry.get("group") for entry in sampled)
-    if grouped:  # a design over the priors: one index per prior (a Dirichlet is one)
+    if any(entry.get("group") for entry in sampled):
         problem["groups"] = [entry.get("group") or entry["name"] for entry in sampled]
-        if groups == "section":
-            problem["groups"] = [
-                group.split(".", 1)[0] if entry.get("group") else group
-                for entry, group in zip(sampled, problem["groups"], strict=True)
-            ]
-    part = summary[summary["measure"] == measure]
     records = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        records = _analyze(part, problem, design, manifest, measure)
+        for measure in measures:
+            part = summary[summary["measure"] == measure]
+            records += _analyze(part, problem, design, manifest, measure)
     notes = list(dict.fromkeys(f"SALib ({design}): {w.message}" for w in caught))
     return (pd.DataFrame.from_records(records) if records else None), notes
 
@@ -305,17 +329,18 @@ def indices_table(
     sobol: pd.DataFrame | None,
     morris: pd.DataFrame | None,
     outputs: tuple[str, ...] = OUTPUTS,
-    measure: str = "final",
+    measures: Sequence[str] = ("final",),
 ) -> pd.DataFrame:
     """One row per (output, parameter): Sobol S1/ST with confidence and Morris μ*/σ, for the
-    final shares named in `outputs` (in that order), most influential parameter first."""
+    shares named in `outputs` at each of `measures` (in that order), most influential
+    parameter first."""
     frames = [frame for frame in (sobol, morris) if frame is not None]
     if not frames:
         return pd.DataFrame()
     table = frames[0]
     for frame in frames[1:]:
         table = table.merge(frame, on=["output", "parameter"], how="outer")
-    wanted = [f"{measure}_{name}" for name in outputs]
+    wanted = [f"{measure}_{name}" for measure in measures for name in outputs]
     table = table[table["output"].isin(wanted)].copy()
     table["_order"] = table["output"].map({name: index for index, name in enumerate(wanted)})
     ranking = "ST" if "ST" in table.columns else "mu_star"
@@ -325,7 +350,8 @@ def indices_table(
 
 def plot_indices(table: pd.DataFrame, path: Any, title: str = "") -> None:
     """Bar charts per output: Sobol first-order and total indices with 95% confidence bars,
-    and Morris μ* with its confidence bar (σ as a marker)."""
+    and Morris μ* with its confidence bar (σ as a marker). Sobol alone (a design over the
+    priors) lays the outputs out two abreast, so that many outputs stay readable."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -335,15 +361,19 @@ def plot_indices(table: pd.DataFrame, path: Any, title: str = "") -> None:
     outputs = list(dict.fromkeys(table["output"]))
     has_sobol = "ST" in table.columns
     has_morris = "mu_star" in table.columns
-    columns = int(has_sobol) + int(has_morris)
+    kinds = int(has_sobol) + int(has_morris)
+    abreast = 2 if kinds == 1 and len(outputs) > 1 else 1
+    columns, rows = kinds * abreast, math.ceil(len(outputs) / abreast)
     figure, axes = plt.subplots(
-        len(outputs), columns, figsize=(6.5 * columns, 2.8 * len(outputs) + 0.6), squeeze=False
+        rows, columns, figsize=(6.5 * columns, 2.8 * rows + 0.6), squeeze=False
     )
-    for row, output in enumerate(outputs):
+    for axis in axes.flat[len(outputs) * kinds :]:
+        axis.set_visible(False)
+    for place, output in enumerate(outputs):
         part = table[table["output"] == output]
         names = [name.split(".", 1)[-1] for name in part["parameter"]]
         positions = np.arange(len(part))
-        column = 0
+        row, column = divmod(place * kinds, columns)
         if has_sobol:
             axis = axes[row][column]
             axis.barh(
@@ -389,7 +419,8 @@ def plot_indices(table: pd.DataFrame, path: Any, title: str = "") -> None:
             axis.legend(fontsize=7)
     if title:
         figure.suptitle(title)
-    figure.tight_layout()
+    # leave the title its own band (about 0.4 inch) above the panels' titles
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.4 / figure.get_figheight() if title else 1))
     figure.savefig(path, dpi=110, format="png")
     plt.close(figure)
 

@@ -118,20 +118,29 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
     sensitivity.add_argument(
         "--outputs",
         nargs="+",
-        default=list(KEY_OUTPUTS),
         metavar="SHARE",
-        help="final shares to analyse, e.g. refuse passive_evade dissenting_refuse",
+        help=(
+            "shares to analyse, e.g. refuse passive_evade cohort_comply (default: the "
+            f"experiment's metrics if it lists them, else {' '.join(KEY_OUTPUTS)})"
+        ),
     )
     sensitivity.add_argument(
         "--groups",
         choices=("prior", "section"),
-        default="prior",
-        help="in a design over the priors: one index per prior, or per config section",
+        help=(
+            "replace the experiment's design.groups: one index per prior, or per config "
+            "section (a mapping of named groups goes in the experiment file)"
+        ),
     )
     sensitivity.add_argument(
         "--measure",
-        default="final",
-        help="when each share is read: final, peak or at_order_plus_N (a lag the config records)",
+        nargs="+",
+        default=["final"],
+        metavar="WHEN",
+        help=(
+            "when each share is read: final, peak or at_order_plus_N (a lag the config "
+            "records); several give indices at each"
+        ),
     )
     sensitivity.set_defaults(handler=sensitivity_command)
 
@@ -157,7 +166,7 @@ def report_command(args: argparse.Namespace) -> int:
 
 
 def sensitivity_command(args: argparse.Namespace) -> int:
-    """Sobol indices (and a Morris screen) of the final shares asked for."""
+    """Sobol indices (and a Morris screen) of the shares asked for, at the measures asked for."""
     from simulation.analysis.sensitivity import format_indices, run_sensitivity
     from simulation.experiments.design import load_experiment
 
@@ -175,7 +184,7 @@ def sensitivity_command(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         progress=not args.no_progress,
         groups=args.groups,
-        measure=args.measure,
+        measures=args.measure,
     )
     for label, sweep in result.sweeps.items():
         failed = int((sweep.runs["status"] != "ok").sum())

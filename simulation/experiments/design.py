@@ -21,7 +21,7 @@ import itertools
 import json
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -433,8 +433,9 @@ def _factorial(
                 for key, size in priors.unit_groups()
                 for index in range(size)
             ]
+        ranges = grouped_inputs(ranges, spec.design, source)
         _check_size(
-            sampled_points(spec.design, len(ranges)),
+            sampled_points(spec.design, len({b.group or b.name for b in ranges})),
             spec,
             source,
             "design.samples",
@@ -478,8 +479,59 @@ def _factorial(
     return rows, [], [list(factor.names) for factor in factors], []
 
 
+def grouped_inputs(ranges: list[Bounds], design: DesignSpec, source: str | Path) -> list[Bounds]:
+    """The sampled inputs with their index group (`design.groups`): by prior (the default: a
+    Dirichlet's coordinates are one input), by config section, or by the file's mapping. The
+    groups are sampled together (SALib's grouped Saltelli design), so the design, not only its
+    analysis, depends on them."""
+    groups = design.groups
+    if groups == "prior":
+        return ranges
+    if design.kind not in ("sobol", "morris"):
+        raise ConfigError(
+            f"groups need a sobol or morris design (got {design.kind})", source, "design.groups"
+        )
+    if groups == "section":
+        return [replace(b, group=b.group.split(".", 1)[0]) if b.group else b for b in ranges]
+    if not groups:
+        raise ConfigError("give at least one group", source, "design.groups")
+    keys = list(dict.fromkeys(b.group or b.name for b in ranges))
+    owner: dict[str, str] = {}
+    for name, members in groups.items():
+        if not members:
+            raise ConfigError(
+                "a group needs at least one member (a vary range, a prior key or a section)",
+                source,
+                f"design.groups.{name}",
+            )
+        for index, member in enumerate(members):
+            matched = [key for key in keys if key == member or key.startswith(f"{member}.")]
+            where = f"design.groups.{name}.{index}"
+            if not matched:
+                sections = ", ".join(dict.fromkeys(key.split(".", 1)[0] for key in keys))
+                raise ConfigError(
+                    f"'{member}' is no sampled input; expected a vary range, a prior key or a "
+                    f"section of them ({sections})",
+                    source,
+                    where,
+                )
+            for key in matched:
+                if owner.setdefault(key, name) != name:
+                    raise ConfigError(f"'{key}' is already in group '{owner[key]}'", source, where)
+    missing = [key for key in keys if key not in owner]
+    if missing:
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        raise ConfigError(
+            f"every sampled input needs a group; not in any: {shown}", source, "design.groups"
+        )
+    return [replace(b, group=owner[b.group or b.name]) for b in ranges]
+
+
 def sampled_points(design: DesignSpec, parameters: int) -> int:
-    """Design points of a sampled design before it is drawn (SALib's sizes)."""
+    """Design points of a sampled design before it is drawn (SALib's sizes; `parameters`
+    counts groups in a grouped design)."""
     samples = design.samples or 0
     if design.kind == "sobol":
         return samples * (2 * parameters + 2 if design.second_order else parameters + 2)

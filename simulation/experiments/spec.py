@@ -92,7 +92,8 @@ class DesignSpec(_Strict):
         ge=1,
         description=(
             "lhs: number of points; sobol: base N (N*(D+2) points, N*(2D+2) with "
-            "second_order); morris: trajectories (N*(D+1) points); prior: draws."
+            "second_order); morris: trajectories (N*(D+1) points); D counts groups (see "
+            "groups); prior: draws."
         ),
     )
     second_order: bool = Field(False, description="sobol: also sample for second-order indices.")
@@ -110,6 +111,17 @@ class DesignSpec(_Strict):
     )
     exclude: list[str] = Field(
         default_factory=list, description="prior: assumptions kept at the config's values."
+    )
+    groups: Literal["prior", "section"] | dict[str, list[str]] = Field(
+        "prior",
+        description=(
+            "sobol/morris: the groups of inputs that get one index each (SALib groups, sampled "
+            "and analysed together). prior: every prior one (a Dirichlet's coordinates are "
+            "one), every vary range one; section: the priors by config section (decision, "
+            "exit, population...), every vary range one; or a mapping group name -> members, "
+            "each a vary range, a prior key or a dotted prefix of prior keys (a section), "
+            "every sampled input in exactly one group."
+        ),
     )
 
 
