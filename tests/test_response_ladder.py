@@ -5,8 +5,10 @@ varies, with a capacity for cases, their delay and escalation of repeated refusa
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from simulation.experiments.runner import simulate
 from simulation.model.choice import action_utilities
 from simulation.model.consequences import follow_choices
 from simulation.model.decision import ladder_sanction
@@ -98,6 +100,24 @@ def test_case_capacity_follows_severity_to_the_elasticity():
 
 def test_without_punishment_no_criminal_case_is_opened():
     assert cases_opened_by_all_refusing("drivers.punishment_severity=0") == 0
+
+
+def test_at_severity_one_the_elasticity_changes_nothing():
+    """The link leaves the default runs as they were (the regression pins did not move)."""
+    series = [
+        simulate(
+            small_config(
+                "drivers.war_order_level=3",
+                f"consequences.response.case_capacity_punishment_elasticity={elasticity}",
+                n_officers=300,
+                steps=12,
+            ),
+            seed=2,
+        ).series
+        for elasticity in (0.0, 3.0)
+    ]
+    assert series[0]["cases_opened"].sum() > 0
+    pd.testing.assert_frame_equal(series[0], series[1])
 
 
 def test_elasticity_zero_makes_case_capacity_independent_of_severity():
