@@ -120,18 +120,11 @@ def test_compliers_do_not_rise_with_the_order_when_reassignment_relieves_nothing
     assert not_raised(counts[0.6], counts[3.4])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "harsher punishment shifts members from evasion to open refusal (refusers over the "
-        "starting force 0.3 -> 2.5 of 150, evaders 85 -> 58): punishment scales the sanction "
-        "of caught evasion but only the criminal-case rung of the response ladder, so it makes "
-        "evasion dearer relative to refusal; docs/ODD.md §8.5"
-    ),
-)
 def test_costlier_order_or_harsher_punishment_never_raises_open_refusal_by_emptying_the_force():
     """Refusers over the starting force: punishment deters and arrests, both lower it; a
-    costlier order raises it. Neither moves it the wrong way through the denominator."""
+    costlier order raises it. Neither moves it the wrong way through the denominator.
+    Punishment 0.5 -> 3: 0.75 -> 0 of 150 (evaders 84.8 -> 86.5) since case capacity rises
+    with severity; 0.33 -> 2.50 without that (elasticity 0), docs/ODD.md §8.5."""
     mild = cohort_at(("drivers.punishment_severity=0.5",), "cohort_count_refuse")
     harsh = cohort_at(("drivers.punishment_severity=3",), "cohort_count_refuse")
     assert not_raised(mild, harsh)

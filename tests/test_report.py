@@ -62,9 +62,9 @@ def test_tipping_report_states_the_answer(tmp_path: Path, repo: Path) -> None:
             "--iterations",
             "2",
             "--metric",
-            "evade",
+            "refuse",
             "--level",
-            "0.4",
+            "0.3",
             "--statistic",
             "peak",
             "--workers",
@@ -79,7 +79,7 @@ def test_tipping_report_states_the_answer(tmp_path: Path, repo: Path) -> None:
     )
     assert code == 0
     page = read_report(out)
-    assert "drivers.punishment_severity =" in page and "crosses 40.0%" in page
+    assert "drivers.punishment_severity =" in page and "crosses 30.0%" in page
 
 
 def test_sweep_report_shows_rates_with_confidence_intervals(tmp_path: Path, repo: Path) -> None:

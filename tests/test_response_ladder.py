@@ -5,8 +5,10 @@ varies, with a capacity for cases, their delay and escalation of repeated refusa
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from simulation.experiments.runner import simulate
 from simulation.model.choice import action_utilities
 from simulation.model.consequences import follow_choices
 from simulation.model.decision import ladder_sanction
@@ -63,6 +65,69 @@ def test_case_capacity_bounds_criminal_cases_per_month():
     follow_choices(model)
     assert model.counts["cases_opened"] == 2
     assert model.case_certainty < 0.05  # about 120 cases wanted, 2 opened
+
+
+def cases_opened_by_all_refusing(*overrides: str) -> int:
+    """Every one of 200 members refuses for the first time; 60% would meet a criminal case,
+    at most 2 per 1 of severity (10 per 1,000 serving) are opened."""
+    model = ladder_model(
+        "consequences.response.first_response.pressure=0",
+        "consequences.response.first_response.criminal_case=0.6",
+        "consequences.response.case_capacity_per_1000=10",
+        *overrides,
+        n_officers=200,
+    )
+    model.choice[:] = REFUSE
+    follow_choices(model)
+    return model.counts["cases_opened"]
+
+
+@pytest.mark.parametrize("severity, cases", [(0.5, 1), (1.0, 2), (3.0, 6)])
+def test_a_harsher_regime_opens_more_cases_in_proportion_at_elasticity_one(severity, cases):
+    assert cases_opened_by_all_refusing(f"drivers.punishment_severity={severity}") == cases
+
+
+def test_case_capacity_follows_severity_to_the_elasticity():
+    # 2 * 4 ** 0.5 = 4 cases
+    assert (
+        cases_opened_by_all_refusing(
+            "drivers.punishment_severity=4",
+            "consequences.response.case_capacity_punishment_elasticity=0.5",
+        )
+        == 4
+    )
+
+
+def test_without_punishment_no_criminal_case_is_opened():
+    assert cases_opened_by_all_refusing("drivers.punishment_severity=0") == 0
+
+
+def test_at_severity_one_the_elasticity_changes_nothing():
+    """The link leaves the default runs as they were (the regression pins did not move)."""
+    series = [
+        simulate(
+            small_config(
+                "drivers.war_order_level=3",
+                f"consequences.response.case_capacity_punishment_elasticity={elasticity}",
+                n_officers=300,
+                steps=12,
+            ),
+            seed=2,
+        ).series
+        for elasticity in (0.0, 3.0)
+    ]
+    assert series[0]["cases_opened"].sum() > 0
+    pd.testing.assert_frame_equal(series[0], series[1])
+
+
+def test_elasticity_zero_makes_case_capacity_independent_of_severity():
+    assert (
+        cases_opened_by_all_refusing(
+            "drivers.punishment_severity=3",
+            "consequences.response.case_capacity_punishment_elasticity=0",
+        )
+        == 2
+    )
 
 
 def test_escalation_climbs_the_ladder():

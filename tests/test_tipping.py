@@ -20,18 +20,19 @@ def at_repo(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(repo)
 
 
-EVASION_LEVEL = 0.4
-"""Peak evasion on the small force falls from about 0.78 at punishment 0 to about 0.11 at 12
-(3 seeds): a crossing inside the bracket that tests the search, not a fact about the model."""
+REFUSAL_LEVEL = 0.3
+"""Peak refusal on the small force is about 0.36 at punishment 0 and 0.23 at 12 (3 seeds;
+about 0.41 at 2 on the way, then falling as case capacity grows with severity): a crossing
+inside the bracket that tests the search, not a fact about the model."""
 
 
 def punishment_search(**changes: object):
-    """Search punishment severity in [0, 12] for peak evasion crossing EVASION_LEVEL on a small
-    force (the peak: the response to the order, before sanctions thin the evaders)."""
+    """Search punishment severity in [0, 12] for peak refusal crossing REFUSAL_LEVEL on a small
+    force (the peak: the response to the order, before the ladder thins the refusers)."""
     arguments: dict = dict(replications=3, iterations=5, seed=1, overrides=SMALL, statistic="peak")
     arguments.update(changes)
     return find_tipping_point(
-        FIGHT, "drivers.punishment_severity", 0.0, 12.0, "evade", EVASION_LEVEL, **arguments
+        FIGHT, "drivers.punishment_severity", 0.0, 12.0, "refuse", REFUSAL_LEVEL, **arguments
     )
 
 
@@ -48,7 +49,7 @@ def test_rate_at_bracket_ends_lies_on_either_side_of_the_level() -> None:
     result = punishment_search(iterations=4)
     by_value = {probe.value: probe.mean for probe in result.probes}
     low, high = result.bracket
-    assert (by_value[low] - EVASION_LEVEL) * (by_value[high] - EVASION_LEVEL) <= 0
+    assert (by_value[low] - REFUSAL_LEVEL) * (by_value[high] - REFUSAL_LEVEL) <= 0
 
 
 def test_reports_no_crossing_when_the_level_is_out_of_reach() -> None:
@@ -102,9 +103,9 @@ def test_cli_writes_json_probes_and_figure_with_two_workers(tmp_path: Path) -> N
             "--high",
             "12",
             "--metric",
-            "evade",
+            "refuse",
             "--level",
-            str(EVASION_LEVEL),
+            str(REFUSAL_LEVEL),
             "--statistic",
             "peak",
             "--replications",

@@ -1299,6 +1299,16 @@ class ResponseLadder(StrictModel):
             "month per 1,000 serving members, times the detection_capacity driver."
         ),
     )
+    case_capacity_punishment_elasticity: NonNegative = Field(
+        1.0,
+        le=5,
+        description=(
+            "Assumption: elasticity of the case capacity in the punishment_severity driver "
+            "(capacity times severity to this power): a regime that punishes harder also "
+            "prosecutes more (Russia, September 2022: harsher articles 332/337, then several "
+            "times the cases). 0: capacity independent of severity; at severity 1 no effect."
+        ),
+    )
     case_months: int = Field(
         3,
         ge=0,

@@ -212,12 +212,7 @@ def respond_to_refusal(model: ArmyModel, refusing: np.ndarray) -> np.ndarray:
     )
     model.rung[fresh] = rung
     wanted = fresh[rung == 3]
-    capacity = (
-        ladder.case_capacity_per_1000
-        * model.drivers["detection_capacity"]
-        * int(model.active.sum())
-        / 1000.0
-    )
+    capacity = case_capacity(model)
     whole = np.floor(capacity)
     cases = int(whole + (rng.random() < capacity - whole))
     overflow = wanted[:0]
@@ -247,6 +242,25 @@ def respond_to_refusal(model: ArmyModel, refusing: np.ndarray) -> np.ndarray:
         return wanted
     model.case_due[wanted] = model.steps + ladder.case_months
     return wanted[:0]
+
+
+def case_capacity(model: ArmyModel) -> float:
+    """Criminal cases the command and military prosecutors can open this month:
+    `case_capacity_per_1000` per 1,000 serving, times detection capacity, times punishment
+    severity to `case_capacity_punishment_elasticity` (a regime that punishes harder also
+    prosecutes more; docs/ODD.md §7.6). Severity 1 leaves the capacity as it was; severity 0
+    with a positive elasticity opens no case (no criminal punishment)."""
+    ladder = model.config.consequences.response
+    prosecution = float(model.drivers["punishment_severity"]) ** (
+        ladder.case_capacity_punishment_elasticity
+    )
+    return (
+        ladder.case_capacity_per_1000
+        * model.drivers["detection_capacity"]
+        * prosecution
+        * int(model.active.sum())
+        / 1000.0
+    )
 
 
 def arrests_by_capacity(model: ArmyModel, refusing: np.ndarray) -> np.ndarray:
