@@ -30,6 +30,7 @@ from simulation.model.population import (
     draw_tenure,
     override_thresholds,
     pad_ties,
+    refresh_commanders,
     same_group_share,
 )
 from simulation.vocabulary import ATTITUDES, COMPLY, GROUPS, OFFICER, PERSONNEL
@@ -104,6 +105,7 @@ def start_service(model: ArmyModel) -> None:
     model.initial = model.active.copy()
     model._initial_count = int(model.initial.sum())
     model._is_commander = None
+    model._changed_units = []
     model._enforcer_weight = None
     model._enforcers = model._enforcers_unit = np.empty(0, dtype=np.int64)
 
@@ -252,10 +254,12 @@ def join(model: ArmyModel, slots: np.ndarray) -> None:
     model._make_views(slots)
 
 
-def structure_changed(model: ArmyModel) -> None:
-    """Ranks or groups changed (promotion, new officers): commanders and enforcer weights
-    are recomputed when next needed (once, however many changes a step brings)."""
-    model._is_commander = None
+def structure_changed(model: ArmyModel, slots: np.ndarray) -> None:
+    """Ranks, groups or who serves changed in `slots` (promotion, new officers, a commander
+    leaving): the commanders of their units and the enforcer weights are recomputed when
+    next needed (once, however many changes a step brings; only those units' commanders)."""
+    if model._is_commander is not None:
+        model._changed_units.append(model.unit[slots])
     model._enforcer_weight = None
 
 
@@ -271,22 +275,29 @@ def set_active(model: ArmyModel, slots: np.ndarray, serving: bool) -> None:
     rules = model._category_rules
     if serving:  # an officer who arrives may take a command; soldiers never do
         if rules is None or rules.is_officer[changed].any():
-            structure_changed(model)
+            structure_changed(model, changed)
     elif model._is_commander is None or model._is_commander[changed].any():
-        structure_changed(model)
+        structure_changed(model, changed)
     model.active[changed] = serving
 
 
 def commanders(model: ArmyModel) -> np.ndarray:
     """Whether each slot holds its unit's commander: its most senior serving officer
-    (computed when first needed after the force changed)."""
-    if model._is_commander is None:
+    (computed when first needed, then for the units whose members changed since)."""
+    if model._is_commander is None or model._changed_units:
         serving = model.active
         if model._category_rules is not None:
             serving = serving & model._category_rules.is_officer
-        model._is_commander = choose_commanders(
-            model.unit, model.rank, serving, model._tiebreak, model._unit_index
-        )
+        if model._is_commander is None:
+            model._is_commander = choose_commanders(
+                model.unit, model.rank, serving, model._tiebreak, model._unit_index
+            )
+        else:
+            units = np.unique(np.concatenate(model._changed_units))
+            refresh_commanders(
+                model._is_commander, units, model.rank, serving, model._tiebreak, model._unit_index
+            )
+        model._changed_units.clear()
     return model._is_commander
 
 
@@ -326,7 +337,7 @@ def enter(
     model.group[filled] = groups
     model.rank[filled] = ranks
     if (ranks != ENLISTED).any():
-        structure_changed(model)
+        structure_changed(model, filled)
     set_active(model, filled, True)
     model.choice[filled] = COMPLY
     model.tenure[filled] = 0.0

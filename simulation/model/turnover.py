@@ -142,8 +142,9 @@ def promote(model: ArmyModel) -> None:
     to_field = junior & (draws < monthly(rates["junior"]))
     model.rank[to_senior] = SENIOR
     model.rank[to_field] = FIELD
-    if to_senior.any() or to_field.any():
-        structure_changed(model)
+    promoted = np.flatnonzero(to_senior | to_field)
+    if promoted.shape[0]:
+        structure_changed(model, promoted)
 
 
 def recruit_from_academy(model: ArmyModel, vacancies: np.ndarray) -> None:
