@@ -135,14 +135,15 @@ def end_sentences(model: ArmyModel) -> None:
     """Jail terms and benefit losses that end this month end (the released return to
     their posts, or are dismissed)."""
     now = model.steps
-    if model.jailed.any():
-        ending = np.flatnonzero(model.jailed & (model.release_step <= now))
-        if ending.shape[0]:
-            release(model, ending)
+    jailed = np.flatnonzero(model.jailed)
+    ending = jailed[model.release_step[jailed] <= now]
+    if ending.shape[0]:
+        release(model, ending)
     if model._benefits_lost:
-        restoring = (model.benefit_held < 1.0) & (model.benefit_restore_step <= now)
+        lost = np.flatnonzero(model.benefit_held < 1.0)
+        restoring = lost[model.benefit_restore_step[lost] <= now]
         model.benefit_held[restoring] = 1.0
-        model._benefits_lost = int((model.benefit_held < 1.0).sum())
+        model._benefits_lost = lost.shape[0] - restoring.shape[0]
 
 
 def release(model: ArmyModel, slots: np.ndarray) -> None:
