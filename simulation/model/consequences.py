@@ -65,9 +65,9 @@ def clear_record(model: ArmyModel, slots: np.ndarray) -> None:
     model.case_due[slots] = 0
     record_changed(model, slots)
     model.persuaded[slots] = False
-    if model._reassigned:
+    if model._reassigned:  # those of them at a rear post leave the count
+        model._reassigned -= np.unique(slots[model.order_share[slots] < 1.0]).shape[0]
         model.order_share[slots] = 1.0
-        model._reassigned = int((model.order_share < 1.0).sum())
 
 
 def refusal_sanction(model: ArmyModel, slots: np.ndarray | None = None) -> np.ndarray | None:
