@@ -254,12 +254,18 @@ def join(model: ArmyModel, slots: np.ndarray) -> None:
     model._make_views(slots)
 
 
-def structure_changed(model: ArmyModel, slots: np.ndarray) -> None:
+def structure_changed(model: ArmyModel, slots: np.ndarray, rising: bool = False) -> None:
     """Ranks, groups or who serves changed in `slots` (promotion, new officers, a commander
     leaving): the commanders of their units and the enforcer weights are recomputed when
-    next needed (once, however many changes a step brings; only those units' commanders)."""
+    next needed (once, however many changes a step brings; only those units' commanders).
+    `rising`: the slots serve now with their present rank (arrivals, promotions), so their
+    unit's commander changes only where one of them ranks at least as high as he does."""
     if model._is_commander is not None:
-        model._changed_units.append(model.unit[slots])
+        units = model.unit[slots]
+        if rising:
+            key = model.rank[slots] + 0.5 * model._tiebreak[slots]
+            units = units[key <= model._least_key[units]]
+        model._changed_units.append(units)
     model._enforcer_weight = None
 
 
@@ -275,7 +281,7 @@ def set_active(model: ArmyModel, slots: np.ndarray, serving: bool) -> None:
     rules = model._category_rules
     if serving:  # an officer who arrives may take a command; soldiers never do
         if rules is None or rules.is_officer[changed].any():
-            structure_changed(model, changed)
+            structure_changed(model, changed, rising=True)
     elif model._is_commander is None or model._is_commander[changed].any():
         structure_changed(model, changed)
     model.active[changed] = serving
@@ -292,9 +298,16 @@ def commanders(model: ArmyModel) -> np.ndarray:
             model._is_commander = choose_commanders(
                 model.unit, model.rank, serving, model._tiebreak, model._unit_index
             )
+            # each unit's least key (its commander's; none: inf), to tell which arrivals
+            # and promotions can change a command
+            holders = np.flatnonzero(model._is_commander)
+            model._least_key = np.full(model.n_units, np.inf)
+            model._least_key[model.unit[holders]] = (
+                model.rank[holders] + 0.5 * model._tiebreak[holders]
+            )
         else:
             units = np.unique(np.concatenate(model._changed_units))
-            refresh_commanders(
+            model._least_key[units] = refresh_commanders(
                 model._is_commander, units, model.rank, serving, model._tiebreak, model._unit_index
             )
         model._changed_units.clear()
@@ -337,7 +350,7 @@ def enter(
     model.group[filled] = groups
     model.rank[filled] = ranks
     if (ranks != ENLISTED).any():
-        structure_changed(model, filled)
+        structure_changed(model, filled, rising=True)
     set_active(model, filled, True)
     model.choice[filled] = COMPLY
     model.tenure[filled] = 0.0

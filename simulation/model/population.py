@@ -337,10 +337,11 @@ def refresh_commanders(
     active: np.ndarray,
     tiebreak: np.ndarray,
     index: UnitIndex,
-) -> None:
+) -> np.ndarray:
     """Choose again the commanders of `units` (distinct, none empty) in `is_commander`, in
     place, by :func:`choose_commanders`'s rule: after a month's few arrivals, departures
-    and promotions only their units can change commander, so the rest is kept."""
+    and promotions only their units can change commander, so the rest is kept. Returns
+    each unit's least key (its commander's; inf with nobody serving)."""
     slots, begins = index.slots_of(units)
     serving = active[slots]
     key = np.where(serving, rank[slots] + 0.5 * tiebreak[slots], np.inf)
@@ -348,6 +349,7 @@ def refresh_commanders(
     is_commander[slots] = serving & (
         key == np.repeat(least, np.diff(begins, append=slots.shape[0]))
     )
+    return least
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,7 @@ def promote(model: ArmyModel) -> None:
     model.rank[to_field] = FIELD
     promoted = np.union1d(to_senior, to_field)
     if promoted.shape[0]:
-        structure_changed(model, promoted)
+        structure_changed(model, promoted, rising=True)
 
 
 def recruit_from_academy(model: ArmyModel, vacancies: np.ndarray) -> None:
