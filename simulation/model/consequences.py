@@ -241,6 +241,7 @@ def respond_to_refusal(model: ArmyModel, refusing: np.ndarray) -> np.ndarray:
     rng = model.rng
     awaiting = model.case_due[refusing] > 0
     waiting, fresh = refusing[awaiting], refusing[~awaiting]
+    record_changed(model, fresh)  # their rung now, and for some an open case
     last = model.rung[fresh].astype(np.int64)
     shares = ladder.first_response
     bounds = np.cumsum([shares.pressure, shares.reassignment, shares.administrative])
@@ -251,7 +252,6 @@ def respond_to_refusal(model: ArmyModel, refusing: np.ndarray) -> np.ndarray:
         np.minimum(last + ladder.escalation, 3),
     )
     model.rung[fresh] = rung
-    record_changed(model, fresh)
     wanted = fresh[rung == 3]
     capacity = (
         ladder.case_capacity_per_1000
@@ -287,7 +287,6 @@ def respond_to_refusal(model: ArmyModel, refusing: np.ndarray) -> np.ndarray:
     if ladder.case_months == 0:
         return wanted
     model.case_due[wanted] = model.steps + ladder.case_months
-    record_changed(model, wanted)
     return wanted[:0]
 
 

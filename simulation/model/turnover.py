@@ -151,11 +151,11 @@ def promote(model: ArmyModel) -> None:
     # for them alone
     lucky = np.flatnonzero(model.active & (draws < max(field_rate, junior_rate)))
     rank, tenure, drawn = model.rank[lucky], model.tenure[lucky], draws[lucky]
-    to_senior = lucky[(rank == FIELD) & (tenure >= least["field"]) & (drawn < field_rate)]
-    to_field = lucky[(rank == JUNIOR) & (tenure >= least["junior"]) & (drawn < junior_rate)]
-    model.rank[to_senior] = SENIOR
-    model.rank[to_field] = FIELD
-    promoted = np.union1d(to_senior, to_field)
+    up_to_senior = (rank == FIELD) & (tenure >= least["field"]) & (drawn < field_rate)
+    up_to_field = (rank == JUNIOR) & (tenure >= least["junior"]) & (drawn < junior_rate)
+    model.rank[lucky[up_to_senior]] = SENIOR
+    model.rank[lucky[up_to_field]] = FIELD
+    promoted = lucky[up_to_senior | up_to_field]
     if promoted.shape[0]:
         structure_changed(model, promoted, rising=True)
 
