@@ -5,7 +5,9 @@ targets of the performance issue, and ratios measured side by side in this one r
 
 `python benchmarks/bench_model.py --against /work/main` times the step at 2,000 and 65,000
 officers of this and another checkout of the project, alternating between the two in fresh
-processes (so that both see the same load on a shared machine), and prints the ratios.
+processes (so that both see the same load on a shared machine), and prints the ratios of
+the median wall time and of the median CPU time (the process's own, less moved by other
+processes' load); `--rounds N` alternates N times (default 3).
 `--schedule` prints the month's schedule timed per row at 65,000 officers (where the time goes).
 """
 
@@ -243,27 +245,31 @@ config = load_config({repo!r} + '/configs/baseline.yaml',
 model = ArmyModel(config, seed=1)
 for _ in range(3):
     model.step()
-times = []
+times, cpu = [], []
 for _ in range({steps}):
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.thread_time()
     model.step()
     times.append(time.perf_counter() - started)
-print(statistics.median(times))
+    cpu.append(time.thread_time() - started_cpu)
+print(statistics.median(times), statistics.median(cpu))
 """
 
 SIDE_BY_SIDE: tuple[tuple[int, int], ...] = ((2_000, 200), (65_000, 30))
 """(officers, timed steps) of each size the side-by-side comparison times."""
 
 
-def step_in(repo: Path, level: int, steps: int = 30, officers: int = 65_000) -> float:
-    """Median seconds per step at `officers` officers of the checkout at `repo`, in a fresh
-    process that imports that checkout's code."""
+def step_in(repo: Path, level: int, steps: int = 30, officers: int = 65_000) -> tuple[float, float]:
+    """Median (wall, CPU) seconds per step at `officers` officers of the checkout at `repo`,
+    in a fresh process that imports that checkout's code. The CPU time is the process's
+    own (its thread's), so it varies less than the wall time when the machine is shared."""
     code = STEP_CODE.format(repo=str(repo), level=level, steps=steps, officers=officers)
-    return float(last_line_printed(code, cwd=repo))
+    wall, cpu = last_line_printed(code, cwd=repo).split()
+    return float(wall), float(cpu)
 
 
 def compare_with(other: Path, rounds: int = 3) -> None:
-    """This checkout's step against another's, alternating A B A B ..., at each size."""
+    """This checkout's step against another's, alternating A B A B ..., at each size: the
+    medians of wall time and of CPU time over the rounds."""
     for officers, steps in SIDE_BY_SIDE:
         print(f"  side by side with {other} ({officers:,} officers, median step, {rounds} rounds):")
         for level, label in ((1, "support role"), (3, "order to fight")):
@@ -271,11 +277,14 @@ def compare_with(other: Path, rounds: int = 3) -> None:
             for _ in range(rounds):
                 ours.append(step_in(REPO, level, steps, officers))
                 theirs.append(step_in(other, level, steps, officers))
-            mine, base = statistics.median(ours), statistics.median(theirs)
-            print(
-                f"    {label:<15} this {mine * 1000:7.2f} ms   other {base * 1000:7.2f} ms   "
-                f"ratio {mine / base:5.2f}x   ({officers / mine / 1e6:.1f} M agent-steps/s here)"
-            )
+            for clock, index in (("wall", 0), ("CPU", 1)):
+                mine = statistics.median(times[index] for times in ours)
+                base = statistics.median(times[index] for times in theirs)
+                print(
+                    f"    {label:<15} {clock:<4} this {mine * 1000:7.2f} ms   other "
+                    f"{base * 1000:7.2f} ms   ratio {mine / base:5.2f}x   "
+                    f"({officers / mine / 1e6:.1f} M agent-steps/s here)"
+                )
 
 
 def schedule_breakdown(officers: int = 65_000, steps: int = 20) -> None:
@@ -296,7 +305,8 @@ def schedule_breakdown(officers: int = 65_000, steps: int = 20) -> None:
 def main() -> None:
     """Measure and print every figure."""
     if "--against" in sys.argv:
-        compare_with(Path(sys.argv[sys.argv.index("--against") + 1]).resolve())
+        rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
+        compare_with(Path(sys.argv[sys.argv.index("--against") + 1]).resolve(), rounds)
         return
     if "--schedule" in sys.argv:
         schedule_breakdown()

@@ -11,6 +11,7 @@ from simulation.errors import ConfigError
 from simulation.model.agents import Officer, Soldier
 from simulation.model.model import ArmyModel
 from simulation.model.personnel import resignation_open, set_active
+from simulation.model.population import choose_commanders
 from simulation.vocabulary import (
     COMPLICIT,
     COMPLY,
@@ -140,6 +141,18 @@ def test_only_officers_command() -> None:
     officers = np.flatnonzero((model.unit == unit) & (model.category == OFFICER))
     set_active(model, officers, False)
     assert not model.is_commander[model.unit == unit].any()
+
+
+def test_commanders_kept_month_by_month_are_those_chosen_afresh() -> None:
+    """Only the units whose members changed choose their commander again each month; the
+    result is the whole force's choice made from scratch (arrivals, departures, arrests,
+    promotions, call-ups)."""
+    model = model_with(*RESERVE, "turnover.promotion_rate_per_year={field: 0.5, junior: 0.5}")
+    for _ in range(12):
+        model.step()
+        serving = model.active & (model.category == OFFICER)
+        afresh = choose_commanders(model.unit, model.rank, serving, model._tiebreak)
+        np.testing.assert_array_equal(model.is_commander, afresh)
 
 
 def test_soldiers_are_more_likely_detected_when_their_loyal_officers_comply() -> None:

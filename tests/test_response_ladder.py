@@ -10,7 +10,7 @@ import pytest
 
 from simulation.experiments.runner import simulate
 from simulation.model.choice import action_utilities
-from simulation.model.consequences import follow_choices
+from simulation.model.consequences import follow_choices, refusal_sanction
 from simulation.model.decision import ladder_sanction
 from simulation.model.model import ArmyModel
 from simulation.vocabulary import COMPLY, EVADE, REFUSE
@@ -260,3 +260,40 @@ def test_the_expected_sanction_follows_the_rung_he_would_meet():
     assert np.allclose(benefits, [0.3, 0, 0, 1, 1])
     assert np.allclose(career, [0.2 * 0.2 + 0.1 * 0.6, 0, 0, 0.2, 0.6])
     assert np.allclose(fixed, [0.05, 0.1, 0, 0, 0])
+
+
+def test_expected_sanction_kept_month_by_month_is_the_one_computed_afresh():
+    """The expected sanction of refusal is looked up again only for members whose record
+    changed (answered, accused, arrested, replaced); it stays each member's sanction from
+    his rung and open case, month after month, as the case capacity binds and eases."""
+    model = ArmyModel(
+        small_config(
+            "drivers.war_order_level=3",
+            "consequences.response.case_capacity_per_1000=5",
+            n_officers=300,
+            steps=24,
+        ),
+        seed=2,
+    )
+    ladder = model.config.consequences.response
+    shares = ladder.first_response
+    first = np.array(
+        [shares.pressure, shares.reassignment, shares.administrative, shares.criminal_case]
+    )
+    certainties, accused = set(), False
+    for _ in range(24):
+        model.step()
+        rung = np.where(model.rung >= 0, np.minimum(model.rung + ladder.escalation, 3), -1)
+        rung[model.case_due > 0] = 0
+        afresh = ladder_sanction(
+            rung,
+            first,
+            ladder.pressure_cost,
+            ladder.administrative_dismissal,
+            model.case_certainty,
+        )
+        kept = refusal_sanction(model)
+        np.testing.assert_array_equal(np.broadcast_to(kept, afresh.shape), afresh)
+        certainties.add(model.case_certainty)
+        accused = accused or bool(model.case_due.any())
+    assert len(certainties) > 2 and accused

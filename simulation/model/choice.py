@@ -24,7 +24,7 @@ from simulation.model.decision import (
     private_inclination,
 )
 from simulation.model.detection import unit_count, unit_enforcement
-from simulation.model.observation import follow_officers, observe
+from simulation.model.observation import Seen, follow_officers, observe
 from simulation.model.personnel import resignation_open
 from simulation.model.population import draw_traits
 from simulation.vocabulary import COMPLY, EVADE, REFUSE
@@ -236,37 +236,46 @@ def situation(model: ArmyModel, slots: np.ndarray | None = None) -> Situation:
     (for `slots` only, if given)."""
     d = model.drivers
     decision = model.config.decision
-    active = model.active
-    noncompliant = (((model.choice == EVADE) | (model.choice == REFUSE)) & active).astype(float)
     own_enforcement, by_unit = unit_enforcement(model)
-    unit_noncompliant = unit_count(model, noncompliant)
-    unit = model.unit
-    if slots is not None:
-        unit = unit[slots]
-        noncompliant, own_enforcement = noncompliant[slots], own_enforcement[slots]
-    enforcers = d["detection_capacity"] * (
-        decision.external_enforcers_per_unit + by_unit[unit] - own_enforcement
-    )
-    noncompliant_peers = unit_noncompliant[unit] - noncompliant + 1.0
-
     seen = model._seen if model._seen is not None else observe(model)
-    seen_unit, seen_ties, tie_peers = seen.unit, seen.ties, seen.tie_peers
-    unit_peers = seen.unit_peers
-    if slots is not None:
-        seen_unit, unit_peers = seen_unit[:, slots], unit_peers[slots]
-        if seen_ties is not None and tie_peers is not None:
-            seen_ties, tie_peers = seen_ties[:, slots], tie_peers[slots]
-    if decision.social_threshold_unit == "share":  # shares, not whole officers
-        seen_unit = seen_unit / np.maximum(unit_peers, 1.0)
-        if seen_ties is not None and tie_peers is not None:
-            seen_ties = seen_ties / np.maximum(tie_peers, 1.0)
-        if model._category_rules is not None and model.config.personnel.leader_example_weight:
-            follow_officers(model, seen_unit, slots)
+    tie_peers = seen.tie_peers
+    if slots is None and computes_with_numba(model.config.performance, model.n_agents):
+        from simulation.model import kernels
+
+        career = model.config.career
+        fused = kernels.member_arrays(
+            model.unit,
+            model.n_units,
+            model.choice,
+            model.active,
+            own_enforcement,
+            by_unit,
+            decision.external_enforcers_per_unit,
+            d["detection_capacity"],
+            seen.unit,
+            seen.unit_peers,
+            seen.ties,
+            tie_peers,
+            decision.social_threshold_unit == "share",
+            model.tenure,
+            career.training_obligation_years,
+            career.pension_service_years,
+        )
+        enforcers, noncompliant_peers = fused.enforcers, fused.noncompliant_peers
+        seen_unit, seen_ties = fused.seen_in_unit, fused.seen_in_ties
+        training_debt, pension_stake = fused.training_debt, fused.pension_stake
+    else:
+        (enforcers, noncompliant_peers, seen_unit, seen_ties, training_debt, pension_stake) = (
+            member_arrays(model, slots, seen, own_enforcement, by_unit)
+        )
+    leaders = model._category_rules is not None and model.config.personnel.leader_example_weight
+    if leaders and decision.social_threshold_unit == "share":
+        follow_officers(model, seen_unit, slots)
+    if slots is not None and tie_peers is not None:
+        tie_peers = tie_peers[slots]
     has_ties = None if tie_peers is None else tie_peers > 0
 
-    career = model.config.career
-    tenure = model.tenure if slots is None else model.tenure[slots]
-    size = tenure.shape[0]
+    size = model.n_agents if slots is None else slots.shape[0]
     level = model.order_levels
     route_open = resignation_open(model)
     if isinstance(level, np.ndarray) and slots is not None:
@@ -288,8 +297,6 @@ def situation(model: ArmyModel, slots: np.ndarray | None = None) -> Situation:
         benefit, hardship = benefit[slots], hardship[slots]
         taste = None if taste is None else taste[:, slots]
         strength = None if strength is None else strength[slots]
-    training_debt = np.maximum(1.0 - tenure / career.training_obligation_years, 0.0)
-    pension_stake = np.minimum(tenure / career.pension_service_years, 1.0)
     punishment: float | np.ndarray = d["punishment_severity"]
     rules = model._category_rules
     if rules is not None:  # only officers owe the academy; not everyone earns a pension
@@ -333,3 +340,47 @@ def situation(model: ArmyModel, slots: np.ndarray | None = None) -> Situation:
         social_multiplier=traits.get("ties", 1.0),
         refusal_withdrawn=refusal_withdrawn(model, slots),
     )
+
+
+def member_arrays(
+    model: ArmyModel,
+    slots: np.ndarray | None,
+    seen: Seen,
+    own_enforcement: np.ndarray,
+    by_unit: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+    """Each member's (or `slots`') enforcers, non-compliant peers he hides among, what he
+    saw in his unit and among his ties (shares of whom he could see, with
+    social_threshold_unit share), training debt and pension stake: the reference of
+    kernels.member_arrays."""
+    d = model.drivers
+    decision = model.config.decision
+    noncompliant = (((model.choice == EVADE) | (model.choice == REFUSE)) & model.active).astype(
+        float
+    )
+    unit_noncompliant = unit_count(model, noncompliant)
+    unit = model.unit
+    if slots is not None:
+        unit = unit[slots]
+        noncompliant, own_enforcement = noncompliant[slots], own_enforcement[slots]
+    enforcers = d["detection_capacity"] * (
+        decision.external_enforcers_per_unit + by_unit[unit] - own_enforcement
+    )
+    noncompliant_peers = unit_noncompliant[unit] - noncompliant + 1.0
+
+    seen_unit, seen_ties, tie_peers = seen.unit, seen.ties, seen.tie_peers
+    unit_peers = seen.unit_peers
+    if slots is not None:
+        seen_unit, unit_peers = seen_unit[:, slots], unit_peers[slots]
+        if seen_ties is not None and tie_peers is not None:
+            seen_ties, tie_peers = seen_ties[:, slots], tie_peers[slots]
+    if decision.social_threshold_unit == "share":  # shares, not whole officers
+        seen_unit = seen_unit / np.maximum(unit_peers, 1.0)
+        if seen_ties is not None and tie_peers is not None:
+            seen_ties = seen_ties / np.maximum(tie_peers, 1.0)
+
+    career = model.config.career
+    tenure = model.tenure if slots is None else model.tenure[slots]
+    training_debt = np.maximum(1.0 - tenure / career.training_obligation_years, 0.0)
+    pension_stake = np.minimum(tenure / career.pension_service_years, 1.0)
+    return enforcers, noncompliant_peers, seen_unit, seen_ties, training_debt, pension_stake

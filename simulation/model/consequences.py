@@ -44,16 +44,30 @@ def start(model: ArmyModel) -> None:
     model.persuaded = np.zeros(n, dtype=bool)
     model.case_certainty = 1.0
     """Share of last month's wanted criminal cases the capacity let open (1: none wanted)."""
+    model._sanction: np.ndarray | None = None
+    """refusal_sanction's last answer for everyone (None: nobody had a record), kept up to
+    date for the members whose record changed since (those in ``_record_changed``)."""
+    model._sanction_certainty = 1.0
+    model._record_changed: list[np.ndarray] = []
+
+
+def record_changed(model: ArmyModel, slots: np.ndarray) -> None:
+    """The ladder record (rung, open case) of `slots` changed: their expected sanction of
+    refusal is computed again when next asked for (every write to ``rung`` or ``case_due``
+    goes through here)."""
+    if slots.shape[0]:
+        model._record_changed.append(slots)
 
 
 def clear_record(model: ArmyModel, slots: np.ndarray) -> None:
     """A new member of these slots starts with no record on the response ladder."""
     model.rung[slots] = -1
     model.case_due[slots] = 0
+    record_changed(model, slots)
     model.persuaded[slots] = False
-    if model._reassigned:
+    if model._reassigned:  # those of them at a rear post leave the count
+        model._reassigned -= np.unique(slots[model.order_share[slots] < 1.0]).shape[0]
         model.order_share[slots] = 1.0
-        model._reassigned = int((model.order_share < 1.0).sum())
 
 
 def refusal_sanction(model: ArmyModel, slots: np.ndarray | None = None) -> np.ndarray | None:
@@ -68,23 +82,47 @@ def refusal_sanction(model: ArmyModel, slots: np.ndarray | None = None) -> np.nd
     first = np.array(
         [shares.pressure, shares.reassignment, shares.administrative, shares.criminal_case]
     )
-    recorded = (model.rung >= 0) | (model.case_due > 0)
-    if not recorded.any():
-        next_rung = np.full(1, -1, dtype=np.int64)
-    else:
-        next_rung = np.where(
-            model.rung >= 0, np.minimum(model.rung.astype(np.int64) + ladder.escalation, 3), -1
-        )
-        next_rung[model.case_due > 0] = 0  # awaiting trial: pressure until the arrest
-        if slots is not None:
-            next_rung = next_rung[slots]
-    return ladder_sanction(
-        next_rung,
+    # the coefficients of each possible next rung, -1 to 3: every member's are one of these
+    # columns, so only the members whose record changed need theirs looked up again
+    table = ladder_sanction(
+        NEXT_RUNGS,
         first,
         ladder.pressure_cost,
         ladder.administrative_dismissal,
         model.case_certainty,
     )
+    changed = model._record_changed
+    if model._sanction is not None and model._sanction_certainty == model.case_certainty:
+        if changed:
+            slots_changed = np.unique(np.concatenate(changed))
+            rungs = next_rung(model, slots_changed, ladder.escalation)
+            model._sanction[:, slots_changed] = table[:, rungs + 1]
+    elif model._sanction is not None or changed:
+        recorded = (model.rung >= 0) | (model.case_due > 0)
+        model._sanction = (
+            np.take(table, next_rung(model, None, ladder.escalation) + 1, axis=1)
+            if recorded.any()
+            else None
+        )
+    changed.clear()
+    model._sanction_certainty = model.case_certainty
+    if model._sanction is None:  # nobody has a record: one column for everyone
+        return table[:, :1]
+    return model._sanction if slots is None else model._sanction[:, slots]
+
+
+NEXT_RUNGS = np.arange(-1, 4)
+"""The rungs of the response ladder a member can meet next (-1: a first refusal)."""
+
+
+def next_rung(model: ArmyModel, slots: np.ndarray | None, escalation: int) -> np.ndarray:
+    """The rung each member (or `slots`) would meet if he refused now: `escalation` above
+    his last, pressure while his case awaits trial, -1 with no record."""
+    rung = model.rung if slots is None else model.rung[slots]
+    awaiting = model.case_due > 0 if slots is None else model.case_due[slots] > 0
+    rungs = np.where(rung >= 0, np.minimum(rung.astype(np.int64) + escalation, 3), -1)
+    rungs[awaiting] = 0  # awaiting trial: pressure until the arrest
+    return rungs
 
 
 def order_share(model: ArmyModel) -> np.ndarray | float:
@@ -97,14 +135,15 @@ def end_sentences(model: ArmyModel) -> None:
     """Jail terms and benefit losses that end this month end (the released return to
     their posts, or are dismissed)."""
     now = model.steps
-    if model.jailed.any():
-        ending = np.flatnonzero(model.jailed & (model.release_step <= now))
-        if ending.shape[0]:
-            release(model, ending)
+    jailed = np.flatnonzero(model.jailed)
+    ending = jailed[model.release_step[jailed] <= now]
+    if ending.shape[0]:
+        release(model, ending)
     if model._benefits_lost:
-        restoring = (model.benefit_held < 1.0) & (model.benefit_restore_step <= now)
+        lost = np.flatnonzero(model.benefit_held < 1.0)
+        restoring = lost[model.benefit_restore_step[lost] <= now]
         model.benefit_held[restoring] = 1.0
-        model._benefits_lost = int((model.benefit_held < 1.0).sum())
+        model._benefits_lost = lost.shape[0] - restoring.shape[0]
 
 
 def release(model: ArmyModel, slots: np.ndarray) -> None:
@@ -189,6 +228,7 @@ def arrest_when_due(model: ArmyModel) -> None:
         return
     due = open_cases[model.case_due[open_cases] <= model.steps]
     model.case_due[due] = 0
+    record_changed(model, due)
     arrest(model, due[model.active[due]])
 
 
@@ -201,6 +241,7 @@ def respond_to_refusal(model: ArmyModel, refusing: np.ndarray) -> np.ndarray:
     rng = model.rng
     awaiting = model.case_due[refusing] > 0
     waiting, fresh = refusing[awaiting], refusing[~awaiting]
+    record_changed(model, fresh)  # their rung now, and for some an open case
     last = model.rung[fresh].astype(np.int64)
     shares = ladder.first_response
     bounds = np.cumsum([shares.pressure, shares.reassignment, shares.administrative])

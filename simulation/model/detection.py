@@ -25,23 +25,24 @@ def unit_enforcement(model: ArmyModel) -> tuple[np.ndarray, np.ndarray]:
     """Enforcement each officer contributes now, and each unit's total (before D):
     complying complicit officers enforce, commanders with their own weight."""
     if model._enforcer_weight is None:
+        # only the loyal (complicit) enforce: weighed over them alone, in slot order (the
+        # same sums as over everyone, without the zeros)
         decision = model.config.decision
+        loyal = np.flatnonzero(model.group == COMPLICIT)
         weight = np.where(
-            commanders(model),
+            commanders(model)[loyal],
             decision.commander_enforcer_weight,
             decision.complicit_enforcer_weight,
         )
-        loyal = model.group == COMPLICIT
         rules = model._category_rules
         if rules is not None:  # the other categories' loyal members with their own weight
-            weight = np.where(rules.is_officer, weight, rules.enforcer_weight)
-        model._enforcer_weight = weight * loyal
-        # only complicit officers enforce: counted over them alone (the same sums, in
-        # slot order, without the zeros)
-        model._enforcers = np.flatnonzero(model._enforcer_weight)
+            weight = np.where(rules.is_officer[loyal], weight, rules.enforcer_weight[loyal])
+        weighed = weight != 0
+        model._enforcers = loyal[weighed]
+        model._enforcer_weight = weight[weighed]
         model._enforcers_unit = model.unit[model._enforcers]
     enforcers = model._enforcers
-    own_enforcers = model._enforcer_weight[enforcers] * (
+    own_enforcers = model._enforcer_weight * (
         (model.choice[enforcers] == COMPLY) & model.active[enforcers]
     )
     own = np.zeros(model.n_agents)

@@ -646,6 +646,130 @@ def decide(
     return choice, private, detection
 
 
+# ---------------------------------------------------------------------------- situation
+
+
+class MemberArrays(NamedTuple):
+    """The per-member fields of choice.situation that the situation kernel computes."""
+
+    enforcers: np.ndarray
+    noncompliant_peers: np.ndarray
+    seen_in_unit: np.ndarray
+    seen_in_ties: np.ndarray | None
+    training_debt: np.ndarray
+    pension_stake: np.ndarray
+
+
+@njit(cache=True, error_model="numpy")
+def _situation_kernel(
+    unit: np.ndarray,
+    choice: np.ndarray,
+    active: np.ndarray,
+    own_enforcement: np.ndarray,
+    by_unit: np.ndarray,
+    outside: float,
+    capacity: float,
+    seen_unit: np.ndarray,
+    unit_peers: np.ndarray,
+    seen_ties: np.ndarray,
+    tie_peers: np.ndarray,
+    with_ties: bool,
+    shares: bool,
+    tenure: np.ndarray,
+    obligation_years: float,
+    pension_years: float,
+    unit_noncompliant: np.ndarray,
+    enforcers: np.ndarray,
+    noncompliant_peers: np.ndarray,
+    unit_shares: np.ndarray,
+    tie_shares: np.ndarray,
+    training_debt: np.ndarray,
+    pension_stake: np.ndarray,
+) -> None:
+    """choice.situation's per-member arithmetic in two passes: each unit's non-compliant
+    (evading or refusing, serving) members counted, then each member's enforcers, peers
+    to hide among, seen shares (with `shares`), training debt and pension stake."""
+    n = unit.shape[0]
+    for i in range(n):
+        if active[i] and (choice[i] == EVADE or choice[i] == REFUSE):
+            unit_noncompliant[unit[i]] += 1.0
+    for i in range(n):
+        u = unit[i]
+        noncompliant = 1.0 if active[i] and (choice[i] == EVADE or choice[i] == REFUSE) else 0.0
+        enforcers[i] = capacity * (outside + by_unit[u] - own_enforcement[i])
+        noncompliant_peers[i] = unit_noncompliant[u] - noncompliant + 1.0
+        if shares:
+            peers = max(unit_peers[i], 1.0)
+            for action in range(seen_unit.shape[0]):
+                unit_shares[action, i] = seen_unit[action, i] / peers
+            if with_ties:
+                peers = max(tie_peers[i], 1.0)
+                for action in range(seen_ties.shape[0]):
+                    tie_shares[action, i] = seen_ties[action, i] / peers
+        training_debt[i] = max(1.0 - tenure[i] / obligation_years, 0.0)
+        pension_stake[i] = min(tenure[i] / pension_years, 1.0)
+
+
+def member_arrays(
+    unit: np.ndarray,
+    n_units: int,
+    choice: np.ndarray,
+    active: np.ndarray,
+    own_enforcement: np.ndarray,
+    by_unit: np.ndarray,
+    outside: float,
+    capacity: float,
+    seen_unit: np.ndarray,
+    unit_peers: np.ndarray,
+    seen_ties: np.ndarray | None,
+    tie_peers: np.ndarray | None,
+    shares: bool,
+    tenure: np.ndarray,
+    obligation_years: float,
+    pension_years: float,
+) -> MemberArrays:
+    """What choice.situation computes for every member from the unit's enforcement, what
+    he saw and his tenure, in one fused kernel (the seen counts pass through as they are
+    without `shares`)."""
+    n = unit.shape[0]
+    with_ties = seen_ties is not None and tie_peers is not None
+    seen_unit = np.ascontiguousarray(seen_unit, dtype=np.float64)
+    seen_ties = np.ascontiguousarray(seen_ties, dtype=np.float64) if with_ties else None
+    unit_shares = np.empty_like(seen_unit) if shares else seen_unit
+    tie_shares = seen_ties
+    if shares and seen_ties is not None:
+        tie_shares = np.empty_like(seen_ties)
+    enforcers, peers = np.empty(n), np.empty(n)
+    training_debt, pension_stake = np.empty(n), np.empty(n)
+    placeholder = np.zeros((len(ACTIONS), 1))
+    _situation_kernel(
+        unit,
+        choice,
+        active,
+        own_enforcement,
+        by_unit,
+        outside,
+        capacity,
+        seen_unit,
+        unit_peers,
+        placeholder if seen_ties is None else seen_ties,
+        np.zeros(1) if tie_peers is None else tie_peers,
+        with_ties,
+        shares,
+        tenure,
+        obligation_years,
+        pension_years,
+        np.zeros(n_units),
+        enforcers,
+        peers,
+        unit_shares,
+        placeholder if tie_shares is None else tie_shares,
+        training_debt,
+        pension_stake,
+    )
+    return MemberArrays(enforcers, peers, unit_shares, tie_shares, training_debt, pension_stake)
+
+
 # ---------------------------------------------------------------------------- observation
 
 

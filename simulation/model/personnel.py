@@ -30,6 +30,7 @@ from simulation.model.population import (
     draw_tenure,
     override_thresholds,
     pad_ties,
+    refresh_commanders,
     same_group_share,
 )
 from simulation.vocabulary import ATTITUDES, COMPLY, GROUPS, OFFICER, PERSONNEL
@@ -104,6 +105,7 @@ def start_service(model: ArmyModel) -> None:
     model.initial = model.active.copy()
     model._initial_count = int(model.initial.sum())
     model._is_commander = None
+    model._changed_units = []
     model._enforcer_weight = None
     model._enforcers = model._enforcers_unit = np.empty(0, dtype=np.int64)
 
@@ -252,10 +254,18 @@ def join(model: ArmyModel, slots: np.ndarray) -> None:
     model._make_views(slots)
 
 
-def structure_changed(model: ArmyModel) -> None:
-    """Ranks or groups changed (promotion, new officers): commanders and enforcer weights
-    are recomputed when next needed (once, however many changes a step brings)."""
-    model._is_commander = None
+def structure_changed(model: ArmyModel, slots: np.ndarray, rising: bool = False) -> None:
+    """Ranks, groups or who serves changed in `slots` (promotion, new officers, a commander
+    leaving): the commanders of their units and the enforcer weights are recomputed when
+    next needed (once, however many changes a step brings; only those units' commanders).
+    `rising`: the slots serve now with their present rank (arrivals, promotions), so their
+    unit's commander changes only where one of them ranks at least as high as he does."""
+    if model._is_commander is not None:
+        units = model.unit[slots]
+        if rising:
+            key = model.rank[slots] + 0.5 * model._tiebreak[slots]
+            units = units[key <= model._least_key[units]]
+        model._changed_units.append(units)
     model._enforcer_weight = None
 
 
@@ -271,22 +281,36 @@ def set_active(model: ArmyModel, slots: np.ndarray, serving: bool) -> None:
     rules = model._category_rules
     if serving:  # an officer who arrives may take a command; soldiers never do
         if rules is None or rules.is_officer[changed].any():
-            structure_changed(model)
+            structure_changed(model, changed, rising=True)
     elif model._is_commander is None or model._is_commander[changed].any():
-        structure_changed(model)
+        structure_changed(model, changed)
     model.active[changed] = serving
 
 
 def commanders(model: ArmyModel) -> np.ndarray:
     """Whether each slot holds its unit's commander: its most senior serving officer
-    (computed when first needed after the force changed)."""
-    if model._is_commander is None:
+    (computed when first needed, then for the units whose members changed since)."""
+    if model._is_commander is None or model._changed_units:
         serving = model.active
         if model._category_rules is not None:
             serving = serving & model._category_rules.is_officer
-        model._is_commander = choose_commanders(
-            model.unit, model.rank, serving, model._tiebreak, model._unit_index
-        )
+        if model._is_commander is None:
+            model._is_commander = choose_commanders(
+                model.unit, model.rank, serving, model._tiebreak, model._unit_index
+            )
+            # each unit's least key (its commander's; none: inf), to tell which arrivals
+            # and promotions can change a command
+            holders = np.flatnonzero(model._is_commander)
+            model._least_key = np.full(model.n_units, np.inf)
+            model._least_key[model.unit[holders]] = (
+                model.rank[holders] + 0.5 * model._tiebreak[holders]
+            )
+        else:
+            units = np.unique(np.concatenate(model._changed_units))
+            model._least_key[units] = refresh_commanders(
+                model._is_commander, units, model.rank, serving, model._tiebreak, model._unit_index
+            )
+        model._changed_units.clear()
     return model._is_commander
 
 
@@ -326,7 +350,7 @@ def enter(
     model.group[filled] = groups
     model.rank[filled] = ranks
     if (ranks != ENLISTED).any():
-        structure_changed(model)
+        structure_changed(model, filled, rising=True)
     set_active(model, filled, True)
     model.choice[filled] = COMPLY
     model.tenure[filled] = 0.0

@@ -296,6 +296,17 @@ class UnitIndex:
         order = np.argsort(unit, kind="stable")
         return cls(order, np.searchsorted(unit[order], np.arange(n_units)))
 
+    def slots_of(self, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The slots of `units` (distinct, none empty), unit by unit as in `order`, and
+        where each unit begins among them: the same segments as the whole index, for a
+        few units at the cost of their members."""
+        starts = self.starts[units]
+        stops = np.append(self.starts[1:], self.order.shape[0])[units]
+        lengths = stops - starts
+        begins = np.cumsum(lengths) - lengths
+        positions = np.arange(int(lengths.sum())) + np.repeat(starts - begins, lengths)
+        return self.order[positions], begins
+
 
 def choose_commanders(
     unit: np.ndarray,
@@ -317,6 +328,28 @@ def choose_commanders(
     key = np.where(active, rank + 0.5 * tiebreak, np.inf)
     least = np.minimum.reduceat(key[index.order], index.starts)
     return active & (key == least[unit])
+
+
+def refresh_commanders(
+    is_commander: np.ndarray,
+    units: np.ndarray,
+    rank: np.ndarray,
+    active: np.ndarray,
+    tiebreak: np.ndarray,
+    index: UnitIndex,
+) -> np.ndarray:
+    """Choose again the commanders of `units` (distinct, none empty) in `is_commander`, in
+    place, by :func:`choose_commanders`'s rule: after a month's few arrivals, departures
+    and promotions only their units can change commander, so the rest is kept. Returns
+    each unit's least key (its commander's; inf with nobody serving)."""
+    slots, begins = index.slots_of(units)
+    serving = active[slots]
+    key = np.where(serving, rank[slots] + 0.5 * tiebreak[slots], np.inf)
+    least = np.minimum.reduceat(key, begins)
+    is_commander[slots] = serving & (
+        key == np.repeat(least, np.diff(begins, append=slots.shape[0]))
+    )
+    return least
 
 
 @dataclass(frozen=True)

@@ -240,7 +240,8 @@ def update(model: ArmyModel) -> None:
             attitudes = {
                 name: attitudes[name][serving] for name in ("russia_alignment", "regime_alignment")
             }
-        stats["mean_russia_alignment"] = mean_over_serving(model.attitudes["russia_alignment"])
+        russia = attitudes["russia_alignment"]  # gathered already
+        stats["mean_russia_alignment"] = float(russia.mean()) if total else 0.0
         weight = model.config.decision.russia_alignment_weight
         stats["mean_alignment"] = float(alignment(attitudes, weight).mean()) if total else 0.0
         stats["mean_tenure_years"] = mean_over_serving(model.tenure)

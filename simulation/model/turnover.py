@@ -63,15 +63,22 @@ def leave_and_enter(model: ArmyModel) -> None:
     rules = model._category_rules
     if rules is not None:
         retire_p = np.append(retire_p, 0.0)  # the other categories do not retire
-    entitled = model.tenure >= model.config.career.pension_service_years
-    retiring = model.active & (
-        (entitled & (rng.random(model.n_agents) < retire_p[model.rank]))
-        | (model.tenure >= turnover.max_service_years)
-    )
+    # everyone draws; only the serving past the pension threshold or the longest service
+    # can retire, so the rule is read for them alone (a few per cent of the force)
+    draws = rng.random(model.n_agents)
+    pension_years = model.config.career.pension_service_years
+    tenure = model.tenure
+    old = np.flatnonzero(model.active & (tenure >= min(pension_years, turnover.max_service_years)))
+    years = tenure[old]
+    retiring = old[
+        ((years >= pension_years) & (draws[old] < retire_p[model.rank[old]]))
+        | (years >= turnover.max_service_years)
+    ]
     if rules is not None:
-        retiring &= rules.is_officer
-        retiring |= end_of_term(model, rules)
-    vacate(model, np.flatnonzero(retiring), "retired")
+        retiring = np.union1d(
+            retiring[rules.is_officer[retiring]], np.flatnonzero(end_of_term(model, rules))
+        )
+    vacate(model, retiring, "retired")
     resign_for_civilian_jobs(model)
     promote(model)
     vacancies = np.concatenate(model._vacancies) if model._vacancies else np.empty(0, int)
@@ -97,10 +104,13 @@ def resign_for_civilian_jobs(model: ArmyModel) -> None:
     hazard = monthly(turnover.civilian_resignation_rate_per_year) * np.exp(
         -turnover.pay_retention_elasticity * incentive
     )
-    leaving = model.active & (model.rng.random(model.n_agents) < hazard) & route
+    drawn = np.flatnonzero(model.rng.random(model.n_agents) < hazard)  # a few a month
+    leaving = drawn[model.active[drawn]]
+    if isinstance(route, np.ndarray):
+        leaving = leaving[route[leaving]]
     if model._category_rules is not None:
-        leaving &= model._category_rules.is_officer
-    vacate(model, np.flatnonzero(leaving), "resigned")
+        leaving = leaving[model._category_rules.is_officer[leaving]]
+    vacate(model, leaving, "resigned")
 
 
 def end_of_term(model: ArmyModel, rules: CategoryRules) -> np.ndarray:
@@ -135,15 +145,19 @@ def promote(model: ArmyModel) -> None:
     """Promotion by tenure: field officers to senior, juniors to field, at yearly rates."""
     turnover = model.config.turnover
     rates, least = turnover.promotion_rate_per_year, turnover.promotion_min_years
+    field_rate, junior_rate = monthly(rates["field"]), monthly(rates["junior"])
     draws = model.rng.random(model.n_agents)
-    field = model.active & (model.rank == FIELD) & (model.tenure >= least["field"])
-    junior = model.active & (model.rank == JUNIOR) & (model.tenure >= least["junior"])
-    to_senior = field & (draws < monthly(rates["field"]))
-    to_field = junior & (draws < monthly(rates["junior"]))
-    model.rank[to_senior] = SENIOR
-    model.rank[to_field] = FIELD
-    if to_senior.any() or to_field.any():
-        structure_changed(model)
+    # only the few whose draw is below the higher rate can be promoted: the rule is read
+    # for them alone
+    lucky = np.flatnonzero(model.active & (draws < max(field_rate, junior_rate)))
+    rank, tenure, drawn = model.rank[lucky], model.tenure[lucky], draws[lucky]
+    up_to_senior = (rank == FIELD) & (tenure >= least["field"]) & (drawn < field_rate)
+    up_to_field = (rank == JUNIOR) & (tenure >= least["junior"]) & (drawn < junior_rate)
+    model.rank[lucky[up_to_senior]] = SENIOR
+    model.rank[lucky[up_to_field]] = FIELD
+    promoted = lucky[up_to_senior | up_to_field]
+    if promoted.shape[0]:
+        structure_changed(model, promoted, rising=True)
 
 
 def recruit_from_academy(model: ArmyModel, vacancies: np.ndarray) -> None:
