@@ -114,6 +114,9 @@ def test_ctrl_c_ends_the_sweep_at_once_and_its_workers_too(tmp_path: Path) -> No
     )
     try:
         wait_for(lambda: (out / "parts").is_dir(), "the sweep to start", process)
+        # itself, the resource tracker, the forkserver and both workers: the runs are under
+        # way (Ctrl-C while the forkserver is still starting: the abandoning test below)
+        wait_for(lambda: len(processes_in_group(process.pid)) >= 5, "the workers", process)
         time.sleep(1.0)
         started = time.monotonic()
         os.kill(process.pid, signal.SIGINT)
