@@ -113,6 +113,8 @@ def test_calibrate_check_runs_the_procedure_on_truths_and_writes_its_figures(
     assert "50% intervals cover" in printed and "least effective sample size" in printed
     table = pd.read_csv(out / "sbc.csv")
     assert len(table) == 2 and table["rank"].between(0, 1).all()
+    assert (table["truth_design"] == "latin_hypercube").all()  # the default design
+    assert table["prior_rank"].between(0, 1).all()
     shares = table["ess_share_by_generation"].astype(str).str.split()
     assert (shares.str.len() == table["generations"]).all()
     assert "least effective sample size share by generation, over the truths: 0:" in printed
@@ -136,3 +138,73 @@ def test_the_check_records_every_generation_s_ess_share_and_its_least_over_truth
         }
     )
     assert least_ess_by_generation(table) == [0.9, 0.35, 0.45]
+
+
+def anchors_priors():
+    from simulation.config.targets import load_targets
+
+    repo = Path(__file__).resolve().parent.parent
+    return load_targets(repo / "configs" / "targets" / "anchors.yaml").priors
+
+
+def test_latin_hypercube_truths_put_one_truth_in_each_stratum_of_a_prior() -> None:
+    from simulation.analysis.sbc import truth_candidates
+
+    truths = truth_candidates(anchors_priors(), 20, "latin_hypercube", np.random.default_rng(3))
+    spread = np.array([truth["decision.taste_sd"] for truth in truths])  # uniform(0, 0.12)
+    assert sorted(np.floor(spread / 0.12 * 20).astype(int)) == list(range(20))
+
+
+def test_an_unknown_truth_design_is_refused() -> None:
+    import pytest
+
+    from simulation.analysis.sbc import truth_candidates
+
+    with pytest.raises(ValueError, match="latin_hypercube"):
+        truth_candidates(anchors_priors(), 5, "sobol", np.random.default_rng(0))
+
+
+def posterior_equal_to_prior_sbc(design: str, seed: int) -> pd.DataFrame:
+    """SBC bookkeeping where every posterior is the prior itself: the case where the
+    targets teach nothing, the anchors' case (shrinkage about 0.05)."""
+    from simulation.analysis.sbc import truth_candidates
+
+    priors = anchors_priors()
+    rng = np.random.default_rng(seed)
+    prior_draws = pd.DataFrame(priors.sample(rng, 4000))
+    posterior = prior_draws.assign(weight=1.0)
+    truths = truth_candidates(priors, 20, design, rng)
+    variance = {column: float(prior_draws[column].var()) for column in priors.columns}
+    return sbc_table(truths, [posterior] * 20, variance, prior_draws=prior_draws)
+
+
+def test_a_posterior_equal_to_its_prior_covers_exactly_as_the_prior_does() -> None:
+    table = posterior_equal_to_prior_sbc("random", seed=1)
+    assert (table["covered_50"] == table["prior_covered_50"]).all()
+    assert (table["covered_90"] == table["prior_covered_90"]).all()
+    assert np.allclose(table["rank"], table["prior_rank"])
+
+
+def test_latin_hypercube_truths_keep_the_draw_of_truths_out_of_the_coverage() -> None:
+    """With a posterior equal to its prior a truth is covered when its prior quantile is in
+    the central interval; 20 designed truths always give 50 %, 20 random ones scatter."""
+    from simulation.analysis.sbc import truth_candidates
+
+    priors = anchors_priors()
+    spread = {}
+    for design in ("latin_hypercube", "random"):
+        coverages = []
+        for seed in range(30):
+            truths = truth_candidates(priors, 20, design, np.random.default_rng(seed))
+            quantiles = np.array([truth["decision.taste_sd"] / 0.12 for truth in truths])
+            coverages.append(np.mean((quantiles >= 0.25) & (quantiles <= 0.75)))
+        spread[design] = np.ptp(coverages)
+    assert spread["latin_hypercube"] == 0.0
+    assert spread["random"] >= 0.3  # 20 independent truths: about 11 points sd
+
+
+def test_the_summary_prints_the_prior_s_own_coverage_of_the_truths() -> None:
+    from simulation.analysis.sbc import format_summary
+
+    text = format_summary(sbc_summary(posterior_equal_to_prior_sbc("latin_hypercube", 0)))
+    assert "the prior's own intervals would cover these truths" in text

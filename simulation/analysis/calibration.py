@@ -1064,14 +1064,19 @@ def recovery_study(
 
 
 def _comparable_truth(
-    targets: Targets, problem: Problem, rng: np.random.Generator, attempts: int = 50
+    targets: Targets,
+    problem: Problem,
+    rng: np.random.Generator,
+    attempts: int = 50,
+    first: dict[str, float] | None = None,
 ) -> tuple[dict[str, float], Targets, int] | None:
     """A truth drawn from the priors whose simulated targets can all be computed, the
     targets file with those values, and how many truths were drawn again first (a ratio
-    with nothing to divide by, e.g. no refuser arrested, cannot be a target). None when
-    `attempts` draws all fail."""
+    with nothing to divide by, e.g. no refuser arrested, cannot be a target). `first`, when
+    given, is tried before any fresh draw (a designed truth). None when `attempts` draws all
+    fail."""
     for redrawn in range(attempts):
-        truth = targets.priors.sample(rng, 1)[0]
+        truth = first if redrawn == 0 and first is not None else targets.priors.sample(rng, 1)[0]
         results = run_scenarios(problem, truth, int(rng.integers(0, 2**32 - 1)))
         if results is None:
             continue

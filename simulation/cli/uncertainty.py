@@ -103,6 +103,15 @@ def add_parsers(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFo
         ),
     )
     calibrate.add_argument(
+        "--truth-design",
+        choices=("latin_hypercube", "random"),
+        default="latin_hypercube",
+        help=(
+            "with --check: how truths are drawn from the priors; a Latin hypercube keeps the "
+            "truths' own spread out of the coverage (docs/calibration.md, section 4)"
+        ),
+    )
+    calibrate.add_argument(
         "--history-match",
         type=int,
         metavar="WAVES",
@@ -352,6 +361,7 @@ def check_command(args: argparse.Namespace, targets: object) -> int:
         targets,
         truths=args.check,
         seed=args.seed or 0,
+        truth_design=args.truth_design,
         out=out,
         calibrate_options=options,
         progress=None if args.no_progress else lambda text: print(text, file=sys.stderr),

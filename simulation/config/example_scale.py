@@ -5,10 +5,11 @@ targets file is loaded at a small size: at most 200 officers and 24 months (unle
 schedule changes later: then the schedule sets the horizon), 2 replications,
 8 sampled design points (or prior draws; 2 base samples for Sobol and Morris designs, whose
 runs grow with the number of parameters), and a calibration of 20 particles, 3 generations,
-200 simulations and 5 predictive draws (from the targets file or the command line alike). The documentation's examples run this way in the test
-suite (tests/test_doc_examples.py), so that every documented command is run as written in a
-few seconds each; the numbers they then print are not the documented ones. Unset (or empty),
-nothing changes. The variable is read here and nowhere else.
+200 simulations and 5 predictive draws (from the targets file or the command line alike).
+The documentation's examples run this way in the test suite (tests/test_doc_examples.py),
+so that every documented command is run as written in a few seconds each; the numbers they
+then print are not the documented ones. Unset (or empty), nothing changes. The variable is
+read here and nowhere else.
 """
 
 from __future__ import annotations
