@@ -4,6 +4,7 @@ group, wait for its progress, read its parts and tables."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -58,6 +59,14 @@ def wait_for(condition: Callable[[], bool], what: str, process: Any = None) -> N
         time.sleep(0.01)
 
 
+def ctrl_c_as_from_a_terminal() -> None:
+    """Give the child SIGINT's default disposition, as a terminal does. A test run started
+    from a parent that ignores SIGINT (a background job of a non-interactive shell) passes
+    SIG_IGN on, and Python started that way never raises KeyboardInterrupt: the Ctrl-C test
+    then measured how the test was launched, not the sweep (reproduced with `trap "" INT`)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_sweep(
     path: Path, out: Path, *extra: str, fault: str = "", capture: bool = False
 ) -> subprocess.Popen:
@@ -73,6 +82,7 @@ def start_sweep(
         stderr=output,
         text=True,
         start_new_session=True,
+        preexec_fn=ctrl_c_as_from_a_terminal,
     )
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from simulation.cli import main
 from simulation.cli import viz as cli_viz
+from tests.sweep_support import ctrl_c_as_from_a_terminal
 
 
 @pytest.fixture
@@ -224,6 +225,7 @@ def test_a_signal_to_viz_stops_the_servers_whole_process_group(signum: str, tmp_
         text=True,
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+        preexec_fn=ctrl_c_as_from_a_terminal,  # the server inherits it: Ctrl-C must end it
     )
     grandchild = int(parent.stdout.readline())
     time.sleep(0.5)  # the signal handlers are in place once the server has started
