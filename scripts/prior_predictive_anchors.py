@@ -21,8 +21,9 @@ zero, or an undefined ratio, is outside), with the median model value:
   mostly conscripts and the mobilised reserve);
 - exits after a repression order, ~0.5 % (Belarus 2020: over 700 of ~130,000 quit): mapped
   as configs/targets/anchors.yaml maps it (border_deployment.yaml, level 2 from month 0,
-  resignation open, 12 months, 300 officers): exited (resigned + deserted) per officer at
-  month 0; with the default turnover (civilian resignations included) and with turnover off.
+  resignation open, 12 months, 300 officers): exits by the decision (resigned + deserted,
+  less the turnover's resignations for civilian jobs: `exited_by_decision`) per officer at
+  month 0; with the default turnover and with turnover off.
 
     python scripts/prior_predictive_anchors.py --draws 100 --workers 2 [--seed 2026]
         [--set KEY=VALUE]
@@ -98,7 +99,7 @@ COLUMNS = [
     "cases_opened",
     "caught_deserting",
     "deserted",
-    "exited",
+    "exited_by_decision",
     "mobilised",
 ]
 
@@ -114,7 +115,7 @@ def outputs(name: str, data: dict[str, Any], seed: int) -> dict[str, float] | No
         for k, v in run_model(config, seed, columns=COLUMNS).columns.items()
     }
     if name.startswith("repression"):
-        return {f"{name}:exits": columns["exited"][-1] / columns["n_active"][0]}
+        return {f"{name}:exits": columns["exited_by_decision"][-1] / columns["n_active"][0]}
     start = order_change_step(config)
     end = start + LAG
     window = slice(start + 1, end + 1)

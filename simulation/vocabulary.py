@@ -102,6 +102,8 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "resigned",
     "deserted",
     "exited",
+    "resigned_for_civilian_jobs",
+    "exited_by_decision",
     "reprimanded",
     "lost_benefits",
     "recruited_by_russia",
@@ -123,7 +125,10 @@ COUNT_COLUMNS: tuple[str, ...] = (
 )
 """Counts recorded every step: `jailed` is the number in jail now, every other is cumulative
 since step 0 (arrests include caught deserters, and a person arrested twice counts twice
-in `arrested`, once in `persons_arrested`; `exited` = resigned + deserted; `mobilised`
+in `arrested`, once in `persons_arrested`; `exited` = resigned + deserted, of whom
+`resigned_for_civilian_jobs` left by peacetime attrition (turnover, docs/ODD.md §7.4) and
+`exited_by_decision` = exited - resigned_for_civilian_jobs by the decision's exit action,
+which weighs the order; `mobilised`
 reservists and territorial defence who joined their units; `served` the persons who ever
 served: the force at step 0, the mobilised and the entrants, each once; `pressured`,
 `persuaded`, `reassigned`, `sanctioned_refusers` and `cases_opened` count the response

@@ -54,3 +54,21 @@ def test_the_reductions_keep_a_closed_population():
     for name in ("epstein", "granovetter", "granovetter_normal"):
         config = load_config(REPO / "configs" / "reference" / f"{name}.yaml")
         assert config.turnover.enabled is False, name
+
+
+def test_with_the_exit_action_off_every_resignation_is_for_a_civilian_job():
+    counts = counts_after("exit.enabled=false", "turnover.civilian_resignation_rate_per_year=0.1")
+    assert counts["resigned"] == counts["resigned_for_civilian_jobs"] > 0
+    assert counts["exited_by_decision"] == counts["deserted"]
+
+
+def test_exits_by_the_decision_leave_out_the_resignations_for_civilian_jobs():
+    counts = counts_after(
+        "drivers.war_order_level=2",
+        "exit.stop_loss_from_level=4",
+        "turnover.civilian_resignation_rate_per_year=0.1",
+        steps=12,
+    )
+    assert counts["resigned_for_civilian_jobs"] > 0
+    assert counts["exited_by_decision"] > 0  # the order makes some quit by choice
+    assert counts["exited_by_decision"] == counts["exited"] - counts["resigned_for_civilian_jobs"]

@@ -208,6 +208,7 @@ def update(model: ArmyModel) -> None:
     counts = model.counts
     counts["jailed"] = int(model.jailed.sum())
     counts["exited"] = counts["resigned"] + counts["deserted"]
+    counts["exited_by_decision"] = counts["exited"] - counts["resigned_for_civilian_jobs"]
     # everyone who ever served: each person counted once (the force at step 0, the
     # mobilised, the entrants), so every cumulative share below is at most 1
     served = start + counts["mobilised"] + counts["entered"]

@@ -93,7 +93,8 @@ def resign_for_civilian_jobs(model: ArmyModel) -> None:
     """Peacetime attrition: serving officers resign for civilian jobs at
     turnover.civilian_resignation_rate_per_year while the lawful route is open, less with
     extra pay (hazard x exp(-pay_retention_elasticity x incentive_level)). Counted as
-    resignations; their posts fall vacant for the academy."""
+    resignations, and apart as `resigned_for_civilian_jobs` (a count of quitting over an
+    order leaves them out); their posts fall vacant for the academy."""
     turnover = model.config.turnover
     if not turnover.civilian_resignation_rate_per_year:
         return
@@ -111,6 +112,7 @@ def resign_for_civilian_jobs(model: ArmyModel) -> None:
     if model._category_rules is not None:
         leaving = leaving[model._category_rules.is_officer[leaving]]
     vacate(model, leaving, "resigned")
+    model.counts["resigned_for_civilian_jobs"] += int(leaving.shape[0])
 
 
 def end_of_term(model: ArmyModel, rules: CategoryRules) -> np.ndarray:
