@@ -8,13 +8,17 @@ Layout of ``results/<experiment>/``::
     scenario_configs.resolved.yaml  scenarios that give their own config: name -> that
                                   config after the base overrides
     design.parquet                one row per design point: point, scenario, parameters,
-                                  and the point's overrides (JSON, what `verify` re-runs)
+                                  and the point's overrides (JSON, what `verify` re-runs);
+                                  the one place of a sampled design's inputs per point
     parts/runs-*.parquet          one file per finished batch (written via temp + rename)
     parts/series-*.parquet        per-step series of that batch (only when recorded)
     runs.parquet, runs.csv        consolidated outcomes, one row per run, sorted by run index
     series.parquet                consolidated per-step series (only when recorded)
     timings.parquet               seconds per run and the worker that ran it
-    summary.csv                   mean, sd and 95% CI per design point and outcome
+    summary.csv                   mean, sd and 95% CI per design point and outcome, with
+                                  the parameters only of a factorial design
+                                  (:func:`summary_inputs`): points x outcomes rows, never
+                                  x inputs columns
     figures/*.png
 
 A batch's runs part is renamed into place last, so a run is recorded whole or not at all;
