@@ -411,3 +411,17 @@ def test_a_summary_written_with_every_input_inline_is_still_read_the_same(tmp_pa
     pd.testing.assert_frame_equal(before[0], now[0])
     pd.testing.assert_frame_equal(before[1], now[1])
     assert before[2] == now[2] and "incentive_level=" in now[2][0]
+
+
+def test_the_api_gives_each_points_inputs_beside_a_sampled_designs_summary(
+    tmp_path: Path,
+) -> None:
+    from simulation import run_experiment
+
+    experiment = yaml.safe_load(experiment_file(tmp_path, **LATIN_HYPERCUBE).read_text())
+    result = run_experiment(experiment, workers=1, progress=False, cache=False)
+    names = result.manifest["parameters"]
+    assert not set(names) & set(result.summary.columns)
+    first_runs = result.runs.drop_duplicates("point").sort_values("point")
+    expected = first_runs[["point", *names]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(result.inputs, expected)

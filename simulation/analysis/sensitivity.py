@@ -31,7 +31,7 @@ from simulation.experiments.files import (
     write_json,
 )
 from simulation.experiments.runner import outcome_measures
-from simulation.experiments.summary import point_inputs, with_inputs
+from simulation.experiments.summary import with_inputs
 from simulation.experiments.sweep import SweepResult, run_experiment
 from simulation.vocabulary import KEY_OUTPUTS
 
@@ -235,9 +235,8 @@ def _run_designs(
     tables: dict[str, pd.DataFrame | None] = {}
     for label, design in designs.items():
         sweeps[label] = run_experiment(design, out=folder / label if folder else None, **options)
-        inputs = point_inputs(sweeps[label].runs, sweeps[label].manifest)
         tables[label], said = design_indices(
-            sweeps[label].summary, sweeps[label].manifest, measures, inputs
+            sweeps[label].summary, sweeps[label].manifest, measures, sweeps[label].inputs
         )
         notes += [note for note in said if note not in notes]
     return sweeps, tables

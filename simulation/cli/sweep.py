@@ -175,7 +175,6 @@ def sweep_command(args: argparse.Namespace) -> int:
     from simulation.errors import AllRunsFailedError
     from simulation.experiments.backends import ClusterLostError
     from simulation.experiments.design import load_experiment
-    from simulation.experiments.summary import point_inputs
     from simulation.experiments.sweep import run_experiment
 
     experiment = load_experiment(args.experiment)
@@ -230,8 +229,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     counts = {"runs": len(result.runs), "failed": int((result.runs["status"] != "ok").sum())}
-    inputs = point_inputs(result.runs, result.manifest)
-    print_outcome(result.summary, result.manifest, counts, out, result.figures, inputs)
+    print_outcome(result.summary, result.manifest, counts, out, result.figures, result.inputs)
     return 0
 
 
