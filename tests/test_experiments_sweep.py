@@ -344,10 +344,21 @@ def every_input_inline(table: pd.DataFrame, manifest: dict[str, Any]) -> pd.Data
     return pd.DataFrame.from_records(records)
 
 
-def test_a_sampled_designs_summary_holds_no_input_columns(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "design",
+    [
+        LATIN_HYPERCUBE,
+        {**LATIN_HYPERCUBE, "design": {"kind": "sobol", "samples": 2}},
+        {"design": {"kind": "prior", "samples": 3}, "vary": {}, "replications": 1},
+    ],
+    ids=["latin_hypercube", "sobol", "prior"],
+)
+def test_a_sampled_designs_summary_holds_no_input_columns(
+    tmp_path: Path, design: dict[str, Any]
+) -> None:
     from simulation.experiments.files import read_manifest
 
-    out = sweep(experiment_file(tmp_path, **LATIN_HYPERCUBE), tmp_path / "out", "--workers", "1")
+    out = sweep(experiment_file(tmp_path, **design), tmp_path / "out", "--workers", "1")
     manifest = read_manifest(out)
     header = pd.read_csv(out / "summary.csv", nrows=0).columns
     assert manifest["parameters"] and not set(manifest["parameters"]) & set(header)
