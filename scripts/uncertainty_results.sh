@@ -5,8 +5,9 @@
 # About an hour and a half on 2 shared cores, measured one step at a time on 28 November 2026:
 # calibration (20,000 simulations) 27 min, ensembles 12 and 10 min, sensitivity 24 min,
 # recovery 23 min. The calibration's figures are copied to docs/figures for
-# docs/calibration.md. results/sensitivity takes about 0.9 GB of disk (its sweep's
-# summary.csv repeats some 140 parameter columns on every metric row).
+# docs/calibration.md. results/sensitivity took about 0.9 GB of disk while its sweep's
+# summary.csv repeated some 140 parameter columns on every metric row; it no longer does
+# (each point's inputs are once in design.parquet; the new size is not yet measured).
 #
 #   bash scripts/uncertainty_results.sh
 set -euo pipefail

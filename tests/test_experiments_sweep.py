@@ -3,6 +3,7 @@ failures recorded, summaries with confidence intervals, figures by design."""
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 import yaml
 
 from simulation.cli import main
+from simulation.experiments.summary import SUMMARY_COLUMNS
 from simulation.experiments.sweep import FAULT_ENV
 from tests.sweep_support import runs, sweep
 
@@ -304,3 +306,133 @@ def test_an_unknown_recorded_column_is_an_argument_error() -> None:
 
     with pytest.raises(ArgumentError, match="record: unknown column"):
         ArmyModel(n_officers=100, seed=1, record=["refusal"])
+
+
+LATIN_HYPERCUBE: dict[str, Any] = {
+    "design": {"kind": "lhs", "samples": 4},
+    "vary": {
+        "drivers.incentive_level": {"low": 0, "high": 1},
+        "drivers.punishment_severity": {"low": 0, "high": 4},
+    },
+    "replications": 2,
+}
+
+
+def every_input_inline(table: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
+    """The summary as it was written before the inputs moved out (a reference): one row per
+    design point x measure x metric, every parameter of the point on each row."""
+    from simulation.experiments.precision import mean_interval
+    from simulation.vocabulary import split_metric
+
+    records = []
+    for point, group in table.groupby("point", sort=True):
+        ok = group[group["status"] == "ok"]
+        identity = {"point": int(point), "scenario": group.iloc[0]["scenario"]}
+        identity |= {name: group.iloc[0][name] for name in manifest["parameters"]}
+        for measure in manifest["measures"]:
+            for metric in manifest["metrics"]:
+                category, choice = split_metric(metric)
+                values = ok[f"{measure}_{metric}"].to_numpy(dtype=float)
+                mean, sd, low, high, n = mean_interval(values)
+                records.append(
+                    identity
+                    | {"measure": measure, "category": category, "choice": choice}
+                    | {"metric": metric, "n": n, "n_empty": len(ok) - n}
+                    | {"n_failed": len(group) - len(ok), "mean": mean, "sd": sd}
+                    | {"ci_low": low, "ci_high": high}
+                )
+    return pd.DataFrame.from_records(records)
+
+
+@pytest.mark.parametrize(
+    "design",
+    [
+        LATIN_HYPERCUBE,
+        {**LATIN_HYPERCUBE, "design": {"kind": "sobol", "samples": 2}},
+        {"design": {"kind": "prior", "samples": 3}, "vary": {}, "replications": 1},
+    ],
+    ids=["latin_hypercube", "sobol", "prior"],
+)
+def test_a_sampled_designs_summary_holds_no_input_columns(
+    tmp_path: Path, design: dict[str, Any]
+) -> None:
+    from simulation.experiments.files import read_manifest
+
+    out = sweep(experiment_file(tmp_path, **design), tmp_path / "out", "--workers", "1")
+    manifest = read_manifest(out)
+    header = pd.read_csv(out / "summary.csv", nrows=0).columns
+    assert manifest["parameters"] and not set(manifest["parameters"]) & set(header)
+    assert list(header) == [
+        "point",
+        "scenario",
+        "measure",
+        "category",
+        "choice",
+        "metric",
+        *SUMMARY_COLUMNS,
+    ]
+
+
+def test_the_inputs_joined_back_give_exactly_the_rows_with_every_input_inline(
+    tmp_path: Path,
+) -> None:
+    from simulation.experiments.files import read_manifest
+
+    out = sweep(experiment_file(tmp_path, **LATIN_HYPERCUBE), tmp_path / "out", "--workers", "1")
+    manifest = read_manifest(out)
+    inputs = pd.read_parquet(out / "design.parquet")[["point", *manifest["parameters"]]]
+    joined = pd.read_csv(out / "summary.csv").merge(inputs, on="point", how="left")
+    expected = pd.read_csv(io.StringIO(every_input_inline(runs(out), manifest).to_csv(index=False)))
+    pd.testing.assert_frame_equal(joined[expected.columns], expected)
+
+
+def test_a_factorial_designs_summary_keeps_its_grid_values_on_every_row(tmp_path: Path) -> None:
+    from simulation.experiments.files import read_manifest
+
+    out = sweep(experiment_file(tmp_path), tmp_path / "out", "--workers", "1")
+    manifest = read_manifest(out)
+    expected = pd.read_csv(io.StringIO(every_input_inline(runs(out), manifest).to_csv(index=False)))
+    pd.testing.assert_frame_equal(pd.read_csv(out / "summary.csv"), expected)
+
+
+def test_a_sampled_designs_printed_summary_labels_points_by_their_drawn_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = sweep(experiment_file(tmp_path, **LATIN_HYPERCUBE), tmp_path / "out", "--workers", "1")
+    drawn = runs(out).sort_values("point").iloc[0]["drivers.incentive_level"]
+    assert f"incentive_level={drawn:.4g}, punishment_severity=" in capsys.readouterr().out
+
+
+def test_a_summary_written_with_every_input_inline_is_still_read_the_same(tmp_path: Path) -> None:
+    """Folders summarised before the inputs moved out keep giving the same tables, labels and
+    point tables (readers take an inline input when it is there)."""
+    from simulation.analysis import results as rs
+    from simulation.analysis.scenario_table import scenario_table
+    from simulation.experiments.files import read_manifest
+
+    out = sweep(experiment_file(tmp_path, **LATIN_HYPERCUBE), tmp_path / "out", "--workers", "1")
+
+    def readings() -> tuple[pd.DataFrame, pd.DataFrame, dict[int, str]]:
+        found = rs.Sweep(rs.open_results(out))
+        return scenario_table(out), found.point_table("final", "overall"), found.point_labels()
+
+    now = readings()
+    every_input_inline(runs(out), read_manifest(out)).to_csv(out / "summary.csv", index=False)
+    before = readings()
+    pd.testing.assert_frame_equal(before[0], now[0])
+    pd.testing.assert_frame_equal(before[1], now[1])
+    assert before[2] == now[2] and "incentive_level=" in now[2][0]
+
+
+def test_the_api_gives_each_points_inputs_beside_a_sampled_designs_summary(
+    tmp_path: Path,
+) -> None:
+    from simulation import run_experiment
+
+    experiment = yaml.safe_load(experiment_file(tmp_path, **LATIN_HYPERCUBE).read_text())
+    result = run_experiment(experiment, workers=1, progress=False, cache=False)
+    names = result.manifest["parameters"]
+    assert not set(names) & set(result.summary.columns)
+    first_runs = result.runs.drop_duplicates("point").sort_values("point")
+    expected = first_runs[["point", *names]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(result.inputs, expected)

@@ -281,6 +281,14 @@ class Sweep:
 
         return summarize_runs(self.runs, self.manifest)
 
+    @cached_property
+    def inputs(self) -> pd.DataFrame:
+        """Every parameter of each design point with runs, one row per point (a sampled
+        design's summary.csv leaves them out: they are in the runs)."""
+        from simulation.experiments.summary import point_inputs
+
+        return point_inputs(self.runs, {"parameters": self.parameters})
+
     @property
     def parameters(self) -> list[str]:
         """Parameter columns (varied, derived and scenario overrides)."""
@@ -344,11 +352,13 @@ class Sweep:
 
     def point_labels(self) -> dict[int, str]:
         """Each design point's label: scenario and the values that vary, in point order."""
-        from simulation.experiments.summary import point_label
+        from simulation.experiments.summary import point_label, with_inputs
 
         if self.summary.empty:
             return {}
-        points = self.summary.drop_duplicates("point").sort_values("point")
+        points = with_inputs(
+            self.summary.drop_duplicates("point").sort_values("point"), self.inputs
+        )
         manifest = {"scenarios": self.scenarios, "axes": self.manifest.get("axes") or []}
         if self.design != "factorial":
             manifest["axes"] = [[name] for name in self.sampled]
@@ -358,15 +368,18 @@ class Sweep:
         """One row per design point: identity, parameters, runs, and per choice the mean
         (as a percentage number, for sorting; None where no run had anyone of the group
         serving), the 95% interval (as text) and how many runs contributed."""
+        from simulation.experiments.summary import with_inputs
+
         summary = self.summary
         if summary.empty:
             return pd.DataFrame()
         part = summary[(summary["measure"] == measure) & (summary["category"] == category)]
         labels = self.point_labels()
-        parameters = [p for p in self.parameters if p in part.columns]
+        firsts = with_inputs(part.drop_duplicates("point"), self.inputs).set_index("point")
+        parameters = [p for p in self.parameters if p in firsts.columns]
         rows = []
         for point, group in part.groupby("point", sort=True):
-            first = group.iloc[0]
+            first = firsts.loc[point]
             row: dict[str, Any] = {
                 "point": int(point),
                 "scenario": str(first["scenario"]),

@@ -34,7 +34,11 @@ import pandas as pd
 from simulation.errors import ArgumentError, ResultsError
 from simulation.experiments.files import read_manifest, write_atomic
 from simulation.experiments.precision import METHOD
-from simulation.experiments.storage import read_summary_table
+from simulation.experiments.storage import (
+    read_point_inputs,
+    read_summary_table,
+    summary_inputs,
+)
 
 DEFAULT_MEASURE = "at_order_plus_12"
 README_START = "<!-- scenario-table:start -->"
@@ -172,6 +176,20 @@ def _summary_cell(row: pd.Series, column: Column) -> str:
     return share_cell(row, format_rate) if column.is_rate else share_cell(row)
 
 
+def labelled_summary(folder: Path, manifest: dict[str, Any]) -> pd.DataFrame:
+    """The sweep's summary.csv with the values that label its points (the design's axes):
+    a sampled design's summary leaves its inputs out, so they are joined from design.parquet."""
+    from simulation.experiments.summary import with_inputs
+
+    summary = read_summary_table(folder, manifest)
+    axes = [axis[0] for axis in manifest.get("axes") or [] if axis]
+    missing = [name for name in axes if name not in summary_inputs(manifest)]
+    if not missing or summary.empty:
+        return summary
+    inputs = read_point_inputs(folder, manifest)
+    return with_inputs(summary, inputs[["point", *missing]])
+
+
 def scenario_table(
     folder: str | Path, measure: str = DEFAULT_MEASURE, columns: tuple[Column, ...] = COLUMNS
 ) -> pd.DataFrame:
@@ -191,7 +209,7 @@ def scenario_table(
     measures = manifest.get("measures", ["final", "peak"])
     if measure not in measures:
         raise ArgumentError(f"the sweep recorded {', '.join(measures)}; not '{measure}'", "measure")
-    summary = read_summary_table(folder, manifest)
+    summary = labelled_summary(folder, manifest)
     part = summary[summary["measure"] == measure].sort_values("point", kind="stable")
     rows: list[dict[str, Any]] = []
     for _, mine in part.groupby("point", sort=True):
@@ -336,7 +354,7 @@ def plot_scenario_table(folder: str | Path, path: str | Path, measure: str = DEF
 
     folder = Path(folder)
     manifest = read_manifest(folder)
-    summary = read_summary_table(folder, manifest)
+    summary = labelled_summary(folder, manifest)
     part = summary[summary["measure"] == measure].sort_values("point", kind="stable").copy()
     part["label"] = [point_label(row, manifest) for _, row in part.iterrows()]
     scenarios = list(dict.fromkeys(part["label"]))

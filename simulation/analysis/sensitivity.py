@@ -31,6 +31,7 @@ from simulation.experiments.files import (
     write_json,
 )
 from simulation.experiments.runner import outcome_measures
+from simulation.experiments.summary import with_inputs
 from simulation.experiments.sweep import SweepResult, run_experiment
 from simulation.vocabulary import KEY_OUTPUTS
 
@@ -235,7 +236,7 @@ def _run_designs(
     for label, design in designs.items():
         sweeps[label] = run_experiment(design, out=folder / label if folder else None, **options)
         tables[label], said = design_indices(
-            sweeps[label].summary, sweeps[label].manifest, measures
+            sweeps[label].summary, sweeps[label].manifest, measures, sweeps[label].inputs
         )
         notes += [note for note in said if note not in notes]
     return sweeps, tables
@@ -253,12 +254,17 @@ def _indices(
 
 
 def design_indices(
-    summary: pd.DataFrame, manifest: dict[str, Any], measures: Sequence[str] = ("final",)
+    summary: pd.DataFrame,
+    manifest: dict[str, Any],
+    measures: Sequence[str] = ("final",),
+    inputs: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame | None, list[str]]:
     """Sobol or Morris indices of each share at each of `measures`, from the design-point
     means, and SALib's warnings as notes. Inputs with a group (the design's `design.groups`:
     a prior's coordinates, a section, a named group) get one index per group, as they were
-    sampled (SALib's `groups`)."""
+    sampled (SALib's `groups`). Morris reads each point's inputs from `inputs` (one row per
+    point, :func:`~simulation.experiments.summary.point_inputs`): the summary of a sampled
+    design leaves them out."""
     design = manifest["design"]
     if design not in ("sobol", "morris") or len(manifest["scenarios"]) != 1 or summary.empty:
         return None, []
@@ -275,7 +281,7 @@ def design_indices(
         warnings.simplefilter("always")
         for measure in measures:
             part = summary[summary["measure"] == measure]
-            records += _analyze(part, problem, design, manifest, measure)
+            records += _analyze(part, problem, design, manifest, measure, inputs)
     notes = list(dict.fromkeys(f"SALib ({design}): {w.message}" for w in caught))
     return (pd.DataFrame.from_records(records) if records else None), notes
 
@@ -286,6 +292,7 @@ def _analyze(
     design: str,
     manifest: dict[str, Any],
     measure: str = "final",
+    inputs: pd.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
     labels = list(dict.fromkeys(problem.get("groups", problem["names"])))
     records = []
@@ -311,8 +318,8 @@ def _analyze(
         else:
             from SALib.analyze import morris
 
-            inputs = rows[problem["names"]].to_numpy(dtype=float)
-            result = morris.analyze(problem, inputs, outputs, seed=1)
+            drawn = with_inputs(rows, inputs)[problem["names"]].to_numpy(dtype=float)
+            result = morris.analyze(problem, drawn, outputs, seed=1)
             keys = ("mu_star", "mu_star_conf", "sigma")
         records += [
             {

@@ -150,13 +150,15 @@ def print_outcome(
     counts: dict[str, int],
     folder: Path,
     figures: list[Path],
+    inputs: Any = None,
 ) -> None:
-    """The runs recorded, the summary table and the files written."""
+    """The runs recorded, the summary table (its points labelled from `inputs`, each point's
+    parameters) and the files written."""
     from simulation.experiments.summary import format_summary
 
     print(f"{counts['runs']:,} runs recorded, {counts['failed']:,} failed")
     if not summary.empty:
-        print(format_summary(summary, manifest))
+        print(format_summary(summary, manifest, inputs=inputs))
     tables = ("runs.parquet", "runs.csv", "series.parquet", "summary.csv")
     files = [name for name in tables if (folder / name).exists()]
     files += [str(path.relative_to(folder)) for path in figures]
@@ -227,7 +229,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     counts = {"runs": len(result.runs), "failed": int((result.runs["status"] != "ok").sum())}
-    print_outcome(result.summary, result.manifest, counts, out, result.figures)
+    print_outcome(result.summary, result.manifest, counts, out, result.figures, result.inputs)
     return 0
 
 
@@ -250,7 +252,12 @@ def summarize_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print_outcome(
-        result["summary"], folder.manifest, result["counts"], Path(args.folder), result["figures"]
+        result["summary"],
+        folder.manifest,
+        result["counts"],
+        Path(args.folder),
+        result["figures"],
+        result["inputs"],
     )
     return 0
 

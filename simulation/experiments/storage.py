@@ -8,13 +8,17 @@ Layout of ``results/<experiment>/``::
     scenario_configs.resolved.yaml  scenarios that give their own config: name -> that
                                   config after the base overrides
     design.parquet                one row per design point: point, scenario, parameters,
-                                  and the point's overrides (JSON, what `verify` re-runs)
+                                  and the point's overrides (JSON, what `verify` re-runs);
+                                  the one place of a sampled design's inputs per point
     parts/runs-*.parquet          one file per finished batch (written via temp + rename)
     parts/series-*.parquet        per-step series of that batch (only when recorded)
     runs.parquet, runs.csv        consolidated outcomes, one row per run, sorted by run index
     series.parquet                consolidated per-step series (only when recorded)
     timings.parquet               seconds per run and the worker that ran it
-    summary.csv                   mean, sd and 95% CI per design point and outcome
+    summary.csv                   mean, sd and 95% CI per design point and outcome, with
+                                  the parameters only of a factorial design
+                                  (:func:`summary_inputs`): points x outcomes rows, never
+                                  x inputs columns
     figures/*.png
 
 A batch's runs part is renamed into place last, so a run is recorded whole or not at all;
@@ -176,6 +180,30 @@ SUMMARY_KEYS: tuple[str, ...] = (
 """Columns of summary.csv an analysis reads."""
 
 
+def summary_inputs(manifest: dict[str, Any]) -> list[str]:
+    """The parameters summary.csv carries beside each row: a factorial design's (its grid's
+    values, derived values and scenario overrides, which label its rows), none of a sampled
+    design's. A sampled design draws every input per point, so carrying them would make the
+    table points x outcomes x inputs; they are in design.parquet and every run's row."""
+    if manifest.get("design", "factorial") != "factorial":
+        return []
+    return list(manifest.get("parameters") or [])
+
+
+def read_point_inputs(path: str | Path, manifest: dict[str, Any]) -> Any:
+    """Every parameter of each design point (a DataFrame from design.parquet: `point` and
+    the manifest's parameters), for the summary of a sampled design, which leaves them out;
+    refused with one line when design.parquet is missing, damaged or lacks a parameter."""
+    names = ["point", *(manifest.get("parameters") or [])]
+    try:
+        return pq.read_table(Path(path) / "design.parquet", columns=names).to_pandas()
+    except FileNotFoundError:
+        raise ResultsError("no design.parquet: run the sweep again", path) from None
+    except (OSError, pa.ArrowException) as error:
+        reason = one_line(str(error))[:200]
+        raise ResultsError(f"design.parquet is damaged ({reason})", path) from None
+
+
 def read_summary_table(path: str | Path, manifest: dict[str, Any]) -> Any:
     """A sweep folder's summary.csv (a DataFrame), refused (one line naming the file and
     the remedy) when it is damaged, lacks a column, or describes design points or
@@ -192,7 +220,7 @@ def read_summary_table(path: str | Path, manifest: dict[str, Any]) -> Any:
         if len(summary)
         else False
     ) or (bool(scenarios) and not set(summary["scenario"].astype(str)) <= scenarios)
-    foreign = foreign or not set(manifest.get("parameters") or []) <= set(summary.columns)
+    foreign = foreign or not set(summary_inputs(manifest)) <= set(summary.columns)
     metrics = set(manifest.get("metrics") or [])
     foreign = foreign or (bool(metrics) and not set(summary["metric"].astype(str)) <= metrics)
     if foreign:

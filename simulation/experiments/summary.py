@@ -20,6 +20,7 @@ from simulation.experiments.figures import make_figures
 from simulation.experiments.files import read_table, write_atomic
 from simulation.experiments.precision import METHOD, format_share, mean_interval, runs_completed
 from simulation.experiments.spec import ReplicationRule
+from simulation.experiments.storage import summary_inputs
 from simulation.vocabulary import CHOICES, GROUPS, split_metric
 
 SUMMARY_COLUMNS: tuple[str, ...] = ("n", "n_empty", "n_failed", "mean", "sd", "ci_low", "ci_high")
@@ -27,41 +28,76 @@ SUMMARY_COLUMNS: tuple[str, ...] = ("n", "n_empty", "n_failed", "mean", "sd", "c
 group serving, or the run ended before the lag); `n_failed`: runs that failed."""
 
 
+def point_inputs(runs: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
+    """Every parameter of each design point with runs, one row per point (its first run's
+    values, as the summary takes them): the inputs a sampled design's summary leaves out."""
+    names = [name for name in manifest["parameters"] if name in runs.columns]
+    if runs.empty:
+        return pd.DataFrame(columns=["point", *names])
+    first = runs.drop_duplicates("point").sort_values("point", kind="stable")
+    return first[["point", *names]].reset_index(drop=True)
+
+
+def with_inputs(frame: pd.DataFrame, inputs: pd.DataFrame | None) -> pd.DataFrame:
+    """`frame` (rows with a `point`) with the inputs it lacks joined on `point`; for the few
+    rows a label, a point table or an index needs, never a whole sampled design's summary."""
+    if inputs is None:
+        return frame
+    missing = [name for name in inputs.columns if name != "point" and name not in frame.columns]
+    if not missing:
+        return frame
+    joined = frame.merge(inputs[["point", *missing]], on="point", how="left", sort=False)
+    joined.index = frame.index
+    return joined
+
+
 def summarize_runs(runs: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
-    """Tidy summary: one row per design point x outcome (final/peak x metric)."""
-    parameters: list[str] = manifest["parameters"]
-    records = []
-    for point, group in runs.groupby("point", sort=True):
-        first = group.iloc[0]
-        ok = group[group["status"] == "ok"]
-        identity = {
-            "point": int(point),
-            "scenario": first["scenario"],
-            **{name: first[name] for name in parameters},
-        }
-        for measure in manifest.get("measures", ("final", "peak")):
-            for metric in manifest["metrics"]:
-                category, choice = split_metric(metric)
-                mean, sd, low, high, n = mean_interval(
-                    ok[f"{measure}_{metric}"].to_numpy(dtype=float)
-                )
-                records.append(
-                    {
-                        **identity,
-                        "measure": measure,
-                        "category": category,
-                        "choice": choice,
-                        "metric": metric,
-                        "n": n,
-                        "n_empty": len(ok) - n,
-                        "n_failed": len(group) - len(ok),
-                        "mean": mean,
-                        "sd": sd,
-                        "ci_low": low,
-                        "ci_high": high,
-                    }
-                )
-    return pd.DataFrame.from_records(records)
+    """Tidy summary: one row per design point x outcome (measure x metric), with the
+    parameters :func:`summary_inputs` names. Built column by column, so memory grows with
+    points x outcomes, not with the inputs of every row."""
+    measures = list(manifest.get("measures", ("final", "peak")))
+    metrics = list(manifest["metrics"])
+    inline = summary_inputs(manifest)
+    order = np.argsort(runs["point"].to_numpy(dtype=np.int64), kind="stable")
+    points, starts = np.unique(runs["point"].to_numpy(dtype=np.int64)[order], return_index=True)
+    ends = np.append(starts[1:], len(order))
+    ok = (runs["status"] == "ok").to_numpy()[order]
+    columns = [f"{measure}_{metric}" for measure in measures for metric in metrics]
+    values = runs[columns].to_numpy(dtype=float)[order]
+    outcomes = len(columns)
+    stats = np.full((len(points), outcomes, 4), np.nan)
+    counts = np.zeros((len(points), outcomes), dtype=np.int64)
+    completed = np.zeros(len(points), dtype=np.int64)
+    for index, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        kept = values[start:end][ok[start:end]]
+        completed[index] = len(kept)
+        for column in range(outcomes):
+            *numbers, n = mean_interval(kept[:, column])
+            stats[index, column] = numbers
+            counts[index, column] = n
+    first = runs.iloc[order[starts]]
+    rows = len(points) * outcomes
+    split = [split_metric(metric) for metric in metrics]
+    outcome_labels = {
+        "measure": [measure for measure in measures for _ in metrics],
+        "category": [category for _ in measures for category, _ in split],
+        "choice": [choice for _ in measures for _, choice in split],
+        "metric": [metric for _ in measures for metric in metrics],
+    }
+    table: dict[str, Any] = {
+        "point": np.repeat(points, outcomes),
+        "scenario": np.repeat(first["scenario"].to_numpy(), outcomes),
+    }
+    for name in inline:
+        table[name] = np.repeat(first[name].to_numpy(), outcomes)
+    for name, labels in outcome_labels.items():
+        table[name] = np.tile(np.array(labels, dtype=object), len(points))
+    table["n"] = counts.reshape(rows)
+    table["n_empty"] = (completed[:, None] - counts).reshape(rows)
+    table["n_failed"] = np.repeat((ends - starts) - completed, outcomes)
+    for offset, name in enumerate(("mean", "sd", "ci_low", "ci_high")):
+        table[name] = stats[:, :, offset].reshape(rows)
+    return pd.DataFrame(table)
 
 
 def point_label(row: pd.Series, manifest: dict[str, Any]) -> str:
@@ -91,10 +127,17 @@ def share_cell(row: pd.Series, render: Callable[..., str] = format_share) -> str
     )
 
 
-def format_summary(summary: pd.DataFrame, manifest: dict[str, Any], limit: int = 20) -> str:
+def format_summary(
+    summary: pd.DataFrame,
+    manifest: dict[str, Any],
+    limit: int = 20,
+    inputs: pd.DataFrame | None = None,
+) -> str:
     """Final and peak shares per design point, overall and by group, as text tables.
 
-    Each cell is 'mean ± half-width of the 95% CI'; at most `limit` design points.
+    Each cell is 'mean ± half-width of the 95% CI'; at most `limit` design points, labelled
+    by the values that vary (from `inputs`, :func:`point_inputs`, where the summary leaves
+    a sampled design's inputs out).
     """
     if summary.empty:
         return "no completed runs to summarize"
@@ -108,7 +151,7 @@ def format_summary(summary: pd.DataFrame, manifest: dict[str, Any], limit: int =
         (row["point"], row["category"], row["measure"], row["choice"]): share_cell(row)
         for _, row in summary.iterrows()
     }
-    points = summary.drop_duplicates("point").sort_values("point")
+    points = with_inputs(summary.drop_duplicates("point").sort_values("point"), inputs)
     labels = {row["point"]: point_label(row, manifest) for _, row in points.iterrows()}
     width = min(max([len(label) for label in labels.values()] + [14]), 60)
     categories = [c for c in ("overall", *GROUPS) if c in set(summary["category"])]
@@ -158,8 +201,9 @@ def summarize_folder(folder: Any, *, figures: bool = True) -> dict[str, Any]:
     (this module is their only writer).
 
     `folder` is a :class:`~simulation.experiments.storage.ResultsFolder`. Returns the
-    summary table, the written figures, the counts of runs and failures, whether the sweep
-    is complete, and notes for the user (say, tables kept because parts are missing).
+    summary table, every point's inputs (:func:`point_inputs`), the written figures, the
+    counts of runs and failures, whether the sweep is complete, and notes for the user (say,
+    tables kept because parts are missing).
     """
     consolidation = folder.consolidate()
     runs = read_table(folder.path, "runs.parquet")
@@ -167,6 +211,7 @@ def summarize_folder(folder: Any, *, figures: bool = True) -> dict[str, Any]:
     notes = [consolidation.note] if consolidation.note else []
     summary = summarize_runs(runs, manifest) if not runs.empty else pd.DataFrame()
     write_atomic(folder.path / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
+    inputs = point_inputs(runs, manifest)
     drawn = make_figures(summary, runs, manifest, folder.path / "figures") if figures else []
     complete, detail = completion(runs, manifest)
     notes += detail
@@ -175,6 +220,7 @@ def summarize_folder(folder: Any, *, figures: bool = True) -> dict[str, Any]:
     counts = {"runs": len(runs), "failed": int((runs["status"] != "ok").sum()) if len(runs) else 0}
     return {
         "summary": summary,
+        "inputs": inputs,
         "figures": drawn,
         "counts": counts,
         "complete": complete,

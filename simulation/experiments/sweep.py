@@ -721,7 +721,9 @@ def run_sweep(
 @dataclass
 class SweepResult:
     """A finished (or partly finished) sweep: one row per run, the summary per design point,
-    and the folder that holds it (None when it ran without one)."""
+    and the folder that holds it (None when it ran without one). `inputs` has every
+    parameter of each design point, one row per point: a sampled design's summary leaves
+    them out (join on `point`)."""
 
     experiment: Experiment
     runs: pd.DataFrame
@@ -732,6 +734,7 @@ class SweepResult:
     figures: list[Path] = field(default_factory=list)
     complete: bool = True
     notes: list[str] = field(default_factory=list)
+    inputs: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def run_experiment(
@@ -929,6 +932,7 @@ def _run_into(
         figures=summarized["figures"],
         complete=summarized["complete"],
         notes=[*experiment.notes, *summarized["notes"], *filter(None, [mixed])],
+        inputs=summarized["inputs"],
     )
 
 
