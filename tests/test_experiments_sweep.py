@@ -101,6 +101,17 @@ def test_results_folder_keeps_experiment_base_config_versions_and_design(tmp_pat
     assert len(pd.read_parquet(out / "design.parquet")) == 4
 
 
+def test_recorded_versions_are_the_installed_ones_and_each_caller_gets_its_own_copy() -> None:
+    from importlib import metadata
+
+    from simulation.vocabulary import package_versions
+
+    versions = package_versions()  # read once per process (every run's summary records them)
+    assert versions["mesa"] == metadata.version("mesa")
+    versions["mesa"] = "changed by a caller"
+    assert package_versions()["mesa"] == metadata.version("mesa")
+
+
 def test_a_run_that_raises_is_recorded_and_the_sweep_finishes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
