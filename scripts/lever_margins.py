@@ -17,9 +17,14 @@ added to every value of the drawn schedule and kept inside the driver's range:
 - punishment: drivers.punishment_severity +2.0 (the crackdown's 1 -> 3); open refusal down
 
 Every measure is a share of the STARTING force (cohort_count_<state> over the officers at
-month 0), so leaving and arrests do not move the denominator. Printed per lever and order:
-the share of draws with the seed's sign, of draws tied (the same count of officers), of
-draws against, and the median paired difference (points of the starting force).
+month 0), so leaving and arrests do not move the denominator. Each is read two ways: the
+officers in the state at month 24 (a snapshot), and the person-months in it over months
+13-24, the year after the order (a flow: at 300 officers a rare state such as open refusal
+is often empty at one month in both runs of a pair, a tie that says nothing of the lever;
+over a year it is less often so). Printed per lever, order and reading: the share of draws
+with the seed's sign, of draws tied (the same count), of draws against, the seed's sign
+among the draws that differ, and the median paired difference (points of the starting
+force; person-months over 12, i.e. the mean share over the year).
 
     python scripts/lever_margins.py --draws 200 --workers 2 [--seed 2026] [--csv out.csv]
         [--set KEY=VALUE]
@@ -51,6 +56,9 @@ ORDERS = {
 }
 SIZE = {"population.n_officers": 300, "steps": 24}
 MONTH = 24
+YEAR = range(13, 25)
+"""The year after the order to fight (months 13-24); the same months in the support role."""
+READINGS = ("at month 24", "months 13-24")
 
 
 @dataclass(frozen=True)
@@ -93,18 +101,24 @@ def pushed(data: dict[str, Any], driver: str, push: float) -> dict[str, Any]:
 
 
 def counts(data: dict[str, Any], seed: int) -> dict[str, int] | None:
-    """Officers of the starting force complying (at their own post), evading, refusing at
-    MONTH, and serving (those three and the compliers at a rear post after reassignment)
-    (None: the drawn config is invalid)."""
+    """Officers of the starting force complying (at their own post), evading, refusing, and
+    serving (those three and the compliers at a rear post after reassignment): at MONTH
+    (keys by state) and in person-months over YEAR (keys "<state> over the year") (None:
+    the drawn config is invalid)."""
     try:
         config = validate_config(data, "<lever margins>")
     except ConfigError:
         return None
     columns = run_model(config, seed, columns=COLUMNS).columns
-    result = {choice: int(columns[f"cohort_count_{choice}"][MONTH]) for choice in CHOICES[:3]}
-    result["serving"] = sum(result.values()) + int(
-        columns[f"cohort_count_{REAR_POST_COMPLY}"][MONTH]
-    )
+    result: dict[str, int] = {}
+    for months, suffix in ((range(MONTH, MONTH + 1), ""), (YEAR, " over the year")):
+
+        def total(column: str, months: range = months) -> int:
+            return int(sum(int(columns[column][month]) for month in months))
+
+        states = {choice: total(f"cohort_count_{choice}") for choice in CHOICES[:3]}
+        states["serving"] = sum(states.values()) + total(f"cohort_count_{REAR_POST_COMPLY}")
+        result.update({f"{state}{suffix}": count for state, count in states.items()})
     result["start"] = int(config.population.n_officers)
     return result
 
@@ -124,7 +138,8 @@ def one_draw(job: tuple[str, dict[str, Any], dict[str, float], int]) -> dict[str
         if moved is None:
             return None
         for measure in ("comply", "refuse", "serving"):
-            result[f"{driver}:{measure}"] = moved[measure] - reference[measure]
+            for key in (measure, f"{measure} over the year"):
+                result[f"{driver}:{key}"] = moved[key] - reference[key]
     return result
 
 
@@ -153,29 +168,39 @@ def jobs(
 
 
 def table(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per lever and order: shares of draws with, tied, against; median difference."""
+    """One row per lever, order and reading: shares of draws with, tied, against; the seed's
+    sign among draws that differ; median difference (person-months over 12: a mean share)."""
     rows = []
     for lever in LEVERS:
         for order in ORDERS:
-            diffs = np.array(
-                [
-                    r[f"{lever.driver}:{lever.measure}"] / r["start"]
-                    for r in results
-                    if r["order"] == order
-                ]
-            )
-            signed = np.sign(diffs) * lever.sign
-            rows.append(
-                {
-                    "lever": lever.name,
-                    "order": order,
-                    "draws": len(diffs),
-                    "seed_sign": float((signed > 0).mean()),
-                    "tied": float((signed == 0).mean()),
-                    "against": float((signed < 0).mean()),
-                    "median_difference": float(np.median(diffs)),
-                }
-            )
+            for reading, suffix, months in (
+                (READINGS[0], "", 1),
+                (READINGS[1], " over the year", len(YEAR)),
+            ):
+                diffs = np.array(
+                    [
+                        r[f"{lever.driver}:{lever.measure}{suffix}"] / (r["start"] * months)
+                        for r in results
+                        if r["order"] == order
+                    ]
+                )
+                signed = np.sign(diffs) * lever.sign
+                moved = int((signed != 0).sum())
+                rows.append(
+                    {
+                        "lever": lever.name,
+                        "order": order,
+                        "reading": reading,
+                        "draws": len(diffs),
+                        "seed_sign": float((signed > 0).mean()),
+                        "tied": float((signed == 0).mean()),
+                        "against": float((signed < 0).mean()),
+                        "seed_sign_of_differing": (
+                            float((signed > 0).sum() / moved) if moved else float("nan")
+                        ),
+                        "median_difference": float(np.median(diffs)),
+                    }
+                )
     return rows
 
 
@@ -212,19 +237,21 @@ def main() -> None:
     rows = table([result for result in results if result is not None])
     elapsed = time.perf_counter() - started
     print(
-        f"{args.draws} draws from the priors (seed {args.seed}), 300 officers, month {MONTH}"
+        f"{args.draws} draws from the priors (seed {args.seed}), 300 officers, month {MONTH} "
+        f"and months {YEAR.start}-{YEAR.stop - 1}"
         f"{''.join(f', {item}' for item in args.set)}; "
         f"{invalid} invalid draw-orders skipped; {elapsed:.0f} s with {args.workers} workers"
     )
     print(
-        "| lever -> measure (starting force) | order | draws | seed's sign | tied | against "
-        "| median difference |"
+        "| lever -> measure (starting force) | order | reading | draws | seed's sign | tied "
+        "| against | seed's sign where they differ | median difference |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(
-            f"| {row['lever']} | {row['order']} | {row['draws']} | {row['seed_sign']:.0%} | "
-            f"{row['tied']:.0%} | {row['against']:.0%} | {100 * row['median_difference']:+.2f} pt |"
+            f"| {row['lever']} | {row['order']} | {row['reading']} | {row['draws']} | "
+            f"{row['seed_sign']:.0%} | {row['tied']:.0%} | {row['against']:.0%} | "
+            f"{row['seed_sign_of_differing']:.0%} | {100 * row['median_difference']:+.2f} pt |"
         )
     if args.csv is not None:
         import pandas as pd

@@ -65,6 +65,12 @@ RUNS: dict[str, tuple[str, ...]] = {
         "consequences.response.escalation=2",
         "consequences.response.case_capacity_per_1000=1",
     ),
+    "a crackdown: severity 3, more first refusals met by a case, evaders less exposed": (
+        "drivers.war_order_level=3",
+        "drivers.punishment_severity=3",
+        "decision.evasion_punishment_elasticity=0.3",
+        "consequences.response.criminal_case_punishment_elasticity=1.5",
+    ),
     "response ladder: the persuaded withdraw open refusal and choose again": (
         "drivers.war_order_level=3",
         "consequences.response.persuaded_outcome=withdraw_refusal",
@@ -267,6 +273,11 @@ RULE_CASES: dict[str, dict[str, object]] = {
         "refusal_sanction": rng_fields.random((4, 4000)),
         "refusal_withdrawn": rng_fields.random(4000) < 0.3,
     },
+    "an evader's own severity per officer": {
+        "refusal_sanction": rng_fields.random((4, 4000)),
+        "evasion_punishment_severity": 0.5 + rng_fields.random(4000),
+    },
+    "an evader's own severity for everyone": {"evasion_punishment_severity": 1.7},
     "response ladder, one column for everyone": {
         "refusal_sanction": rng_fields.random((4, 1)),
     },

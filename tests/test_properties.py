@@ -254,23 +254,13 @@ def test_disillusion_does_not_raise_compliance(level):
     assert_non_increasing(means)
 
 
-PUNISHMENT_DETERS_EVASION_TOO = (
-    "Holds for refusal, not for evasion, since case capacity rises with severity "
-    "(consequences.response.case_capacity_punishment_elasticity, docs/ODD.md §8.5): level 3, "
-    "500 officers, 12 seeds, severity 0/1/2/4: the starting force's open refusal 0.064, "
-    "0.070, 0.074, 0.045 (flat within the tolerance, then lower; before: 0.059 -> 0.101), "
-    "but evasion + exit 0.561, 0.510, 0.468, "
-    "0.617 (before: 0.561 -> 0.290): a caught evader's expected sanction carries "
-    "decision.evasion_punishment_share of the punishment in full, so punishment deters covert "
-    "non-performance too until, at severity 4, refusal has become costlier still. Missing: a "
-    "reason for evasion to be less exposed to severity than refusal (a detected evader is "
-    "sanctioned, never prosecuted, yet fears it); reported, not tuned"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=PUNISHMENT_DETERS_EVASION_TOO)
 def test_punishment_lowers_refusal_and_raises_evasion_and_exit():
-    """More punishment: fewer refusers, more evaders and leavers (starting-force view)."""
+    """More punishment: fewer refusers, more evaders and leavers (starting-force view).
+
+    Holds since punishment reaches open refusal and covert non-performance differently
+    (docs/ODD.md §7.6, §8.6): before, severity 0/1/2/4 gave the starting force's refusal
+    0.064, 0.070, 0.074, 0.045 and evasion + exit 0.561, 0.510, 0.468, 0.617 (a strict xfail).
+    """
     base = ["drivers.war_order_level=3"]
     values = [0.0, 1.0, 2.0, 4.0]
     refusing = ladder("drivers.punishment_severity", values, "cohort_refuse", base)

@@ -9,11 +9,12 @@ lag at which scenarios are compared); refusers are arrested and dismissed over t
 following years, so a scenario's last month shows who is left, not how officers responded.
 Facts about the support role (no order) are measured at the scenario's last month.
 
-Three facts no longer appear at the defaults since issue 12 (expectations, threshold-like
+Two facts no longer appear at the defaults since issue 12 (expectations, threshold-like
 peer influence, bounded attitudes). Their tests are kept as they were and marked as
 expected failures (strict: the suite fails if one of them starts to hold again, so the
 mark is removed with the change that brings the fact back); docs/ODD.md section 8 gives
-the measured numbers and why. They were not tuned back.
+the measured numbers and why. They were not tuned back. A third, the crackdown's, came
+back in issue 22 with mechanisms from the evidence (docs/ODD.md §8.6).
 """
 
 from __future__ import annotations
@@ -155,15 +156,11 @@ def test_disillusion_shocks_lower_compliance() -> None:
     assert high < 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Does not hold since the response ladder (issue 22, docs/ODD.md §8.3): open refusal "
-        "is known whatever the detection capacity, so a crackdown's extra detection falls on "
-        "covert evasion, which now drops more than refusal (already low); reported, not tuned"
-    ),
-)
 def test_crackdown_lowers_refusal_more_than_evasion() -> None:
+    """The seed's crackdown drives defiance underground: open refusal falls by more than
+    evasion does (evasion rises). Holds since punishment reaches the two differently
+    (docs/ODD.md §7.6, §8.6): a harsher regime answers more first refusals with a case, and
+    a caught evader's feared punishment grows less than in proportion to severity."""
     base, crackdown = at_order("fight_order"), at_order("crackdown")
     refusal_drop = base["refuse"] - crackdown["refuse"]
     evasion_drop = base["evade"] - crackdown["evade"]

@@ -911,6 +911,18 @@ class DecisionConfig(StrictModel):
     evasion_punishment_share: Share = Field(
         0.4, description="Assumption: punishment for detected evasion relative to refusal."
     )
+    evasion_punishment_elasticity: NonNegative = Field(
+        0.5,
+        le=3,
+        description=(
+            "Assumption: elasticity of a caught evader's feared punishment in the "
+            "punishment_severity driver (his share of it times severity to this power, where "
+            "open refusal's is severity itself): covert non-performance is met with "
+            "administrative sanctions and milder articles, so a harsher criminal code reaches "
+            "it less (docs/ODD.md §7.5). 1: as exposed as refusal; 0: not at all; at severity "
+            "1 no effect."
+        ),
+    )
     benefit_weight: NonNegative = Field(
         0.6,
         description="Assumption: utility per unit of benefits forfeited (refusal, caught evasion).",
@@ -1307,6 +1319,19 @@ class ResponseLadder(StrictModel):
             "(capacity times severity to this power): a regime that punishes harder also "
             "prosecutes more (Russia, September 2022: harsher articles 332/337, then several "
             "times the cases). 0: capacity independent of severity; at severity 1 no effect."
+        ),
+    )
+    criminal_case_punishment_elasticity: NonNegative = Field(
+        1.0,
+        le=5,
+        description=(
+            "Assumption: elasticity of the share of first refusals answered by a criminal case "
+            "(first_response.criminal_case) in the punishment_severity driver (that share "
+            "times severity to this power, at most 1; the other rungs share the rest in their "
+            "proportions): a regime that punishes harder also answers more refusals with a "
+            "case (Russia, September 2022: refusal to take part in hostilities made a crime, "
+            "article 332). 0: the shares as given whatever the severity; at severity 1 no "
+            "effect."
         ),
     )
     case_months: int = Field(

@@ -30,6 +30,7 @@ from simulation.model.population import draw_traits
 from simulation.vocabulary import COMPLY, EVADE, REFUSE
 
 if TYPE_CHECKING:
+    from simulation.config.schema import DecisionConfig
     from simulation.model.model import ArmyModel
 
 
@@ -298,6 +299,7 @@ def situation(model: ArmyModel, slots: np.ndarray | None = None) -> Situation:
         taste = None if taste is None else taste[:, slots]
         strength = None if strength is None else strength[slots]
     punishment: float | np.ndarray = d["punishment_severity"]
+    evasion_punishment = evasion_severity(model.config.decision, punishment)
     rules = model._category_rules
     if rules is not None:  # only officers owe the academy; not everyone earns a pension
         training_debt *= rules.debt if slots is None else rules.debt[slots]
@@ -305,6 +307,8 @@ def situation(model: ArmyModel, slots: np.ndarray | None = None) -> Situation:
         if (rules.punishment != 1.0).any():
             weighed = rules.punishment if slots is None else rules.punishment[slots]
             punishment = punishment * weighed
+            if evasion_punishment is not None:
+                evasion_punishment = evasion_punishment * weighed
     ladder = refusal_sanction(model, slots)
     share = order_share(model)
     if slots is not None and isinstance(share, np.ndarray):
@@ -339,7 +343,18 @@ def situation(model: ArmyModel, slots: np.ndarray | None = None) -> Situation:
         fear_multiplier=traits.get("fear", 1.0),
         social_multiplier=traits.get("ties", 1.0),
         refusal_withdrawn=refusal_withdrawn(model, slots),
+        evasion_punishment_severity=evasion_punishment,
     )
+
+
+def evasion_severity(decision: DecisionConfig, severity: float) -> float | None:
+    """The punishment severity a caught evader fears: `severity` to
+    `evasion_punishment_elasticity` (docs/ODD.md §7.5); None where it equals `severity`
+    itself (severity 1 or elasticity 1), so those runs compute exactly as before."""
+    elasticity = decision.evasion_punishment_elasticity
+    if severity == 1.0 or elasticity == 1.0:
+        return None
+    return float(severity) ** elasticity
 
 
 def member_arrays(

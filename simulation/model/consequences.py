@@ -21,6 +21,7 @@ from simulation.model.personnel import resignation_open, set_active, vacate
 from simulation.vocabulary import COMPLY, EVADE, EXIT, REFUSE
 
 if TYPE_CHECKING:
+    from simulation.config.schema import ResponseLadder
     from simulation.model.model import ArmyModel
 
 
@@ -47,7 +48,9 @@ def start(model: ArmyModel) -> None:
     model._sanction: np.ndarray | None = None
     """refusal_sanction's last answer for everyone (None: nobody had a record), kept up to
     date for the members whose record changed since (those in ``_record_changed``)."""
-    model._sanction_certainty = 1.0
+    model._sanction_certainty: tuple[float, float] | None = None
+    """(case certainty, criminal share of a first refusal) the kept ``_sanction`` was
+    computed with: either changing recomputes it for everyone."""
     model._record_changed: list[np.ndarray] = []
 
 
@@ -78,10 +81,7 @@ def refusal_sanction(model: ArmyModel, slots: np.ndarray | None = None) -> np.nd
     ladder = rules.response
     if not (rules.enabled and ladder.enabled):
         return None
-    shares = ladder.first_response
-    first = np.array(
-        [shares.pressure, shares.reassignment, shares.administrative, shares.criminal_case]
-    )
+    first = first_response_shares(ladder, model.drivers["punishment_severity"])
     # the coefficients of each possible next rung, -1 to 3: every member's are one of these
     # columns, so only the members whose record changed need theirs looked up again
     table = ladder_sanction(
@@ -92,7 +92,8 @@ def refusal_sanction(model: ArmyModel, slots: np.ndarray | None = None) -> np.nd
         model.case_certainty,
     )
     changed = model._record_changed
-    if model._sanction is not None and model._sanction_certainty == model.case_certainty:
+    key = (model.case_certainty, float(first[3]))
+    if model._sanction is not None and model._sanction_certainty == key:
         if changed:
             slots_changed = np.unique(np.concatenate(changed))
             rungs = next_rung(model, slots_changed, ladder.escalation)
@@ -105,10 +106,30 @@ def refusal_sanction(model: ArmyModel, slots: np.ndarray | None = None) -> np.nd
             else None
         )
     changed.clear()
-    model._sanction_certainty = model.case_certainty
+    model._sanction_certainty = key
     if model._sanction is None:  # nobody has a record: one column for everyone
         return table[:, :1]
     return model._sanction if slots is None else model._sanction[:, slots]
+
+
+def first_response_shares(ladder: ResponseLadder, severity: float) -> np.ndarray:
+    """The probabilities of the four rungs (pressure, reassignment, administrative, criminal
+    case) a first refusal meets at this punishment severity: the criminal case's share times
+    severity to `criminal_case_punishment_elasticity` (at most 1), the other rungs sharing
+    the rest in their given proportions (docs/ODD.md §7.6). Severity 1 gives the shares as
+    configured, exactly."""
+    shares = ladder.first_response
+    first = np.array(
+        [shares.pressure, shares.reassignment, shares.administrative, shares.criminal_case]
+    )
+    elasticity = ladder.criminal_case_punishment_elasticity
+    if severity == 1.0 or elasticity == 0.0 or first[3] == 0.0:
+        return first
+    case = min(1.0, first[3] * float(severity) ** elasticity)
+    rest = 1.0 - first[3]
+    first[:3] = first[:3] * ((1.0 - case) / rest) if rest > 0.0 else 0.0
+    first[3] = case
+    return first
 
 
 NEXT_RUNGS = np.arange(-1, 4)
@@ -243,8 +264,8 @@ def respond_to_refusal(model: ArmyModel, refusing: np.ndarray) -> np.ndarray:
     waiting, fresh = refusing[awaiting], refusing[~awaiting]
     record_changed(model, fresh)  # their rung now, and for some an open case
     last = model.rung[fresh].astype(np.int64)
-    shares = ladder.first_response
-    bounds = np.cumsum([shares.pressure, shares.reassignment, shares.administrative])
+    first = first_response_shares(ladder, model.drivers["punishment_severity"])
+    bounds = np.cumsum(first[:3])
     draws = rng.random(fresh.shape[0])
     rung = np.where(
         last < 0,

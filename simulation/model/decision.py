@@ -87,6 +87,10 @@ class Situation:
     consequences.response.persuaded_outcome withdraw_refusal): their utilities and private
     inclination are unchanged; :func:`available_utilities` takes refusal out of their choice
     set (the kernels read it here). None: nobody."""
+    evasion_punishment_severity: float | np.ndarray | None = None
+    """The severity a caught evader fears: punishment severity to
+    decision.evasion_punishment_elasticity, times the category's multiplier (docs/ODD.md
+    §7.5); None: the same as punishment_severity (at severity 1, or elasticity 1)."""
 
 
 def seen_share(situation: Situation, action: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -354,11 +358,18 @@ def choice_utilities(
         fear[:, REFUSE] = refusal_fear
         social[:, REFUSE] = social_refuse
     if decision.enable_evasion:
+        evasion_risk = risk
+        if situation.evasion_punishment_severity is not None:
+            evasion_risk = attitudes["risk_aversion"] * (
+                strength * situation.evasion_punishment_severity
+            )
+            if isinstance(situation.fear_multiplier, np.ndarray):
+                evasion_risk = evasion_risk * situation.fear_multiplier
         if sanctions is None:
-            expected_sanction = risk * decision.evasion_punishment_share + benefits
+            expected_sanction = evasion_risk * decision.evasion_punishment_share + benefits
         else:
             expected_sanction = (
-                risk * decision.evasion_punishment_share
+                evasion_risk * decision.evasion_punishment_share
                 + (sanctions.benefit_loss + sanctions.dismissal) * benefits
                 + sanctions.dismissal * forfeited
             )

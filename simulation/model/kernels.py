@@ -73,6 +73,7 @@ class Rules(NamedTuple):
     ladder: bool
     evasion: bool
     evasion_punishment_share: float
+    evasion_own_severity: bool
     sanctions_given: bool
     sanction_benefit_share: float
     sanction_dismissal: float
@@ -182,6 +183,7 @@ def _utilities_kernel(
     benefit_multiplier: np.ndarray,
     strength: np.ndarray,
     severity: np.ndarray,
+    evasion_severity: np.ndarray,
     training_debt: np.ndarray,
     pension_stake: np.ndarray,
     resignation_open: np.ndarray,
@@ -223,6 +225,7 @@ def _utilities_kernel(
     last_level, last_hardship = level.shape[0] - 1, hardship_multiplier.shape[0] - 1
     last_benefit, last_strength = benefit_multiplier.shape[0] - 1, strength.shape[0] - 1
     last_severity = severity.shape[0] - 1
+    last_evasion_severity = evasion_severity.shape[0] - 1
     last_debt, last_pension = training_debt.shape[0] - 1, pension_stake.shape[0] - 1
     last_open, last_desertion = resignation_open.shape[0] - 1, desertion_possible.shape[0] - 1
     last_ties, last_has_ties = seen_ties.shape[1] - 1, has_ties.shape[0] - 1
@@ -325,14 +328,20 @@ def _utilities_kernel(
         social_evade = 0.0
         evade = minus_infinity
         if rules.evasion:
+            evasion_risk = risk
+            if rules.evasion_own_severity:
+                evasion_risk = risk_aversion[i] * (
+                    belief * evasion_severity[min(i, last_evasion_severity)]
+                )
+                evasion_risk = evasion_risk * fear_multiplier[min(i, last_fear)]
             if rules.sanctions_given:
                 expected_sanction = (
-                    risk * rules.evasion_punishment_share
+                    evasion_risk * rules.evasion_punishment_share
                     + rules.sanction_benefit_share * benefits
                     + rules.sanction_dismissal * forfeited
                 )
             else:
-                expected_sanction = risk * rules.evasion_punishment_share + benefits
+                expected_sanction = evasion_risk * rules.evasion_punishment_share + benefits
             fear_evade = detection_evade * expected_sanction
             social_evade = (
                 _social(
@@ -512,6 +521,7 @@ def rules_of(
         ladder=situation.refusal_sanction is not None,
         evasion=decision.enable_evasion,
         evasion_punishment_share=decision.evasion_punishment_share,
+        evasion_own_severity=situation.evasion_punishment_severity is not None,
         sanctions_given=sanctions is not None,
         sanction_benefit_share=(
             0.0 if sanctions is None else sanctions.benefit_loss + sanctions.dismissal
@@ -604,6 +614,12 @@ def decide(
         _per_officer(situation.benefit_multiplier, n),
         _per_officer(perceived_strength(situation), n),
         _per_officer(situation.punishment_severity, n),
+        _per_officer(
+            situation.punishment_severity
+            if situation.evasion_punishment_severity is None
+            else situation.evasion_punishment_severity,
+            n,
+        ),
         _per_officer(situation.training_debt, n),
         _per_officer(situation.pension_stake, n),
         _per_officer(situation.resignation_open, n, np.bool_),
