@@ -27,7 +27,7 @@ among the draws that differ, and the median paired difference (points of the sta
 force; person-months over 12, i.e. the mean share over the year).
 
     python scripts/lever_margins.py --draws 200 --workers 2 [--seed 2026] [--csv out.csv]
-        [--set KEY=VALUE]
+        [--per-draw draws.csv] [--set KEY=VALUE]
 """
 
 from __future__ import annotations
@@ -132,7 +132,8 @@ def one_draw(job: tuple[str, dict[str, Any], dict[str, float], int]) -> dict[str
     reference = counts(drawn, seed)
     if reference is None:
         return None
-    result: dict[str, Any] = {"order": order, "start": reference["start"]}
+    result: dict[str, Any] = {"order": order, "start": reference["start"], "seed": seed}
+    result.update({f"draw:{column}": value for column, value in draw.items()})
     for driver, push in PUSH.items():
         moved = counts(pushed(drawn, driver, push), seed)
         if moved is None:
@@ -226,6 +227,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--csv", type=Path, default=None)
+    parser.add_argument(
+        "--per-draw",
+        type=Path,
+        default=None,
+        help="also write every draw's paired differences (officers) and drawn values here",
+    )
     add_settings_option(parser)
     args = parser.parse_args()
     settings = settings_of(args.set)
@@ -253,10 +260,13 @@ def main() -> None:
             f"{row['seed_sign']:.0%} | {row['tied']:.0%} | {row['against']:.0%} | "
             f"{row['seed_sign_of_differing']:.0%} | {100 * row['median_difference']:+.2f} pt |"
         )
-    if args.csv is not None:
+    if args.csv is not None or args.per_draw is not None:
         import pandas as pd
 
-        pd.DataFrame(rows).to_csv(args.csv, index=False)
+        if args.csv is not None:
+            pd.DataFrame(rows).to_csv(args.csv, index=False)
+        if args.per_draw is not None:
+            pd.DataFrame([r for r in results if r is not None]).to_csv(args.per_draw, index=False)
 
 
 if __name__ == "__main__":
