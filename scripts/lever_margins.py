@@ -26,8 +26,14 @@ with the seed's sign, of draws tied (the same count), of draws against, the seed
 among the draws that differ, and the median paired difference (points of the starting
 force; person-months over 12, i.e. the mean share over the year).
 
-    python scripts/lever_margins.py --draws 200 --workers 2 [--seed 2026] [--csv out.csv]
-        [--per-draw draws.csv] [--set KEY=VALUE]
+Paired runs share their seed, yet diverge as soon as one decision differs (every later
+random draw then falls on another member), so one pair's difference carries the seed
+noise of a 300-officer run: a small lever's sign can be noise. --replicates R runs R pairs
+per draw (the draw's seed, then seeds derived from it) and reads the sign of their mean;
+"clearly for / against" counts the draws whose mean lies beyond two standard errors of 0.
+
+    python scripts/lever_margins.py --draws 200 --workers 2 [--seed 2026] [--replicates 1]
+        [--csv out.csv] [--per-draw draws.csv] [--set KEY=VALUE]
 """
 
 from __future__ import annotations
@@ -123,24 +129,45 @@ def counts(data: dict[str, Any], seed: int) -> dict[str, int] | None:
     return result
 
 
-def one_draw(job: tuple[str, dict[str, Any], dict[str, float], int]) -> dict[str, Any] | None:
-    """The paired differences (in officers) of every lever for one draw and order."""
-    order, base, draw, seed = job
+def replicate_seeds(seed: int, replicates: int) -> list[int]:
+    """The draw's run seed, then `replicates - 1` more derived from it (numpy SeedSequence),
+    so that one replicate gives exactly the runs of the script before replicates."""
+    extra = np.random.SeedSequence(seed).generate_state(replicates - 1, dtype=np.uint32)
+    return [seed, *(int(value) for value in extra)]
+
+
+def one_draw(
+    job: tuple[str, dict[str, Any], dict[str, float], int, int],
+) -> dict[str, Any] | None:
+    """The paired differences (in officers) of every lever for one draw and order: their
+    mean over the replicate seeds, and its standard error ("<key>:se"; 0 with one)."""
+    order, base, draw, seed, replicates = job
     priors = load_priors()
     priors = priors.without(set(priors.explicit_in(base)))
     drawn = priors.apply(base, draw)
-    reference = counts(drawn, seed)
-    if reference is None:
-        return None
-    result: dict[str, Any] = {"order": order, "start": reference["start"], "seed": seed}
-    result.update({f"draw:{column}": value for column, value in draw.items()})
-    for driver, push in PUSH.items():
-        moved = counts(pushed(drawn, driver, push), seed)
-        if moved is None:
+    differences: dict[str, list[int]] = {}
+    start = 0
+    for run_seed in replicate_seeds(seed, replicates):
+        reference = counts(drawn, run_seed)
+        if reference is None:
             return None
-        for measure in ("comply", "refuse", "serving"):
-            for key in (measure, f"{measure} over the year"):
-                result[f"{driver}:{key}"] = moved[key] - reference[key]
+        start = reference["start"]
+        for driver, push in PUSH.items():
+            moved = counts(pushed(drawn, driver, push), run_seed)
+            if moved is None:
+                return None
+            for measure in ("comply", "refuse", "serving"):
+                for key in (measure, f"{measure} over the year"):
+                    differences.setdefault(f"{driver}:{key}", []).append(
+                        moved[key] - reference[key]
+                    )
+    result: dict[str, Any] = {"order": order, "start": start, "seed": seed}
+    result.update({f"draw:{column}": value for column, value in draw.items()})
+    for key, values in differences.items():
+        result[key] = float(np.mean(values))
+        result[f"{key}:se"] = (
+            float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else 0.0
+        )
     return result
 
 
@@ -150,10 +177,10 @@ def scenario_data(path: Path) -> dict[str, Any]:
 
 
 def jobs(
-    draws: int, seed: int, settings: dict[str, Any] | None = None
-) -> list[tuple[str, dict[str, Any], dict[str, float], int]]:
-    """Every (order, data, draw, run seed): the same draws and seeds in both orders, with
-    `settings` (--set, not drawn) in every run."""
+    draws: int, seed: int, settings: dict[str, Any] | None = None, replicates: int = 1
+) -> list[tuple[str, dict[str, Any], dict[str, float], int, int]]:
+    """Every (order, data, draw, run seed, replicates): the same draws and seeds in both
+    orders, with `settings` (--set, not drawn) in every run."""
     rng = np.random.default_rng(seed)
     sampled = load_priors().sample(rng, draws)
     seeds = [int(s) for s in rng.integers(0, 2**32, size=draws)]
@@ -162,7 +189,7 @@ def jobs(
         for order, path in ORDERS.items()
     }
     return [
-        (order, bases[order], draw, run_seed)
+        (order, bases[order], draw, run_seed, replicates)
         for draw, run_seed in zip(sampled, seeds, strict=True)
         for order in ORDERS
     ]
@@ -178,15 +205,13 @@ def table(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 (READINGS[0], "", 1),
                 (READINGS[1], " over the year", len(YEAR)),
             ):
-                diffs = np.array(
-                    [
-                        r[f"{lever.driver}:{lever.measure}{suffix}"] / (r["start"] * months)
-                        for r in results
-                        if r["order"] == order
-                    ]
-                )
+                key = f"{lever.driver}:{lever.measure}{suffix}"
+                chosen = [r for r in results if r["order"] == order]
+                diffs = np.array([r[key] / (r["start"] * months) for r in chosen])
+                errors = np.array([r[f"{key}:se"] / (r["start"] * months) for r in chosen])
                 signed = np.sign(diffs) * lever.sign
                 moved = int((signed != 0).sum())
+                clear = np.abs(diffs) > 2 * errors
                 rows.append(
                     {
                         "lever": lever.name,
@@ -200,6 +225,8 @@ def table(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                             float((signed > 0).sum() / moved) if moved else float("nan")
                         ),
                         "median_difference": float(np.median(diffs)),
+                        "clearly_for": float(((signed > 0) & clear).mean()),
+                        "clearly_against": float(((signed < 0) & clear).mean()),
                     }
                 )
     return rows
@@ -226,6 +253,13 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--replicates",
+        type=int,
+        default=1,
+        help="paired runs per draw (seeds derived from the draw's); the sign read is that "
+        "of their mean, and 'clearly' means beyond two standard errors",
+    )
     parser.add_argument("--csv", type=Path, default=None)
     parser.add_argument(
         "--per-draw",
@@ -237,28 +271,31 @@ def main() -> None:
     args = parser.parse_args()
     settings = settings_of(args.set)
     started = time.perf_counter()
-    work = jobs(args.draws, args.seed, settings)
+    work = jobs(args.draws, args.seed, settings, args.replicates)
     with ProcessPoolExecutor(args.workers) as pool:
         results = list(pool.map(one_draw, work, chunksize=4))
     invalid = sum(result is None for result in results)
     rows = table([result for result in results if result is not None])
     elapsed = time.perf_counter() - started
     print(
-        f"{args.draws} draws from the priors (seed {args.seed}), 300 officers, month {MONTH} "
+        f"{args.draws} draws from the priors (seed {args.seed}) x {args.replicates} paired "
+        f"replicate(s), 300 officers, month {MONTH} "
         f"and months {YEAR.start}-{YEAR.stop - 1}"
         f"{''.join(f', {item}' for item in args.set)}; "
         f"{invalid} invalid draw-orders skipped; {elapsed:.0f} s with {args.workers} workers"
     )
     print(
         "| lever -> measure (starting force) | order | reading | draws | seed's sign | tied "
-        "| against | seed's sign where they differ | median difference |"
+        "| against | seed's sign where they differ | median difference | clearly for "
+        "| clearly against |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(
             f"| {row['lever']} | {row['order']} | {row['reading']} | {row['draws']} | "
             f"{row['seed_sign']:.0%} | {row['tied']:.0%} | {row['against']:.0%} | "
-            f"{row['seed_sign_of_differing']:.0%} | {100 * row['median_difference']:+.2f} pt |"
+            f"{row['seed_sign_of_differing']:.0%} | {100 * row['median_difference']:+.2f} pt | "
+            f"{row['clearly_for']:.0%} | {row['clearly_against']:.0%} |"
         )
     if args.csv is not None or args.per_draw is not None:
         import pandas as pd
