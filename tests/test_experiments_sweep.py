@@ -237,8 +237,25 @@ def test_sweep_prints_the_summary_table(tmp_path: Path, capsys: pytest.CaptureFi
             },
             "sampled.png",
         ),
+        (
+            {
+                "design": {
+                    "kind": "sobol",
+                    "samples": 2,
+                    "groups": {
+                        "pressure": ["drivers.punishment_severity"],
+                        "pay": ["drivers.incentive_level"],
+                    },
+                },
+                "vary": {
+                    "drivers.incentive_level": {"low": 0, "high": 1},
+                    "drivers.punishment_severity": {"low": 0, "high": 2},
+                },
+            },
+            "sampled.png",
+        ),
     ],
-    ids=["one_parameter", "two_parameters", "scenarios", "latin_hypercube"],
+    ids=["one_parameter", "two_parameters", "scenarios", "latin_hypercube", "grouped_ranges"],
 )
 def test_figure_suits_the_design(tmp_path: Path, fields: dict[str, Any], figure: str) -> None:
     out = sweep(

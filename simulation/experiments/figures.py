@@ -290,10 +290,11 @@ def make_figures(
     if summary.empty or manifest["design"] == "prior":  # an ensemble draws its own
         return written
     if manifest["design"] != "factorial":
-        sampled = [entry["name"] for entry in manifest["sampled"] if not entry.get("group")]
-        if not sampled:  # a design over every prior: too many panels to draw
+        # the file's own ranges (a sampled design's axes), grouped for the indices or not;
+        # the priors' inputs are left out: a design over every prior has too many panels
+        if not axes:
             return written
-        return [plot_sampled(runs, sampled, folder / "sampled.png", name)]
+        return [plot_sampled(runs, axes, folder / "sampled.png", name)]
     if not axes:
         if len(scenarios) > 1:
             written.append(plot_scenarios(summary, folder / "scenarios.png", name))
