@@ -12,10 +12,10 @@ import pytest
 from simulation.experiments.runner import simulate
 from simulation.model.choice import action_utilities, evasion_severity
 from simulation.model.consequences import first_response_shares, follow_choices, refusal_sanction
-from simulation.model.decision import ladder_sanction
 from simulation.model.model import ArmyModel
 from simulation.vocabulary import EVADE, REFUSE
 from tests.conftest import small_config
+from tests.test_response_ladder import sanction_computed_afresh
 
 CONFIGURED = np.array([0.5, 0.2, 0.2, 0.1])
 """The default first response: pressure, reassignment, administrative sanction, case."""
@@ -124,18 +124,10 @@ def test_the_expected_sanction_follows_a_change_of_severity():
     criminal_shares = set()
     for _ in range(12):
         model.step()
-        first = first_response_shares(ladder, model.drivers["punishment_severity"])
-        rung = np.where(model.rung >= 0, np.minimum(model.rung + ladder.escalation, 3), -1)
-        rung[model.case_due > 0] = 0
-        afresh = ladder_sanction(
-            rung,
-            first,
-            ladder.pressure_cost,
-            ladder.administrative_dismissal,
-            model.case_certainty,
-        )
         kept = refusal_sanction(model)
+        afresh = sanction_computed_afresh(model)
         np.testing.assert_array_equal(np.broadcast_to(kept, afresh.shape), afresh)
+        first = first_response_shares(ladder, model.drivers["punishment_severity"])
         criminal_shares.add(round(float(first[3]), 6))
     assert criminal_shares == {0.1, 0.3}
 

@@ -10,7 +10,11 @@ import pytest
 
 from simulation.experiments.runner import simulate
 from simulation.model.choice import action_utilities
-from simulation.model.consequences import follow_choices, refusal_sanction
+from simulation.model.consequences import (
+    first_response_shares,
+    follow_choices,
+    refusal_sanction,
+)
 from simulation.model.decision import ladder_sanction
 from simulation.model.model import ArmyModel
 from simulation.vocabulary import COMPLY, EVADE, REFUSE
@@ -262,6 +266,21 @@ def test_the_expected_sanction_follows_the_rung_he_would_meet():
     assert np.allclose(fixed, [0.05, 0.1, 0, 0, 0])
 
 
+def sanction_computed_afresh(model: ArmyModel) -> np.ndarray:
+    """Every member's expected sanction of refusal now, computed from scratch: the rung he
+    would meet next and the first response at this month's severity."""
+    ladder = model.config.consequences.response
+    rung = np.where(model.rung >= 0, np.minimum(model.rung + ladder.escalation, 3), -1)
+    rung[model.case_due > 0] = 0
+    return ladder_sanction(
+        rung,
+        first_response_shares(ladder, model.drivers["punishment_severity"]),
+        ladder.pressure_cost,
+        ladder.administrative_dismissal,
+        model.case_certainty,
+    )
+
+
 def test_expected_sanction_kept_month_by_month_is_the_one_computed_afresh():
     """The expected sanction of refusal is looked up again only for members whose record
     changed (answered, accused, arrested, replaced); it stays each member's sanction from
@@ -275,24 +294,11 @@ def test_expected_sanction_kept_month_by_month_is_the_one_computed_afresh():
         ),
         seed=2,
     )
-    ladder = model.config.consequences.response
-    shares = ladder.first_response
-    first = np.array(
-        [shares.pressure, shares.reassignment, shares.administrative, shares.criminal_case]
-    )
     certainties, accused = set(), False
     for _ in range(24):
         model.step()
-        rung = np.where(model.rung >= 0, np.minimum(model.rung + ladder.escalation, 3), -1)
-        rung[model.case_due > 0] = 0
-        afresh = ladder_sanction(
-            rung,
-            first,
-            ladder.pressure_cost,
-            ladder.administrative_dismissal,
-            model.case_certainty,
-        )
         kept = refusal_sanction(model)
+        afresh = sanction_computed_afresh(model)
         np.testing.assert_array_equal(np.broadcast_to(kept, afresh.shape), afresh)
         certainties.add(model.case_certainty)
         accused = accused or bool(model.case_due.any())
