@@ -52,6 +52,16 @@ def test_the_case_share_is_at_most_one():
     np.testing.assert_allclose(shares, [0.0, 0.0, 0.0, 1.0])
 
 
+def test_a_milder_regime_gives_an_all_case_ladders_rest_to_the_administrative_rung():
+    ladder = ladder_of(
+        "consequences.response.first_response.pressure=0",
+        "consequences.response.first_response.reassignment=0",
+        "consequences.response.first_response.administrative=0",
+        "consequences.response.first_response.criminal_case=1",
+    )
+    np.testing.assert_allclose(first_response_shares(ladder, 0.5), [0.0, 0.0, 0.5, 0.5])
+
+
 def test_without_punishment_no_first_refusal_meets_a_case():
     shares = first_response_shares(ladder_of(), 0.0)
     assert shares[3] == 0.0

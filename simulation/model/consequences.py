@@ -116,8 +116,9 @@ def first_response_shares(ladder: ResponseLadder, severity: float) -> np.ndarray
     """The probabilities of the four rungs (pressure, reassignment, administrative, criminal
     case) a first refusal meets at this punishment severity: the criminal case's share times
     severity to `criminal_case_punishment_elasticity` (at most 1), the other rungs sharing
-    the rest in their given proportions (docs/ODD.md §7.6). Severity 1 gives the shares as
-    configured, exactly."""
+    the rest in their given proportions, or, where they were given none (a case for every
+    first refusal), the administrative rung taking it, as it takes cases beyond the capacity
+    (docs/ODD.md §7.6). Severity 1 gives the shares as configured, exactly."""
     shares = ladder.first_response
     first = np.array(
         [shares.pressure, shares.reassignment, shares.administrative, shares.criminal_case]
@@ -127,7 +128,10 @@ def first_response_shares(ladder: ResponseLadder, severity: float) -> np.ndarray
         return first
     case = min(1.0, first[3] * float(severity) ** elasticity)
     rest = 1.0 - first[3]
-    first[:3] = first[:3] * ((1.0 - case) / rest) if rest > 0.0 else 0.0
+    if rest > 0.0:
+        first[:3] *= (1.0 - case) / rest
+    else:
+        first[2] = 1.0 - case
     first[3] = case
     return first
 
